@@ -1,0 +1,122 @@
+"""`@case`: mark a plain PyTorch function as a case, and the `Case` record it makes.
+
+    @case(inputs={"x": torch.arange(4.0)}, expect=lambda x: 4 * x)
+    def two_dot(x):
+        return 2 * torch.dot(x, x)
+
+The decorator returns the function unchanged and never raises: a problem
+with its arguments (an input that is not a floating tensor, say) is kept
+on the record and reported as that case's error, so the other cases of
+the file still run.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+__all__ = ["case", "Case", "collecting"]
+
+_collector: list | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One function to check, with the points and the claim that come with it."""
+
+    name: str
+    """The function's name."""
+    fn: Callable
+    """The function itself: plain PyTorch, called with keyword arguments named as `inputs`."""
+    inputs: Mapping[str, Any]
+    """Input name -> example tensor: the first point checked; fixes shape and dtype."""
+    file: str
+    """The file that defines it."""
+    line: int
+    """The line of its `def`."""
+    expect: Callable | None = None
+    """The claim: the expected gradient of `out.sum()` as a function of the inputs (and `out`)."""
+    samples: int | None = None
+    """How many more points to draw (None: the run's default)."""
+    loop_bound: int | None = None
+    """How many times one branch site may be met on a path (None: the run's default)."""
+    order: int = 2
+    """Highest derivative order to check (1 skips second-order checks)."""
+    doc: str = ""
+    """The first line of the docstring: what the case teaches."""
+    problem: str | None = None
+    """Why the case cannot run, found when it was declared; None if it can."""
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Further keyword arguments given to `@case`, kept for later stages."""
+
+
+def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any) -> str | None:
+    import torch
+
+    if not isinstance(inputs, Mapping) or not inputs:
+        return "inputs must be a non-empty dict: input name -> example tensor"
+    params = inspect.signature(fn).parameters
+    for name, value in inputs.items():
+        if not isinstance(value, torch.Tensor):
+            return f"input {name!r} is a {type(value).__name__}, not a torch.Tensor"
+        if not value.dtype.is_floating_point:
+            return (f"input {name!r} has dtype {value.dtype}; gradients need a floating dtype "
+                    f"(write torch.arange(4.0), not torch.arange(4))")
+        if name not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+            return f"input {name!r} is not a parameter of {fn.__name__}()"
+    dtypes = {v.dtype for v in inputs.values()}
+    if len(dtypes) > 1:
+        return f"inputs mix dtypes {sorted(map(str, dtypes))}; use one dtype per case"
+    if expect is not None and not callable(expect):
+        return "expect must be a function of the inputs"
+    if samples is not None and (not isinstance(samples, int) or samples < 0):
+        return "samples must be a non-negative int"
+    return None
+
+
+def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
+         expect: Callable | None = None, samples: int | None = None, loop_bound: int | None = None,
+         order: int = 2, **options: Any):
+    """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function."""
+
+    def declare(f: Callable) -> Callable:
+        code = getattr(f, "__code__", None)
+        problem = None if inputs is not None else "use @case(inputs={...}): a case needs example inputs"
+        record = Case(
+            name=getattr(f, "__name__", "case"),
+            fn=f,
+            inputs=MappingProxyType(dict(inputs or {})),
+            file=code.co_filename if code else "<unknown>",
+            line=code.co_firstlineno if code else 0,
+            expect=expect,
+            samples=samples,
+            loop_bound=loop_bound,
+            order=order,
+            doc=(inspect.getdoc(f) or "").strip().splitlines()[0] if inspect.getdoc(f) else "",
+            problem=problem or _problem(f, inputs, expect, samples),
+            options=MappingProxyType(dict(options)),
+        )
+        if _collector is not None:
+            _collector.append(record)
+        f.__compare_case__ = record
+        return f
+
+    if fn is not None:  # bare @case
+        return declare(fn)
+    return declare
+
+
+class collecting:
+    """Context manager: the cases declared inside it, in order (`with collecting() as found`)."""
+
+    def __enter__(self) -> list:
+        global _collector
+        self._saved = _collector
+        _collector = []
+        return _collector
+
+    def __exit__(self, *exc) -> None:
+        global _collector
+        _collector = self._saved
+

@@ -1,0 +1,195 @@
+"""The command line: `python -m compare all | run PATH... | list`. All file I/O lives here.
+
+Exit codes: 0 every case agrees, 1 some case disagrees, 2 some case is an
+error (a broken case file; the other cases still ran).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+__all__ = ["main", "write_reports"]
+
+DEFAULT_CASES = "cases"
+DEFAULT_OUT = "reports"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m compare",
+        description="Check PyTorch's autograd against exact derivatives that SymPy derives "
+                    "from the same code.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                       help="folder for index.md, one page per case and results.json (default: %(default)s)")
+        p.add_argument("--seed", type=int, default=0, help="seed of the sampled points (default: %(default)s)")
+        p.add_argument("--samples", type=_non_negative, default=4,
+                       help="points drawn per case besides its example (default: %(default)s)")
+        p.add_argument("--loop-bound", type=_positive, default=64, metavar="N",
+                       help="how often one branch may be met on a path (default: %(default)s)")
+        p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="time limit per case, 0 for none (default: %(default)s)")
+        p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
+
+    p_all = sub.add_parser("all", help=f"check every case under {DEFAULT_CASES}/ and write reports")
+    run_options(p_all)
+    p_run = sub.add_parser("run", help="check the case files or folders given and write reports")
+    p_run.add_argument("paths", nargs="+", metavar="PATH")
+    run_options(p_run)
+    p_list = sub.add_parser("list", help="list the cases under the paths given (default: cases/), "
+                                         "without running them")
+    p_list.add_argument("paths", nargs="*", metavar="PATH")
+    return parser
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        return _list(args.paths or [DEFAULT_CASES])
+    paths = [DEFAULT_CASES] if args.command == "all" else args.paths
+    return _run(paths, args)
+
+
+# -- list: read the files, import nothing ------------------------------------------------
+def _declared_cases(path: str) -> list[tuple[str, int, str]]:
+    """(name, line, first docstring line) of each @case function in a file, read with `ast`."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), filename=path)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                target = dec.func if isinstance(dec, ast.Call) else dec
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                if name == "case":
+                    doc = (ast.get_docstring(node) or "").strip().splitlines()
+                    found.append((node.name, node.lineno, doc[0] if doc else ""))
+    return sorted(found, key=lambda c: c[1])
+
+
+def _list(paths: list[str]) -> int:
+    from .load import discover
+
+    status = 0
+    for path in discover(paths):
+        try:
+            cases = _declared_cases(path)
+        except (OSError, SyntaxError, ValueError) as exc:
+            line = getattr(exc, "lineno", None)
+            print(f"{path}{f':{line}' if line else ''}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        for name, line, doc in cases:
+            print(f"{path}:{line}: {name}" + (f" — {doc}" if doc else ""))
+    return status
+
+
+# -- all / run ---------------------------------------------------------------------------
+def _run(paths: list[str], args) -> int:
+    import platform
+
+    import sympy
+    import torch
+
+    from .engine import check_case
+    from .load import discover, load_file
+    from .records import ERROR, CaseResult
+    from .report import Meta
+
+    files = discover(paths)
+    if not files:
+        print(f"no case files under {', '.join(paths)}", file=sys.stderr)
+        return 2
+    results = []
+    for path in files:
+        loaded = load_file(path)
+        if loaded.error:
+            results.append(CaseResult(name=os.path.splitext(os.path.basename(path))[0], file=path,
+                                      line=_line_of(loaded.error), doc="", source="", status=ERROR,
+                                      error=loaded.error, traceback=loaded.traceback))
+            _progress(results[-1], 0.0, args.verbose)
+            continue
+        for case in loaded.cases:
+            start = time.perf_counter()
+            result = check_case(case, seed=args.seed, samples=args.samples, loop_bound=args.loop_bound,
+                                timeout=args.timeout or None)
+            results.append(result)
+            _progress(result, time.perf_counter() - start, args.verbose)
+    meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
+                seed=args.seed, samples=args.samples)
+    write_reports(results, meta, args.out)
+    counts = {s: sum(r.status == s for r in results) for s in ("agree", "disagree", "error")}
+    print(f"{len(results)} cases: {counts['agree']} agree, {counts['disagree']} disagree, "
+          f"{counts['error']} errors. Reports in {args.out}/ (index.md, results.json).")
+    return 2 if counts["error"] else 1 if counts["disagree"] else 0
+
+
+def _line_of(message: str) -> int:
+    parts = message.split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
+
+
+def _progress(result, seconds: float, verbose: bool) -> None:
+    mark = {"agree": "ok", "disagree": "DISAGREE", "error": "ERROR"}.get(result.status, result.status)
+    line = f"{mark:>8}  {result.name}"
+    if result.status != "error":
+        line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"
+    else:
+        line += f"  {result.error}"
+    print(line, file=sys.stderr)
+    if verbose and result.traceback:
+        print(result.traceback, file=sys.stderr)
+
+
+def write_reports(results, meta, out: str) -> None:
+    """Render every page, then put them in place at once.
+
+    The pages go to a temporary folder beside `out`, which replaces `out`
+    only when all are written: a run that dies midway leaves the previous
+    reports as they were.
+    """
+    from .report import page_names, render_case, render_index, render_json
+
+    target = os.path.abspath(out)
+    parent = os.path.dirname(target)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
+    try:
+        files = {"index.md": render_index(results, meta), "results.json": render_json(results, meta)}
+        for result, page in zip(results, page_names(results)):
+            files[f"{page}.md"] = render_case(result, meta)
+        for name, text in files.items():
+            with open(os.path.join(staging, name), "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        old = None
+        if os.path.exists(target):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
+            os.rmdir(old)
+            os.rename(target, old)
+        os.rename(staging, target)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,37 @@
+"""One-line error messages that name the case file, the line and the cause."""
+from __future__ import annotations
+
+import os
+import traceback
+
+__all__ = ["display_path", "error_line", "one_line"]
+
+
+def display_path(path: str) -> str:
+    """`path` relative to the working directory when it lies below it (stable across machines)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def error_line(exc: BaseException, file: str) -> int | None:
+    """The line of `file` where `exc` arose: the innermost traceback frame in that file."""
+    target = os.path.abspath(file)
+    if isinstance(exc, SyntaxError) and exc.filename and os.path.abspath(exc.filename) == target:
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.abspath(frame.filename) == target:
+            line = frame.lineno
+    return line
+
+
+def one_line(exc: BaseException, file: str, default_line: int | None = None) -> str:
+    """`file:line: Type: message`, the message cut to its first line."""
+    line = error_line(exc, file) or default_line
+    text = str(exc).strip().splitlines()
+    cause = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    where = display_path(file) + (f":{line}" if line else "")
+    return f"{where}: {cause}"

@@ -1,0 +1,246 @@
+"""Path exploration: a case's Python control flow as pieces (path condition, output).
+
+The case function is re-run on SymTensors, each time forcing a prefix of
+branch decisions (depth first, deterministic). At a branch it has not met
+on this prefix, the explorer asks the oracle which sides are feasible
+under the path so far and forks only when both are. A finished run is one
+piece. Loops are bounded per branch site: a side is cut when its
+probability under the sampling distribution is below the budget, or when
+the site's count passes the bound; a cut side is an uncovered region,
+reported with its probability, never hidden.
+
+Each point the caller checks is also run with its branches decided by its
+exact value; a point whose path was not explored adds its piece.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import sympy
+
+from .feasible import SAT, UNSAT, Oracle, truth
+from .symtensor import BRANCH, SymTensor, as_sym
+
+__all__ = ["Decision", "Piece", "Uncovered", "Exploration", "explore", "run_symbolic", "path_key"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One branch taken on a path."""
+
+    site: tuple[str, int]
+    """(file, line) of the `if`/`while` in the case file."""
+    condition: sympy.Basic
+    """The relation as the code wrote it (`2*Abs(a) < 1000`)."""
+    taken: bool
+    """Whether the relation held on this path."""
+
+    @property
+    def literal(self) -> sympy.Basic:
+        """The condition as it holds on this path."""
+        return self.condition if self.taken else sympy.Not(self.condition)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A region of input space where the case runs one path, and its output there."""
+
+    decisions: tuple[Decision, ...]
+    """The branches, in the order the run met them."""
+    output: np.ndarray
+    """The case's output on this path, an object array of SymPy expressions."""
+    witness: dict | None
+    """A point well inside the region (symbol -> Rational), or None if none was found."""
+
+    @property
+    def condition(self) -> sympy.Basic:
+        """The path condition: the conjunction of the decisions' literals."""
+        return sympy.And(*(d.literal for d in self.decisions))
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """A side of a branch that was not explored."""
+
+    decisions: tuple[Decision, ...]
+    """The path up to and including the unexplored side."""
+    reason: str
+    """Why it was cut: the loop bound, the probability budget, or an undecidable side."""
+    probability: float
+    """Its mass under the sampling distribution (an upper bound where not exact)."""
+    how: str
+    """How that probability was obtained."""
+
+    @property
+    def condition(self) -> sympy.Basic:
+        return sympy.And(*(d.literal for d in self.decisions))
+
+
+@dataclass(frozen=True)
+class Exploration:
+    """All pieces found, what was left uncovered, and the piece of each given point."""
+
+    pieces: tuple[Piece, ...]
+    uncovered: tuple[Uncovered, ...]
+    point_pieces: tuple[int, ...]
+    """For each point passed to `explore`, the index of its piece."""
+    runs: int = 0
+    """How many times the case function ran symbolically."""
+
+
+def path_key(decisions: Sequence) -> tuple:
+    """What identifies a path: the sites and the sides, not the conditions' form."""
+    return tuple((d.site, d.taken) if isinstance(d, Decision) else d for d in decisions)
+
+
+class _Cut(Exception):
+    """This run's path stops here; what was cut is in the decider's `cuts`."""
+
+
+def run_symbolic(fn: Callable, inputs: Mapping[str, SymTensor], decide) -> np.ndarray:
+    """Run `fn` on SymTensors with branches answered by `decide(condition, site)`."""
+    token = BRANCH.set(decide)
+    try:
+        out = fn(**inputs)
+    finally:
+        BRANCH.reset(token)
+    return as_sym(out).data
+
+
+class _ByValue:
+    """Decides each branch by the exact value of one point."""
+
+    def __init__(self, point: dict):
+        self.point = point
+        self.decisions: list[Decision] = []
+
+    def __call__(self, condition, site) -> bool:
+        taken = truth(condition, self.point)
+        self.decisions.append(Decision(site, condition, taken))
+        return taken
+
+
+def _side(condition, taken: bool):
+    return condition if taken else sympy.Not(condition)
+
+
+class _Forced:
+    """Follows a forced prefix of sides, then forks where both sides are feasible.
+
+    At a loop (a site met before on this path) the region still reaching the
+    branch is cut when its probability is below half the remaining budget,
+    or when the site's count passes the bound; a cut region is reported.
+    """
+
+    def __init__(self, prefix: tuple[bool, ...], oracle: Oracle, *, loop_bound: int, budget: list,
+                 epsilon: float):
+        self.prefix = prefix
+        self.oracle = oracle
+        self.loop_bound = loop_bound
+        self.budget = budget  # [remaining probability budget], shared by all runs
+        self.epsilon = epsilon
+        self.decisions: list[Decision] = []
+        self.counts: dict = {}
+        self.forks: list[tuple[bool, ...]] = []
+        self.cuts: list[Uncovered] = []
+
+    def __call__(self, condition, site) -> bool:
+        self.counts[site] = self.counts.get(site, 0) + 1
+        if len(self.decisions) < len(self.prefix):
+            return self._take(condition, site, self.prefix[len(self.decisions)])
+        path = [d.literal for d in self.decisions]
+        if self.counts[site] > 1:
+            self._bound_loop(site, path)
+        feasible = []
+        for taken in (True, False):
+            status = self.oracle.check(path + [_side(condition, taken)]).status
+            if status == SAT:
+                feasible.append(taken)
+            elif status != UNSAT:
+                p, how = self.oracle.probability(path + [_side(condition, taken)])
+                self.cuts.append(Uncovered(tuple(self.decisions) + (Decision(site, condition, taken),),
+                                           "feasibility undecided: no proof and no witness", p, how))
+        if not feasible:
+            raise _Cut()
+        if len(feasible) == 2:
+            self.forks.append(tuple(d.taken for d in self.decisions) + (False,))
+        return self._take(condition, site, feasible[0])
+
+    def _bound_loop(self, site, path) -> None:
+        where = f"line {site[1]} of {os.path.basename(site[0])}"
+        p, how = self.oracle.probability(path)
+        if self.counts[site] > self.loop_bound:
+            reason = f"loop bound {self.loop_bound} reached at {where}"
+        elif how == "exact" and p < self.budget[0] / 2:
+            self.budget[0] -= p
+            reason = f"probability below {self.epsilon:g} at {where}"
+        else:
+            return
+        self.cuts.append(Uncovered(tuple(self.decisions), reason, p, how))
+        raise _Cut()
+
+    def _take(self, condition, site, taken: bool) -> bool:
+        self.decisions.append(Decision(site, condition, taken))
+        return taken
+
+
+def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
+            points: Sequence[dict] = (), loop_bound: int = 64, epsilon: float = 1e-9,
+            interior: Callable[[dict], dict | None] = lambda p: p) -> Exploration:
+    """Every feasible path of `fn` (within the bounds), and the piece of each point.
+
+    `interior(point)` rounds a witness to the case's dtype and returns it if
+    it still takes the same path (else None).
+    """
+    pieces: list[Piece] = []
+    keys: dict = {}
+    uncovered: list[Uncovered] = []
+    budget = [epsilon]
+    stack: list[tuple[bool, ...]] = [()]
+    runs = 0
+    while stack:
+        prefix = stack.pop()
+        decider = _Forced(prefix, oracle, loop_bound=loop_bound, budget=budget, epsilon=epsilon)
+        runs += 1
+        try:
+            output = run_symbolic(fn, inputs, decider)
+        except _Cut:
+            output = None
+        uncovered.extend(decider.cuts)
+        stack.extend(reversed(decider.forks))
+        if output is None:
+            continue
+        decisions = tuple(decider.decisions)
+        key = path_key(decisions)
+        if key in keys:
+            continue
+        witness = _interior_point(decisions, oracle, interior) if decisions else None
+        keys[key] = len(pieces)
+        pieces.append(Piece(decisions, output, witness))
+
+    point_pieces = []
+    for point in points:
+        by_value = _ByValue(point)
+        output = run_symbolic(fn, inputs, by_value)
+        runs += 1
+        key = path_key(by_value.decisions)
+        if key not in keys:  # a path the bounds cut off: the point explores it
+            keys[key] = len(pieces)
+            pieces.append(Piece(tuple(by_value.decisions), output, dict(point)))
+        point_pieces.append(keys[key])
+    return Exploration(tuple(pieces), tuple(uncovered), tuple(point_pieces), runs)
+
+
+def _interior_point(decisions, oracle: Oracle, interior) -> dict | None:
+    literals = [d.literal for d in decisions]
+
+    def accept(candidate: dict) -> dict | None:
+        point = interior(candidate)
+        if point is None:
+            return None
+        return point if all(truth(c, point) for c in literals) else None
+
+    return oracle.interior(literals, accept=accept)

@@ -1,0 +1,359 @@
+"""Feasibility of path conditions, witness points, and the probability of a region.
+
+Path conditions are SymPy relations over real input symbols. They are
+decided by z3 where they translate (polynomials, division, `Abs`, `Max`,
+`Min`, `sign`, `Heaviside`, `Piecewise`, square roots): for these,
+nonlinear real arithmetic is decidable and z3's answer is exact. A
+condition with a transcendental function (exp, sin, ...) does not
+translate; then a seeded sample search looks for a witness, and a side
+with neither a proof nor a witness is `unknown`, never silently kept or
+dropped.
+
+The probability of a region is its mass under the case's sampling
+distribution (independent standard normals): exact for one variable (the
+region is a union of intervals), a seeded Monte Carlo estimate otherwise.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Iterable, Sequence
+
+import numpy as np
+import sympy
+import z3
+
+from .sym import detach, exact, release
+
+__all__ = ["Oracle", "Check", "truth", "gauss_mass"]
+
+SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+
+
+class Untranslatable(Exception):
+    """A condition that z3 cannot express (a transcendental function, a symbolic power)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """The answer to "can the path take this side?"."""
+
+    status: str
+    """"sat" (a witness exists), "unsat" (proven impossible) or "unknown"."""
+    witness: dict | None = None
+    """A point satisfying the condition (symbol -> Rational), when one was found."""
+
+
+def truth(condition: sympy.Basic, point: dict) -> bool:
+    """The exact truth of `condition` at `point` (symbol -> Rational)."""
+    value = release(condition).xreplace(point)
+    if value is sympy.true or value is sympy.false:
+        return value is sympy.true
+    if isinstance(value, sympy.Rel):  # irrational sides SymPy did not compare itself
+        diff = (value.lhs - value.rhs).evalf(50)
+        return bool(value.func(diff, 0))
+    return bool(value.simplify())
+
+
+def gauss_mass(lo: float, hi: float) -> float:
+    """P(lo < Z < hi) for a standard normal Z, accurate for tiny and far-out intervals."""
+    if hi <= lo:
+        return 0.0
+    r = math.sqrt(2.0)
+    if lo >= 0:
+        return 0.5 * (math.erfc(lo / r) - math.erfc(hi / r))
+    if hi <= 0:
+        return 0.5 * (math.erfc(-hi / r) - math.erfc(-lo / r))
+    return 0.5 * (math.erf(hi / r) - math.erf(lo / r))
+
+
+class _Translator:
+    """SymPy -> z3, with fresh variables (and their defining constraints) for roots."""
+
+    def __init__(self, symbols: Sequence[sympy.Symbol]):
+        self.vars = {s: z3.Real(s.name) for s in symbols}
+        self.cache: dict = {}
+        self.fresh = 0
+
+    def __call__(self, expr) -> tuple:
+        """(z3 expression, side constraints) for a SymPy expression or relation."""
+        if expr in self.cache:
+            return self.cache[expr]
+        sides: list = []
+        result = (self._tr(expr, sides), tuple(sides))
+        self.cache[expr] = result
+        return result
+
+    def _num(self, value: sympy.Rational):
+        return z3.RealVal(f"{value.p}/{value.q}")
+
+    def _tr(self, e, sides):
+        tr = lambda a: self._tr(a, sides)  # noqa: E731
+        if e is sympy.true or e is sympy.false:
+            return z3.BoolVal(e is sympy.true)
+        if isinstance(e, sympy.Symbol):
+            if e not in self.vars:
+                raise Untranslatable(f"unknown symbol {e}")
+            return self.vars[e]
+        if isinstance(e, sympy.Rational):
+            return self._num(e)
+        if isinstance(e, sympy.Float):
+            return self._num(exact(float(e)))
+        if isinstance(e, sympy.Add):
+            return z3.Sum([tr(a) for a in e.args])
+        if isinstance(e, sympy.Mul):
+            out = tr(e.args[0])
+            for a in e.args[1:]:
+                out = out * tr(a)
+            return out
+        if isinstance(e, sympy.Pow):
+            base, p = e.args
+            if p.is_Integer:
+                b = tr(base)
+                if p == 0:
+                    return z3.RealVal(1)
+                if int(p) < 0:
+                    sides.append(b != 0)
+                    return 1 / (b ** int(-p)) if int(-p) > 1 else 1 / b
+                return b ** int(p) if int(p) > 1 else b
+            if p.is_Rational and p.q == 2:  # sqrt(b)**p: a fresh s >= 0 with s*s == b
+                b = tr(base)
+                self.fresh += 1
+                s = z3.Real(f"__sqrt{self.fresh}")
+                sides.extend([s >= 0, s * s == b])
+                k = int(p.p)
+                if k < 0:
+                    sides.append(s != 0)
+                    return 1 / (s ** -k) if -k > 1 else 1 / s
+                return s ** k if k > 1 else s
+            raise Untranslatable(f"power {e}")
+        if isinstance(e, sympy.Abs):
+            a = tr(e.args[0])
+            return z3.If(a >= 0, a, -a)
+        if isinstance(e, (sympy.Max, sympy.Min)):
+            args = [tr(a) for a in e.args]
+            out = args[0]
+            for a in args[1:]:
+                out = z3.If(a > out, a, out) if isinstance(e, sympy.Max) else z3.If(a < out, a, out)
+            return out
+        if isinstance(e, sympy.sign):
+            a = tr(e.args[0])
+            return z3.If(a > 0, z3.RealVal(1), z3.If(a < 0, z3.RealVal(-1), z3.RealVal(0)))
+        if isinstance(e, sympy.Heaviside):
+            a = tr(e.args[0])
+            h0 = e.args[1] if len(e.args) > 1 else sympy.Rational(1, 2)
+            return z3.If(a > 0, z3.RealVal(1), z3.If(a < 0, z3.RealVal(0), tr(h0)))
+        if isinstance(e, sympy.Piecewise):
+            out = None
+            for value, cond in reversed(e.args):
+                v = tr(value)
+                out = v if out is None else z3.If(tr(cond), v, out)
+            return out
+        if isinstance(e, detach):
+            return tr(e.args[0])
+        rel = {sympy.StrictLessThan: lambda a, b: a < b, sympy.LessThan: lambda a, b: a <= b,
+               sympy.StrictGreaterThan: lambda a, b: a > b, sympy.GreaterThan: lambda a, b: a >= b,
+               sympy.Equality: lambda a, b: a == b, sympy.Unequality: lambda a, b: a != b}
+        if type(e) in rel:
+            return rel[type(e)](tr(e.lhs), tr(e.rhs))
+        if isinstance(e, sympy.And):
+            return z3.And([tr(a) for a in e.args])
+        if isinstance(e, sympy.Or):
+            return z3.Or([tr(a) for a in e.args])
+        if isinstance(e, sympy.Not):
+            return z3.Not(tr(e.args[0]))
+        raise Untranslatable(f"{type(e).__name__} in {e}")
+
+
+def _model_point(model, translator: _Translator) -> dict:
+    point = {}
+    for s, v in translator.vars.items():
+        value = model.eval(v, model_completion=True)
+        if isinstance(value, z3.RatNumRef):
+            point[s] = sympy.Rational(value.numerator_as_long(), value.denominator_as_long())
+        else:  # an algebraic number: a close rational (the caller checks the point exactly)
+            point[s] = sympy.Rational(Fraction(value.approx(40).as_fraction()))
+    return point
+
+
+class Oracle:
+    """Decides conditions over `symbols` and finds points, for one exploration.
+
+    Translations and univariate solution sets are cached by condition: the
+    explorer re-runs a case many times and meets the same conditions again.
+    """
+
+    def __init__(self, symbols: Sequence[sympy.Symbol], *, seed: int = 0, timeout_ms: int = 5000,
+                 samples: int = 4096):
+        self.symbols = list(symbols)
+        self.translator = _Translator(self.symbols)
+        self.timeout_ms = timeout_ms
+        rng = np.random.default_rng(seed)
+        # Sample search: standard normals at several scales, for the sides z3 cannot see.
+        base = rng.standard_normal((samples, len(self.symbols)))
+        scales = np.repeat(10.0 ** np.arange(-6, 7, 2), samples // 7 + 1)[:samples]
+        self.candidates = base * scales[:, None]
+        self.mc = rng.standard_normal((20000, len(self.symbols)))
+        self._intervals: dict = {}
+        self._lambdas: dict = {}
+
+    # -- feasibility and witnesses ----------------------------------------------------------
+    def check(self, conditions: Iterable[sympy.Basic]) -> Check:
+        """Is the conjunction of `conditions` satisfiable? With a witness when it is."""
+        conditions = [c for c in conditions if c is not sympy.true]
+        if any(c is sympy.false for c in conditions):
+            return Check(UNSAT)
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        opaque = []
+        for c in conditions:
+            try:
+                expr, sides = self.translator(c)
+            except Untranslatable:
+                opaque.append(c)
+                continue
+            solver.add(expr, *sides)
+        answer = solver.check()
+        if answer == z3.unsat:
+            return Check(UNSAT)
+        if answer == z3.sat and not opaque:
+            point = _model_point(solver.model(), self.translator)
+            if all(truth(c, point) for c in conditions):
+                return Check(SAT, point)
+        found = self.search(conditions)
+        return Check(SAT, found) if found is not None else Check(UNKNOWN)
+
+    def search(self, conditions: Sequence[sympy.Basic]) -> dict | None:
+        """A sampled point where every condition holds, confirmed exactly; or None."""
+        if not conditions:
+            return {s: sympy.Integer(0) for s in self.symbols}
+        mask = self._holds(conditions, self.candidates)
+        for row in self.candidates[np.flatnonzero(mask)[:8]]:
+            point = {s: exact(float(v)) for s, v in zip(self.symbols, row)}
+            if all(truth(c, point) for c in conditions):
+                return point
+        return None
+
+    def interior(self, conditions: Sequence[sympy.Basic], *, accept) -> dict | None:
+        """A point well inside the region: each constant bound tightened by a relative margin.
+
+        `accept(point) -> point | None` rounds a candidate to the case's dtype
+        and confirms it takes the same path; the first accepted point is kept.
+        """
+        for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Integer(0)):
+            tightened = [_tighten(c, margin) for c in conditions] if margin else list(conditions)
+            found = self.check(tightened)
+            if found.status == SAT and found.witness is not None:
+                point = accept(found.witness)
+                if point is not None:
+                    return point
+        return None
+
+    # -- probability --------------------------------------------------------------------------
+    def probability(self, conditions: Sequence[sympy.Basic]) -> tuple[float, str]:
+        """(mass of the region under independent standard normals, how it was obtained)."""
+        conditions = [c for c in conditions if c is not sympy.true]
+        if len(self.symbols) == 1:
+            try:
+                pieces = [(-math.inf, math.inf)]
+                for c in conditions:
+                    pieces = _intersect(pieces, self._interval_set(c))
+                return sum(gauss_mass(lo, hi) for lo, hi in pieces), "exact"
+            except (NotImplementedError, ValueError, TypeError):
+                pass
+        n = len(self.mc)
+        hits = int(self._holds(conditions, self.mc).sum()) if conditions else n
+        if hits == 0:
+            return 3.0 / n, f"below {3.0 / n:.0e} (Monte Carlo, none of {n} samples; 95% bound)"
+        return hits / n, f"Monte Carlo estimate from {n} samples"
+
+    def _interval_set(self, condition) -> list[tuple[float, float]]:
+        return _float_intervals(self.solution_set(condition))
+
+    def solution_set(self, condition) -> sympy.Set:
+        """The exact set where a condition over the one symbol holds (cached)."""
+        if condition not in self._intervals:
+            s = self.symbols[0]
+            c = release(condition)
+            if isinstance(c, sympy.Rel):
+                solved = sympy.solvers.inequalities.solve_univariate_inequality(c, s, relational=False)
+            else:
+                solved = c.as_set()
+            self._intervals[condition] = solved
+        return self._intervals[condition]
+
+    def readable(self, conditions: Sequence[sympy.Basic]) -> sympy.Basic:
+        """An equivalent, shorter form of a conjunction, for reading and for `results.json`.
+
+        One variable: the exact solution set as relations (`(250 <= a) & (a < 500)`).
+        Several: the conjunction, less each literal that a later literal of the
+        same form implies (a loop's earlier tests).
+        """
+        conditions = [c for c in conditions if c is not sympy.true]
+        if not conditions:
+            return sympy.true
+        if len(self.symbols) == 1:
+            try:
+                region = sympy.Intersection(*(self.solution_set(c) for c in conditions))
+                return region.as_relational(self.symbols[0])
+            except (NotImplementedError, ValueError, TypeError):
+                pass
+        kept: list = []
+        for i, c in enumerate(conditions):
+            later = conditions[i + 1:]
+            if any(type(d) is type(c) and self.check([d, sympy.Not(c)]).status == UNSAT for d in later[-3:]):
+                continue
+            kept.append(c)
+        return sympy.And(*kept)
+
+    def _holds(self, conditions, points: np.ndarray) -> np.ndarray:
+        """Float64 screening of the conjunction at many points (exactness comes after)."""
+        key = tuple(conditions)
+        f = self._lambdas.get(key)
+        if f is None:
+            f = sympy.lambdify(self.symbols, [release(c) for c in conditions], modules="numpy")
+            self._lambdas[key] = f
+        with np.errstate(all="ignore"):
+            values = f(*points.T)
+        mask = np.ones(len(points), dtype=bool)
+        for v in values:
+            mask &= np.broadcast_to(np.asarray(v, dtype=bool), mask.shape)
+        return mask
+
+
+def _tighten(condition, margin):
+    """`g < c` as `g < c - margin*|c|` (and alike): a relative margin from a constant bound."""
+    if not isinstance(condition, (sympy.StrictLessThan, sympy.LessThan,
+                                  sympy.StrictGreaterThan, sympy.GreaterThan)):
+        return condition
+    g = condition.lhs - condition.rhs
+    c, rest = g.as_coeff_Add()
+    if c == 0:
+        return condition
+    shift = margin * abs(c)
+    if isinstance(condition, (sympy.StrictLessThan, sympy.LessThan)):
+        return sympy.StrictLessThan(g, -shift)
+    return sympy.StrictGreaterThan(g, shift)
+
+
+def _float_intervals(solved: sympy.Set) -> list[tuple[float, float]]:
+    parts = solved.args if isinstance(solved, sympy.Union) else (solved,)
+    out = []
+    for part in parts:
+        if part is sympy.S.EmptySet or isinstance(part, sympy.FiniteSet):
+            continue  # isolated points carry no probability
+        if not isinstance(part, sympy.Interval):
+            raise NotImplementedError(f"not an interval: {part}")
+        out.append((float(part.start), float(part.end)))
+    return out
+
+
+def _intersect(a: list, b: list) -> list:
+    out = []
+    for lo1, hi1 in a:
+        for lo2, hi2 in b:
+            lo, hi = max(lo1, lo2), min(hi1, hi2)
+            if lo < hi:
+                out.append((lo, hi))
+    return out

@@ -1,0 +1,87 @@
+"""Find case files and import them, as pytest imports test files.
+
+A case file is a Python module; importing it runs it. Its folder is put
+first on `sys.path` while it is imported, so it can import modules beside
+it. A file that fails to import, or declares no case, is an error that
+names the file and the line; it does not stop the other files.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+
+from .case import Case, collecting
+from .errors import display_path, one_line
+
+__all__ = ["LoadedFile", "discover", "load_file"]
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """The cases one file declares, or why it could not be loaded."""
+
+    path: str
+    """The file, as given (relative to the working directory when below it)."""
+    cases: tuple[Case, ...]
+    """Its cases, in the order they are declared."""
+    error: str | None
+    """`file:line: cause` when the file could not be loaded; None otherwise."""
+    traceback: str | None = None
+    """The full traceback of that error, for `--verbose`."""
+
+
+def discover(paths: list[str]) -> list[str]:
+    """Case files under `paths`: `.py` files, folders searched recursively, sorted.
+
+    Files whose names start with `_` or `conftest` are helpers, not case files.
+    A path that does not exist is returned as is, so that loading reports it.
+    """
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+                for name in sorted(files):
+                    if name.endswith(".py") and not name.startswith(("_", "conftest")):
+                        found.append(os.path.join(root, name))
+        else:
+            found.append(path)
+    return [display_path(p) for p in found]
+
+
+def _module_name(path: str) -> str:
+    rel = os.path.splitext(display_path(os.path.abspath(path)))[0]
+    return "compare_cases." + "".join(c if c.isalnum() else "_" for c in rel)
+
+
+def load_file(path: str) -> LoadedFile:
+    """Import `path` and collect the cases it declares."""
+    shown = display_path(path)
+    if not os.path.isfile(path):
+        return LoadedFile(shown, (), f"{shown}: no such file")
+    if not path.endswith(".py"):
+        return LoadedFile(shown, (), f"{shown}: not a Python file")
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(path))
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)
+    sys.modules[name] = module
+    try:
+        with collecting() as found:
+            spec.loader.exec_module(module)
+    except BaseException as exc:  # a broken file must not stop the run
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        sys.modules.pop(name, None)
+        return LoadedFile(shown, (), one_line(exc, path, 1), traceback.format_exc())
+    finally:
+        if sys.path and sys.path[0] == folder:
+            sys.path.pop(0)
+    mine = tuple(c for c in found if os.path.abspath(c.file) == os.path.abspath(path))
+    if not mine:
+        return LoadedFile(shown, (), f"{shown}:1: no case: decorate a function with @case(inputs=...)")
+    return LoadedFile(shown, mine, None)

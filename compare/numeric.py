@@ -1,0 +1,129 @@
+"""The autograd side: run a case on real tensors and collect what PyTorch computes.
+
+Each run records the branches it takes (`Tensor.__bool__`, seen through a
+`TorchFunctionMode`), so the caller can check that autograd followed the
+same path as the piece whose exact derivative it is compared with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+
+from .symtensor import user_site
+
+__all__ = ["AutogradRun", "autograd_run", "jacobian_run", "backward_error", "claim_values"]
+
+
+@dataclass(frozen=True)
+class AutogradRun:
+    """What autograd gives at one point in one dtype."""
+
+    output: np.ndarray
+    """The case's output, as float64."""
+    grads: dict[str, np.ndarray]
+    """Gradient of `out.sum()` per input, as float64 (zeros where the output does not depend on it)."""
+    path: tuple
+    """((file, line), taken) for each branch on a tensor, in order."""
+
+
+class _PathRecorder(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.path: list = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if func is torch.Tensor.__bool__:
+            self.path.append((user_site(), bool(result)))
+        return result
+
+
+def _leaves(point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to(dtype).clone().requires_grad_(True) for k, v in point.items()}
+
+
+def _as_tensor(out) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
+    return out
+
+
+def autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> AutogradRun:
+    """`out = fn(**point)` in `dtype`, then `torch.autograd.grad(out.sum(), inputs)`."""
+    leaves = _leaves(point, dtype)
+    recorder = _PathRecorder()
+    with recorder:
+        out = _as_tensor(fn(**leaves))
+    names = list(leaves)
+    if out.requires_grad:
+        grads = torch.autograd.grad(out.sum(), [leaves[n] for n in names], allow_unused=True)
+    else:  # nothing in the output depends on the inputs (all of it detached, say)
+        grads = [None] * len(names)
+    return AutogradRun(
+        output=out.detach().to(torch.float64).numpy(),
+        grads={n: (g.detach().to(torch.float64).numpy() if g is not None
+                   else np.zeros(tuple(leaves[n].shape))) for n, g in zip(names, grads)},
+        path=tuple(recorder.path),
+    )
+
+
+def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],
+                 dtype: torch.dtype = torch.float64) -> dict[str, np.ndarray]:
+    """Autograd's full Jacobian, one backward pass per output entry (for small outputs)."""
+    leaves = _leaves(point, dtype)
+    out = _as_tensor(fn(**leaves))
+    names = list(leaves)
+    flat = out.reshape(-1)
+    rows = {n: [] for n in names}
+    for i in range(flat.numel()):
+        if flat.requires_grad:
+            gs = torch.autograd.grad(flat[i], [leaves[n] for n in names], retain_graph=True,
+                                     allow_unused=True)
+        else:
+            gs = [None] * len(names)
+        for n, g in zip(names, gs):
+            rows[n].append(np.zeros(tuple(leaves[n].shape)) if g is None
+                           else g.detach().to(torch.float64).numpy())
+    return {n: np.array(rows[n]).reshape(tuple(out.shape) + tuple(leaves[n].shape)) for n in names}
+
+
+def backward_error(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> str | None:
+    """The error that plain `out.backward()` raises, or None when it does not."""
+    leaves = _leaves(point, dtype)
+    out = _as_tensor(fn(**leaves))
+    try:
+        out.backward()
+    except RuntimeError as e:
+        return str(e).strip().splitlines()[0]
+    return None
+
+
+def claim_values(expect: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype,
+                 output: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """The notes' claim, evaluated on real tensors in `dtype`: input name -> expected gradient."""
+    inputs = {k: v.detach().to(dtype) for k, v in point.items()}
+    with torch.no_grad():
+        got = expect(**inputs, out=output) if output is not None else expect(**inputs)
+    if isinstance(got, Mapping):
+        return dict(got)
+    if len(inputs) != 1:
+        raise TypeError("expect must return a dict input name -> tensor when the case has several inputs")
+    return {next(iter(inputs)): got}
+
+
+def claim_exact(grads: Mapping[str, np.ndarray], claim: Mapping[str, torch.Tensor],
+                dtype: torch.dtype) -> bool:
+    """The notes' own check, `x.grad == claim`, elementwise in `dtype`, all entries."""
+    for name, g in grads.items():
+        want = torch.as_tensor(claim[name]).to(dtype)
+        got = torch.as_tensor(g).to(dtype)
+        if got.shape != want.shape and want.numel() != 1:
+            raise ValueError(f"expect gives shape {tuple(want.shape)} for {name}, its gradient has "
+                             f"shape {tuple(got.shape)}")
+        if not bool((got == want).all()):
+            return False
+    return True

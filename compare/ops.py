@@ -1,0 +1,394 @@
+"""The symbolic meaning of each supported torch op, registered in `OPS`.
+
+Every implementation takes the arguments its torch counterpart takes and
+returns a `SymTensor` (or a plain value where torch does, as `dim()`).
+Broadcasting and basic indexing follow NumPy, which torch follows too.
+Caveat: in-place writes (`x[0] = ...`) copy; views do not alias as in torch.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+import sympy
+import torch
+import torch.nn.functional as F
+
+from .sym import detach as _detach
+from .sym import exact
+from .symtensor import OPS, SymTensor, as_sym, op
+
+T = torch.Tensor
+
+
+def _keys(*names: str) -> list:
+    """torch.X, torch.Tensor.X and torch.nn.functional.X for each name that exists."""
+    out = []
+    for name in names:
+        for owner in (torch, T, F, torch.special, torch.linalg):
+            f = getattr(owner, name, None)
+            if f is not None and f not in out:
+                out.append(f)
+    return out
+
+
+def _dtype(*args) -> torch.dtype:
+    for a in args:
+        if isinstance(a, (SymTensor, torch.Tensor)) and a.dtype.is_floating_point:
+            return a.dtype
+    return torch.float32
+
+
+def _wrap(data, dtype) -> SymTensor:
+    return SymTensor(np.asarray(data, dtype=object), dtype)
+
+
+# -- elementwise -------------------------------------------------------------------------
+def _elementwise(f, *names, arity=1):
+    ufunc = np.frompyfunc(f, arity, 1)
+
+    def impl(*args, **kwargs):
+        args = args[:arity]
+        dt = _dtype(*args)
+        return _wrap(ufunc(*(as_sym(a).data for a in args)), dt)
+
+    op(*_keys(*names))(impl)
+    return impl
+
+
+def _sigmoid(x):
+    return 1 / (1 + sympy.exp(-x))
+
+
+_elementwise(sympy.exp, "exp")
+_elementwise(sympy.log, "log")
+_elementwise(lambda x: sympy.log(x, 2), "log2")
+_elementwise(lambda x: sympy.log(1 + x), "log1p")
+_elementwise(lambda x: sympy.exp(x) - 1, "expm1")
+_elementwise(sympy.sin, "sin")
+_elementwise(sympy.cos, "cos")
+_elementwise(sympy.tan, "tan")
+_elementwise(sympy.tanh, "tanh")
+_elementwise(_sigmoid, "sigmoid")
+_elementwise(sympy.sqrt, "sqrt")
+_elementwise(lambda x: 1 / sympy.sqrt(x), "rsqrt")
+_elementwise(sympy.Abs, "abs", "absolute", "__abs__")
+_elementwise(lambda x: sympy.Max(x, 0), "relu")
+_elementwise(lambda x: x**2, "square")
+_elementwise(lambda x: 1 / x, "reciprocal")
+_elementwise(sympy.sign, "sign")
+_elementwise(operator.neg, "neg", "negative", "__neg__")
+_elementwise(operator.mul, "mul", "multiply", "__mul__", "__rmul__", "__imul__", arity=2)
+_elementwise(operator.truediv, "div", "divide", "true_divide", "__truediv__", "__itruediv__", "__div__",
+             arity=2)
+_elementwise(operator.pow, "pow", "__pow__", "__ipow__", arity=2)
+_elementwise(sympy.Lt, "lt", "less", "__lt__", arity=2)
+_elementwise(sympy.Le, "le", "less_equal", "__le__", arity=2)
+_elementwise(sympy.Gt, "gt", "greater", "__gt__", arity=2)
+_elementwise(sympy.Ge, "ge", "greater_equal", "__ge__", arity=2)
+_elementwise(sympy.Eq, "eq", "__eq__", arity=2)
+_elementwise(sympy.Ne, "ne", "not_equal", "__ne__", arity=2)
+_elementwise(sympy.And, "logical_and", "__and__", arity=2)
+_elementwise(sympy.Or, "logical_or", "__or__", arity=2)
+_elementwise(sympy.Not, "logical_not", "__invert__")
+_elementwise(_detach, "detach")
+
+
+def _reflected(f):
+    return lambda self, other, *rest, **kw: f(other, self)
+
+
+def _binary(f, a, b):
+    return _wrap(np.frompyfunc(f, 2, 1)(as_sym(a).data, as_sym(b).data), _dtype(a, b))
+
+
+@op(*_keys("add", "__add__", "__radd__", "__iadd__"))
+def add(a, b, *, alpha=1, out=None):
+    return _binary(operator.add, a, b if alpha == 1 else as_sym(b) * alpha)
+
+
+@op(*_keys("sub", "subtract", "__sub__", "__isub__"))
+def sub(a, b, *, alpha=1, out=None):
+    return _binary(operator.sub, a, b if alpha == 1 else as_sym(b) * alpha)
+
+
+op(*_keys("__rsub__", "rsub"))(_reflected(lambda a, b: _binary(operator.sub, a, b)))
+op(*_keys("__rtruediv__", "__rdiv__"))(_reflected(lambda a, b: _binary(operator.truediv, a, b)))
+op(*_keys("__rpow__"))(_reflected(lambda a, b: _binary(operator.pow, a, b)))
+
+
+@op(*_keys("clamp", "clip"))
+def clamp(x, min=None, max=None, **_):
+    y = as_sym(x).data
+    if min is not None:
+        y = np.frompyfunc(sympy.Max, 2, 1)(y, as_sym(min).data)
+    if max is not None:
+        y = np.frompyfunc(sympy.Min, 2, 1)(y, as_sym(max).data)
+    return _wrap(y, _dtype(x))
+
+
+@op(*_keys("where"))
+def where(condition, x=None, y=None):
+    if x is None:
+        raise TypeError("torch.where(condition) with one argument is not supported symbolically")
+    pick = np.frompyfunc(lambda c, a, b: a if c is sympy.true else b if c is sympy.false
+                         else sympy.Piecewise((a, c), (b, True)), 3, 1)
+    return _wrap(pick(as_sym(condition).data, as_sym(x).data, as_sym(y).data), _dtype(x, y))
+
+
+# -- reductions --------------------------------------------------------------------------
+def _dims(dim, ndim: int) -> tuple[int, ...]:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        dim = (dim,)
+    return tuple(sorted(d % max(ndim, 1) for d in dim))
+
+
+def _reduce(x, dim, keepdim, combine) -> SymTensor:
+    """Reduce `x` over `dim` with `combine(list of entries) -> entry`."""
+    x = as_sym(x)
+    data = x.data
+    dims = _dims(dim, data.ndim) if data.ndim else ()
+    rest = [d for d in range(data.ndim) if d not in dims]
+    moved = np.transpose(data, rest + list(dims)) if data.ndim else data
+    kept = [data.shape[d] for d in rest]
+    rows = moved.reshape(int(np.prod(kept, dtype=int)), -1)
+    out = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows):
+        out[i] = combine(list(row))
+    out = out.reshape(kept)
+    if keepdim and data.ndim:
+        out = out.reshape([1 if d in dims else data.shape[d] for d in range(data.ndim)])
+    return _wrap(out, x.dtype)
+
+
+def _total(entries) -> sympy.Expr:
+    # One Add of all terms: adding one by one re-flattens the sum each time (n squared).
+    return sympy.Add(*entries)
+
+
+@op(*_keys("sum"))
+def sum_(x, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _reduce(x, dim, keepdim, _total)
+
+
+@op(*_keys("mean"))
+def mean(x, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _reduce(x, dim, keepdim, lambda e: _total(e) / len(e))
+
+
+@op(*_keys("prod"))
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    return _reduce(x, dim, keepdim, lambda e: sympy.Mul(*e))
+
+
+def _p_norm(p):
+    if p in ("fro", 2, 2.0, None):
+        return lambda e: sympy.sqrt(sympy.Add(*(v**2 for v in e)))
+    if p in (math.inf, float("inf"), "inf"):
+        return lambda e: sympy.Max(*(sympy.Abs(v) for v in e))
+    if p in (-math.inf, float("-inf")):
+        return lambda e: sympy.Min(*(sympy.Abs(v) for v in e))
+    if p == 1:
+        return lambda e: sympy.Add(*(sympy.Abs(v) for v in e))
+    if p == 0:
+        raise TypeError("the 0-norm counts nonzeros; it has no derivative and is not supported")
+    q = exact(p)
+    return lambda e: sympy.Add(*(sympy.Abs(v) ** q for v in e)) ** (1 / q)
+
+
+@op(torch.norm, T.norm)
+def norm(x, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    return _reduce(x, dim, keepdim, _p_norm(p))
+
+
+@op(torch.linalg.vector_norm)
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    return _reduce(x, dim, keepdim, _p_norm(ord))
+
+
+# -- linear algebra ----------------------------------------------------------------------
+def _mm2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.empty((a.shape[0], b.shape[1]), dtype=object)
+    for i in range(a.shape[0]):
+        for j in range(b.shape[1]):
+            out[i, j] = sympy.Add(*(a[i, k] * b[k, j] for k in range(a.shape[1])))
+    return out
+
+
+@op(*_keys("matmul", "__matmul__", "mm", "mv", "dot", "inner", "bmm"))
+def matmul(a, b, *, out=None):
+    A, B = as_sym(a).data, as_sym(b).data
+    if A.ndim == 0 or B.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D")
+    if A.shape[-1] != B.shape[-2 if B.ndim > 1 else 0]:
+        raise RuntimeError(f"matmul: shapes {A.shape} and {B.shape} cannot be multiplied")
+    a2 = A.reshape(1, -1) if A.ndim == 1 else A
+    b2 = B.reshape(-1, 1) if B.ndim == 1 else B
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    a2 = np.broadcast_to(a2, batch + a2.shape[-2:])
+    b2 = np.broadcast_to(b2, batch + b2.shape[-2:])
+    res = np.empty(batch + (a2.shape[-2], b2.shape[-1]), dtype=object)
+    for idx in np.ndindex(*batch):
+        res[idx] = _mm2(a2[idx], b2[idx])
+    if A.ndim == 1:
+        res = res[..., 0, :]
+    if B.ndim == 1:
+        res = res[..., 0]
+    return _wrap(res, _dtype(a, b))
+
+
+@op(*_keys("__rmatmul__"))
+def rmatmul(self, other):
+    return matmul(other, self)
+
+
+@op(*_keys("outer", "ger"))
+def outer(a, b):
+    A, B = as_sym(a).data, as_sym(b).data
+    return _wrap(np.multiply.outer(A, B), _dtype(a, b))
+
+
+# -- shape -------------------------------------------------------------------------------
+def _shape_args(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, torch.Size)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+@op(*_keys("reshape", "view"))
+def reshape(x, *shape):
+    x = as_sym(x)
+    return _wrap(x.data.reshape(_shape_args(shape)), x.dtype)
+
+
+@op(*_keys("flatten"))
+def flatten(x, start_dim=0, end_dim=-1):
+    x = as_sym(x)
+    s = x.data.shape
+    if not s:
+        return _wrap(x.data.reshape(1), x.dtype)
+    start, end = start_dim % len(s), end_dim % len(s)
+    new = s[:start] + (int(np.prod(s[start:end + 1], dtype=int)),) + s[end + 1:]
+    return _wrap(x.data.reshape(new), x.dtype)
+
+
+@op(*_keys("unsqueeze"))
+def unsqueeze(x, dim):
+    x = as_sym(x)
+    return _wrap(np.expand_dims(x.data, dim % (x.data.ndim + 1)), x.dtype)
+
+
+@op(*_keys("squeeze"))
+def squeeze(x, dim=None):
+    x = as_sym(x)
+    if dim is None:
+        return _wrap(np.squeeze(x.data), x.dtype)
+    dims = tuple(d % max(x.data.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim))
+    dims = tuple(d for d in dims if x.data.ndim and x.data.shape[d] == 1)
+    return _wrap(np.squeeze(x.data, axis=dims) if dims else x.data, x.dtype)
+
+
+@op(*_keys("t"))
+def t(x):
+    x = as_sym(x)
+    return _wrap(x.data.T, x.dtype)
+
+
+@op(*_keys("transpose", "swapaxes", "swapdims"))
+def transpose(x, dim0, dim1):
+    x = as_sym(x)
+    return _wrap(np.swapaxes(x.data, dim0, dim1), x.dtype)
+
+
+@op(*_keys("permute"))
+def permute(x, *dims):
+    x = as_sym(x)
+    return _wrap(np.transpose(x.data, _shape_args(dims)), x.dtype)
+
+
+@op(*_keys("expand"))
+def expand(x, *sizes):
+    x = as_sym(x)
+    sizes = _shape_args(sizes)
+    shape = tuple(x.data.shape[i - len(sizes) + x.data.ndim] if s == -1 else s for i, s in enumerate(sizes))
+    return _wrap(np.broadcast_to(x.data, shape).copy(), x.dtype)
+
+
+@op(*_keys("expand_as"))
+def expand_as(x, other):
+    return expand(x, *as_sym(other).data.shape)
+
+
+@op(*_keys("clone", "contiguous", "float", "double", "half", "to", "type_as", "requires_grad_"))
+def clone(x, *args, **kwargs):
+    x = as_sym(x)
+    dt = next((a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.dtype)), x.dtype)
+    if isinstance(args[:1] and args[0], (torch.Tensor, SymTensor)):
+        dt = args[0].dtype
+    return SymTensor(x.data.copy(), dt)
+
+
+OPS[T.float] = lambda x, *a, **k: SymTensor(as_sym(x).data.copy(), torch.float32)
+OPS[T.double] = lambda x, *a, **k: SymTensor(as_sym(x).data.copy(), torch.float64)
+
+
+def _index(index):
+    """A torch index (ints, slices, None, Ellipsis, tensors) as a NumPy one."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, torch.Tensor):
+        return index.detach().cpu().numpy()
+    if isinstance(index, SymTensor):
+        raise TypeError("indexing with a symbolic tensor is not supported")
+    return index
+
+
+@op(T.__getitem__)
+def getitem(x, index):
+    x = as_sym(x)
+    return _wrap(x.data[_index(index)], x.dtype)
+
+
+@op(T.__setitem__)
+def setitem(x, index, value):
+    # The SymTensor is rebound to a copy: views of it made earlier do not see the write.
+    data = x.data.copy()
+    data[_index(index)] = as_sym(value).data
+    x.data = data
+
+
+@op(*_keys("stack"))
+def stack(tensors, dim=0, *, out=None):
+    datas = [as_sym(t).data for t in tensors]
+    return _wrap(np.stack(datas, axis=dim), _dtype(*tensors))
+
+
+@op(*_keys("cat", "concat", "concatenate"))
+def cat(tensors, dim=0, *, out=None):
+    datas = [as_sym(t).data for t in tensors]
+    return _wrap(np.concatenate(datas, axis=dim), _dtype(*tensors))
+
+
+def _like(fill):
+    def impl(x, *args, dtype=None, **kwargs):
+        x = as_sym(x)
+        value = fill(args)
+        return _wrap(np.full(x.data.shape, value, dtype=object), dtype or x.dtype)
+
+    return impl
+
+
+op(*_keys("zeros_like"))(_like(lambda a: sympy.S.Zero))
+op(*_keys("ones_like"))(_like(lambda a: sympy.S.One))
+op(*_keys("full_like"))(_like(lambda a: exact(a[0])))
+
+
+# -- questions about shape that return plain values ---------------------------------------
+OPS[T.dim] = lambda x: as_sym(x).data.ndim
+OPS[T.numel] = lambda x: as_sym(x).data.size
+OPS[torch.numel] = OPS[T.numel]
+OPS[T.size] = lambda x, dim=None: (torch.Size(as_sym(x).data.shape) if dim is None
+                                   else as_sym(x).data.shape[dim])

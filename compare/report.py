@@ -1,0 +1,347 @@
+"""Render results as markdown pages and JSON. Strings only; the CLI writes them.
+
+Everything here is deterministic: no timestamps, no set or hash order,
+floats printed by `repr` (shortest round-trip) or a fixed format.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import sympy
+from tabulate import tabulate
+
+from . import derive
+from .records import ERROR, CaseResult, PieceResult, PointResult
+
+__all__ = ["Meta", "page_names", "readable_gradient", "render_index", "render_case", "render_json"]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the run was: versions (autograd's conventions change between releases) and settings."""
+
+    python: str
+    torch: str
+    sympy: str
+    seed: int
+    samples: int
+
+    def header(self) -> str:
+        return (f"Python {self.python} · torch {self.torch} · SymPy {self.sympy} · "
+                f"seed {self.seed} · {self.samples} samples per case")
+
+
+# -- notation ----------------------------------------------------------------------------
+def _fmt(x: float) -> str:
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.7g}"
+
+
+def _array(a: np.ndarray, limit: int = 8) -> str:
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return _fmt(float(a))
+    flat = [_fmt(float(v)) for v in a.reshape(-1)[:limit]]
+    more = ", …" if a.size > limit else ""
+    return "[" + ", ".join(flat) + more + "]" if a.ndim == 1 else f"{a.shape} [" + ", ".join(flat) + more + "]"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
+    """`4*x` when every entry follows one template, else the entries; a scalar as itself."""
+    if values.ndim == 0:
+        return sympy.sympify(values[()])
+    found = derive.template(values, symbols)
+    if found is not None:
+        return found
+    return str(np.vectorize(str, otypes=[object])(values).tolist()).replace("'", "")
+
+
+def readable_gradient(result: CaseResult, name: str) -> str:
+    """The case's derivative for one input, as SymPy `str()` that `sympify` reads back."""
+    if len(result.pieces) == 1:
+        return str(readable_array(result.pieces[0].gradient[name], result.symbols))
+    parts = []
+    for piece in result.pieces:
+        g = readable_array(piece.gradient[name], result.symbols)
+        parts.append((g if isinstance(g, sympy.Basic) else sympy.Symbol(g), piece.condition))
+    return str(sympy.Piecewise(*parts, evaluate=False))
+
+
+def _function_text(result: CaseResult) -> str:
+    """The returned expression for a one-line function, else the docstring."""
+    try:
+        fn = ast.parse(result.source).body[0]
+        body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+            return f"`{ast.unparse(body[0].value)}`"
+    except (SyntaxError, IndexError, AttributeError):
+        pass
+    return result.doc or result.name
+
+
+def page_names(results: Sequence[CaseResult]) -> list[str]:
+    """One page name per result: the case's name, prefixed by its file where names repeat."""
+    counts: dict = {}
+    for r in results:
+        counts[r.name] = counts.get(r.name, 0) + 1
+    return [r.name if counts[r.name] == 1 else
+            f"{os.path.splitext(os.path.basename(r.file))[0]}.{r.name}" for r in results]
+
+
+def _max(points: Sequence[PointResult], attr: str, which: str):
+    values = [getattr(getattr(p, attr), which) for p in points]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
+
+
+def _claim_summary(result: CaseResult) -> str:
+    claims = [p.claim_exact for p in result.points if p.claim_exact is not None]
+    if not claims:
+        return "—"
+    return f"{sum(claims)}/{len(claims)} hold"
+
+
+# -- index -------------------------------------------------------------------------------
+def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
+    rows = []
+    for result, page in zip(results, page_names(results)):
+        link = f"[{result.name}]({page}.md)"
+        if result.status == ERROR and not result.points:
+            rows.append([link, _cell(result.doc or "—"), "—", 0, 0, "—", "—", "—",
+                         f"**error**: {_cell(result.error)}"])
+            continue
+        derivative = "; ".join(
+            f"d/d{n}: `{_cell(readable_gradient(result, n))}`" if len(result.pieces) == 1
+            else f"d/d{n}: piecewise, {len(result.pieces)} pieces" for n in result.shapes)
+        e64 = _max(result.points, "errors64", "max_abs")
+        elow = _max(result.points, "errors", "max_abs")
+        ulp = _max(result.points, "errors", "max_ulp")
+        status = result.status if result.status != ERROR else f"**error**: {_cell(result.error)}"
+        rows.append([link, _cell(_function_text(result)), derivative, len(result.points), len(result.pieces),
+                     _fmt(e64) if e64 is not None else "—",
+                     f"{_fmt(elow)} ({ulp} ULP)" if elow is not None else "—",
+                     _claim_summary(result), status])
+    counts = {s: sum(r.status == s for r in results) for s in ("agree", "disagree", "error")}
+    table = tabulate(rows, headers=["case", "function", "exact derivative of out.sum()", "points", "pieces",
+                                    "max abs error, float64", "max abs error, case dtype",
+                                    "notes' `==`", "status"], tablefmt="github")
+    return "\n".join([
+        "# compare: autograd against exact derivatives", "",
+        meta.header(), "",
+        f"{len(results)} cases: {counts['agree']} agree, {counts['disagree']} disagree, "
+        f"{counts['error']} errors.", "",
+        "Errors are against SymPy's exact derivative. The notes' `==` column is the notes' own check "
+        "(`x.grad == claim`, in the case's dtype) at each point.", "",
+        table, ""])
+
+
+# -- case page ---------------------------------------------------------------------------
+def render_case(result: CaseResult, meta: Meta) -> str:
+    from .errors import display_path
+
+    out = [f"# {result.name}", ""]
+    if result.doc:
+        out += [f"> {result.doc}", ""]
+    out += [f"`{display_path(result.file)}`, line {result.line} · {meta.header()}", ""]
+    out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
+    if result.source:
+        out += ["```python", result.source.rstrip(), "```", ""]
+    if not result.pieces:
+        return "\n".join(out)
+    out += _derivative_section(result)
+    if len(result.pieces) > 1 or result.pieces[0].sites:
+        out += _pieces_section(result)
+    if result.output_shape != ():
+        out += _nonscalar_section(result)
+    out += _detach_section(result)
+    out += _points_section(result)
+    return "\n".join(out)
+
+
+def _derivative_section(result: CaseResult) -> list[str]:
+    out = ["## Exact derivative", ""]
+    if len(result.pieces) > 1:
+        out += [f"The derivative is piecewise: {len(result.pieces)} pieces, listed below.", ""]
+        return out
+    piece = result.pieces[0]
+    out += ["The gradient of `out.sum()` (what `out.sum().backward()` stores in `.grad`)"
+            + (", entry by entry:" if any(s for s in result.shapes.values()) else ":"), ""]
+    for name in result.shapes:
+        g = readable_array(piece.gradient[name], result.symbols)
+        latex = sympy.latex(g) if isinstance(g, sympy.Basic) else g
+        out += [f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {latex}$$", ""]
+    if piece.claim:
+        out += [f"The claim `expect` is **{piece.claim}**" + (f": {piece.claim_note}" if piece.claim_note else ".")
+                + "", ""]
+    return out
+
+
+def _pieces_section(result: CaseResult) -> list[str]:
+    rows = []
+    for piece in result.pieces:
+        inside = next((p for p in result.points if p.piece == piece.index), None)
+        rows.append([piece.index + 1, f"`{_cell(piece.condition)}`",
+                     f"`{_cell(readable_array(piece.output, result.symbols))}`",
+                     "; ".join(f"`{_cell(readable_array(piece.gradient[n], result.symbols))}`"
+                               for n in result.shapes),
+                     _points_text(inside) if inside else "—",
+                     _array(next(iter(inside.autograd.values()))) if inside else "—",
+                     piece.claim or "—", inside.status if inside else "—"])
+    out = ["## Pieces", "",
+           "Each run of the code follows one path through its branches; each path holds on a region of "
+           "inputs, where the output is one expression. Every piece is checked at a point inside it.", "",
+           tabulate(rows, headers=["piece", "where", "output", "derivative", "point", "autograd", "claim",
+                                   "status"], tablefmt="github"), ""]
+    if result.uncovered:
+        out += ["**Uncovered** (not explored; never hidden):", ""]
+        for u in result.uncovered:
+            out += [f"- `{_cell(u.condition)}`: {u.reason}; probability {u.probability:.3g} ({u.how})"]
+        out += [""]
+    else:
+        out += ["Every path was explored: no region is uncovered.", ""]
+    return out
+
+
+def _nonscalar_section(result: CaseResult) -> list[str]:
+    out = ["## A non-scalar output", "",
+           f"The output has shape {tuple(result.output_shape)}. Plain `out.backward()` raises:", "",
+           f"    RuntimeError: {result.backward_error}" if result.backward_error else "    (it did not raise)", "",
+           "`backward()` needs a scalar to start from, or a vector `v` to multiply the Jacobian with. "
+           "`out.sum().backward()` computes the vector-Jacobian product `vᵀJ` with `v` all ones: "
+           "each input's gradient is the sum of its column of the Jacobian.", ""]
+    piece = result.pieces[0]
+    if piece.jacobian is not None:
+        for name, jac in piece.jacobian.items():
+            if jac.ndim == 2:
+                out += [f"$$J_{{{name}}} = {sympy.latex(sympy.Matrix(jac))}$$", ""]
+        errs = [p.jacobian_errors.max_abs for p in result.points if p.jacobian_errors]
+        if errs:
+            out += [f"Autograd's full Jacobian (float64, one backward pass per output entry) against "
+                    f"SymPy's: largest error {_fmt(max(errs))}.", ""]
+    return out
+
+
+def _detach_section(result: CaseResult) -> list[str]:
+    from .sym import detach
+
+    held = []
+    for piece in result.pieces[:1]:
+        for out in piece.output.flat:
+            for d in sorted(sympy.sympify(out).atoms(detach), key=str):
+                held.append(d)
+    if not held:
+        return []
+    shown = readable_array(np.array([d.args[0] for d in held], dtype=object), result.symbols) \
+        if len(held) > 1 else held[0].args[0]
+    return ["## Held constant", "",
+            f"`detach()` makes `{_cell(shown)}` a constant: it keeps its value, but no gradient flows "
+            "through it. Finite differences cannot see this: they would differentiate it too.", ""]
+
+
+def _points_text(point: PointResult) -> str:
+    return ", ".join(f"{n} = {_array(v)}" for n, v in point.inputs.items())
+
+
+def _points_section(result: CaseResult) -> list[str]:
+    rows = []
+    for i, p in enumerate(result.points):
+        for n in result.shapes:
+            rows.append([i + 1, p.origin, p.piece + 1, f"{n} = {_array(p.inputs[n])}", _array(p.symbolic[n]),
+                         _array(p.autograd[n]), _fmt(p.errors.max_abs), _fmt(p.errors.max_rel),
+                         p.errors.max_ulp if p.errors.max_ulp is not None else "—",
+                         _fmt(p.errors64.max_abs),
+                         "—" if p.claim_exact is None else str(p.claim_exact),
+                         p.status + (f": {p.note}" if p.note else "")])
+    return ["## Points", "",
+            f"Autograd in {result.dtype} and in float64 against the exact derivative (rounded to float64). "
+            "ULP: units in the last place of the case's dtype.", "",
+            tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",
+                                    "abs err", "rel err", "ULP", "abs err float64", "notes' `==`", "status"],
+                     tablefmt="github", disable_numparse=True), ""]
+
+
+# -- JSON --------------------------------------------------------------------------------
+def _num(x):
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def _nested(a: np.ndarray):
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 0:
+        return _num(a)
+    return [_nested(v) for v in a]
+
+
+def _point_json(p: PointResult) -> dict:
+    return {
+        "origin": p.origin, "piece": p.piece,
+        "inputs": {n: _nested(v) for n, v in p.inputs.items()},
+        "symbolic": {n: _nested(v) for n, v in p.symbolic.items()},
+        "autograd": {n: _nested(v) for n, v in p.autograd.items()},
+        "autograd_float64": {n: _nested(v) for n, v in p.autograd64.items()},
+        "max_abs_err": _num(p.errors.max_abs), "max_rel_err": _num(p.errors.max_rel),
+        "max_ulp": p.errors.max_ulp,
+        "float64": {"max_abs_err": _num(p.errors64.max_abs), "max_rel_err": _num(p.errors64.max_rel),
+                    "max_ulp": p.errors64.max_ulp},
+        "jacobian_max_abs_err": _num(p.jacobian_errors.max_abs) if p.jacobian_errors else None,
+        "claim_exact": p.claim_exact, "status": p.status, "note": p.note or None,
+    }
+
+
+def _piece_json(result: CaseResult, piece: PieceResult) -> dict:
+    inside = next((p for p in result.points if p.piece == piece.index), None)
+    return {
+        "condition": str(piece.condition),
+        "output": str(readable_array(piece.output, result.symbols)),
+        "gradient": {n: str(readable_array(piece.gradient[n], result.symbols)) for n in result.shapes},
+        "point": {n: _nested(v) for n, v in inside.inputs.items()} if inside else None,
+        "claim": piece.claim,
+        "status": inside.status if inside else "unchecked",
+    }
+
+
+def _case_json(result: CaseResult) -> dict:
+    from .errors import display_path
+
+    entry = {"name": result.name, "file": display_path(result.file), "line": result.line,
+             "status": result.status, "error": result.error, "dtype": result.dtype or None}
+    if result.pieces:
+        entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
+        entry["output_shape"] = list(result.output_shape)
+        entry["backward_error"] = result.backward_error
+        entry["pieces"] = [_piece_json(result, piece) for piece in result.pieces]
+        entry["uncovered"] = (" | ".join(f"({u.condition})" for u in result.uncovered)
+                              if result.uncovered else None)
+        entry["uncovered_probability"] = _num(sum(u.probability for u in result.uncovered))
+        entry["points"] = [_point_json(p) for p in result.points]
+    else:
+        entry.update(gradient={}, pieces=[], uncovered=None, points=[])
+    return entry
+
+
+def render_json(results: Sequence[CaseResult], meta: Meta) -> str:
+    doc = {"versions": {"python": meta.python, "torch": meta.torch, "sympy": meta.sympy},
+           "seed": meta.seed, "samples": meta.samples,
+           "cases": [_case_json(r) for r in results]}
+    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+

@@ -1,0 +1,106 @@
+"""SymPy vocabulary shared by every stage: exact constants, input symbols, `detach`.
+
+A float enters SymPy as the rational number its binary value is, never as a
+decimal approximation: `exact(0.1)` is 3602879701896397/36028797018963968.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+__all__ = ["exact", "detach", "release", "input_symbols", "to_float", "is_constant"]
+
+
+def exact(value) -> sympy.Expr:
+    """The exact SymPy number for a Python, NumPy or 0-d torch scalar."""
+    if isinstance(value, sympy.Basic):
+        return value
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return sympy.Integer(int(value))
+    if isinstance(value, (int, np.integer)):
+        return sympy.Integer(int(value))
+    value = float(value)
+    if math.isnan(value):
+        return sympy.nan
+    if math.isinf(value):
+        return sympy.oo if value > 0 else -sympy.oo
+    num, den = value.as_integer_ratio()
+    return sympy.Rational(num, den)
+
+
+class detach(sympy.Function):
+    """Stop-gradient: the value of its argument, a derivative of 0.
+
+    `fdiff` is what SymPy's chain rule asks for; answering 0 makes
+    d/dx detach(g(x)) = 0 while the value stays g(x).
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_number:  # a constant has nothing to stop
+            return arg
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\operatorname{detach}\left(%s\right)" % printer._print(self.args[0])
+
+
+def release(expr: sympy.Basic) -> sympy.Basic:
+    """`expr` with every `detach(e)` replaced by `e`: the same value, for evaluation."""
+    if not expr.has(detach):
+        return expr
+    return expr.replace(detach, lambda e: e)
+
+
+def input_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Real symbols for an input: `a` for a scalar, `x_0, x_1, ...`, `W_0_1` for arrays."""
+    out = np.empty(shape, dtype=object)
+    if shape == ():
+        out[()] = sympy.Symbol(name, real=True)
+        return out
+    for index in np.ndindex(*shape):
+        out[index] = sympy.Symbol(name + "_" + "_".join(map(str, index)), real=True)
+    return out
+
+
+def is_constant(expr) -> bool:
+    return not getattr(expr, "free_symbols", None)
+
+
+def to_float(value: sympy.Basic) -> float:
+    """A SymPy number as the nearest float64; undefined values as NaN.
+
+    Rationals round correctly (Python's int division); other numbers are
+    evaluated to 30 significant digits first.
+    """
+    if value is sympy.nan or value is sympy.zoo:
+        return math.nan
+    if value is sympy.oo:
+        return math.inf
+    if value is -sympy.oo:
+        return -math.inf
+    if isinstance(value, sympy.Rational):
+        try:
+            return value.p / value.q
+        except OverflowError:
+            return math.copysign(math.inf, value.p)
+    if isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return float(bool(value))
+    number = value.evalf(30)
+    if number.is_real is False or not number.is_number:
+        return math.nan
+    try:
+        return float(number)
+    except (TypeError, OverflowError):
+        return math.nan

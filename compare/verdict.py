@@ -1,0 +1,125 @@
+"""The one place that decides whether a computed gradient agrees with the exact one.
+
+Tolerances are data, keyed by dtype. A value `got` agrees with the exact
+value `want` (rounded to float64) when
+
+    |got - want| <= atol + rtol * |want|
+
+with these rules for what is not a finite number:
+
+* NaN agrees only with NaN: both say "undefined here".
+* +inf agrees only with +inf, -inf only with -inf.
+* Signed zeros are equal: -0.0 agrees with 0.0 (their difference is 0).
+* Subnormals compare like any finite number; the ULP distance counts the
+  subnormal steps between them.
+
+Errors are reported as absolute, relative (over entries whose exact value
+is nonzero) and in units in the last place (ULP) of the compared dtype:
+the number of representable values between `got` and `want` rounded to
+that dtype.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = ["Tolerance", "TOLERANCES", "Errors", "measure", "ulp_distance"]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+TOLERANCES: dict[torch.dtype, Tolerance] = {
+    torch.float64: Tolerance(rtol=1e-10, atol=1e-12),
+    torch.float32: Tolerance(rtol=1e-5, atol=1e-6),
+    torch.float16: Tolerance(rtol=1e-2, atol=1e-3),
+    torch.bfloat16: Tolerance(rtol=2e-2, atol=1e-2),
+}
+"""How far a gradient computed in each dtype may be from the exact value."""
+
+_BITS = {torch.float64: (np.float64, np.int64), torch.float32: (np.float32, np.int32),
+         torch.float16: (np.float16, np.int16)}
+
+
+@dataclass(frozen=True)
+class Errors:
+    """How far one array of values is from the exact one."""
+
+    max_abs: float
+    """Largest |got - want| over finite pairs (0.0 when there are none)."""
+    max_rel: float
+    """Largest |got - want| / |want| over finite pairs with want != 0."""
+    max_ulp: int | None
+    """Largest distance in ULPs of the dtype; None where the dtype has no such measure."""
+    agree: bool
+    """Every entry within the dtype's tolerance, under the NaN/inf rules above."""
+    worst: tuple[int, ...] | None
+    """Index of the entry with the largest violation (or error), None for an empty array."""
+
+
+def ulp_distance(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> int | None:
+    """Largest number of representable `dtype` values between got and want (rounded to dtype).
+
+    IEEE floats of one sign are ordered like their bit patterns read as
+    integers; mapping negatives to minus their magnitude makes the order
+    total, so the distance is an integer difference. NaN pairs count 0 if
+    both are NaN; a NaN against a number has no distance (None).
+    """
+    if dtype not in _BITS or got.size == 0:
+        return None if dtype not in _BITS else 0
+    ftype, itype = _BITS[dtype]
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = got.astype(ftype).reshape(-1)
+        w = want.astype(ftype).reshape(-1)
+    nan_g, nan_w = np.isnan(g), np.isnan(w)
+    if np.any(nan_g != nan_w):
+        return None
+    keep = ~nan_g
+    def ordered(a):
+        bits = a.view(itype).astype(np.int64)
+        sign = bits < 0
+        magnitude = bits & np.int64(np.iinfo(itype).max)
+        return np.where(sign, -magnitude, magnitude)
+    d = np.abs(ordered(g[keep]) - ordered(w[keep]))
+    return int(d.max()) if d.size else 0
+
+
+def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> Errors:
+    """Compare `got` (computed in `dtype`) with `want` (exact, as float64)."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        raise ValueError(f"shapes differ: got {got.shape}, exact {want.shape}")
+    tol = TOLERANCES.get(dtype, TOLERANCES[torch.float32])
+    both_nan = np.isnan(got) & np.isnan(want)
+    same_inf = np.isinf(got) & np.isinf(want) & (np.sign(got) == np.sign(want))
+    finite = np.isfinite(got) & np.isfinite(want)
+    diff = np.where(finite, np.abs(got - want), 0.0)
+    ok = both_nan | same_inf | (finite & (diff <= tol.atol + tol.rtol * np.abs(want)))
+    nonzero = finite & (want != 0)
+    rel = np.where(nonzero, diff / np.where(nonzero, np.abs(want), 1.0), 0.0)
+    excess = np.where(ok, 0.0, np.inf)
+    excess = np.where(finite & ~ok, diff - tol.atol - tol.rtol * np.abs(want), excess)
+    worst = None
+    if got.size:
+        score = np.where(ok, diff - np.inf, excess)  # violations first, then the largest error
+        if ok.all():
+            score = diff
+        worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), got.shape))
+    return Errors(
+        max_abs=float(diff.max()) if diff.size else 0.0,
+        max_rel=float(rel.max()) if rel.size else 0.0,
+        max_ulp=ulp_distance(got, want, dtype),
+        agree=bool(ok.all()),
+        worst=worst,
+    )
+
+
+def is_nan(x: float) -> bool:
+    return isinstance(x, float) and math.isnan(x)
