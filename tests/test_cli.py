@@ -1,0 +1,66 @@
+"""The command line: exit codes, listing without running, and committed reports kept current."""
+import filecmp
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+import sympy
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def compare(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "compare", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_all_agree_exits_0(tmp_path):
+    proc = compare("run", "cases/notes", "--out", str(tmp_path / "r"), "--samples", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "5 agree" in proc.stdout
+    doc = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert [c["status"] for c in doc["cases"]] == ["agree"] * 5
+    assert doc["cases"][0]["gradient"] == {"x": "4*x"}
+
+
+def test_a_broken_file_exits_2_and_the_others_still_run(tmp_path):
+    (tmp_path / "good.py").write_text(
+        "import torch\nfrom compare import case\n\n"
+        "@case(inputs={'x': torch.tensor([1.0, 2.0])})\ndef good(x):\n    return (x * x).sum()\n")
+    (tmp_path / "broken.py").write_text("import torch\nfrom compare import case\n\ndef oops(:\n")
+    proc = compare("run", str(tmp_path), "--out", str(tmp_path / "r"), "--samples", "1")
+    assert proc.returncode == 2
+    assert "broken.py:4: SyntaxError" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    statuses = {c["name"]: c["status"] for c in json.loads((tmp_path / "r" / "results.json").read_text())["cases"]}
+    assert statuses == {"broken": "error", "good": "agree"}
+
+
+def test_list_names_cases_without_running_them():
+    proc = compare("list")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("cases/notes/autograd.py:") and ": dot" in line for line in lines)
+
+
+def test_help_and_bad_arguments():
+    assert compare("--help").returncode == 0
+    assert compare("all", "--samples", "-1").returncode == 2
+
+
+def test_committed_reports_are_current(tmp_path):
+    committed = os.path.join(ROOT, "reports")
+    versions = json.load(open(os.path.join(committed, "results.json")))["versions"]
+    if (versions["python"], versions["torch"], versions["sympy"]) != (platform.python_version(), torch.__version__,
+                                                                    sympy.__version__):
+        pytest.skip(f"reports were made with torch {versions['torch']}, SymPy {versions['sympy']}")
+    out = tmp_path / "reports"
+    proc = compare("all", "--out", str(out))
+    assert proc.returncode in (0, 1), proc.stderr
+    names = sorted(os.listdir(committed))
+    assert names == sorted(os.listdir(out)), "files differ: run `python -m compare all` and commit reports/"
+    _, mismatch, errors = filecmp.cmpfiles(committed, out, names, shallow=False)
+    assert not mismatch and not errors, f"stale: {mismatch + errors}; run `python -m compare all` and commit"
