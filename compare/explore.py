@@ -21,7 +21,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import sympy
 
-from .feasible import SAT, UNSAT, Oracle, truth
+from .feasible import SAT, UNSAT, Oracle
+from .sym import truth
 from .symtensor import BRANCH, SymTensor, as_sym
 
 __all__ = ["Decision", "Piece", "Uncovered", "Exploration", "explore", "run_symbolic", "path_key"]

@@ -15,7 +15,6 @@ region is a union of intervals), a seeded Monte Carlo estimate otherwise.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable, Sequence
@@ -24,9 +23,11 @@ import numpy as np
 import sympy
 import z3
 
-from .sym import detach, exact, release
+from . import intervals
+from .intervals import gauss_mass
+from .sym import detach, exact, release, truth
 
-__all__ = ["Oracle", "Check", "truth", "gauss_mass"]
+__all__ = ["Oracle", "Check", "SAT", "UNSAT", "UNKNOWN"]
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
@@ -43,29 +44,6 @@ class Check:
     """"sat" (a witness exists), "unsat" (proven impossible) or "unknown"."""
     witness: dict | None = None
     """A point satisfying the condition (symbol -> Rational), when one was found."""
-
-
-def truth(condition: sympy.Basic, point: dict) -> bool:
-    """The exact truth of `condition` at `point` (symbol -> Rational)."""
-    value = release(condition).xreplace(point)
-    if value is sympy.true or value is sympy.false:
-        return value is sympy.true
-    if isinstance(value, sympy.Rel):  # irrational sides SymPy did not compare itself
-        diff = (value.lhs - value.rhs).evalf(50)
-        return bool(value.func(diff, 0))
-    return bool(value.simplify())
-
-
-def gauss_mass(lo: float, hi: float) -> float:
-    """P(lo < Z < hi) for a standard normal Z, accurate for tiny and far-out intervals."""
-    if hi <= lo:
-        return 0.0
-    r = math.sqrt(2.0)
-    if lo >= 0:
-        return 0.5 * (math.erfc(lo / r) - math.erfc(hi / r))
-    if hi <= 0:
-        return 0.5 * (math.erfc(-hi / r) - math.erfc(-lo / r))
-    return 0.5 * (math.erf(hi / r) - math.erf(lo / r))
 
 
 class _Translator:
@@ -166,15 +144,17 @@ class _Translator:
         raise Untranslatable(f"{type(e).__name__} in {e}")
 
 
-def _model_point(model, translator: _Translator) -> dict:
-    point = {}
+def _model_point(model, translator: _Translator) -> tuple[dict, bool]:
+    """(the model's point, whether it is exactly the model's: rational, not approximated)."""
+    point, is_exact = {}, True
     for s, v in translator.vars.items():
         value = model.eval(v, model_completion=True)
         if isinstance(value, z3.RatNumRef):
             point[s] = sympy.Rational(value.numerator_as_long(), value.denominator_as_long())
-        else:  # an algebraic number: a close rational (the caller checks the point exactly)
+        else:  # an algebraic number: a close rational, to be checked
             point[s] = sympy.Rational(Fraction(value.approx(40).as_fraction()))
-    return point
+            is_exact = False
+    return point, is_exact
 
 
 class Oracle:
@@ -218,8 +198,9 @@ class Oracle:
         if answer == z3.unsat:
             return Check(UNSAT)
         if answer == z3.sat and not opaque:
-            point = _model_point(solver.model(), self.translator)
-            if all(truth(c, point) for c in conditions):
+            # z3 decides translated conditions exactly: a rational model needs no re-check.
+            point, is_exact = _model_point(solver.model(), self.translator)
+            if is_exact or all(truth(c, point) for c in conditions):
                 return Check(SAT, point)
         found = self.search(conditions)
         return Check(SAT, found) if found is not None else Check(UNKNOWN)
@@ -254,55 +235,59 @@ class Oracle:
     def probability(self, conditions: Sequence[sympy.Basic]) -> tuple[float, str]:
         """(mass of the region under independent standard normals, how it was obtained)."""
         conditions = [c for c in conditions if c is not sympy.true]
-        if len(self.symbols) == 1:
-            try:
-                pieces = [(-math.inf, math.inf)]
-                for c in conditions:
-                    pieces = _intersect(pieces, self._interval_set(c))
-                return sum(gauss_mass(lo, hi) for lo, hi in pieces), "exact"
-            except (NotImplementedError, ValueError, TypeError):
-                pass
+        region = self.region(conditions)
+        if region is not None:
+            return intervals.mass(region), "exact"
         n = len(self.mc)
         hits = int(self._holds(conditions, self.mc).sum()) if conditions else n
         if hits == 0:
             return 3.0 / n, f"below {3.0 / n:.0e} (Monte Carlo, none of {n} samples; 95% bound)"
         return hits / n, f"Monte Carlo estimate from {n} samples"
 
-    def _interval_set(self, condition) -> list[tuple[float, float]]:
-        return _float_intervals(self.solution_set(condition))
+    def region(self, conditions: Sequence[sympy.Basic]):
+        """The exact region of a conjunction over the one input variable; None if not one or unsolved."""
+        if len(self.symbols) != 1:
+            return None
+        region = (intervals.Interval(-sympy.oo, sympy.oo, False, False),)
+        for c in conditions:
+            solved = self._solution_set(c)
+            if solved is None:
+                return None
+            region = intervals.intersect(region, solved)
+        return region
 
-    def solution_set(self, condition) -> sympy.Set:
-        """The exact set where a condition over the one symbol holds (cached)."""
+    def _solution_set(self, condition):
         if condition not in self._intervals:
             s = self.symbols[0]
-            c = release(condition)
-            if isinstance(c, sympy.Rel):
-                solved = sympy.solvers.inequalities.solve_univariate_inequality(c, s, relational=False)
-            else:
-                solved = c.as_set()
+            solved = intervals.solve(condition, s)
+            if solved is None:
+                try:
+                    c = release(condition)
+                    found = (sympy.solvers.inequalities.solve_univariate_inequality(c, s, relational=False)
+                             if isinstance(c, sympy.Rel) else c.as_set())
+                    solved = intervals.from_set(found)
+                except (NotImplementedError, ValueError, TypeError):
+                    solved = None
             self._intervals[condition] = solved
         return self._intervals[condition]
 
     def readable(self, conditions: Sequence[sympy.Basic]) -> sympy.Basic:
         """An equivalent, shorter form of a conjunction, for reading and for `results.json`.
 
-        One variable: the exact solution set as relations (`(250 <= a) & (a < 500)`).
-        Several: the conjunction, less each literal that a later literal of the
-        same form implies (a loop's earlier tests).
+        One variable: the exact region as relations (`(250 <= a) & (a < 500)`).
+        Several: the conjunction, less each literal that one of the next few
+        literals of the same form implies (a loop's earlier tests).
         """
         conditions = [c for c in conditions if c is not sympy.true]
         if not conditions:
             return sympy.true
-        if len(self.symbols) == 1:
-            try:
-                region = sympy.Intersection(*(self.solution_set(c) for c in conditions))
-                return region.as_relational(self.symbols[0])
-            except (NotImplementedError, ValueError, TypeError):
-                pass
+        region = self.region(conditions)
+        if region is not None:
+            return intervals.as_relational(region, self.symbols[0])
         kept: list = []
         for i, c in enumerate(conditions):
-            later = conditions[i + 1:]
-            if any(type(d) is type(c) and self.check([d, sympy.Not(c)]).status == UNSAT for d in later[-3:]):
+            later = conditions[i + 1:i + 4]
+            if any(type(d) is type(c) and self.check([d, sympy.Not(c)]).status == UNSAT for d in later):
                 continue
             kept.append(c)
         return sympy.And(*kept)
@@ -333,27 +318,5 @@ def _tighten(condition, margin):
         return condition
     shift = margin * abs(c)
     if isinstance(condition, (sympy.StrictLessThan, sympy.LessThan)):
-        return sympy.StrictLessThan(g, -shift)
-    return sympy.StrictGreaterThan(g, shift)
-
-
-def _float_intervals(solved: sympy.Set) -> list[tuple[float, float]]:
-    parts = solved.args if isinstance(solved, sympy.Union) else (solved,)
-    out = []
-    for part in parts:
-        if part is sympy.S.EmptySet or isinstance(part, sympy.FiniteSet):
-            continue  # isolated points carry no probability
-        if not isinstance(part, sympy.Interval):
-            raise NotImplementedError(f"not an interval: {part}")
-        out.append((float(part.start), float(part.end)))
-    return out
-
-
-def _intersect(a: list, b: list) -> list:
-    out = []
-    for lo1, hi1 in a:
-        for lo2, hi2 in b:
-            lo, hi = max(lo1, lo2), min(hi1, hi2)
-            if lo < hi:
-                out.append((lo, hi))
-    return out
+        return sympy.StrictLessThan(g, -shift, evaluate=False)
+    return sympy.StrictGreaterThan(g, shift, evaluate=False)

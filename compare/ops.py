@@ -83,12 +83,26 @@ _elementwise(operator.mul, "mul", "multiply", "__mul__", "__rmul__", "__imul__",
 _elementwise(operator.truediv, "div", "divide", "true_divide", "__truediv__", "__itruediv__", "__div__",
              arity=2)
 _elementwise(operator.pow, "pow", "__pow__", "__ipow__", arity=2)
-_elementwise(sympy.Lt, "lt", "less", "__lt__", arity=2)
-_elementwise(sympy.Le, "le", "less_equal", "__le__", arity=2)
-_elementwise(sympy.Gt, "gt", "greater", "__gt__", arity=2)
-_elementwise(sympy.Ge, "ge", "greater_equal", "__ge__", arity=2)
-_elementwise(sympy.Eq, "eq", "__eq__", arity=2)
-_elementwise(sympy.Ne, "ne", "not_equal", "__ne__", arity=2)
+def _relation(rel):
+    """`rel(a, b)`, evaluated only between numbers.
+
+    Evaluating a symbolic relation asks SymPy's assumption system, which is
+    slow and rarely decides anything; the path explorer decides it exactly.
+    """
+    def make(a, b):
+        if getattr(a, "is_number", True) and getattr(b, "is_number", True):
+            return rel(a, b)
+        return rel(a, b, evaluate=False)
+
+    return make
+
+
+_elementwise(_relation(sympy.Lt), "lt", "less", "__lt__", arity=2)
+_elementwise(_relation(sympy.Le), "le", "less_equal", "__le__", arity=2)
+_elementwise(_relation(sympy.Gt), "gt", "greater", "__gt__", arity=2)
+_elementwise(_relation(sympy.Ge), "ge", "greater_equal", "__ge__", arity=2)
+_elementwise(_relation(sympy.Eq), "eq", "__eq__", arity=2)
+_elementwise(_relation(sympy.Ne), "ne", "not_equal", "__ne__", arity=2)
 _elementwise(sympy.And, "logical_and", "__and__", arity=2)
 _elementwise(sympy.Or, "logical_or", "__or__", arity=2)
 _elementwise(sympy.Not, "logical_not", "__invert__")

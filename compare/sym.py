@@ -10,7 +10,7 @@ import math
 import numpy as np
 import sympy
 
-__all__ = ["exact", "detach", "release", "input_symbols", "to_float", "is_constant"]
+__all__ = ["exact", "detach", "release", "input_symbols", "to_float", "is_constant", "truth"]
 
 
 def exact(value) -> sympy.Expr:
@@ -104,3 +104,35 @@ def to_float(value: sympy.Basic) -> float:
         return float(number)
     except (TypeError, OverflowError):
         return math.nan
+
+
+_SIDES = {sympy.StrictLessThan: lambda d: d < 0, sympy.LessThan: lambda d: d <= 0,
+          sympy.StrictGreaterThan: lambda d: d > 0, sympy.GreaterThan: lambda d: d >= 0,
+          sympy.Equality: lambda d: d == 0, sympy.Unequality: lambda d: d != 0}
+
+
+def truth(condition: sympy.Basic, point: dict) -> bool:
+    """The exact truth of `condition` at `point` (symbol -> Rational).
+
+    A relation is decided by the sign of `lhs - rhs` at the point: exact for
+    rationals, 50 significant digits for other numbers. An undefined value
+    (a division by zero) makes the relation false.
+    """
+    c = release(condition)
+    if c is sympy.true or c is sympy.false:
+        return c is sympy.true
+    if type(c) in _SIDES:
+        d = (c.lhs - c.rhs).xreplace(point)
+        if not d.is_Rational:
+            d = d.evalf(50)
+            if not (d.is_real and d.is_finite):
+                return False
+        return bool(_SIDES[type(c)](d))
+    if isinstance(c, sympy.And):
+        return all(truth(a, point) for a in c.args)
+    if isinstance(c, sympy.Or):
+        return any(truth(a, point) for a in c.args)
+    if isinstance(c, sympy.Not):
+        return not truth(c.args[0], point)
+    value = c.xreplace(point)
+    return value is sympy.true
