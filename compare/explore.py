@@ -172,14 +172,16 @@ class _Forced:
 
     def _bound_loop(self, site, path) -> None:
         where = f"line {site[1]} of {os.path.basename(site[0])}"
-        p, how = self.oracle.probability(path)
         if self.counts[site] > self.loop_bound:
+            p, how = self.oracle.probability(path)
             reason = f"loop bound {self.loop_bound} reached at {where}"
-        elif how == "exact" and p < self.budget[0] / 2:
+        else:
+            proven = self.oracle.below(path, self.budget[0] / 2)
+            if proven is None:
+                return
+            p, how = proven
             self.budget[0] -= p
             reason = f"probability below {self.epsilon:g} at {where}"
-        else:
-            return
         self.cuts.append(Uncovered(tuple(self.decisions), reason, p, how))
         raise _Cut()
 

@@ -15,6 +15,7 @@ region is a union of intervals), a seeded Monte Carlo estimate otherwise.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Iterable, Sequence
@@ -244,6 +245,33 @@ class Oracle:
             return 3.0 / n, f"below {3.0 / n:.0e} (Monte Carlo, none of {n} samples; 95% bound)"
         return hits / n, f"Monte Carlo estimate from {n} samples"
 
+    def below(self, conditions: Sequence[sympy.Basic], limit: float) -> tuple[float, str] | None:
+        """A proof that the region's probability is below `limit`: (bound, how), or None.
+
+        One variable: the exact mass. Several: z3 proves the region lies in a
+        box |x_i| < w about the origin, whose mass is prod erf(w/sqrt 2), or
+        outside the box |x_i| < W, whose complement has mass at most
+        n erfc(W/sqrt 2). Regions of other shapes are not bounded here.
+        """
+        conditions = [c for c in conditions if c is not sympy.true]
+        region = self.region(conditions)
+        if region is not None:
+            p = intervals.mass(region)
+            return (p, "exact") if p < limit else None
+        n = len(self.symbols)
+        # erf(x) <= 2x/sqrt(pi), so this w makes the box's mass at most `limit`.
+        w = exact(limit ** (1.0 / n) * math.sqrt(math.pi / 2))
+        inside = sympy.Or(*(sympy.Ge(sympy.Abs(s), w, evaluate=False) for s in self.symbols))
+        if self.check(conditions + [inside]).status == UNSAT:
+            p = math.erf(float(w) / math.sqrt(2)) ** n
+            return p, f"upper bound: z3 proves every input entry lies in (-{float(w):.3g}, {float(w):.3g})"
+        big = _far_bound(limit, n)
+        outside = sympy.And(*(sympy.Lt(sympy.Abs(s), big, evaluate=False) for s in self.symbols))
+        if self.check(conditions + [outside]).status == UNSAT:
+            p = n * math.erfc(float(big) / math.sqrt(2))
+            return p, f"upper bound: z3 proves some input entry lies outside (-{float(big):.3g}, {float(big):.3g})"
+        return None
+
     def region(self, conditions: Sequence[sympy.Basic]):
         """The exact region of a conjunction over the one input variable; None if not one or unsolved."""
         if len(self.symbols) != 1:
@@ -305,6 +333,14 @@ class Oracle:
         for v in values:
             mask &= np.broadcast_to(np.asarray(v, dtype=bool), mask.shape)
         return mask
+
+
+def _far_bound(limit: float, n: int) -> sympy.Rational:
+    """The smallest power of two W with n * P(|Z| >= W) below `limit`."""
+    w = 1.0
+    while n * math.erfc(w / math.sqrt(2)) >= limit:
+        w *= 2
+    return exact(w)
 
 
 def _tighten(condition, margin):

@@ -1,0 +1,170 @@
+"""Control flow as pieces: forks, pruning, loop bounds, uncovered regions, points in every piece."""
+import sympy
+import torch
+
+from compare import case
+from compare.case import collecting
+from compare.engine import check_case
+from compare.explore import explore
+from compare.feasible import Oracle
+from compare.sym import input_symbols, truth
+from compare.symtensor import SymTensor
+
+
+def declare(fn, **kwargs):
+    with collecting() as found:
+        case(**kwargs)(fn)
+    return found[0]
+
+
+def pieces_of(fn, shape=(), **kwargs):
+    syms = input_symbols("a", shape)
+    oracle = Oracle(list(syms.flat))
+    return explore(fn, {"a": SymTensor(syms)}, oracle=oracle, **kwargs)
+
+
+def nested(a):
+    if a > 0:
+        if a > 1:
+            return a * 3
+        return a * 2
+    if a > 1:  # infeasible under a <= 0: must be pruned, not forked
+        return a * 100
+    return -a
+
+
+def test_forks_only_where_both_sides_are_feasible():
+    ex = pieces_of(nested)
+    outputs = [str(p.output[()]) for p in ex.pieces]
+    assert sorted(outputs) == ["-a", "2*a", "3*a"]
+    assert [len(p.decisions) for p in ex.pieces] == [2, 2, 2]
+    assert ex.uncovered == ()
+    # the decision at `a > 1` under `a <= 0` was taken without a fork
+    negative = next(p for p in ex.pieces if str(p.output[()]) == "-a")
+    assert [d.taken for d in negative.decisions] == [False, False]
+
+
+def test_every_piece_gets_a_point_strictly_inside():
+    r = check_case(declare(nested, inputs={"a": torch.tensor(0.5)}))
+    assert r.status == "agree"
+    for piece in r.pieces:
+        inside = [p for p in r.points if p.piece == piece.index and p.origin.startswith("piece")]
+        assert len(inside) == 1
+        value = sympy.Rational(float(inside[0].inputs["a"]))
+        assert piece.condition.subs(sympy.Symbol("a", real=True), value) is sympy.true
+
+
+def doubling(a):
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    return b
+
+
+def test_loop_bound_cuts_and_reports_the_rest():
+    ex = pieces_of(doubling, loop_bound=5)
+    assert len(ex.pieces) == 5  # exits after 0..4 doublings
+    (cut,) = ex.uncovered
+    assert cut.reason.startswith("loop bound 5")
+    # still looping after 5 doublings: |a| < 1000/64, nearly all of a standard normal
+    a = sympy.Symbol("a", real=True)
+    assert cut.how == "exact" and 0.99 < cut.probability <= 1.0
+    assert truth(cut.condition, {a: sympy.Rational(31)}) and truth(cut.condition, {a: -sympy.Rational(31)})
+    assert not truth(cut.condition, {a: sympy.Rational(32)})
+
+
+def test_probability_budget_stops_the_notes_loop():
+    ex = pieces_of(doubling, loop_bound=64, epsilon=1e-9)
+    (cut,) = ex.uncovered
+    assert cut.reason.startswith("probability below 1e-09")
+    assert cut.probability < 1e-9
+    assert 30 < len(ex.pieces) < 64
+
+
+def halving(a):
+    b = a
+    while b.abs() > 1:
+        b = b / 2
+    return b * b
+
+
+def test_loop_unbounded_towards_infinity():
+    r = check_case(declare(halving, inputs={"a": torch.tensor(3.0)}, samples=2))
+    assert r.status == "agree"
+    (cut,) = r.uncovered
+    assert cut.probability < 1e-9
+    # the uncovered region is far out, |a| large, not near 0
+    a = sympy.Symbol("a", real=True)
+    assert cut.condition.subs(a, sympy.Integer(10**12)) is sympy.true
+    assert cut.condition.subs(a, sympy.Integer(0)) is sympy.false
+
+
+def test_a_point_beyond_the_explored_pieces_adds_its_piece():
+    r = check_case(declare(doubling, inputs={"a": torch.tensor(1e-15)}, samples=0, loop_bound=8))
+    example = r.points[0]
+    assert example.origin == "example" and example.status == "agree"
+    assert example.symbolic["a"] == 2.0 ** 60  # 59 doublings after the first: past the bound
+    assert any(p.index == example.piece for p in r.pieces)
+
+
+def vector_f(a):
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    if b.sum() > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def test_vector_input_pieces_and_claim():
+    r = check_case(declare(vector_f, inputs={"a": torch.tensor([300.0, -200.0])}, samples=0, loop_bound=6,
+                           expect=lambda a, out: out / a))
+    assert r.status == "agree", r.error
+    assert len(r.pieces) == 12  # six loop counts, two signs of the sum
+    assert all(p.claim == "proven" for p in r.pieces)
+    assert r.uncovered and r.uncovered[0].reason.startswith("loop bound 6")
+    assert "Monte Carlo" in r.uncovered[0].how
+
+
+def test_matrix_input_cut_by_a_proven_probability_bound():
+    r = check_case(declare(vector_f, inputs={"a": torch.tensor([[300.0, -200.0], [1.0, 2.0]])}, samples=0,
+                           expect=lambda a, out: out / a))
+    assert r.status == "agree", r.error
+    (cut,) = r.uncovered
+    assert cut.reason.startswith("probability below 1e-09")
+    assert cut.probability < 1e-9 and cut.how.startswith("upper bound: z3 proves")
+    assert all(p.claim == "proven" for p in r.pieces)
+
+
+class HalfWrongAbs(torch.autograd.Function):
+    """|x| with a backward that is right for x > 0 and has the wrong sign for x < 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.where(x > 0, x, -x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * torch.ones_like(x)  # wrong where x < 0
+
+
+def branchy(a):
+    if a > 0:
+        return a * a
+    return HalfWrongAbs.apply(a) * 3
+
+
+def test_wrong_gradient_on_one_branch_only_is_caught():
+    r = check_case(declare(branchy, inputs={"a": torch.tensor(2.0)}, samples=0))
+    assert r.status == "disagree"
+    by_piece = {p.piece: p.status for p in r.points if p.origin.startswith("piece")}
+    assert sorted(by_piece.values()) == ["agree", "disagree"]
+
+
+def test_no_control_flow_is_one_piece_with_condition_true():
+    r = check_case(declare(lambda x: (x * x).sum(), inputs={"x": torch.tensor([1.0, 2.0])}, samples=0))
+    assert len(r.pieces) == 1 and r.pieces[0].condition is sympy.true and r.uncovered == ()
