@@ -163,7 +163,7 @@ class _Forced:
             elif status != UNSAT:
                 p, how = self.oracle.probability(path + [_side(condition, taken)])
                 self.cuts.append(Uncovered(tuple(self.decisions) + (Decision(site, condition, taken),),
-                                           "feasibility undecided: no proof and no witness", p, how))
+                                           "unverified: no proof either way and no witness found", p, how))
         if not feasible:
             raise _Cut()
         if len(feasible) == 2:

@@ -203,6 +203,9 @@ class Oracle:
             point, is_exact = _model_point(solver.model(), self.translator)
             if is_exact or all(truth(c, point) for c in conditions):
                 return Check(SAT, point)
+        region = self.region(conditions) if opaque else None
+        if region is not None:  # one variable, solved exactly by intervals
+            return Check(SAT, _inside(region[0], self.symbols[0])) if region else Check(UNSAT)
         found = self.search(conditions)
         return Check(SAT, found) if found is not None else Check(UNKNOWN)
 
@@ -333,6 +336,22 @@ class Oracle:
         for v in values:
             mask &= np.broadcast_to(np.asarray(v, dtype=bool), mask.shape)
         return mask
+
+
+def _inside(interval: intervals.Interval, s: sympy.Symbol) -> dict:
+    """A rational point of an interval: its midpoint, or 1 in from a finite end."""
+    lo, hi = interval.lo, interval.hi
+    if lo == hi:
+        value = lo
+    elif lo.is_finite and hi.is_finite:
+        value = intervals._between(lo, hi)
+    elif lo.is_finite:
+        value = sympy.floor(lo) + 1
+    elif hi.is_finite:
+        value = sympy.ceiling(hi) - 1
+    else:
+        value = sympy.Integer(0)
+    return {s: sympy.nsimplify(value) if not value.is_Rational else value}
 
 
 def _far_bound(limit: float, n: int) -> sympy.Rational:

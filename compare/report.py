@@ -132,7 +132,10 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
         elow = _max(result.points, "errors", "max_abs")
         ulp = _max(result.points, "errors", "max_ulp")
         status = result.status if result.status != ERROR else f"**error**: {_cell(result.error)}"
-        rows.append([link, _cell(_function_text(result)), derivative, len(result.points), len(result.pieces),
+        pieces = str(len(result.pieces))
+        if result.uncovered:
+            pieces += f" (uncovered: P ≤ {sum(u.probability for u in result.uncovered):.2g})"
+        rows.append([link, _cell(_function_text(result)), derivative, len(result.points), pieces,
                      _fmt(e64) if e64 is not None else "—",
                      f"{_fmt(elow)} ({ulp} ULP)" if elow is not None else "—",
                      _claim_summary(result), status])
@@ -330,8 +333,7 @@ def _case_json(result: CaseResult) -> dict:
         entry["output_shape"] = list(result.output_shape)
         entry["backward_error"] = result.backward_error
         entry["pieces"] = [_piece_json(result, piece) for piece in result.pieces]
-        entry["uncovered"] = (" | ".join(f"({u.condition})" for u in result.uncovered)
-                              if result.uncovered else None)
+        entry["uncovered"] = str(sympy.Or(*(u.condition for u in result.uncovered))) if result.uncovered else None
         entry["uncovered_probability"] = _num(sum(u.probability for u in result.uncovered))
         entry["points"] = [_point_json(p) for p in result.points]
     else:

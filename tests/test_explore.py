@@ -165,6 +165,31 @@ def test_wrong_gradient_on_one_branch_only_is_caught():
     assert sorted(by_piece.values()) == ["agree", "disagree"]
 
 
+def transcendental(a):
+    if torch.exp(a) > 2:
+        return torch.sin(a)
+    return a * a
+
+
+def test_transcendental_condition_of_one_variable_is_decided_exactly():
+    r = check_case(declare(transcendental, inputs={"a": torch.tensor(0.0)}, samples=1))
+    assert r.status == "agree"
+    assert sorted(str(p.condition) for p in r.pieces) == ["a <= log(2)", "log(2) < a"]
+
+
+def test_undecidable_side_is_reported_not_dropped():
+    def narrow(a, b):
+        if torch.sin(a * b) > 0.999999999999:  # no proof by z3, too thin for sampling
+            return a * b
+        return a + b
+
+    r = check_case(declare(narrow, inputs={"a": torch.tensor(0.5), "b": torch.tensor(0.5)}, samples=0))
+    assert r.status == "agree"
+    assert len(r.pieces) == 1
+    (unknown,) = r.uncovered
+    assert unknown.reason.startswith("unverified")
+
+
 def test_no_control_flow_is_one_piece_with_condition_true():
     r = check_case(declare(lambda x: (x * x).sum(), inputs={"x": torch.tensor([1.0, 2.0])}, samples=0))
     assert len(r.pieces) == 1 and r.pieces[0].condition is sympy.true and r.uncovered == ()
