@@ -140,7 +140,7 @@ def _run(paths: list[str], args) -> int:
                 seed=args.seed, samples=args.samples)
     write_reports(results, meta, args.out)
     counts = {s: sum(r.status == s for r in results) for s in ("agree", "disagree", "error")}
-    print(f"{len(results)} cases: {counts['agree']} agree, {counts['disagree']} disagree, "
+    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, {counts['disagree']} disagree, "
           f"{counts['error']} errors. Reports in {args.out}/ (index.md, results.json).")
     return 2 if counts["error"] else 1 if counts["disagree"] else 0
 
