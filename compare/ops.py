@@ -15,6 +15,7 @@ import sympy
 import torch
 import torch.nn.functional as F
 
+from .kinks import mark
 from .sym import detach as _detach
 from .sym import exact
 from .symtensor import OPS, SymTensor, as_sym, op
@@ -61,6 +62,17 @@ def _sigmoid(x):
     return 1 / (1 + sympy.exp(-x))
 
 
+def _marked(name, f):
+    """`f`, with each node it makes marked as a possible kink of op `name` (see `compare.kinks`)."""
+
+    def g(*args):
+        node = f(*args)
+        mark(name, node, args)
+        return node
+
+    return g
+
+
 _elementwise(sympy.exp, "exp")
 _elementwise(sympy.log, "log")
 _elementwise(lambda x: sympy.log(x, 2), "log2")
@@ -71,10 +83,10 @@ _elementwise(sympy.cos, "cos")
 _elementwise(sympy.tan, "tan")
 _elementwise(sympy.tanh, "tanh")
 _elementwise(_sigmoid, "sigmoid")
-_elementwise(sympy.sqrt, "sqrt")
+_elementwise(_marked("sqrt", sympy.sqrt), "sqrt")
 _elementwise(lambda x: 1 / sympy.sqrt(x), "rsqrt")
-_elementwise(sympy.Abs, "abs", "absolute", "__abs__")
-_elementwise(lambda x: sympy.Max(x, 0), "relu")
+_elementwise(_marked("abs", sympy.Abs), "abs", "absolute", "__abs__")
+_elementwise(_marked("relu", lambda x: sympy.Max(x, 0)), "relu")
 _elementwise(lambda x: x**2, "square")
 _elementwise(lambda x: 1 / x, "reciprocal")
 _elementwise(sympy.sign, "sign")
@@ -132,14 +144,28 @@ op(*_keys("__rtruediv__", "__rdiv__"))(_reflected(lambda a, b: _binary(operator.
 op(*_keys("__rpow__"))(_reflected(lambda a, b: _binary(operator.pow, a, b)))
 
 
+def _bound(side, f):
+    def g(x, b):
+        node = f(x, b)
+        mark("clamp", node, (x, b), side=side)
+        return node
+
+    return np.frompyfunc(g, 2, 1)
+
+
 @op(*_keys("clamp", "clip"))
 def clamp(x, min=None, max=None, **_):
+    # As torch: the lower bound first, then the upper, so max wins when min > max.
     y = as_sym(x).data
     if min is not None:
-        y = np.frompyfunc(sympy.Max, 2, 1)(y, as_sym(min).data)
+        y = _bound("min", sympy.Max)(y, as_sym(min).data)
     if max is not None:
-        y = np.frompyfunc(sympy.Min, 2, 1)(y, as_sym(max).data)
+        y = _bound("max", sympy.Min)(y, as_sym(max).data)
     return _wrap(y, _dtype(x))
+
+
+op(*_keys("clamp_min"))(lambda x, min: clamp(x, min=min))
+op(*_keys("clamp_max"))(lambda x, max: clamp(x, max=max))
 
 
 @op(*_keys("where"))
@@ -213,14 +239,81 @@ def _p_norm(p):
     return lambda e: sympy.Add(*(sympy.Abs(v) ** q for v in e)) ** (1 / q)
 
 
+def _norm(p):
+    combine = _p_norm(p)
+    order = 2 if p in ("fro", 2, 2.0, None) else 1 if p == 1 else "inf" if p in (math.inf, "inf") else None
+
+    def marked(entries):
+        node = combine(entries)
+        if order is not None:  # other orders have no rule in the table
+            mark("linalg.vector_norm", node, entries, ord=order)
+        return node
+
+    return marked
+
+
 @op(torch.norm, T.norm)
 def norm(x, p="fro", dim=None, keepdim=False, out=None, dtype=None):
-    return _reduce(x, dim, keepdim, _p_norm(p))
+    return _reduce(x, dim, keepdim, _norm(p))
 
 
 @op(torch.linalg.vector_norm)
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
-    return _reduce(x, dim, keepdim, _p_norm(ord))
+    return _reduce(x, dim, keepdim, _norm(ord))
+
+
+# max and min: SymPy's Max/Min, whose derivative at a tie is Heaviside(0) = 1/2 for each tied entry.
+# Autograd's rule differs by form (see compare.kinks): the whole reduction shares the gradient
+# among ties; with `dim`, it goes to the index returned.
+class _NoIndices:
+    """The `indices` of a symbolic max/min: they depend on the values, so they are not available."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __getattr__(self, attr):
+        raise TypeError(f"the indices of torch.{self.name}(x, dim) are not supported on symbolic tensors")
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        raise TypeError("the indices of torch.max/min(x, dim) are not supported on symbolic tensors")
+
+
+def _extreme(name: str, f, rule: str):
+    def combine(entries):
+        node = f(*entries)
+        mark(rule, node, entries)
+        return node
+
+    return combine
+
+
+def _max_min(name: str, f):
+    combine = _extreme(name, f, name + "imum")  # maximum / minimum
+    pairwise = np.frompyfunc(lambda a, b: combine([a, b]), 2, 1)
+    result = torch.return_types.max if name == "max" else torch.return_types.min
+
+    def impl(x, dim=None, keepdim=False, *, out=None):
+        if isinstance(dim, (SymTensor, torch.Tensor)):  # torch.max(a, b) is torch.maximum(a, b)
+            return _wrap(pairwise(as_sym(x).data, as_sym(dim).data), _dtype(x, dim))
+        if dim is None:
+            return _reduce(x, None, False, _extreme(name, f, name))
+        values = _reduce(x, dim, keepdim, _extreme(name, f, name + "(dim)"))
+        return result((values, _NoIndices(name)))
+
+    def amax(x, dim=(), keepdim=False, *, out=None):
+        return _reduce(x, dim, keepdim, _extreme(name, f, "a" + name))
+
+    def elementwise(a, b, *, out=None):
+        return _wrap(pairwise(as_sym(a).data, as_sym(b).data), _dtype(a, b))
+
+    op(*_keys(name))(impl)
+    op(*_keys("a" + name))(amax)
+    op(*_keys(name + "imum"))(elementwise)
+
+
+_max_min("max", sympy.Max)
+_max_min("min", sympy.Min)
 
 
 # -- linear algebra ----------------------------------------------------------------------

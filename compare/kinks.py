@@ -1,0 +1,321 @@
+"""Nondifferentiable points, and the rules PyTorch documents for them.
+
+At a kink (relu at 0, abs at 0, a norm at the zero vector, sqrt at 0, clamp
+at a bound, ties in a max) the derivative does not exist, and SymPy, autograd
+and finite differences each give a defensible, different answer. PyTorch's
+autograd notes ("Gradients for non-differentiable functions") say what
+autograd gives there: the gradient if the function is differentiable; else,
+if it is locally convex (concave), the minimum-norm subgradient
+(supergradient); else a value by continuity, possibly inf (sqrt at 0).
+Some ops define their own (clamp passes the gradient at its bounds).
+
+`RULES` is that knowledge as data, keyed by op: the rule's text and the
+op's partial derivatives under it at a point. The symbolic ops `mark` each
+node they make, while `recording()` is on; `locate` finds the marks a point
+lies on, and `conventional` builds the gradient the rules give by the chain
+rule through those partials. Autograd is a `convention` only when it equals
+that value: a hand-written backward that is wrong at the kink is still a
+`disagree`.
+
+The rules are those of the torch version named in `TORCH`; they change
+between releases, so every verdict that rests on them carries it.
+"""
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import sympy
+import torch
+
+from .sym import release
+
+__all__ = ["Rule", "RULES", "Site", "Kink", "TORCH", "mark", "recording", "locate", "conventional",
+           "boundaries"]
+
+TORCH = torch.__version__
+"""The torch whose documented rules the table states (and whose autograd is checked)."""
+
+_SITES: contextvars.ContextVar = contextvars.ContextVar("compare_kink_sites", default=None)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What autograd gives where one op is not differentiable."""
+
+    op: str
+    """The op, as a case writes it (`relu`, `linalg.vector_norm`)."""
+    text: str
+    """The rule, in a sentence: which of PyTorch's cases applies and what it gives."""
+    kinds: tuple[type, ...]
+    """The SymPy heads the op's node can have (a node that simplified to another form has no kink)."""
+    on_kink: Callable[[Sequence[sympy.Expr], Mapping], bool]
+    """(argument values, params) -> whether the point lies on the op's kink."""
+    partials: Callable[[Sequence[sympy.Expr], Mapping], tuple]
+    """(argument values, params) -> d op / d argument for each argument, under the rule."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """One node that a kinked op made in a symbolic run."""
+
+    rule: Rule
+    node: sympy.Expr
+    """The op's value as an expression."""
+    args: tuple
+    """The op's differentiable arguments, in the op's own order."""
+    params: tuple = ()
+    """The op's other parameters, as (name, value) pairs (the norm's order, say)."""
+
+
+@dataclass(frozen=True)
+class Kink:
+    """Why a point is not a point of differentiability, and what PyTorch's rules give there."""
+
+    ops: tuple[str, ...]
+    """The ops whose kinks the point lies on (or "control flow" for a piece boundary)."""
+    rule: str
+    """The rules that decide autograd's value, joined into one sentence."""
+    value: dict[str, np.ndarray] | None
+    """The gradient of out.sum() under those rules (float64); None when no rule covers the kink."""
+
+
+# -- exact comparisons of numbers ----------------------------------------------------------
+def _sign(v) -> int:
+    """The sign of an exact number: -1, 0, 1 (high precision where SymPy cannot decide)."""
+    v = sympy.sympify(v)
+    if v.is_zero:
+        return 0
+    if v.is_positive:
+        return 1
+    if v.is_negative:
+        return -1
+    x = v.evalf(50)
+    if not x.is_real:
+        return 0
+    return 0 if abs(x) < sympy.Float("1e-45") else (1 if x > 0 else -1)
+
+
+def _ties(values, best) -> list[int]:
+    return [i for i, v in enumerate(values) if _sign(v - best) == 0]
+
+
+def _largest(values):
+    best = values[0]
+    for v in values[1:]:
+        if _sign(v - best) > 0:
+            best = v
+    return best
+
+
+def _smallest(values):
+    best = values[0]
+    for v in values[1:]:
+        if _sign(v - best) < 0:
+            best = v
+    return best
+
+
+# -- the rules -------------------------------------------------------------------------------
+def _spread(pick):
+    """Ties share the gradient evenly (the minimum-norm subgradient of max, supergradient of min)."""
+
+    def partials(v, p):
+        ties = _ties(v, pick(v))
+        return tuple(sympy.Rational(1, len(ties)) if i in ties else sympy.S.Zero for i in range(len(v)))
+
+    return partials
+
+
+def _first(pick):
+    """All of the gradient to the first extreme entry: the index `torch.max(x, dim)` returns."""
+
+    def partials(v, p):
+        first = _ties(v, pick(v))[0]
+        return tuple(sympy.S.One if i == first else sympy.S.Zero for i in range(len(v)))
+
+    return partials
+
+
+def _tied(pick):
+    return lambda v, p: len(_ties(v, pick(v))) > 1
+
+
+def _norm_partials(v, p):
+    order = dict(p).get("ord", 2)
+    if order == 2:
+        n = sympy.sqrt(sympy.Add(*(a**2 for a in v)))
+        if _sign(n) == 0:
+            return tuple(sympy.S.Zero for _ in v)
+        return tuple(a / n for a in v)
+    if order == 1:
+        return tuple(sympy.Integer(_sign(a)) for a in v)
+    # inf-norm: ties among the largest |entries| share the gradient, each with its entry's sign
+    mags = [abs(a) for a in v]
+    best = _largest(mags)
+    if _sign(best) == 0:
+        return tuple(sympy.S.Zero for _ in v)
+    ties = _ties(mags, best)
+    return tuple(sympy.Rational(_sign(a), len(ties)) if i in ties else sympy.S.Zero for i, a in enumerate(v))
+
+
+def _norm_kink(v, p):
+    order = dict(p).get("ord", 2)
+    if order == 2:
+        return all(_sign(a) == 0 for a in v)
+    if order == 1:
+        return any(_sign(a) == 0 for a in v)
+    mags = [abs(a) for a in v]
+    return len(_ties(mags, _largest(mags))) > 1 or _sign(_largest(mags)) == 0
+
+
+_MIN_NORM = "the function is convex there, so autograd takes the minimum-norm subgradient"
+
+RULES: dict[str, Rule] = {r.op: r for r in [
+    Rule("relu", f"relu'(0) = 0: {_MIN_NORM} of [0, 1]",
+         (sympy.Max,), lambda v, p: _sign(v[0]) == 0,
+         lambda v, p: (sympy.S.One if _sign(v[0]) > 0 else sympy.S.Zero,)),
+    Rule("abs", f"abs'(0) = 0: {_MIN_NORM} of [-1, 1]",
+         (sympy.Abs,), lambda v, p: _sign(v[0]) == 0,
+         lambda v, p: (sympy.Integer(_sign(v[0])),)),
+    Rule("sqrt", "sqrt'(0) = inf: not convex there, so autograd extends the derivative by continuity "
+         "(the limit from the right); inf times a zero factor gives nan",
+         (sympy.Pow,), lambda v, p: _sign(v[0]) == 0,
+         lambda v, p: (sympy.oo if _sign(v[0]) == 0 else 1 / (2 * sympy.sqrt(v[0])),)),
+    Rule("linalg.vector_norm", f"the gradient of a norm at the zero vector is 0: {_MIN_NORM} "
+         "(the unit ball of the dual norm); at ties of the inf-norm the gradient is shared evenly",
+         (sympy.Pow, sympy.Add, sympy.Abs, sympy.Max), _norm_kink, _norm_partials),
+    Rule("clamp", "clamp passes the gradient at its bounds: d clamp(x, lo, hi) / dx = 1 for lo <= x <= hi",
+         (sympy.Max, sympy.Min), lambda v, p: _sign(v[0] - v[1]) == 0,
+         lambda v, p: ((sympy.S.One, sympy.S.Zero)
+                       if _sign(v[0] - v[1]) * (1 if dict(p)["side"] == "min" else -1) >= 0
+                       else (sympy.S.Zero, sympy.S.One))),
+    Rule("max", "max and amax over ties share the gradient evenly: the minimum-norm subgradient",
+         (sympy.Max,), _tied(_largest), _spread(_largest)),
+    Rule("min", "min and amin over ties share the gradient evenly: the minimum-norm supergradient",
+         (sympy.Min,), _tied(_smallest), _spread(_smallest)),
+    Rule("amax", "amax over ties shares the gradient evenly: the minimum-norm subgradient",
+         (sympy.Max,), _tied(_largest), _spread(_largest)),
+    Rule("amin", "amin over ties shares the gradient evenly: the minimum-norm supergradient",
+         (sympy.Min,), _tied(_smallest), _spread(_smallest)),
+    Rule("max(dim)", "max(x, dim) gives all of the gradient to the index it returns, the first of the ties",
+         (sympy.Max,), _tied(_largest), _first(_largest)),
+    Rule("min(dim)", "min(x, dim) gives all of the gradient to the index it returns, the first of the ties",
+         (sympy.Min,), _tied(_smallest), _first(_smallest)),
+    Rule("maximum", "maximum(a, b) at a tie gives half of the gradient to each",
+         (sympy.Max,), _tied(_largest), _spread(_largest)),
+    Rule("minimum", "minimum(a, b) at a tie gives half of the gradient to each",
+         (sympy.Min,), _tied(_smallest), _spread(_smallest)),
+]}
+"""op -> the rule autograd follows at its kink (torch `TORCH`)."""
+
+BOUNDARY_RULE = ("control flow: autograd differentiates the branch that ran, so on a piece boundary "
+                 "it gives that piece's one-sided derivative")
+
+
+# -- recording the sites of a symbolic run ----------------------------------------------------
+def mark(op: str, node, args: Sequence, **params) -> None:
+    """Note that `op` made `node` from `args` (a no-op outside `recording()`)."""
+    sites = _SITES.get()
+    if sites is None or not isinstance(node, sympy.Basic) or node.is_number:
+        return
+    rule = RULES[op]
+    if not isinstance(node, rule.kinds):  # simplified away (Max(x**2, 0) is x**2): no kink
+        return
+    sites.setdefault(node, Site(rule, node, tuple(sympy.sympify(a) for a in args),
+                                tuple(sorted(params.items()))))
+
+
+class recording:
+    """Context manager: the sites marked inside it, node -> Site (the first op to make a node names it)."""
+
+    def __enter__(self) -> dict:
+        self._sites: dict = {}
+        self._token = _SITES.set(self._sites)
+        return self._sites
+
+    def __exit__(self, *exc) -> None:
+        _SITES.reset(self._token)
+
+
+# -- at a point --------------------------------------------------------------------------------
+def _value(expr, point: Mapping):
+    return release(sympy.sympify(expr)).xreplace(point)
+
+
+def present(sites: Mapping, outputs: np.ndarray) -> list[Site]:
+    """The sites whose nodes occur in the output."""
+    exprs = [sympy.sympify(o) for o in outputs.flat]
+    return [s for node, s in sites.items() if any(e.has(node) for e in exprs)]
+
+
+def locate(sites: Sequence[Site], point: Mapping) -> list[Site]:
+    """The sites whose kink the point lies on."""
+    return [s for s in sites if s.rule.on_kink([_value(a, point) for a in s.args], dict(s.params))]
+
+
+def boundaries(decisions, point: Mapping) -> list[int]:
+    """Lines of the branches whose relation holds with equality at the point (a piece boundary)."""
+    lines = []
+    for d in decisions:
+        c = d.condition
+        if isinstance(c, sympy.core.relational.Relational):
+            if _sign(_value(c.lhs - c.rhs, point)) == 0:
+                lines.append(d.site[1])
+    return lines
+
+
+def conventional(outputs: np.ndarray, sites: Sequence[Site], symbols: Mapping[str, np.ndarray],
+                 point: Mapping) -> dict[str, np.ndarray]:
+    """The gradient of out.sum() at `point` by the chain rule through each site's rule.
+
+    Each site's node is replaced by a function of its arguments whose value
+    is the node's value at the point and whose partials are the rule's:
+    differentiating the result is the chain rule autograd applies, and it
+    meets inf and 0 as autograd does (inf * 0 is nan).
+    """
+    from . import derive
+
+    heads = {}
+    for s in sites:
+        values = [_value(a, point) for a in s.args]
+        partials = s.rule.partials(values, dict(s.params))
+        heads[s.node] = _head(s, _value(s.node, point), partials)
+    memo: dict = {}
+
+    def rebuild(e):
+        if e in memo:
+            return memo[e]
+        if e in heads:
+            out = heads[e](*(rebuild(a) for a in sites_by_node[e].args))
+        elif e.args and not e.is_Atom:
+            out = e.func(*(rebuild(a) for a in e.args))
+        else:
+            out = e
+        memo[e] = out
+        return out
+
+    sites_by_node = {s.node: s for s in sites}
+    rebuilt = np.empty(outputs.shape, dtype=object)
+    for idx in np.ndindex(*outputs.shape):
+        rebuilt[idx] = rebuild(sympy.sympify(outputs[idx]))
+    grad = derive.gradient(rebuilt, symbols)
+    return {n: derive.evaluate(g, point) for n, g in grad.items()}
+
+
+def _head(site: Site, value, partials) -> type:
+    """A SymPy function standing for one site at one point: its value and its rule's partials."""
+
+    def eval_(cls, *args):
+        if all(getattr(a, "is_number", False) for a in args):
+            return cls.value
+
+    def fdiff(self, argindex=1):
+        return self.partials[argindex - 1]
+
+    name = site.rule.op.replace(".", "_").replace("(", "_").replace(")", "")
+    return type(f"rule_{name}", (sympy.Function,),
+                {"nargs": len(site.args), "value": value, "partials": tuple(partials),
+                 "eval": classmethod(eval_), "fdiff": fdiff})
