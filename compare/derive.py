@@ -16,7 +16,7 @@ import sympy
 
 from .sym import release, to_float
 
-__all__ = ["gradient", "jacobian", "evaluate", "template"]
+__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "evaluate", "template"]
 
 
 def _partials(expr: sympy.Expr, wanted: set) -> dict:
@@ -60,6 +60,30 @@ def jacobian(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, 
                 jac[i, j] = row.get(s, sympy.S.Zero)
         result[name] = jac.reshape(output.shape + syms.shape)
     return result
+
+
+def _flat(values: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> list:
+    return [e for name in inputs for e in values[name].flat]
+
+
+def hessian(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The Hessian of a scalar from its gradient: an n x n array over all input entries, flattened
+    in input order. Term by term, as `gradient`: each entry of the gradient is differentiated only
+    by the symbols it contains."""
+    symbols = _flat(inputs, inputs)
+    column = {s: j for j, s in enumerate(symbols)}
+    out = np.full((len(symbols), len(symbols)), sympy.S.Zero, dtype=object)
+    wanted = set(symbols)
+    for i, g in enumerate(_flat(grad, inputs)):
+        for s, d in _partials(g, wanted).items():
+            out[i, column[s]] = d
+    return out
+
+
+def hessian_vector(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray], v) -> np.ndarray:
+    """H v for a constant vector `v` over all input entries: the gradient of grad . v."""
+    along = sympy.Add(*(g * vi for g, vi in zip(_flat(grad, inputs), v)))
+    return np.array(_flat(gradient(np.array(along, dtype=object), inputs), inputs), dtype=object)
 
 
 def evaluate(exprs: np.ndarray, point: Mapping[sympy.Symbol, sympy.Rational]) -> np.ndarray:
