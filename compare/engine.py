@@ -8,6 +8,7 @@ is an `error` whose message names the file, the line and the cause.
 from __future__ import annotations
 
 import inspect
+import math
 import signal
 import textwrap
 import threading
@@ -20,20 +21,24 @@ import numpy as np
 import sympy
 import torch
 
-from . import derive, numeric
+from . import derive, kinks, numeric, oracles
 from .case import Case
 from .errors import display_path, one_line
-from .explore import Piece, _ByValue, explore, path_key
+from .explore import Piece, _ByValue, explore, path_key, run_symbolic
 from .feasible import Oracle
-from .records import AGREE, DISAGREE, ERROR, CaseResult, PieceResult, PointResult, UncoveredRegion
-from .sym import exact, input_symbols, release
+from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, OracleResult, PieceResult,
+                      PointResult, UncoveredRegion, worst)
+from .sym import detach, exact, input_symbols, release
 from .symtensor import BRANCH, SymTensor, as_sym
-from .verdict import Errors, measure
+from .verdict import Errors, Tolerance, measure
 
 __all__ = ["check_case", "case_seed", "CaseTimeout", "JACOBIAN_LIMIT"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
+
+FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
+"""How far finite differences may be from the exact value, besides their own error estimate."""
 
 
 class CaseTimeout(Exception):
@@ -133,15 +138,21 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
 
     exploration = explore(case.fn, sym_inputs, oracle=oracle, points=exact_points, loop_bound=loop_bound,
                           epsilon=epsilon, interior=in_dtype)
-    pieces = [_piece_result(case, k, piece, symbols, sym_inputs, oracle, exploration, exact_points)
+    scalar = bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
+    second = case.order >= 2 and scalar
+    u = oracles.direction(case.inputs, case_seed(seed, case.name))
+    pieces = [_piece_result(case, k, piece, symbols, sym_inputs, oracle, exploration, exact_points,
+                            u if second else None)
               for k, piece in enumerate(exploration.pieces)]
+    sites = [_sites(case, piece, symbols, dtype) for piece in exploration.pieces]
 
     checks: list[tuple[str, int, dict]] = [
         (origin, exploration.point_pieces[i], exact_points[i]) for i, (origin, _) in enumerate(user_points)]
     for k, piece in enumerate(exploration.pieces):
         if piece.decisions and piece.witness is not None:
             checks.append((f"piece {k + 1}", k, piece.witness))
-    points = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype)
+    points = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype,
+                           sites=sites[k], u=u)
               for origin, k, point in checks]
 
     output_shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
@@ -149,7 +160,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     if output_shape != ():
         backward = numeric.backward_error(case.fn, user_points[0][1], dtype)
     statuses = {p.status for p in points} | {DISAGREE for p in pieces if p.claim == "disproven"}
-    status = ERROR if ERROR in statuses else DISAGREE if DISAGREE in statuses else AGREE
+    status = worst(statuses)
     error = None
     if status == ERROR:
         first = next(p for p in points if p.status == ERROR)
@@ -159,14 +170,56 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     return CaseResult(status=status, error=error, dtype=str(dtype).replace("torch.", ""),
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=symbols,
                       pieces=tuple(pieces), points=tuple(points), uncovered=uncovered,
-                      backward_error=backward, output_shape=output_shape, **base)
+                      backward_error=backward, output_shape=output_shape,
+                      hessian_note=_hessian_note(case, scalar, pieces), **base)
+
+
+def _hessian_note(case: Case, scalar: bool, pieces) -> str:
+    if case.order < 2:
+        return f"order={case.order}: second derivatives are not checked"
+    if not scalar:
+        return "the output is not a scalar: no Hessian (its Jacobian is checked instead)"
+    if pieces and pieces[0].hessian is None:
+        return (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
+                f"random direction v instead of in full")
+    return ""
+
+
+def _kinky(expr) -> bool:
+    """Whether an expression holds a head that a kinked op makes (and so needs its sites recorded)."""
+    expr = sympy.sympify(expr)
+    return expr.has(sympy.Max, sympy.Min, sympy.Abs) or any(
+        not p.exp.is_integer for p in expr.atoms(sympy.Pow))
+
+
+class _Replay:
+    """Decides each branch as a piece did: its sides, in order."""
+
+    def __init__(self, piece: Piece):
+        self.taken = [d.taken for d in piece.decisions]
+
+    def __call__(self, condition, site) -> bool:
+        return self.taken.pop(0) if self.taken else bool(sympy.true)
+
+
+def _sites(case: Case, piece: Piece, symbols, dtype) -> list:
+    """The kinked ops' nodes in a piece's output: one more symbolic run along its path, recorded."""
+    if not any(_kinky(o) for o in piece.output.flat):
+        return []
+    fresh = {name: SymTensor(syms.copy(), dtype) for name, syms in symbols.items()}
+    with kinks.recording() as found:
+        run_symbolic(case.fn, fresh, _Replay(piece))
+    return kinks.present(found, piece.output)
 
 
 def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle: Oracle, exploration,
-                  exact_points) -> PieceResult:
+                  exact_points, u) -> PieceResult:
     grad = derive.gradient(piece.output, symbols)
     size = piece.output.size * sum(s.size for s in symbols.values())
     jac = derive.jacobian(piece.output, symbols) if piece.output.ndim and size <= JACOBIAN_LIMIT else None
+    hess = hess_v = None
+    if u is not None:
+        hess, hess_v = _hessian(grad, symbols, u)
     claim, note = None, ""
     if case.expect is not None:
         inside = piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces)
@@ -174,7 +227,16 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
         claim, note = _prove_claim(case, piece, grad, sym_inputs, inside)
     return PieceResult(index=k, condition=oracle.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
-                       output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note)
+                       output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
+                       hessian=hess, hessian_v=hess_v)
+
+
+def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The exact Hessian over all input entries, or H v when it has more than HESSIAN_LIMIT entries."""
+    n = sum(syms.size for syms in symbols.values())
+    if n * n <= oracles.HESSIAN_LIMIT:
+        return derive.hessian(grad, symbols), None
+    return None, derive.hessian_vector(grad, symbols, [exact(x) for x in u.tolist()])
 
 
 def _prove_claim(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) -> tuple[str, str]:
@@ -215,39 +277,162 @@ def _prove_claim(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict |
 
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
-                 symbols, dtype) -> PointResult:
+                 symbols, dtype, *, sites=(), u=None) -> PointResult:
     tensors = _tensor_point(point, symbols, dtype)
     exact_grad = {n: derive.evaluate(g, point) for n, g in result.gradient.items()}
     low = numeric.autograd_run(case.fn, tensors, dtype)
     high = numeric.autograd_run(case.fn, tensors, torch.float64)
     errors = _combine([measure(low.grads[n], exact_grad[n], dtype) for n in exact_grad])
     errors64 = _combine([measure(high.grads[n], exact_grad[n], torch.float64) for n in exact_grad])
-    jac_errors = None
-    if result.jacobian is not None:
+    kink = _kink(piece, result, point, sites, symbols, exact_grad, high.grads)
+    found = _oracles(case, piece, result, tensors, symbols, point, exact_grad, high.grads, errors64, u)
+    forward = found["forward"]
+    jac_errors = jac_forward = None
+    if result.jacobian is not None and kink is None:
         auto_jac = numeric.jacobian_run(case.fn, tensors)
-        jac_errors = _combine([measure(auto_jac[n], derive.evaluate(j, point), torch.float64)
-                               for n, j in result.jacobian.items()])
+        exact_jac = {n: derive.evaluate(j, point) for n, j in result.jacobian.items()}
+        jac_errors = _combine([measure(auto_jac[n], exact_jac[n], torch.float64) for n in exact_jac])
+        if forward.jacobian is not None:
+            jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
+    hessian = None
+    if result.hessian is not None or result.hessian_v is not None:
+        hessian = _hessian_check(case, result, tensors, point, u, kink)
     claim = None
     if case.expect is not None:
         takes_out = "out" in inspect.signature(case.expect).parameters
         out = torch.as_tensor(low.output).to(dtype) if takes_out else None
         claim = numeric.claim_exact(low.grads, numeric.claim_values(case.expect, tensors, dtype, out), dtype)
     want = path_key(piece.decisions)
-    status, note = AGREE, ""
-    for run, label in ((low, str(dtype).replace("torch.", "")), (high, "float64")):
+    status, note, rule = AGREE, "", None
+    label = str(dtype).replace("torch.", "")
+    for run, name in ((low, label), (high, "float64")):
         if _norm_path(run.path) != _norm_path(want):
             line = _first_difference(run.path, want)
-            status, note = ERROR, (f"autograd's {label} run took another path than the exact value "
+            status, note = ERROR, (f"autograd's {name} run took another path than the exact value "
                                    f"(branch at line {line}); the point is too close to a boundary")
             break
-    if status == AGREE:
-        failed = [label for label, e in ((str(dtype).replace("torch.", ""), errors), ("float64", errors64),
-                                          ("Jacobian", jac_errors)) if e is not None and not e.agree]
+    if status == AGREE and kink is not None:
+        status, note, rule = _kink_verdict(kink, low, high, dtype)
+    elif status == AGREE:
+        failed = [name for name, e in ((label, errors), ("float64", errors64), ("Jacobian", jac_errors),
+                                       ("Hessian", hessian.errors if hessian else None))
+                  if e is not None and not e.agree]
         if failed:
             status, note = DISAGREE, "autograd differs from the exact derivative: " + ", ".join(failed)
     return PointResult(origin=origin, piece=k, inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=exact_grad, autograd=low.grads, autograd64=high.grads, errors=errors,
-                       errors64=errors64, jacobian_errors=jac_errors, claim_exact=claim, status=status, note=note)
+                       errors64=errors64, jacobian_errors=jac_errors, claim_exact=claim, status=status, note=note,
+                       oracles={name: o.result for name, o in found.items()},
+                       jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
+                       torch=kinks.TORCH if kink is not None else None)
+
+
+class _Found:
+    """An oracle's result, with forward mode's Jacobian kept aside for the Jacobian check."""
+
+    def __init__(self, result: OracleResult, jacobian=None):
+        self.result, self.jacobian = result, jacobian
+
+
+def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, point, exact_grad, reverse,
+             errors64, u) -> dict[str, _Found]:
+    """Every oracle at the point: exact, reverse (float64), forward, finite differences."""
+    found = {"symbolic": _Found(OracleResult(values=exact_grad, errors=None)),
+             "reverse": _Found(OracleResult(values=reverse, errors=errors64))}
+    total = sum(t.numel() for t in tensors.values())
+    directional = total > oracles.FULL_LIMIT
+    want = exact_grad
+    if directional:  # the exact derivative along u, to compare with forward mode's and FD's
+        flat = np.concatenate([exact_grad[n].reshape(-1) for n in symbols])
+        want = {"u": np.asarray(math.fsum(flat * u.numpy()))}
+    mode = "directional" if directional else "full"
+    seed = case_seed(0, case.name)
+    try:
+        fwd = oracles.forward_mode(case.fn, tensors, seed=seed)
+        found["forward"] = _Found(OracleResult(values=fwd.grads, errors=_against(fwd.grads, want, torch.float64),
+                                               mode=mode), fwd.jacobian)
+    except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
+        found["forward"] = _Found(OracleResult(values=None, errors=None, mode=mode,
+                                               note=f"forward mode failed: {one_line(exc, case.file)}"))
+    try:
+        fd = oracles.finite_difference(case.fn, tensors, seed=seed)
+        tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * (fd.estimate or 0.0))
+        fd_errors = _against(fd.grads, want, torch.float64, tol)
+        note = ""
+        if not fd_errors.agree and any(sympy.sympify(o).has(detach) for o in piece.output.flat) and not directional:
+            seen = {n: derive.evaluate(g, point) for n, g in
+                    derive.gradient(np.vectorize(release, otypes=[object])(piece.output), symbols).items()}
+            if _against(fd.grads, seen, torch.float64, tol).agree:
+                note = ("finite differences cannot see detach(): they match the derivative with detach "
+                        "removed, not autograd's; this is not a failure")
+        found["finite_difference"] = _Found(OracleResult(values=fd.grads, errors=fd_errors, mode=mode,
+                                                         estimate=fd.estimate, step=fd.step, note=note))
+    except Exception as exc:
+        found["finite_difference"] = _Found(OracleResult(values=None, errors=None, mode=mode,
+                                                         note=f"finite differences failed: "
+                                                              f"{one_line(exc, case.file)}"))
+    return found
+
+
+def _against(got: dict, want: dict, dtype, tolerance=None) -> Errors:
+    return _combine([measure(got[n], want[n], dtype, tolerance=tolerance) for n in want])
+
+
+def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink) -> HessianCheck:
+    full = result.hessian is not None
+    mode = "full" if full else "directional"
+    exact_h = derive.evaluate(result.hessian if full else result.hessian_v, point)
+    try:
+        got = oracles.autograd_hessian(case.fn, tensors) if full else oracles.autograd_hvp(case.fn, tensors, u)
+    except Exception as exc:
+        return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, case.file)}")
+    if kink is not None:
+        return HessianCheck(mode, exact_h, got, None, "at a kink: the second derivative does not exist; "
+                                                      "not compared")
+    return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))
+
+
+def _kink(piece: Piece, result: PieceResult, point, sites, symbols, exact_grad, autograd64) -> kinks.Kink | None:
+    """Whether the point is on a kink, and if so what PyTorch's rules give there."""
+    on = kinks.locate(sites, point)
+    lines = kinks.boundaries(piece.decisions, point)
+    undefined = any(bool(np.any(~np.isfinite(exact_grad[n]) & np.isfinite(autograd64[n]))) for n in exact_grad)
+    if not (on or lines or undefined):
+        return None
+    ops = tuple(dict.fromkeys(s.rule.op for s in on))
+    texts = [f"{s.rule.op}: {s.rule.text}" for s in {s.rule.op: s for s in on}.values()]
+    if lines:
+        ops += ("control flow",)
+        texts.append(kinks.BOUNDARY_RULE + f" (line {', '.join(map(str, lines))})")
+    if on:
+        value = kinks.conventional(piece.output, sites, symbols, point)
+    elif lines:
+        value = exact_grad
+    else:
+        value = None
+        ops += ("undefined",)
+        texts.append("the exact derivative is undefined here and no rule in the table covers it")
+    return kinks.Kink(ops=ops, rule="; ".join(texts), value=value)
+
+
+def _kink_verdict(kink: kinks.Kink, low, high, dtype) -> tuple[str, str, str | None]:
+    """`convention` when autograd gives what PyTorch's rules give at the kink, else `disagree`."""
+    where = "at a kink of " + ", ".join(o for o in kink.ops if o != "undefined") if any(
+        o != "undefined" for o in kink.ops) else "where the exact derivative is undefined"
+    if kink.value is None:
+        return DISAGREE, f"{where}: autograd is finite, and no rule says what it should be", None
+    checks = [(dtype, low), (torch.float64, high)]
+    for dt, run in checks:
+        if not _against(run.grads, kink.value, dt).agree:
+            label = str(dt).replace("torch.", "")
+            shown = "; ".join(f"{n}: autograd {_short(run.grads[n])}, rule {_short(kink.value[n])}"
+                              for n in kink.value)
+            return DISAGREE, f"{where}: autograd ({label}) is not what PyTorch's rule gives ({shown})", None
+    return CONVENTION, f"{where}: autograd follows PyTorch's rule (torch {kinks.TORCH})", kink.rule
+
+
+def _short(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a), precision=6, separator=", ", threshold=8)
 
 
 def _norm_path(path) -> tuple:

@@ -8,9 +8,17 @@ import sympy
 
 from .verdict import Errors
 
-__all__ = ["PieceResult", "PointResult", "UncoveredRegion", "CaseResult", "AGREE", "DISAGREE", "ERROR"]
+__all__ = ["PieceResult", "PointResult", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
+           "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
 
-AGREE, DISAGREE, ERROR = "agree", "disagree", "error"
+AGREE, CONVENTION, DISAGREE, ERROR = "agree", "convention", "disagree", "error"
+STATUSES = (AGREE, CONVENTION, DISAGREE, ERROR)
+"""From best to worst. `convention`: at a kink, autograd gives the value PyTorch's documented rule gives."""
+
+
+def worst(statuses) -> str:
+    """The worst of some statuses (agree when there are none)."""
+    return max(statuses, key=STATUSES.index, default=AGREE)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,45 @@ class PieceResult:
     """The `expect` claim on this piece: "proven", "disproven", "unproven"; None without one."""
     claim_note: str = ""
     """What the proof found (a counterexample for "disproven")."""
+    hessian: np.ndarray | None = None
+    """The exact Hessian of a scalar output over all input entries (flattened, in input order),
+    when checked in full; None otherwise."""
+    hessian_v: np.ndarray | None = None
+    """The exact H v along the case's seeded direction, when the Hessian is too large to show."""
+
+
+@dataclass(frozen=True)
+class OracleResult:
+    """One oracle's gradient of out.sum() at a point, and its distance from the exact one."""
+
+    values: dict[str, np.ndarray] | None
+    """Per input; in directional mode {"u": derivative along u}; None when the oracle failed."""
+    errors: Errors | None
+    """Against SymPy's value (float64 tolerances); None for the exact oracle itself or a failure."""
+    mode: str = "full"
+    """"full" (every entry) or "directional" (along one seeded random direction u)."""
+    estimate: float | None = None
+    """Finite differences: their own error estimate (Richardson)."""
+    step: float | None = None
+    """Finite differences: the largest step used."""
+    note: str = ""
+    """Why this oracle differs from the exact value, when it is known (detach), or why it failed."""
+
+
+@dataclass(frozen=True)
+class HessianCheck:
+    """Second derivatives of a scalar output at one point: SymPy's against autograd's."""
+
+    mode: str
+    """"full" (every entry, flattened inputs), "directional" (H v) or "skipped"."""
+    exact: np.ndarray | None
+    """The exact Hessian (or H v) at the point, rounded to float64."""
+    autograd: np.ndarray | None
+    """`torch.autograd.functional.hessian` (or `hvp`) in float64."""
+    errors: Errors | None
+    """Autograd against exact; None when not compared."""
+    note: str = ""
+    """Why it was not compared (a kink, a failure)."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +106,20 @@ class PointResult:
     claim_exact: bool | None
     """The notes' own `grad == expect(...)` in the case's dtype; None without a claim."""
     status: str
-    """"agree", "disagree" or "error" (autograd took another path than the piece)."""
+    """"agree", "convention" (a kink, where autograd follows PyTorch's documented rule), "disagree"
+    or "error" (autograd took another path than the piece)."""
     note: str = ""
     """Why the status is not "agree", in a sentence."""
+    oracles: dict[str, OracleResult] | None = None
+    """"symbolic", "reverse" (float64), "forward", "finite_difference": every oracle's answer."""
+    jacobian_forward_errors: Errors | None = None
+    """Forward mode's Jacobian against SymPy's, for a non-scalar output."""
+    hessian: HessianCheck | None = None
+    """Second derivatives, for a scalar output (unless the case says order=1)."""
+    rule: str | None = None
+    """At a kink: the rule that gives autograd's value, naming the op."""
+    torch: str | None = None
+    """At a kink: the torch version whose rule it is (the rules change between releases)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +143,7 @@ class CaseResult:
     source: str
     """The case function's code."""
     status: str
-    """"agree", "disagree" or "error"."""
+    """"agree", "convention", "disagree" or "error"."""
     error: str | None = None
     """`file:line: cause` for an error; None otherwise."""
     dtype: str = ""
@@ -101,5 +159,7 @@ class CaseResult:
     output_shape: tuple[int, ...] = ()
     seed: int = 0
     """The seed that drew this case's samples."""
+    hessian_note: str = ""
+    """Why second derivatives were not checked, when they were not (order=1, a non-scalar output)."""
     traceback: str | None = None
     """The full traceback of an error, for `--verbose`; never rendered in reports."""

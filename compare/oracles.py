@@ -1,0 +1,180 @@
+"""Numeric oracles beside reverse mode: forward mode, finite differences, Hessians.
+
+    forward_mode(fn, point)       -> Jacobian columns J e_j by `torch.func.jvp`, and their sum
+    finite_difference(fn, point)  -> central differences with Richardson extrapolation,
+                                     the step chosen per entry and an error estimate
+    autograd_hessian(fn, point)   -> `torch.autograd.functional.hessian`, or H v
+
+All run in float64. Each gives the gradient of `out.sum()`, entry by entry
+for small inputs; above `FULL_LIMIT` entries it gives the derivative along
+one seeded random direction `u` instead (`∇·u`, `J u`, `H v`), as
+gradcheck's fast mode does. None of them decides a verdict: the exact value
+does; these are reported beside it, each with its error.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+
+__all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "FD_EPS_POWER", "Numbers", "direction", "forward_mode",
+           "finite_difference", "autograd_hessian", "autograd_hvp"]
+
+FULL_LIMIT = 64
+"""Most input entries for which forward mode and finite differences give every entry."""
+
+HESSIAN_LIMIT = 400
+"""Most Hessian entries (inputs squared) for which the full Hessian is built and shown."""
+
+FD_EPS_POWER = 1 / 5
+"""The step is eps**(1/5) * max(1, |x|): the balance of rounding (eps/h) and Richardson's h**4."""
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """One numeric oracle's answer at one point."""
+
+    grads: dict[str, np.ndarray]
+    """Gradient of out.sum() per input; in directional mode, {"u": derivative along u} (0-d)."""
+    jacobian: dict[str, np.ndarray] | None = None
+    """Forward mode's Jacobian per input (output shape + input shape), when full."""
+    estimate: float | None = None
+    """Finite differences' own error estimate (largest over entries)."""
+    step: float | None = None
+    """Finite differences' largest step."""
+
+
+def _flat(point: Mapping[str, torch.Tensor]) -> tuple[list[str], torch.Tensor, list[tuple]]:
+    names = list(point)
+    shapes = [tuple(point[n].shape) for n in names]
+    flat = torch.cat([point[n].detach().to(torch.float64).reshape(-1) for n in names]) if names else None
+    return names, flat, shapes
+
+
+def _unflat(vector: torch.Tensor, names, shapes) -> dict[str, torch.Tensor]:
+    out, at = {}, 0
+    for n, s in zip(names, shapes):
+        size = int(np.prod(s, dtype=int))
+        out[n] = vector[at:at + size].reshape(s)
+        at += size
+    return out
+
+
+def direction(point: Mapping[str, torch.Tensor], seed: int) -> torch.Tensor:
+    """A seeded random unit direction in the space of all input entries (float64, flat)."""
+    n = sum(t.numel() for t in point.values())
+    u = torch.randn(n, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    return u / u.norm()
+
+
+def _split(vector: np.ndarray, names, shapes) -> dict[str, np.ndarray]:
+    return {n: t.numpy() for n, t in _unflat(torch.as_tensor(vector), names, shapes).items()}
+
+
+def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
+    """The gradient of out.sum() by forward mode: one `jvp` per input entry, the columns J e_j."""
+    names, flat, shapes = _flat(point)
+
+    def f(v):
+        out = fn(**_unflat(v, names, shapes))
+        return out.to(torch.float64) if isinstance(out, torch.Tensor) else out
+
+    if flat.numel() > FULL_LIMIT:
+        u = direction(point, seed)
+        _, t = torch.func.jvp(lambda v: f(v).sum(), (flat,), (u,))
+        return Numbers(grads={"u": np.asarray(float(t))})
+    columns = []
+    out_shape = None
+    for j in range(flat.numel()):
+        e = torch.zeros_like(flat)
+        e[j] = 1.0
+        out, t = torch.func.jvp(f, (flat,), (e,))
+        out_shape = tuple(out.shape)
+        columns.append(t.detach().reshape(-1).numpy())
+    jac = np.stack(columns, axis=-1) if columns else np.zeros((0, 0))
+    grads = _split(jac.sum(axis=0), names, shapes)
+    jacobian = {n: block.reshape(out_shape + s)
+                for n, block, s in zip(names, np.split(jac, np.cumsum([int(np.prod(s, dtype=int))
+                                                                      for s in shapes])[:-1], axis=1),
+                                       shapes)}
+    return Numbers(grads=grads, jacobian=jacobian)
+
+
+def _central(f: Callable[[torch.Tensor], float], x: torch.Tensor, d: torch.Tensor, h: float) -> tuple[float, float]:
+    """((f(x + h d) - f(x - h d)) / 2h, the larger |f|) with h the step that x + h d really takes."""
+    plus, minus = x + h * d, x - h * d
+    span = float((plus - minus).abs().max()) / 2 or h  # the representable step, not the nominal one
+    fp, fm = f(plus), f(minus)
+    return (fp - fm) / (2 * span), max(abs(fp), abs(fm))
+
+
+def _richardson(f, x: torch.Tensor, d: torch.Tensor, h: float) -> tuple[float, float]:
+    """Central differences at h, h/2 and h/4, extrapolated twice: (value, error estimate).
+
+    A central difference errs by c h**2 + O(h**4); R(h) = (4 D(h/2) - D(h)) / 3
+    removes the h**2 term. The value is R(h/2); its error is estimated by
+    |R(h) - R(h/2)| (what the finer step changed) plus rounding, about
+    eps |f| / step for the smallest step.
+    """
+    d1, s1 = _central(f, x, d, h)
+    d2, s2 = _central(f, x, d, h / 2)
+    d4, s4 = _central(f, x, d, h / 4)
+    r1, r2 = (4 * d2 - d1) / 3, (4 * d4 - d2) / 3
+    estimate = abs(r1 - r2) + 4 * _EPS * max(s1, s2, s4) / (h / 4)
+    return r2, estimate
+
+
+def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
+    """The gradient of out.sum() by central differences in float64, step chosen per entry.
+
+    The step for entry j is eps**(1/5) * max(1, |x_j|), halved twice for
+    Richardson extrapolation (`_richardson`). It cannot see a
+    stop-gradient (`detach`): it differentiates the values.
+    """
+    names, flat, shapes = _flat(point)
+
+    def f(v: torch.Tensor) -> float:
+        with torch.no_grad():
+            return float(fn(**_unflat(v, names, shapes)).to(torch.float64).sum())
+
+    scale = _EPS ** FD_EPS_POWER
+    if flat.numel() > FULL_LIMIT:
+        u = direction(point, seed)
+        h = scale * max(1.0, float(flat.abs().max()))
+        value, estimate = _richardson(f, flat, u, h)
+        return Numbers(grads={"u": np.asarray(value)}, estimate=estimate, step=h)
+    grad = np.empty(flat.numel())
+    estimates, steps = [], []
+    for j in range(flat.numel()):
+        e = torch.zeros_like(flat)
+        e[j] = 1.0
+        h = scale * max(1.0, abs(float(flat[j])))
+        grad[j], est = _richardson(f, flat, e, h)
+        estimates.append(est)
+        steps.append(h)
+    finite = [e for e in estimates if math.isfinite(e)]
+    return Numbers(grads=_split(grad, names, shapes),
+                   estimate=max(finite) if len(finite) == len(estimates) and finite else
+                   (math.nan if estimates else 0.0),
+                   step=max(steps, default=None))
+
+
+def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndarray:
+    """Autograd's Hessian of a scalar output over all input entries (flattened, in input order)."""
+    names, flat, shapes = _flat(point)
+    h = torch.autograd.functional.hessian(lambda v: fn(**_unflat(v, names, shapes)).to(torch.float64).sum(),
+                                          flat.clone())
+    return h.detach().numpy()
+
+
+def autograd_hvp(fn: Callable, point: Mapping[str, torch.Tensor], v: torch.Tensor) -> np.ndarray:
+    """Autograd's Hessian-vector product H v over all input entries (flattened)."""
+    names, flat, shapes = _flat(point)
+    _, hv = torch.autograd.functional.hvp(lambda w: fn(**_unflat(w, names, shapes)).to(torch.float64).sum(),
+                                          flat.clone(), v)
+    return hv.detach().numpy()
