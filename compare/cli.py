@@ -1,7 +1,8 @@
 """The command line: `python -m compare all | run PATH... | list`. All file I/O lives here.
 
-Exit codes: 0 every case agrees, 1 some case disagrees, 2 some case is an
-error (a broken case file; the other cases still ran).
+Exit codes: 0 every case agrees (or, at a kink, follows PyTorch's documented
+convention), 1 some case disagrees, 2 some case is an error (a broken case
+file; the other cases still ran).
 """
 from __future__ import annotations
 
@@ -139,9 +140,10 @@ def _run(paths: list[str], args) -> int:
     meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
                 seed=args.seed, samples=args.samples)
     write_reports(results, meta, args.out)
-    counts = {s: sum(r.status == s for r in results) for s in ("agree", "disagree", "error")}
-    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, {counts['disagree']} disagree, "
-          f"{counts['error']} errors. Reports in {args.out}/ (index.md, results.json).")
+    counts = {s: sum(r.status == s for r in results) for s in ("agree", "convention", "disagree", "error")}
+    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, "
+          f"{counts['convention']} convention, {counts['disagree']} disagree, {counts['error']} errors. "
+          f"Reports in {args.out}/ (index.md, results.json).")
     return 2 if counts["error"] else 1 if counts["disagree"] else 0
 
 
@@ -151,7 +153,8 @@ def _line_of(message: str) -> int:
 
 
 def _progress(result, seconds: float, verbose: bool) -> None:
-    mark = {"agree": "ok", "disagree": "DISAGREE", "error": "ERROR"}.get(result.status, result.status)
+    mark = {"agree": "ok", "convention": "conv", "disagree": "DISAGREE", "error": "ERROR"}.get(result.status,
+                                                                                          result.status)
     line = f"{mark:>8}  {result.name}"
     if result.status != "error":
         line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"

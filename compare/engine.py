@@ -359,6 +359,8 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * (fd.estimate or 0.0))
         fd_errors = _against(fd.grads, want, torch.float64, tol)
         note = ""
+        if fd.crossed:
+            note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
         if not fd_errors.agree and any(sympy.sympify(o).has(detach) for o in piece.output.flat) and not directional:
             seen = {n: derive.evaluate(g, point) for n, g in
                     derive.gradient(np.vectorize(release, otypes=[object])(piece.output), symbols).items()}

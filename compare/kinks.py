@@ -48,7 +48,7 @@ class Rule:
     op: str
     """The op, as a case writes it (`relu`, `linalg.vector_norm`)."""
     text: str
-    """The rule, in a sentence: which of PyTorch's cases applies and what it gives."""
+    """The rule, in a sentence without semicolons (they join rules): which case applies, what it gives."""
     kinds: tuple[type, ...]
     """The SymPy heads the op's node can have (a node that simplified to another form has no kink)."""
     on_kink: Callable[[Sequence[sympy.Expr], Mapping], bool]
@@ -181,11 +181,11 @@ RULES: dict[str, Rule] = {r.op: r for r in [
          (sympy.Abs,), lambda v, p: _sign(v[0]) == 0,
          lambda v, p: (sympy.Integer(_sign(v[0])),)),
     Rule("sqrt", "sqrt'(0) = inf: not convex there, so autograd extends the derivative by continuity "
-         "(the limit from the right); inf times a zero factor gives nan",
+         "(the limit from the right), and inf times a zero factor gives nan",
          (sympy.Pow,), lambda v, p: _sign(v[0]) == 0,
          lambda v, p: (sympy.oo if _sign(v[0]) == 0 else 1 / (2 * sympy.sqrt(v[0])),)),
     Rule("linalg.vector_norm", f"the gradient of a norm at the zero vector is 0: {_MIN_NORM} "
-         "(the unit ball of the dual norm); at ties of the inf-norm the gradient is shared evenly",
+         "(the unit ball of the dual norm), and ties of the inf-norm share the gradient evenly",
          (sympy.Pow, sympy.Add, sympy.Abs, sympy.Max), _norm_kink, _norm_partials),
     Rule("clamp", "clamp passes the gradient at its bounds: d clamp(x, lo, hi) / dx = 1 for lo <= x <= hi",
          (sympy.Max, sympy.Min), lambda v, p: _sign(v[0] - v[1]) == 0,

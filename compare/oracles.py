@@ -1,6 +1,6 @@
 """Numeric oracles beside reverse mode: forward mode, finite differences, Hessians.
 
-    forward_mode(fn, point)       -> Jacobian columns J e_j by `torch.func.jvp`, and their sum
+    forward_mode(fn, point)       -> Jacobian columns J e_j by forward-mode AD, and their sum
     finite_difference(fn, point)  -> central differences with Richardson extrapolation,
                                      the step chosen per entry and an error estimate
     autograd_hessian(fn, point)   -> `torch.autograd.functional.hessian`, or H v
@@ -19,8 +19,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad as fwAD
 
-__all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "FD_EPS_POWER", "Numbers", "direction", "forward_mode",
+__all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "finite_difference", "autograd_hessian", "autograd_hvp"]
 
 FULL_LIMIT = 64
@@ -47,6 +48,8 @@ class Numbers:
     """Finite differences' own error estimate (largest over entries)."""
     step: float | None = None
     """Finite differences' largest step."""
+    crossed: bool = False
+    """Finite differences: some step left the point's piece even at the smallest size tried."""
 
 
 def _flat(point: Mapping[str, torch.Tensor]) -> tuple[list[str], torch.Tensor, list[tuple]]:
@@ -76,26 +79,40 @@ def _split(vector: np.ndarray, names, shapes) -> dict[str, np.ndarray]:
     return {n: t.numpy() for n, t in _unflat(torch.as_tensor(vector), names, shapes).items()}
 
 
+def jvp(fn: Callable, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(fn(x), J u) by forward-mode AD: dual numbers (`torch.autograd.forward_ad`, which
+    `torch.func.jvp` runs on too, without its functional wrapping: a third of the cost here).
+    Python control flow on the values is fine: branches see the primal."""
+    with fwAD.dual_level():
+        out = fn(fwAD.make_dual(x, u))
+        primal, tangent = fwAD.unpack_dual(out)
+    if tangent is None:  # the output does not depend on x (all of it detached, say)
+        tangent = torch.zeros_like(primal)
+    return primal.detach(), tangent.detach()
+
+
 def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
-    """The gradient of out.sum() by forward mode: one `jvp` per input entry, the columns J e_j."""
+    """The gradient of out.sum() by forward mode: one jvp per input entry, the columns J e_j."""
     names, flat, shapes = _flat(point)
 
     def f(v):
         out = fn(**_unflat(v, names, shapes))
-        return out.to(torch.float64) if isinstance(out, torch.Tensor) else out
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
+        return out.to(torch.float64)
 
     if flat.numel() > FULL_LIMIT:
         u = direction(point, seed)
-        _, t = torch.func.jvp(lambda v: f(v).sum(), (flat,), (u,))
+        _, t = jvp(lambda v: f(v).sum(), flat, u)
         return Numbers(grads={"u": np.asarray(float(t))})
     columns = []
     out_shape = None
     for j in range(flat.numel()):
         e = torch.zeros_like(flat)
         e[j] = 1.0
-        out, t = torch.func.jvp(f, (flat,), (e,))
+        out, t = jvp(f, flat, e)
         out_shape = tuple(out.shape)
-        columns.append(t.detach().reshape(-1).numpy())
+        columns.append(t.reshape(-1).numpy())
     jac = np.stack(columns, axis=-1) if columns else np.zeros((0, 0))
     grads = _split(jac.sum(axis=0), names, shapes)
     jacobian = {n: block.reshape(out_shape + s)
@@ -105,15 +122,39 @@ def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int =
     return Numbers(grads=grads, jacobian=jacobian)
 
 
-def _central(f: Callable[[torch.Tensor], float], x: torch.Tensor, d: torch.Tensor, h: float) -> tuple[float, float]:
+class _Crossed(Exception):
+    """A finite-difference step left the point's piece (its run took other branches)."""
+
+
+def _central(f, x: torch.Tensor, d: torch.Tensor, h: float, path) -> tuple[float, float]:
     """((f(x + h d) - f(x - h d)) / 2h, the larger |f|) with h the step that x + h d really takes."""
     plus, minus = x + h * d, x - h * d
-    span = float((plus - minus).abs().max()) / 2 or h  # the representable step, not the nominal one
-    fp, fm = f(plus), f(minus)
+    # the step that was really taken (x + h d rounds), measured along d
+    span = float(torch.dot(plus - minus, d) / torch.dot(d, d)) / 2 or h
+    (fp, pp), (fm, pm) = f(plus), f(minus)
+    if pp != path or pm != path:
+        raise _Crossed
     return (fp - fm) / (2 * span), max(abs(fp), abs(fm))
 
 
-def _richardson(f, x: torch.Tensor, d: torch.Tensor, h: float) -> tuple[float, float]:
+def _step(f, x: torch.Tensor, d: torch.Tensor, h: float, path) -> tuple[float, float, float, bool]:
+    """Richardson at the largest of h, h/8, h/64, ... whose points stay in the point's piece.
+
+    (value, estimate, step, crossed): crossed when even the smallest step tried leaves the piece.
+    """
+    for _ in range(_SHRINKS):
+        try:
+            return (*_richardson(f, x, d, h, path), h, False)
+        except _Crossed:
+            h /= 8
+    return (*_richardson(f, x, d, h, None), h, True)
+
+
+_SHRINKS = 8
+"""How often the step is cut by 8 to stay inside a piece before finite differences give up on that."""
+
+
+def _richardson(f, x: torch.Tensor, d: torch.Tensor, h: float, path) -> tuple[float, float]:
     """Central differences at h, h/2 and h/4, extrapolated twice: (value, error estimate).
 
     A central difference errs by c h**2 + O(h**4); R(h) = (4 D(h/2) - D(h)) / 3
@@ -121,47 +162,58 @@ def _richardson(f, x: torch.Tensor, d: torch.Tensor, h: float) -> tuple[float, f
     |R(h) - R(h/2)| (what the finer step changed) plus rounding, about
     eps |f| / step for the smallest step.
     """
-    d1, s1 = _central(f, x, d, h)
-    d2, s2 = _central(f, x, d, h / 2)
-    d4, s4 = _central(f, x, d, h / 4)
+    if path is None:  # accept whichever branches the steps take
+        f = _ignoring_path(f)
+    d1, s1 = _central(f, x, d, h, path)
+    d2, s2 = _central(f, x, d, h / 2, path)
+    d4, s4 = _central(f, x, d, h / 4, path)
     r1, r2 = (4 * d2 - d1) / 3, (4 * d4 - d2) / 3
     estimate = abs(r1 - r2) + 4 * _EPS * max(s1, s2, s4) / (h / 4)
     return r2, estimate
+
+
+def _ignoring_path(f):
+    return lambda v: (f(v)[0], None)
 
 
 def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
     """The gradient of out.sum() by central differences in float64, step chosen per entry.
 
     The step for entry j is eps**(1/5) * max(1, |x_j|), halved twice for
-    Richardson extrapolation (`_richardson`). It cannot see a
+    Richardson extrapolation (`_richardson`), and cut further while a step
+    would leave the point's piece (take other branches). It cannot see a
     stop-gradient (`detach`): it differentiates the values.
     """
     names, flat, shapes = _flat(point)
 
-    def f(v: torch.Tensor) -> float:
-        with torch.no_grad():
-            return float(fn(**_unflat(v, names, shapes)).to(torch.float64).sum())
+    from .numeric import _PathRecorder
 
+    def f(v: torch.Tensor) -> tuple[float, tuple]:
+        recorder = _PathRecorder()
+        with torch.no_grad(), recorder:
+            value = float(fn(**_unflat(v, names, shapes)).to(torch.float64).sum())
+        return value, tuple(recorder.path)
+
+    path = f(flat)[1]
     scale = _EPS ** FD_EPS_POWER
     if flat.numel() > FULL_LIMIT:
         u = direction(point, seed)
-        h = scale * max(1.0, float(flat.abs().max()))
-        value, estimate = _richardson(f, flat, u, h)
-        return Numbers(grads={"u": np.asarray(value)}, estimate=estimate, step=h)
+        value, estimate, h, crossed = _step(f, flat, u, scale * max(1.0, float(flat.abs().max())), path)
+        return Numbers(grads={"u": np.asarray(value)}, estimate=estimate, step=h, crossed=crossed)
     grad = np.empty(flat.numel())
-    estimates, steps = [], []
+    estimates, steps, crossed = [], [], False
     for j in range(flat.numel()):
         e = torch.zeros_like(flat)
         e[j] = 1.0
-        h = scale * max(1.0, abs(float(flat[j])))
-        grad[j], est = _richardson(f, flat, e, h)
+        grad[j], est, h, out = _step(f, flat, e, scale * max(1.0, abs(float(flat[j]))), path)
         estimates.append(est)
         steps.append(h)
+        crossed |= out
     finite = [e for e in estimates if math.isfinite(e)]
     return Numbers(grads=_split(grad, names, shapes),
                    estimate=max(finite) if len(finite) == len(estimates) and finite else
                    (math.nan if estimates else 0.0),
-                   step=max(steps, default=None))
+                   step=max(steps, default=None), crossed=crossed)
 
 
 def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndarray:

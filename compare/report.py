@@ -17,7 +17,7 @@ import sympy
 from tabulate import tabulate
 
 from . import derive
-from .records import ERROR, CaseResult, PieceResult, PointResult
+from .records import CONVENTION, ERROR, STATUSES, CaseResult, PieceResult, PointResult
 
 __all__ = ["Meta", "page_names", "readable_gradient", "render_index", "render_case", "render_json"]
 
@@ -116,40 +116,66 @@ def _claim_summary(result: CaseResult) -> str:
     return f"{sum(claims)}/{len(claims)} hold"
 
 
+def _other_oracles(result: CaseResult) -> str:
+    """Forward mode's and finite differences' largest relative errors off kinks: `0 · 3.2e-12`."""
+    parts = []
+    for name in ("forward", "finite_difference"):
+        found = [p.oracles[name] for p in result.points if p.oracles and p.rule is None and p.oracles.get(name)]
+        errs = [o.errors.max_rel for o in found if o.errors is not None]
+        text = _fmt(max(errs)) if errs else "—"
+        if any(o.note and o.errors is not None and not o.errors.agree for o in found):
+            text += "*"
+        if any(o.values is None for o in found):
+            text += " (failed)"
+        parts.append(text)
+    return " · ".join(parts)
+
+
 # -- index -------------------------------------------------------------------------------
 def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
     rows = []
     for result, page in zip(results, page_names(results)):
         link = f"[{result.name}]({page}.md)"
         if result.status == ERROR and not result.points:
-            rows.append([link, _cell(result.doc or "—"), "—", 0, 0, "—", "—", "—",
+            rows.append([link, _cell(result.doc or "—"), "—", 0, 0, "—", "—", "—", "—",
                          f"**error**: {_cell(result.error)}"])
             continue
         derivative = "; ".join(
             f"d/d{n}: `{_cell(readable_gradient(result, n))}`" if len(result.pieces) == 1
             else f"d/d{n}: piecewise, {len(result.pieces)} pieces" for n in result.shapes)
-        e64 = _max(result.points, "errors64", "max_abs")
-        elow = _max(result.points, "errors", "max_abs")
-        ulp = _max(result.points, "errors", "max_ulp")
+        smooth = [p for p in result.points if p.rule is None]  # kinks have their own verdict
+        e64 = _max(smooth, "errors64", "max_abs")
+        elow = _max(smooth, "errors", "max_abs")
+        ulp = _max(smooth, "errors", "max_ulp")
         status = result.status if result.status != ERROR else f"**error**: {_cell(result.error)}"
+        if result.status == CONVENTION:
+            ops = dict.fromkeys(o.split(":")[0] for p in result.points if p.rule for o in p.rule.split("; "))
+            status = f"convention ({', '.join(ops)})"
         pieces = str(len(result.pieces))
         if result.uncovered:
             pieces += f" (uncovered: P ≤ {sum(u.probability for u in result.uncovered):.2g})"
         rows.append([link, _cell(_function_text(result)), derivative, len(result.points), pieces,
                      _fmt(e64) if e64 is not None else "—",
-                     f"{_fmt(elow)} ({ulp} ULP)" if elow is not None else "—",
-                     _claim_summary(result), status])
-    counts = {s: sum(r.status == s for r in results) for s in ("agree", "disagree", "error")}
+                     (f"{_fmt(elow)} ({ulp} ULP)" if ulp is not None else _fmt(elow)) if elow is not None else "—",
+                     _other_oracles(result), _claim_summary(result), status])
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
     table = tabulate(rows, headers=["case", "function", "exact derivative of out.sum()", "points", "pieces",
                                     "max abs error, float64", "max abs error, case dtype",
-                                    "notes' `==`", "status"], tablefmt="github")
+                                    "forward · finite differences, rel. error", "notes' `==`", "status"],
+                     tablefmt="github")
     return "\n".join([
         "# compare: autograd against exact derivatives", "",
         meta.header(), "",
-        f"{len(results)} cases: {counts['agree']} agree, {counts['disagree']} disagree, "
-        f"{counts['error']} errors.", "",
-        "Errors are against SymPy's exact derivative. The notes' `==` column is the notes' own check "
-        "(`x.grad == claim`, in the case's dtype) at each point.", "",
+        f"{len(results)} cases: {counts['agree']} agree, {counts['convention']} convention, "
+        f"{counts['disagree']} disagree, {counts['error']} errors.", "",
+        "Errors are against SymPy's exact derivative, which alone decides the status. "
+        "Points on a kink are left out of the error columns: they have their own verdict. "
+        "\"forward · finite differences\" gives the largest relative error of forward mode and of central "
+        "finite differences (float64); `*` marks one that differs for a reason given on the case's page "
+        "(finite differences see through `detach`). The notes' `==` column is the notes' own "
+        "check (`x.grad == claim`, in the case's dtype) at each point. `convention`: at a kink, where the "
+        "derivative does not exist, autograd gives what PyTorch's documented rule for the op gives "
+        "(named on the case's page); it is not a failure.", "",
         table, ""])
 
 
@@ -172,6 +198,9 @@ def render_case(result: CaseResult, meta: Meta) -> str:
     if result.output_shape != ():
         out += _nonscalar_section(result)
     out += _detach_section(result)
+    out += _kinks_section(result)
+    out += _hessian_section(result)
+    out += _oracles_section(result)
     out += _points_section(result)
     return "\n".join(out)
 
@@ -236,6 +265,10 @@ def _nonscalar_section(result: CaseResult) -> list[str]:
         if errs:
             out += [f"Autograd's full Jacobian (float64, one backward pass per output entry) against "
                     f"SymPy's: largest error {_fmt(max(errs))}.", ""]
+        fwd = [p.jacobian_forward_errors.max_abs for p in result.points if p.jacobian_forward_errors]
+        if fwd:
+            out += [f"Forward mode's Jacobian (float64, one jvp per input entry: its columns) "
+                    f"against SymPy's: largest error {_fmt(max(fwd))}.", ""]
     return out
 
 
@@ -254,6 +287,127 @@ def _detach_section(result: CaseResult) -> list[str]:
     return ["## Held constant", "",
             f"`detach()` makes `{_cell(shown)}` a constant: it keeps its value, but no gradient flows "
             "through it. Finite differences cannot see this: they would differentiate it too.", ""]
+
+
+_ORACLES = (("symbolic", "exact (SymPy)"), ("reverse", "reverse"), ("forward", "forward"),
+            ("finite_difference", "finite differences"))
+
+
+def _oracle_cell(point: PointResult, name: str, key: str) -> str:
+    found = point.oracles.get(name)
+    if found is None or found.values is None:
+        return "failed"
+    return _array(found.values[key]) if key in found.values else "—"
+
+
+def _oracles_section(result: CaseResult) -> list[str]:
+    points = [(i, p) for i, p in enumerate(result.points) if p.oracles]
+    if not points:
+        return []
+    directional = any(p.oracles["finite_difference"].mode == "directional" for _, p in points)
+    rows, notes = [], []
+    for i, p in points:
+        keys = ["u"] if directional else list(result.shapes)
+        fd = p.oracles["finite_difference"]
+        for key in keys:
+            errs = []
+            for name in ("reverse", "forward", "finite_difference"):
+                o = p.oracles[name]
+                errs.append(_err(o.errors) if o.errors is not None else "—")
+            rows.append([i + 1, "∇·u" if key == "u" else key] + [_oracle_cell(p, n, key) for n, _ in _ORACLES]
+                        + [_fmt(fd.step) if fd.step is not None else "—",
+                           _fmt(fd.estimate) if fd.estimate is not None else "—"] + errs)
+        for name, label in _ORACLES[1:]:
+            note = p.oracles[name].note
+            if note:
+                notes.append((note, label, i + 1))
+    out = ["## Oracles", "",
+           "Four answers for the gradient of `out.sum()` at each point, all in float64: SymPy's exact value "
+           "(which alone decides the status), reverse mode (`torch.autograd.grad`), forward mode "
+           "(dual numbers, as `torch.func.jvp` uses, one per input entry) and central finite differences (step "
+           "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson; \"FD est.\" is "
+           "their own error estimate). Errors are against the exact value; ✗ marks values that do not "
+           "agree with it (within float64's tolerance, or for finite differences their own).", ""]
+    if directional:
+        out += [f"The input has more than {_oracle_limit()} entries: forward mode and finite differences give "
+                "the derivative along one seeded random unit direction u (`∇·u`), as gradcheck's fast "
+                "mode does, rather than every entry.", ""]
+    out += [tabulate(rows, headers=["#", "input", "exact (SymPy)", "reverse", "forward", "finite differences",
+                                    "FD step", "FD est.", "err reverse", "err forward", "err FD"],
+                     tablefmt="github", disable_numparse=True), ""]
+    grouped: dict = {}
+    for note, label, i in notes:
+        grouped.setdefault((label, note), []).append(str(i))
+    for (label, note), where in grouped.items():
+        out += [f"- {label}, points {', '.join(where)}: {note}"]
+    if grouped:
+        out += [""]
+    return out
+
+
+def _err(e) -> str:
+    """An error, marked ✗ where the values do not agree (which a NaN or inf may hide from the number)."""
+    return _fmt(e.max_abs) + ("" if e.agree else " ✗")
+
+
+def _oracle_limit() -> int:
+    from .oracles import FULL_LIMIT
+
+    return FULL_LIMIT
+
+
+def _kinks_section(result: CaseResult) -> list[str]:
+    on = [(i, p) for i, p in enumerate(result.points) if p.rule or p.note.startswith(("at a kink", "where the exact"))]
+    if not on:
+        return []
+    out = ["## Kinks", "",
+           "At these points the derivative does not exist. SymPy's value (Heaviside(0) = 1/2, sign(0) = 0, "
+           "0/0 …), finite differences (the average of the one-sided slopes) and forward mode may each "
+           "give another answer; autograd follows the rule PyTorch documents for the op (its autograd "
+           "notes, \"Gradients for non-differentiable functions\"). Such a point is `convention` when "
+           "autograd gives exactly what the rule gives, by the chain rule through the op, and `disagree` "
+           "otherwise. The rules change between releases, so each verdict names its torch version.", ""]
+    for i, p in on:
+        out += [f"- point {i + 1} ({_points_text(p)}): **{p.status}** — {p.note}"]
+        if p.rule:
+            out += [f"  - rule (torch {p.torch}): {p.rule}"]
+        for name, label in _ORACLES:
+            o = p.oracles.get(name) if p.oracles else None
+            if o is not None and o.values is not None:
+                values = "; ".join(f"{k} = {_array(v)}" for k, v in o.values.items())
+                out += [f"  - {label}: {values}"]
+        out += [f"  - autograd, {result.dtype}: " + "; ".join(f"{k} = {_array(v)}" for k, v in p.autograd.items())]
+    return out + [""]
+
+
+def _hessian_section(result: CaseResult) -> list[str]:
+    checks = [(i, p) for i, p in enumerate(result.points) if p.hessian is not None]
+    out = ["## Second derivatives", ""]
+    if not checks:
+        return out + [result.hessian_note + ".", ""] if result.hessian_note and result.output_shape == () \
+            else []
+    names = ", ".join(f"`{n}`" for n in result.shapes)
+    piece = result.pieces[0]
+    if piece.hessian is not None:
+        out += [f"The Hessian of the output over every entry of {names} (flattened, in that order), from "
+                "SymPy (each gradient entry differentiated term by term) against "
+                "`torch.autograd.functional.hessian` in float64."]
+        if len(result.pieces) > 1:
+            out += [f"The first piece's Hessian is shown; each point is compared with its own piece's."]
+        out += [""]
+        if piece.hessian.shape[0] <= 8:
+            out += [f"$$H = {sympy.latex(sympy.Matrix(piece.hessian))}$$", ""]
+    else:
+        out += [result.hessian_note + ": SymPy's H v against `torch.autograd.functional.hvp`.", ""]
+    rows = []
+    for i, p in checks:
+        h = p.hessian
+        rows.append([i + 1, p.origin, _array(h.exact), _array(h.autograd) if h.autograd is not None else "—",
+                     _fmt(h.errors.max_abs) if h.errors else "—",
+                     ("agree" if h.errors.agree else "disagree") if h.errors else h.note])
+    out += [tabulate(rows, headers=["#", "origin", "exact", "autograd", "abs err", "verdict"],
+                     tablefmt="github", disable_numparse=True), ""]
+    return out
 
 
 def _points_text(point: PointResult) -> str:
@@ -308,6 +462,47 @@ def _point_json(p: PointResult) -> dict:
                     "max_ulp": p.errors64.max_ulp},
         "jacobian_max_abs_err": _num(p.jacobian_errors.max_abs) if p.jacobian_errors else None,
         "claim_exact": p.claim_exact, "status": p.status, "note": p.note or None,
+        "rule": p.rule, "torch": p.torch,
+        "oracles": {name: ({n: _nested(v) for n, v in o.values.items()} if o.values is not None else None)
+                    for name, o in (p.oracles or {}).items()},
+        "oracle_errors": {name: _oracle_json(o) for name, o in (p.oracles or {}).items() if name != "symbolic"},
+        "jacobian_forward_max_abs_err": (_num(p.jacobian_forward_errors.max_abs)
+                                         if p.jacobian_forward_errors else None),
+        "hessian": _hessian_json(p.hessian) if p.hessian else None,
+    }
+
+
+def _oracle_json(o) -> dict:
+    entry = {"mode": o.mode, "max_abs_err": _num(o.errors.max_abs) if o.errors else None,
+             "max_rel_err": _num(o.errors.max_rel) if o.errors else None,
+             "agree": o.errors.agree if o.errors else None, "note": o.note or None}
+    if o.estimate is not None or o.step is not None:
+        entry.update(estimate=_num(o.estimate) if o.estimate is not None else None,
+                     step=_num(o.step) if o.step is not None else None)
+    return entry
+
+
+def _hessian_json(h) -> dict:
+    return {"mode": h.mode, "exact": _nested(h.exact) if h.exact is not None else None,
+            "autograd": _nested(h.autograd) if h.autograd is not None else None,
+            "max_abs_err": _num(h.errors.max_abs) if h.errors else None,
+            "agree": h.errors.agree if h.errors else None, "note": h.note or None}
+
+
+def _case_hessian_json(result: CaseResult) -> dict | None:
+    checks = [p.hessian for p in result.points if p.hessian is not None]
+    if not checks:
+        return None
+    compared = [h for h in checks if h.errors is not None]
+    piece = result.pieces[0]
+    return {
+        "mode": checks[0].mode,
+        "exact": [str(sympy.Matrix(p.hessian).tolist()) if p.hessian is not None else None
+                  for p in result.pieces] if checks[0].mode == "full" else None,
+        "points": len(checks), "compared": len(compared),
+        "max_abs_err": _num(max((h.errors.max_abs for h in compared), default=0.0)),
+        "agree": all(h.errors.agree for h in compared),
+        "note": result.hessian_note or None,
     }
 
 
@@ -336,6 +531,9 @@ def _case_json(result: CaseResult) -> dict:
         entry["uncovered"] = str(sympy.Or(*(u.condition for u in result.uncovered))) if result.uncovered else None
         entry["uncovered_probability"] = _num(sum(u.probability for u in result.uncovered))
         entry["points"] = [_point_json(p) for p in result.points]
+        hessian = _case_hessian_json(result)
+        if hessian is not None:
+            entry["hessian"] = hessian
     else:
         entry.update(gradient={}, pieces=[], uncovered=None, points=[])
     return entry
