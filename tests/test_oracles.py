@@ -1,0 +1,140 @@
+"""The numeric oracles beside reverse mode, and second derivatives, against known values."""
+import math
+
+import numpy as np
+import sympy
+import torch
+
+from compare import case, derive, oracles
+from compare.case import collecting
+from compare.engine import check_case
+from compare.load import load_file
+from compare.sym import input_symbols
+
+X = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+
+
+def _one(declare):
+    with collecting() as found:
+        declare()
+    return found[0]
+
+
+def test_forward_mode_gives_the_gradient_and_the_jacobian():
+    got = oracles.forward_mode(lambda x: x**3, {"x": X})
+    np.testing.assert_array_equal(got.grads["x"], 3 * X.numpy() ** 2)
+    np.testing.assert_array_equal(got.jacobian["x"], np.diag(3 * X.numpy() ** 2))
+
+
+def test_forward_mode_sees_detach():
+    got = oracles.forward_mode(lambda x: (x * x).detach() * x, {"x": X})
+    np.testing.assert_array_equal(got.grads["x"], X.numpy() ** 2)
+
+
+def test_finite_differences_step_and_error_estimate():
+    got = oracles.finite_difference(lambda x: torch.exp(x).sum(), {"x": X})
+    exact = np.exp(X.numpy())
+    assert np.all(np.abs(got.grads["x"] - exact) <= got.estimate)  # the estimate bounds the error
+    assert got.estimate < 1e-9
+    assert got.step == oracles._EPS ** oracles.FD_EPS_POWER * 2.0  # eps^(1/5) * max(1, |x|), |x| = 2
+
+
+def test_finite_differences_cannot_see_detach():
+    got = oracles.finite_difference(lambda x: ((x * x).detach() * x).sum(), {"x": X})
+    np.testing.assert_allclose(got.grads["x"], 3 * X.numpy() ** 2, rtol=1e-9)  # not x**2
+
+
+def test_finite_differences_shrink_the_step_to_stay_in_the_piece():
+    def f(x):
+        return 3 * x if x > 1e-6 else -x
+
+    got = oracles.finite_difference(f, {"x": torch.tensor(2e-6, dtype=torch.float64)})
+    assert got.step < 1e-6 and not got.crossed
+    assert abs(float(got.grads["x"]) - 3) < 1e-6
+
+
+def test_large_inputs_are_checked_along_a_direction():
+    x = torch.linspace(-1, 1, 100, dtype=torch.float64)
+    u = oracles.direction({"x": x}, 7).numpy()
+    want = float(np.dot(2 * x.numpy(), u))
+    fwd = oracles.forward_mode(lambda x: (x * x).sum(), {"x": x}, seed=7)
+    fd = oracles.finite_difference(lambda x: (x * x).sum(), {"x": x}, seed=7)
+    assert set(fwd.grads) == {"u"} and math.isclose(float(fwd.grads["u"]), want, rel_tol=1e-14)
+    assert abs(float(fd.grads["u"]) - want) <= fd.estimate + 1e-12
+
+
+def test_exact_hessian_term_by_term():
+    syms = {"x": input_symbols("x", (2,))}
+    x0, x1 = syms["x"]
+    out = np.array(x0**2 * x1 + sympy.sin(x1), dtype=object)
+    h = derive.hessian(derive.gradient(out, syms), syms)
+    assert sympy.Matrix(h) == sympy.Matrix([[2 * x1, 2 * x0], [2 * x0, -sympy.sin(x1)]])
+    point = {"x": torch.tensor([0.5, 2.0], dtype=torch.float64)}
+    got = oracles.autograd_hessian(lambda x: x[0] ** 2 * x[1] + torch.sin(x[1]), point)
+    np.testing.assert_allclose(got, [[4.0, 1.0], [1.0, -math.sin(2.0)]], rtol=1e-15)
+    hv = derive.hessian_vector(derive.gradient(out, syms), syms, [1, 0])
+    assert list(hv) == [2 * x1, 2 * x0]
+
+
+def test_case_hessians_full_directional_and_opt_out():
+    def declare():
+        @case(inputs={"x": torch.tensor([1.0, 2.0])})
+        def cubic(x):
+            return (x**3).sum() * x[0]
+
+    r = check_case(_one(declare), samples=1)
+    assert r.status == "agree"
+    assert all(p.hessian.mode == "full" and p.hessian.errors.agree for p in r.points)
+    np.testing.assert_allclose(r.points[0].hessian.autograd, [[12, 12], [12, 12]])
+
+    def wide():
+        @case(inputs={"x": torch.linspace(-1, 1, 21)}, samples=0)
+        def quartic(x):
+            return (x**4).sum()
+
+    w = check_case(_one(wide))
+    assert w.points[0].hessian.mode == "directional" and w.points[0].hessian.errors.agree
+    assert "H v" in w.hessian_note
+
+    def first_only():
+        @case(inputs={"x": torch.tensor([1.0, 2.0])}, order=1, samples=0)
+        def plain(x):
+            return (x**3).sum()
+
+    f = check_case(_one(first_only))
+    assert f.points[0].hessian is None and "order=1" in f.hessian_note
+
+
+def test_a_wrong_second_derivative_is_disagree():
+    class FlatBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x.detach() ** 2  # right value, but its own derivative is lost
+
+    def declare():
+        @case(inputs={"x": torch.tensor([1.0, 2.0])}, samples=0)
+        def cube(x):
+            return FlatBackward.apply(x).sum()
+
+    r = check_case(_one(declare))
+    assert r.status == "disagree"
+    assert "Hessian" in r.points[0].note
+
+
+def test_every_point_has_four_oracles_and_detach_is_explained():
+    r = {c.name: check_case(c, samples=1) for c in load_file("cases/notes/autograd.py").cases
+         if c.name in ("dot", "detached")}
+    for result in r.values():
+        assert result.status == "agree"
+        for p in result.points:
+            assert set(p.oracles) == {"symbolic", "reverse", "forward", "finite_difference"}
+            assert p.oracles["reverse"].errors.agree and p.oracles["forward"].errors.agree
+    fd = r["detached"].points[0].oracles["finite_difference"]
+    assert not fd.errors.agree and "detach" in fd.note  # it differs, and that is not a failure
+    assert r["dot"].points[0].oracles["finite_difference"].errors.agree
