@@ -247,8 +247,10 @@ def _value(expr, point: Mapping):
 
 def present(sites: Mapping, outputs: np.ndarray) -> list[Site]:
     """The sites whose nodes occur in the output."""
-    exprs = [sympy.sympify(o) for o in outputs.flat]
-    return [s for node, s in sites.items() if any(e.has(node) for e in exprs)]
+    seen = set()
+    for o in outputs.flat:
+        seen.update(sympy.preorder_traversal(sympy.sympify(o)))
+    return [s for node, s in sites.items() if node in seen]
 
 
 def locate(sites: Sequence[Site], point: Mapping) -> list[Site]:
