@@ -221,14 +221,24 @@ class Oracle:
         return None
 
     def interior(self, conditions: Sequence[sympy.Basic], *, accept) -> dict | None:
-        """A point well inside the region: each constant bound tightened by a relative margin.
+        """A point strictly inside the region, well away from its boundaries.
 
-        `accept(point) -> point | None` rounds a candidate to the case's dtype
-        and confirms it takes the same path; the first accepted point is kept.
+        One variable: the centre of one of the region's intervals (exact).
+        Several: z3 on the conditions with every bound made strict and moved
+        inwards, by a margin relative to the bound (absolute where the bound is
+        0), shrinking the margin until a point is found. `accept(point) -> point
+        | None` rounds a candidate to the case's dtype and confirms it takes the
+        same path; the first accepted point is kept.
         """
-        for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Integer(0)):
-            tightened = [_tighten(c, margin) for c in conditions] if margin else list(conditions)
-            found = self.check(tightened)
+        region = self.region(conditions)
+        if region is not None:
+            for interval in region:
+                if interval.lo != interval.hi:
+                    point = accept(_inside(interval, self.symbols[0]))
+                    if point is not None:
+                        return point
+        for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Rational(1, 10**8), None):
+            found = self.check([_tighten(c, margin) for c in conditions])
             if found.status == SAT and found.witness is not None:
                 point = accept(found.witness)
                 if point is not None:
@@ -339,19 +349,21 @@ class Oracle:
 
 
 def _inside(interval: intervals.Interval, s: sympy.Symbol) -> dict:
-    """A rational point of an interval: its midpoint, or 1 in from a finite end."""
+    """A rational point strictly inside an interval, far from its ends relative to their size."""
     lo, hi = interval.lo, interval.hi
     if lo == hi:
         value = lo
     elif lo.is_finite and hi.is_finite:
         value = intervals._between(lo, hi)
-    elif lo.is_finite:
-        value = sympy.floor(lo) + 1
+    elif lo.is_finite:  # [lo, oo): as far in again as lo is from 0, and at least 1
+        value = lo + sympy.Max(1, abs(lo))
     elif hi.is_finite:
-        value = sympy.ceiling(hi) - 1
+        value = hi - sympy.Max(1, abs(hi))
     else:
         value = sympy.Integer(0)
-    return {s: sympy.nsimplify(value) if not value.is_Rational else value}
+    if not value.is_Rational:
+        value = sympy.Rational(value.evalf(30))
+    return {s: value}
 
 
 def _far_bound(limit: float, n: int) -> sympy.Rational:
@@ -363,15 +375,18 @@ def _far_bound(limit: float, n: int) -> sympy.Rational:
 
 
 def _tighten(condition, margin):
-    """`g < c` as `g < c - margin*|c|` (and alike): a relative margin from a constant bound."""
-    if not isinstance(condition, (sympy.StrictLessThan, sympy.LessThan,
-                                  sympy.StrictGreaterThan, sympy.GreaterThan)):
+    """`g < c` as `g < c - margin*|c|` (alike for >, <=, >=), and `g <= 0` as `g < -margin`.
+
+    A closed bound becomes strict, since the interior of `g <= c` is `g < c`;
+    a margin of None only makes bounds strict.
+    """
+    kinds = (sympy.StrictLessThan, sympy.LessThan, sympy.StrictGreaterThan, sympy.GreaterThan)
+    if not isinstance(condition, kinds):
         return condition
     g = condition.lhs - condition.rhs
-    c, rest = g.as_coeff_Add()
-    if c == 0:
-        return condition
-    shift = margin * abs(c)
+    c, _ = g.as_coeff_Add()
+    shift = sympy.Integer(0) if margin is None else margin * (abs(c) if c != 0 else 1)
     if isinstance(condition, (sympy.StrictLessThan, sympy.LessThan)):
         return sympy.StrictLessThan(g, -shift, evaluate=False)
     return sympy.StrictGreaterThan(g, shift, evaluate=False)
+

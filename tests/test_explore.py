@@ -46,10 +46,7 @@ def test_forks_only_where_both_sides_are_feasible():
 
 def test_every_piece_gets_a_point_strictly_inside():
     r = check_case(declare(nested, inputs={"a": torch.tensor(0.5)}))
-    # The witness of `a <= 0` may be a = 0, on the boundary with `0 < a`: a kink of the whole
-    # function, reported as control flow's convention rather than as a plain agreement.
-    assert r.status in ("agree", "convention")
-    assert all(p.status == "agree" or p.rule.startswith("control flow") for p in r.points)
+    assert r.status == "agree"  # no point on a boundary, where the function has a kink
     for piece in r.pieces:
         inside = [p for p in r.points if p.piece == piece.index and p.origin.startswith("piece")]
         assert len(inside) == 1
