@@ -112,8 +112,8 @@ def _run(paths: list[str], args) -> int:
     import sympy
     import torch
 
-    from .engine import check_case
-    from .load import discover, load_file
+    from .engine import CaseTimeout, check_case, time_limit
+    from .load import LoadedFile, discover, load_file
     from .records import ERROR, CaseResult
     from .report import Meta
 
@@ -123,7 +123,11 @@ def _run(paths: list[str], args) -> int:
         return 2
     results = []
     for path in files:
-        loaded = load_file(path)
+        try:  # importing runs the file's top level, which may loop too
+            with time_limit(args.timeout or None, "importing the file"):
+                loaded = load_file(path)
+        except CaseTimeout as exc:
+            loaded = LoadedFile(path, (), f"{path}: CaseTimeout: {exc}")
         if loaded.error:
             results.append(CaseResult(name=os.path.splitext(os.path.basename(path))[0], file=path,
                                       line=_line_of(loaded.error), doc="", source="", status=ERROR,
