@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="points drawn per case besides its example (default: %(default)s)")
         p.add_argument("--loop-bound", type=_positive, default=64, metavar="N",
                        help="how often one branch may be met on a path (default: %(default)s)")
-        p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+        p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                        help="time limit per case, 0 for none (default: %(default)s)")
         p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
 
@@ -53,6 +53,13 @@ def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not (0 <= value < float("inf")):
+        raise argparse.ArgumentTypeError("must be a number of seconds, 0 or more")
     return value
 
 

@@ -28,7 +28,7 @@ from .errors import display_path, one_line
 from .explore import Piece, _ByValue, explore, path_key
 from .feasible import Oracle
 from .records import AGREE, DISAGREE, ERROR, CaseResult, PieceResult, PointResult, UncoveredRegion
-from .sym import exact, input_symbols, release
+from .sym import as_expr, exact, input_symbols, release
 from .symtensor import BRANCH, SymTensor, as_sym
 from .verdict import Errors, measure
 
@@ -251,7 +251,7 @@ def _prove_claim(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict |
                                   f"has shape {tuple(g.shape)}")
         want = np.broadcast_to(data, g.shape)
         for idx in np.ndindex(*g.shape):
-            difference = release(sympy.sympify(want[idx])) - release(g[idx])
+            difference = release(as_expr(want[idx])) - release(g[idx])
             if difference == 0 or sympy.expand(difference) == 0:
                 continue
             if sympy.count_ops(difference) < 200 and sympy.simplify(difference) == 0:
