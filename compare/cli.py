@@ -198,7 +198,12 @@ def write_reports(results, meta, out: str) -> None:
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
             os.rmdir(old)
             os.rename(target, old)
-        os.rename(staging, target)
+        try:
+            os.rename(staging, target)
+        except BaseException:  # put the previous reports back where they were
+            if old:
+                os.rename(old, target)
+            raise
         if old:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
