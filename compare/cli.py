@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="points drawn per case besides its example (default: %(default)s)")
         p.add_argument("--loop-bound", type=_positive, default=64, metavar="N",
                        help="how often one branch may be met on a path (default: %(default)s)")
-        p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+        p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                        help="time limit per case, 0 for none (default: %(default)s)")
         p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
 
@@ -54,6 +54,13 @@ def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not (0 <= value < float("inf")):
+        raise argparse.ArgumentTypeError("must be a number of seconds, 0 or more")
     return value
 
 
@@ -113,8 +120,8 @@ def _run(paths: list[str], args) -> int:
     import sympy
     import torch
 
-    from .engine import check_case
-    from .load import discover, load_file
+    from .engine import CaseTimeout, check_case, time_limit
+    from .load import LoadedFile, discover, load_file
     from .records import ERROR, CaseResult
     from .report import Meta
 
@@ -124,7 +131,11 @@ def _run(paths: list[str], args) -> int:
         return 2
     results = []
     for path in files:
-        loaded = load_file(path)
+        try:  # importing runs the file's top level, which may loop too
+            with time_limit(args.timeout or None, "importing the file"):
+                loaded = load_file(path)
+        except CaseTimeout as exc:
+            loaded = LoadedFile(path, (), f"{path}: CaseTimeout: {exc}")
         if loaded.error:
             results.append(CaseResult(name=os.path.splitext(os.path.basename(path))[0], file=path,
                                       line=_line_of(loaded.error), doc="", source="", status=ERROR,
@@ -190,7 +201,12 @@ def write_reports(results, meta, out: str) -> None:
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
             os.rmdir(old)
             os.rename(target, old)
-        os.rename(staging, target)
+        try:
+            os.rename(staging, target)
+        except BaseException:  # put the previous reports back where they were
+            if old:
+                os.rename(old, target)
+            raise
         if old:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

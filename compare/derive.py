@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 import sympy
 
-from .sym import release, to_float
+from .sym import as_expr, release, to_float
 
 __all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "evaluate", "template"]
 
@@ -90,7 +90,7 @@ def evaluate(exprs: np.ndarray, point: Mapping[sympy.Symbol, sympy.Rational]) ->
     """The exact value of each expression at `point`, rounded to the nearest float64."""
     out = np.empty(exprs.shape, dtype=np.float64)
     for idx in np.ndindex(*exprs.shape):
-        out[idx] = to_float(release(sympy.sympify(exprs[idx])).xreplace(point))
+        out[idx] = to_float(release(as_expr(exprs[idx])).xreplace(point))
     return out
 
 
@@ -109,7 +109,7 @@ def template(values: np.ndarray, inputs: Mapping[str, np.ndarray]) -> sympy.Expr
     all_entries = {s for syms in same.values() for s in syms.flat}
     found = None
     for idx in np.ndindex(*values.shape):
-        expr = sympy.sympify(values[idx])
+        expr = as_expr(values[idx])
         here = {syms[idx]: names[name] for name, syms in same.items()}
         generic = expr.xreplace(here)
         if generic.free_symbols & all_entries:

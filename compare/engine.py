@@ -7,6 +7,8 @@ is an `error` whose message names the file, the line and the cause.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
 import math
 import signal
@@ -28,11 +30,11 @@ from .explore import Piece, _ByValue, explore, path_key, run_symbolic
 from .feasible import Oracle
 from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, OracleResult, PieceResult,
                       PointResult, UncoveredRegion, worst)
-from .sym import detach, exact, input_symbols, release
+from .sym import as_expr, detach, exact, input_symbols, release
 from .symtensor import BRANCH, SymTensor, as_sym
 from .verdict import Errors, Tolerance, measure
 
-__all__ = ["check_case", "case_seed", "CaseTimeout", "JACOBIAN_LIMIT"]
+__all__ = ["check_case", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -45,15 +47,24 @@ class CaseTimeout(Exception):
     """The case ran longer than its time limit."""
 
 
+class CaseOutputError(TypeError):
+    """The case, or its `expect`, returned something the checker cannot compare."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+        """The line of the case file it applies to, when the traceback cannot tell."""
+
+
 @contextmanager
-def _time_limit(seconds: float | None):
-    """Raise CaseTimeout inside the case after `seconds` (main thread only; else no limit)."""
+def time_limit(seconds: float | None, what: str = "the case"):
+    """Raise CaseTimeout inside the code after `seconds` (main thread only; else no limit)."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(signum, frame):
-        raise CaseTimeout(f"the case ran longer than its time limit of {seconds:g} s")
+        raise CaseTimeout(f"{what} ran longer than its time limit of {seconds:g} s (see --timeout)")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -84,12 +95,38 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
     try:
-        with _time_limit(timeout):
+        with time_limit(timeout):
             return _check(case, base, seed=seed, samples=samples if case.samples is None else case.samples,
                           loop_bound=case.loop_bound or loop_bound, epsilon=epsilon)
     except Exception as exc:  # the case's own code failed: report it, run the others
-        return CaseResult(status=ERROR, error=one_line(exc, case.file, case.line),
+        line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
+        return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
                           traceback=traceback.format_exc(), **base)
+
+
+def _return_line(fn) -> int | None:
+    """The line of `fn`'s `return` statement when it has exactly one."""
+    try:
+        lines, start = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    returns = [n.lineno for n in ast.walk(tree.body[0]) if isinstance(n, ast.Return)]
+    return start + returns[0] - 1 if len(returns) == 1 else None
+
+
+def _tensor_valued(fn):
+    """`fn`, raising CaseOutputError when it returns anything but a tensor."""
+
+    @functools.wraps(fn)
+    def run(**inputs):
+        out = fn(**inputs)
+        if not isinstance(out, (torch.Tensor, SymTensor)):
+            raise CaseOutputError(f"{getattr(fn, '__name__', 'the case')}() returned "
+                                  f"{type(out).__name__}, not a tensor", _return_line(fn))
+        return out
+
+    return run
 
 
 def _where(case: Case) -> str:
@@ -136,7 +173,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
         """A witness rounded to the case's dtype: the point autograd will really see."""
         return _exact_point(_tensor_point(candidate, symbols, dtype), symbols)
 
-    exploration = explore(case.fn, sym_inputs, oracle=oracle, points=exact_points, loop_bound=loop_bound,
+    exploration = explore(_tensor_valued(case.fn), sym_inputs, oracle=oracle, points=exact_points, loop_bound=loop_bound,
                           epsilon=epsilon, interior=in_dtype)
     scalar = bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
     second = case.order >= 2 and scalar
@@ -187,7 +224,7 @@ def _hessian_note(case: Case, scalar: bool, pieces) -> str:
 
 def _kinky(expr) -> bool:
     """Whether an expression holds a head that a kinked op makes (and so needs its sites recorded)."""
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     return expr.has(sympy.Max, sympy.Min, sympy.Abs) or any(
         not p.exp.is_integer for p in expr.atoms(sympy.Pow))
 
@@ -253,14 +290,30 @@ def _prove_claim(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict |
         got = case.expect(**kwargs)
     finally:
         BRANCH.reset(token)
-    claimed = got if isinstance(got, Mapping) else {next(iter(sym_inputs)): got}
+    if isinstance(got, Mapping):
+        if set(got) != set(grad):
+            missing, unknown = sorted(set(grad) - set(got)), sorted(set(got) - set(grad))
+            raise CaseOutputError("expect gives gradients for " + str(sorted(got)) + ", the inputs are "
+                                  + str(list(grad)) + (f"; missing {missing}" if missing else "")
+                                  + (f"; not an input: {unknown}" if unknown else ""))
+        claimed = got
+    elif len(grad) > 1:
+        raise CaseOutputError("expect must return a dict, input name -> gradient, when the case has "
+                              "several inputs")
+    else:
+        claimed = {next(iter(grad)): got}
     unproven = []
     for name, g in grad.items():
-        if name not in claimed:
-            raise KeyError(f"expect gives no gradient for input {name!r}")
-        want = np.broadcast_to(as_sym(claimed[name]).data, g.shape)
+        value = claimed[name]
+        if value is None or isinstance(value, (str, bytes, Mapping)):
+            raise CaseOutputError(f"expect gives a {type(value).__name__} for input {name!r}, not a tensor")
+        data = as_sym(value).data
+        if data.shape != g.shape and data.size != 1:
+            raise CaseOutputError(f"expect gives shape {tuple(data.shape)} for input {name!r}; its gradient "
+                                  f"has shape {tuple(g.shape)}")
+        want = np.broadcast_to(data, g.shape)
         for idx in np.ndindex(*g.shape):
-            difference = release(sympy.sympify(want[idx])) - release(g[idx])
+            difference = release(as_expr(want[idx])) - release(g[idx])
             if difference == 0 or sympy.expand(difference) == 0:
                 continue
             if sympy.count_ops(difference) < 200 and sympy.simplify(difference) == 0:
@@ -361,7 +414,7 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         note = ""
         if fd.crossed:
             note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
-        if not fd_errors.agree and any(sympy.sympify(o).has(detach) for o in piece.output.flat) and not directional:
+        if not fd_errors.agree and any(as_expr(o).has(detach) for o in piece.output.flat) and not directional:
             seen = {n: derive.evaluate(g, point) for n, g in
                     derive.gradient(np.vectorize(release, otypes=[object])(piece.output), symbols).items()}
             if _against(fd.grads, seen, torch.float64, tol).agree:

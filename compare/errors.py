@@ -31,7 +31,9 @@ def error_line(exc: BaseException, file: str) -> int | None:
 def one_line(exc: BaseException, file: str, default_line: int | None = None) -> str:
     """`file:line: Type: message`, the message cut to its first line."""
     line = error_line(exc, file) or default_line
-    text = str(exc).strip().splitlines()
+    # A SyntaxError's str() repeats the file and line: "... (case.py, line 7)".
+    message = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
+    text = message.strip().splitlines()
     cause = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
     where = display_path(file) + (f":{line}" if line else "")
     return f"{where}: {cause}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .sym import exact, release, truth
+from .sym import as_expr, exact, release, truth
 
 __all__ = ["Interval", "solve", "intersect", "mass", "gauss_mass", "as_relational", "from_set"]
 
@@ -67,7 +67,7 @@ def _roots(g, s) -> tuple | None:
     split = g.has(sympy.Abs, sympy.sign, sympy.Heaviside)
     points = [sympy.Integer(0)] if split else []
     for side in ((-1, +1) if split else (0,)):
-        h = sympy.sympify(g.xreplace(_HALF_LINE[side](s)) if split else g)
+        h = as_expr(g.xreplace(_HALF_LINE[side](s)) if split else g)
         if h.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max, sympy.Min, sympy.Piecewise):
             return None
         num, den = sympy.together(h).as_numer_denom()

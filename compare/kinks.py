@@ -30,7 +30,7 @@ import numpy as np
 import sympy
 import torch
 
-from .sym import release
+from .sym import as_expr, release
 
 __all__ = ["Rule", "RULES", "Site", "Kink", "TORCH", "mark", "recording", "locate", "conventional",
            "boundaries"]
@@ -85,7 +85,7 @@ class Kink:
 # -- exact comparisons of numbers ----------------------------------------------------------
 def _sign(v) -> int:
     """The sign of an exact number: -1, 0, 1 (high precision where SymPy cannot decide)."""
-    v = sympy.sympify(v)
+    v = as_expr(v)
     if v.is_zero:
         return 0
     if v.is_positive:
@@ -224,7 +224,7 @@ def mark(op: str, node, args: Sequence, **params) -> None:
     rule = RULES[op]
     if not isinstance(node, rule.kinds):  # simplified away (Max(x**2, 0) is x**2): no kink
         return
-    sites.setdefault(node, Site(rule, node, tuple(sympy.sympify(a) for a in args),
+    sites.setdefault(node, Site(rule, node, tuple(as_expr(a) for a in args),
                                 tuple(sorted(params.items()))))
 
 
@@ -242,14 +242,14 @@ class recording:
 
 # -- at a point --------------------------------------------------------------------------------
 def _value(expr, point: Mapping):
-    return release(sympy.sympify(expr)).xreplace(point)
+    return release(as_expr(expr)).xreplace(point)
 
 
 def present(sites: Mapping, outputs: np.ndarray) -> list[Site]:
     """The sites whose nodes occur in the output."""
     seen = set()
     for o in outputs.flat:
-        seen.update(sympy.preorder_traversal(sympy.sympify(o)))
+        seen.update(sympy.preorder_traversal(as_expr(o)))
     return [s for node, s in sites.items() if node in seen]
 
 
@@ -302,7 +302,7 @@ def conventional(outputs: np.ndarray, sites: Sequence[Site], symbols: Mapping[st
     sites_by_node = {s.node: s for s in sites}
     rebuilt = np.empty(outputs.shape, dtype=object)
     for idx in np.ndindex(*outputs.shape):
-        rebuilt[idx] = rebuild(sympy.sympify(outputs[idx]))
+        rebuilt[idx] = rebuild(as_expr(outputs[idx]))
     grad = derive.gradient(rebuilt, symbols)
     return {n: derive.evaluate(g, point) for n, g in grad.items()}
 

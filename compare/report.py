@@ -18,6 +18,7 @@ from tabulate import tabulate
 
 from . import derive
 from .records import CONVENTION, ERROR, STATUSES, CaseResult, PieceResult, PointResult
+from .sym import as_expr
 
 __all__ = ["Meta", "page_names", "readable_gradient", "render_index", "render_case", "render_json"]
 
@@ -64,7 +65,7 @@ def _cell(text: str) -> str:
 def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
     """`4*x` when every entry follows one template, else the entries; a scalar as itself."""
     if values.ndim == 0:
-        return sympy.sympify(values[()])
+        return as_expr(values[()])
     found = derive.template(values, symbols)
     if found is not None:
         return found
@@ -278,7 +279,7 @@ def _detach_section(result: CaseResult) -> list[str]:
     held = []
     for piece in result.pieces[:1]:
         for out in piece.output.flat:
-            for d in sorted(sympy.sympify(out).atoms(detach), key=str):
+            for d in sorted(as_expr(out).atoms(detach), key=str):
                 held.append(d)
     if not held:
         return []

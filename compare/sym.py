@@ -10,7 +10,7 @@ import math
 import numpy as np
 import sympy
 
-__all__ = ["exact", "detach", "release", "input_symbols", "to_float", "is_constant", "truth"]
+__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth"]
 
 
 def exact(value) -> sympy.Expr:
@@ -30,6 +30,21 @@ def exact(value) -> sympy.Expr:
         return sympy.oo if value > 0 else -sympy.oo
     num, den = value.as_integer_ratio()
     return sympy.Rational(num, den)
+
+
+def as_expr(value) -> sympy.Basic:
+    """`value` (a SymPy object, a number, a bool) as a SymPy object. Never parses text.
+
+    `sympy.sympify` would read a string as code (it calls `eval`); nothing
+    read from a case file, a report or the command line may reach it, so a
+    string here is an error, and so is any type SymPy has no exact
+    conversion for (`strict=True`).
+    """
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"text is never turned into an expression: {value[:40]!r}")
+    return sympy.sympify(value, strict=True)
 
 
 class detach(sympy.Function):

@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 import torch
 
-from .sym import exact
+from .sym import as_expr, exact
 
 __all__ = ["SymTensor", "OPS", "op", "as_sym", "UnsupportedOp", "BRANCH", "NeedsValue", "user_site"]
 
@@ -177,7 +177,7 @@ class SymTensor:
     def __bool__(self) -> bool:
         if self.data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
-        condition = sympy.sympify(self.data.reshape(()).item())
+        condition = as_expr(self.data.reshape(()).item())
         if condition is sympy.true or condition is sympy.false:
             return condition is sympy.true
         if isinstance(condition, sympy.Expr):  # `if x:` means `if x != 0:`

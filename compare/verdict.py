@@ -7,16 +7,24 @@ value `want` (rounded to float64) when
 
 with these rules for what is not a finite number:
 
-* NaN agrees only with NaN: both say "undefined here".
-* +inf agrees only with +inf, -inf only with -inf.
-* Signed zeros are equal: -0.0 agrees with 0.0 (their difference is 0).
-* Subnormals compare like any finite number; the ULP distance counts the
-  subnormal steps between them.
+* NaN agrees only with NaN: both say "undefined here". A NaN against a
+  number, or a number against a NaN, is a disagreement.
+* +inf agrees only with +inf, -inf only with -inf; an infinity against a
+  finite value, however large, is a disagreement.
+* Signed zeros are equal: -0.0 agrees with 0.0 (their difference is 0, and
+  so is their ULP distance).
+* Subnormals compare like any finite number: within `atol` of the exact
+  value they agree, like any tiny number; the ULP distance counts the
+  subnormal steps between them (and across zero, -tiny to +tiny is 2).
+* An unknown dtype is held to float32's tolerance.
 
 Errors are reported as absolute, relative (over entries whose exact value
 is nonzero) and in units in the last place (ULP) of the compared dtype:
 the number of representable values between `got` and `want` rounded to
-that dtype.
+that dtype. Pairs that are not both finite add nothing to the absolute and
+relative errors (they agree or disagree by the rules above); a NaN against
+a number has no ULP distance (None). tests/test_verdict.py shows each rule
+accepting what it should and catching a wrong answer.
 """
 from __future__ import annotations
 
@@ -104,7 +112,7 @@ def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
     both_nan = np.isnan(got) & np.isnan(want)
     same_inf = np.isinf(got) & np.isinf(want) & (np.sign(got) == np.sign(want))
     finite = np.isfinite(got) & np.isfinite(want)
-    with np.errstate(invalid="ignore"):  # inf - inf where not both finite; masked out
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: masked out just below
         diff = np.where(finite, np.abs(got - want), 0.0)
     ok = both_nan | same_inf | (finite & (diff <= tol.atol + tol.rtol * np.abs(want)))
     nonzero = finite & (want != 0)

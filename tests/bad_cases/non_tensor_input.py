@@ -1,0 +1,6 @@
+from compare import case
+
+
+@case(inputs={"x": [1.0, 2.0]})
+def listed(x):
+    return x.sum()

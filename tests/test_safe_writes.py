@@ -1,0 +1,87 @@
+"""Reports are replaced all at once: a run that dies midway leaves the previous reports intact."""
+import os
+
+import pytest
+
+from compare import cli, report
+from compare.records import AGREE, ERROR, CaseResult
+from compare.report import Meta
+
+META = Meta(python="3", torch="2", sympy="1", seed=0, samples=0)
+
+
+def _results(n=3):
+    return [CaseResult(name=f"case{k}", file="c.py", line=k + 1, doc="", source="", status=ERROR,
+                       error=f"c.py:{k + 1}: RuntimeError: broken {k}") for k in range(n)]
+
+
+def _snapshot(folder):
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
+
+
+@pytest.fixture
+def previous(tmp_path):
+    out = tmp_path / "reports"
+    cli.write_reports(_results(2), META, str(out))
+    return out, _snapshot(out)
+
+
+def _leftovers(parent):
+    return [n for n in os.listdir(parent) if n.startswith(".reports.")]
+
+
+def test_a_renderer_dying_midway_leaves_the_previous_reports(previous, monkeypatch):
+    out, before = previous
+    calls = []
+    real = report.render_case
+
+    def dies_on_the_second_page(result, meta):
+        calls.append(result.name)
+        if len(calls) == 2:
+            raise RuntimeError("the run died here")
+        return real(result, meta)
+
+    monkeypatch.setattr(report, "render_case", dies_on_the_second_page)
+    with pytest.raises(RuntimeError, match="died here"):
+        cli.write_reports(_results(3), META, str(out))
+    assert len(calls) == 2
+    assert _snapshot(out) == before
+    assert _leftovers(out.parent) == []
+
+
+def test_a_failing_swap_puts_the_previous_reports_back(previous, monkeypatch):
+    out, before = previous
+    real = os.rename
+
+    def rename(src, dst):
+        if os.path.basename(str(src)).startswith(".reports.new-"):
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="disk full"):
+        cli.write_reports(_results(3), META, str(out))
+    assert _snapshot(out) == before
+    assert _leftovers(out.parent) == []
+
+
+def test_a_complete_run_replaces_the_reports_and_leaves_nothing_behind(previous):
+    out, before = previous
+    cli.write_reports(_results(3), META, str(out))
+    after = _snapshot(out)
+    assert after != before and "case2.md" in after
+    assert _leftovers(out.parent) == []
+
+
+def test_an_interrupted_run_through_the_command_line_keeps_the_old_reports(previous, monkeypatch, capsys):
+    out, before = previous
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+
+    def interrupted(results, meta):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "render_index", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["run", "tests/mutations/sign_flip.py", "--out", str(out)])
+    assert _snapshot(out) == before
+    assert _leftovers(out.parent) == []

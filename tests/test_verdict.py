@@ -1,0 +1,119 @@
+"""The comparison rules of `verdict.measure`, each shown to accept what it should and to catch a wrong answer."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from compare.verdict import TOLERANCES, measure, ulp_distance
+
+inf, nan = math.inf, math.nan
+F64, F32 = torch.float64, torch.float32
+
+
+def agree(got, want, dtype=F64) -> bool:
+    return measure(np.array(got, dtype=np.float64), np.array(want, dtype=np.float64), dtype).agree
+
+
+# -- tolerances ---------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [F64, F32, torch.float16, torch.bfloat16])
+def test_tolerance_is_the_table_entry_of_the_dtype(dtype):
+    tol = TOLERANCES[dtype]
+    want = 3.0
+    inside = want + 0.9 * (tol.atol + tol.rtol * want)
+    outside = want + 1.1 * (tol.atol + tol.rtol * want)
+    assert agree([inside], [want], dtype)
+    assert not agree([outside], [want], dtype)
+
+
+def test_a_relative_error_of_1e_3_is_caught_in_float32_and_float64():
+    assert not agree([1.001], [1.0], F32)
+    assert not agree([1.001], [1.0], F64)
+
+
+def test_one_wrong_entry_among_many_is_caught_and_located():
+    got = np.arange(6.0).reshape(2, 3)
+    want = got.copy()
+    got[1, 2] += 1e-3
+    e = measure(got, want, F64)
+    assert not e.agree and e.worst == (1, 2)
+    assert e.max_abs == pytest.approx(1e-3) and e.max_rel == pytest.approx(1e-3 / 5)
+
+
+def test_shapes_must_match():
+    with pytest.raises(ValueError, match="shapes differ"):
+        measure(np.zeros(3), np.zeros(4), F64)
+
+
+# -- NaN: agrees only with NaN ------------------------------------------------------------
+def test_nan_agrees_with_nan():
+    assert agree([nan, 1.0], [nan, 1.0])
+    assert ulp_distance(np.array([nan]), np.array([nan]), F64) == 0
+
+
+@pytest.mark.parametrize("got, want", [(nan, 1.0), (1.0, nan), (nan, 0.0), (nan, inf), (inf, nan)])
+def test_nan_against_anything_else_is_caught(got, want):
+    e = measure(np.array([got]), np.array([want]), F64)
+    assert not e.agree and e.worst == (0,)
+    assert e.max_ulp is None  # no distance between a NaN and a number
+
+
+# -- infinities: each agrees only with itself ---------------------------------------------
+def test_infinity_agrees_with_the_same_infinity():
+    assert agree([inf, -inf], [inf, -inf])
+
+
+@pytest.mark.parametrize("got, want", [(inf, -inf), (-inf, inf), (1e308, inf), (inf, 1e308), (-inf, -1e308)])
+def test_wrong_sign_or_finite_against_infinite_is_caught(got, want):
+    assert not agree([got], [want])
+
+
+def test_infinite_pairs_do_not_pollute_the_error_measures():
+    e = measure(np.array([inf, 2.0]), np.array([inf, 2.0]), F64)
+    assert e.agree and e.max_abs == 0.0 and e.max_rel == 0.0
+
+
+# -- signed zeros: equal ------------------------------------------------------------------
+def test_signed_zeros_are_equal():
+    e = measure(np.array([-0.0, 0.0]), np.array([0.0, -0.0]), F64)
+    assert e.agree and e.max_abs == 0.0 and e.max_ulp == 0
+    assert ulp_distance(np.array([-0.0]), np.array([0.0]), F32) == 0
+
+
+def test_a_zero_where_a_nonzero_is_exact_is_caught():
+    assert not agree([-0.0], [1e-6])
+    assert not agree([0.0], [-1e-3], F32)
+
+
+# -- subnormals: like any finite number ---------------------------------------------------
+def test_ulp_distance_counts_subnormal_steps():
+    tiny64 = np.float64(5e-324)  # the smallest float64 subnormal
+    assert ulp_distance(np.array([3 * tiny64]), np.array([0.0]), F64) == 3
+    tiny32 = float(np.float32(1.4e-45))  # the smallest float32 subnormal
+    assert ulp_distance(np.array([2 * tiny32]), np.array([-tiny32]), F32) == 3
+    # across zero, through the subnormals: -tiny and +tiny are two steps apart
+    assert ulp_distance(np.array([-tiny64]), np.array([tiny64]), F64) == 2
+
+
+def test_subnormals_agree_within_the_absolute_tolerance():
+    sub = 1e-310
+    assert np.float64(sub) != 0 and abs(np.float64(sub)) < np.finfo(np.float64).tiny
+    assert agree([sub], [0.0])
+    assert agree([0.0], [-sub], F32)
+
+
+def test_a_wrong_answer_near_a_subnormal_is_caught():
+    assert not agree([1e-11], [1e-310])
+    assert not agree([-1e-5], [1e-40], F32)
+
+
+def test_float32_ulps_are_counted_in_float32():
+    one = np.float32(1.0)
+    next_up = np.nextafter(one, np.float32(2.0))
+    e = measure(np.array([float(next_up)]), np.array([1.0]), F32)
+    assert e.max_ulp == 1 and e.agree
+
+
+def test_empty_arrays_agree():
+    e = measure(np.zeros((0,)), np.zeros((0,)), F64)
+    assert e.agree and e.worst is None and e.max_ulp == 0
