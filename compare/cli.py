@@ -1,4 +1,4 @@
-"""The command line: `python -m compare all | run PATH... | list`. All file I/O lives here.
+"""The command line: `python -m compare all | run PATH... | list | bench`. All file I/O lives here.
 
 Exit codes: 0 every case agrees, 1 some case disagrees, 2 some case is an
 error (a broken case file; the other cases still ran).
@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     p_list = sub.add_parser("list", help="list the cases under the paths given (default: cases/), "
                                          "without running them")
     p_list.add_argument("paths", nargs="*", metavar="PATH")
+    p_bench = sub.add_parser("bench", help="measure start-up, scaling and exploration; write BENCHMARKS.md "
+                                           "(run from the project root)")
+    p_bench.add_argument("--quick", action="store_true", help="3 repetitions instead of 5")
+    p_bench.add_argument("--repeat", type=_positive, default=None, metavar="N", help="repetitions of each measure")
+    p_bench.add_argument("--out", default="BENCHMARKS.md", metavar="FILE", help="where to write (default: %(default)s)")
     return parser
 
 
@@ -67,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
         return _list(args.paths or [DEFAULT_CASES])
+    if args.command == "bench":
+        from .bench import main as bench
+
+        return bench(quick=args.quick, repeat=args.repeat, out=args.out)
     paths = [DEFAULT_CASES] if args.command == "all" else args.paths
     return _run(paths, args)
 
