@@ -11,7 +11,7 @@ Evaluation (`evaluate_many`) compiles each distinct entry shape once
 every point at once, on NumPy object arrays:
 
 * rational operations (+, -, *, /, integer powers, Abs, Max, Min, sign,
-  Piecewise) run on exact `Fraction`s: the result is the exact value,
+  Heaviside, Piecewise) run on exact `Fraction`s: the result is the exact value,
   correctly rounded to float64, as the entry-by-entry `evaluate` gives;
 * anything else (sqrt, exp, log, ...) runs in mpmath at 128 and again at
   256 bits. Where both round to the same float64, that float is kept;
@@ -216,25 +216,41 @@ def _fraction(value) -> Fraction:
 
 
 def _run_group(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """(float64 values, undecided mask) of one compiled shape over all its entries and points."""
+    """(float64 values, undecided mask) of one compiled shape over all its entries and points.
+
+    A point where the run raises (1/0, say) is retried alone, so it does
+    not send the other points to the slow path.
+    """
+    try:
+        return _run_block(generic, env, shape)
+    except (ArithmeticError, ValueError, TypeError):
+        if shape[0] == 1:
+            return np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    values, undecided = np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    for p in range(shape[0]):
+        row = {s: v[p:p + 1] for s, v in env.items()}
+        values[p:p + 1], undecided[p:p + 1] = _run_group(generic, row, (1,) + shape[1:])
+    return values, undecided
+
+
+def _run_block(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
     try:
         exact_values = np.broadcast_to(_Exact(env)(generic), shape)
         return np.frompyfunc(_round, 1, 1)(exact_values).astype(np.float64), np.zeros(shape, dtype=bool)
     except _Unsupported:
         pass
-    except (ArithmeticError, ValueError, TypeError):  # 1/0 and the like: SymPy knows what it means
-        return np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    results = []
     try:
-        results = []
         for bits in PRECISIONS:
             with mpmath.workprec(bits):
-                results.append(np.broadcast_to(_Numeric(env)(generic), shape))
-        rounded = [np.frompyfunc(_round, 1, 1)(r).astype(np.float64) for r in results]
-    except (_Unsupported, ArithmeticError, ValueError, TypeError):
+                results.append(np.frompyfunc(_round, 1, 1)(np.broadcast_to(_Numeric(env)(generic), shape))
+                               .astype(np.float64))
+    except _Unsupported:
         return np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    low, high = results
     # Infinities are left to SymPy: mpmath's log(0) is -inf where SymPy's is zoo (NaN here).
-    agree = np.isfinite(rounded[1]) & (rounded[0] == rounded[1]) | np.isnan(rounded[0]) & np.isnan(rounded[1])
-    return rounded[1], ~agree
+    agree = np.isfinite(high) & (low == high) | np.isnan(low) & np.isnan(high)
+    return high, ~agree
 
 
 def _round(value) -> float:
@@ -259,7 +275,7 @@ _RELATIONS = {sympy.StrictLessThan: np.less, sympy.LessThan: np.less_equal, symp
 
 class _Exact:
     """Runs an expression on object arrays of Fractions: +, -, *, /, integer powers, Abs, Max,
-    Min, sign, Piecewise and comparisons. Anything else raises _Unsupported."""
+    Min, sign, Heaviside, Piecewise and comparisons. Anything else raises _Unsupported."""
 
     def __init__(self, env: dict):
         self.env = env
@@ -302,8 +318,10 @@ class _Exact:
         if isinstance(e, (sympy.Max, sympy.Min)):
             return reduce(np.maximum if isinstance(e, sympy.Max) else np.minimum, map(self, e.args))
         if isinstance(e, sympy.sign):
-            v = self(e.args[0])
-            return np.frompyfunc(lambda a: (a > 0) - (a < 0), 1, 1)(v)
+            return np.frompyfunc(lambda v: (v > 0) - (v < 0), 1, 1)(self(e.args[0]))
+        if isinstance(e, sympy.Heaviside):  # SymPy's value at 0 is its second argument (1/2 by default)
+            at_zero = self(e.args[1]) if len(e.args) > 1 else self(sympy.S.Half)
+            return np.frompyfunc(lambda v, h: 1 if v > 0 else 0 if v < 0 else h, 2, 1)(self(e.args[0]), at_zero)
         if isinstance(e, sympy.Piecewise):
             result = np.nan
             for value, cond in reversed(e.args):
