@@ -96,32 +96,36 @@ def _cases(n: int):
     return found
 
 
-def _timed(run: Callable[[], object]) -> tuple[float, object]:
+def _timed(run: Callable[[], object]) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds of this process, result), from a cold SymPy cache."""
     from sympy.core.cache import clear_cache
 
     clear_cache()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = run()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, time.process_time() - cpu, result
 
 
-def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], tuple[Sample, Sample]]:
-    """(check seconds, report seconds) per (function, n)."""
+def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], tuple[Sample, Sample, Sample]]:
+    """(check wall seconds, check CPU seconds, report seconds) per (function, n)."""
+    from .cli import settle
     from .engine import check_case
     from .report import Meta, render_case, render_json
 
+    settle()  # as `python -m compare all` does after its imports
     meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=4)
     out = {}
     for n in sizes:
         for c in _cases(n):
-            checks, reports = [], []
+            walls, cpus, reports = [], [], []
             for _ in range(repeat):
-                seconds, result = _timed(lambda: check_case(c, timeout=None))
+                wall, cpu, result = _timed(lambda: check_case(c, timeout=None))
                 if result.status != "agree":
                     raise RuntimeError(f"{c.name} at n = {n}: {result.status} {result.error or ''}")
-                checks.append(seconds)
+                walls.append(wall)
+                cpus.append(cpu)
                 reports.append(_timed(lambda: (render_case(result, meta), render_json([result], meta)))[0])
-            out[(c.name, n)] = (Sample(c.name, tuple(checks)), Sample(c.name, tuple(reports)))
+            out[(c.name, n)] = tuple(Sample(c.name, tuple(v)) for v in (walls, cpus, reports))
     return out
 
 
@@ -151,7 +155,7 @@ def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[in
         times, found = [], None
         for _ in range(repeat):
             oracle = Oracle(flat, seed=case_seed(0, case.name))
-            seconds, found = _timed(lambda: explore(case.fn, sym_inputs, oracle=oracle, points=points,
+            seconds, _, found = _timed(lambda: explore(case.fn, sym_inputs, oracle=oracle, points=points,
                                                     loop_bound=bound, epsilon=1e-9, interior=in_dtype))
             times.append(seconds)
         out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
@@ -204,6 +208,7 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
     wall_all, mem_all = start["all"]
     wall_ratio, mem_ratio = wall_all.median / wall_floor.median, mem_all.median / mem_floor.median
     dot = {n: scale[("dot", n)][0].median for (name, n) in scale if name == "dot"}
+    dot_cpu = {n: scale[("dot", n)][1].median for (name, n) in scale if name == "dot"}
     big, mid = max(dot), 1000
     growth = dot[big] / dot[mid] if mid in dot and big != mid else None
     default_bound = max(explored)
@@ -228,7 +233,7 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
     ]
     if big == 10000:
         lines.append(f"| n = 10000: whole check of `2 * torch.dot(x, x)` ≤ 3 s beyond the import floor | "
-                     f"{dot[big]:.2f} s | {_verdict(dot[big] <= 3)} |")
+                     f"{dot[big]:.2f} s wall ({dot_cpu[big]:.2f} s CPU) | {_verdict(dot[big] <= 3)} |")
     if growth is not None:
         lines.append(f"| time from n = 1000 to n = {big} grows ≤ 15x | {growth:.1f}x | {_verdict(growth <= 15)} |")
     lines += [f"| notes' control flow explored to its 1e-9 bound in < 1 s | {explore_s:.2f} s "
@@ -252,13 +257,15 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
         "symbolic run, the exact gradient, the proof of the claim, the exact values and autograd (float32 "
         "and float64) at the example and 4 sampled points, and the comparison. SymPy's cache is cleared "
         "before every run, so each run starts as cold as the first run of a process (imports excluded: "
-        "they are the floor above). Rendering the case page and JSON is timed separately.", "",
-        "| function | n | check (s) | spread | report (s) | per entry (µs) |",
-        "|---|---|---|---|---|---|",
+        "they are the floor above). The process is settled as `compare all` settles it (`gc.freeze()` "
+        "after the imports). CPU time is this process's own, less disturbed than wall time by other "
+        "work on the machine. Rendering the case page and JSON is timed separately.", "",
+        "| function | n | check, wall (s) | spread | check, CPU (s) | report (s) | wall per entry (µs) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for (name, n), (check, report) in scale.items():
+    for (name, n), (check, cpu, report) in scale.items():
         code = "2 * torch.dot(x, x)" if name == "dot" else "(x * x).sum()"
-        lines.append(f"| `{code}` | {n} | {check.median:.3f} | {check.spread('{:.3f}')} | "
+        lines.append(f"| `{code}` | {n} | {check.median:.3f} | {check.spread('{:.3f}')} | {cpu.median:.3f} | "
                      f"{report.median:.3f} | {1e6 * check.median / n:.0f} |")
     lines += [
         "", "## 3. Exploration of the notes' control flow", "",
