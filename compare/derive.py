@@ -5,27 +5,80 @@ differentiated only by the symbols it contains. `diff(f, x_i)` on the
 whole of `2*(x_0**2 + ... + x_n**2)` would re-walk all n terms for each
 of the n inputs (n squared); term by term, the work is the size of the
 expression.
+
+Evaluation (`evaluate_many`) compiles each distinct entry shape once
+(`4*x_0`, ..., `4*x_9999` are all `4*x`) and runs it over every entry and
+every point at once, on NumPy object arrays:
+
+* rational operations (+, -, *, /, integer powers, Abs, Max, Min, sign,
+  Heaviside, Piecewise) run on exact `Fraction`s: the result is the exact value,
+  correctly rounded to float64, as the entry-by-entry `evaluate` gives;
+* anything else (sqrt, exp, log, ...) runs in mpmath at 128 and again at
+  256 bits. Where both round to the same float64, that float is kept;
+  where they differ (cancellation, or a value within 2**-128 of a rounding
+  tie), the entry falls back to SymPy's exact evaluation. Agreement of two
+  precisions is strong evidence, not a proof, as SymPy's own `evalf` is;
+* anything these cannot run, or that raises (a division by zero, say),
+  falls back to `evaluate` for those entries.
 """
 from __future__ import annotations
 
+import math
+import operator
 from collections import defaultdict
-from typing import Mapping
+from fractions import Fraction
+from functools import reduce
+from typing import Mapping, Sequence
 
+import mpmath
 import numpy as np
 import sympy
 
 from .sym import as_expr, release, to_float
 
-__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "evaluate", "template"]
+__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "evaluate", "evaluate_many", "template"]
 
 
-def _partials(expr: sympy.Expr, wanted: set) -> dict:
-    """{symbol: d expr / d symbol} for the symbols of `wanted` that occur in `expr`."""
+def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
+    """The k-th generic symbol with `like`'s assumptions (a real symbol's `Abs` differentiates as real)."""
+    key = (k, tuple(sorted(like.assumptions0.items())))
+    found = _DUMMIES.get(key)
+    if found is None:
+        found = _DUMMIES[key] = sympy.Dummy(f"g{k}", **like.assumptions0)
+    return found
+
+
+_DUMMIES: dict = {}
+
+
+def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
+    """{symbol: d expr / d symbol} for the symbols of `wanted` that occur in `expr`.
+
+    Each term is differentiated only by the symbols it contains, and only
+    once per shape: `2*x_7**2` is `2*g0**2` with its symbol renamed, whose
+    derivative `4*g0` (kept in `cache`) is renamed back. SymPy's `diff`
+    costs milliseconds a call (its assumption system); renaming costs
+    microseconds, so n terms of one shape cost one `diff`.
+    `wanted` maps each symbol to its position, which orders the renaming.
+    """
     acc: dict = defaultdict(list)
     for term in sympy.Add.make_args(expr):
-        for s in term.free_symbols & wanted:
-            acc[s].append(term.diff(s))
+        own = sorted(term.free_symbols & wanted.keys(), key=wanted.__getitem__)
+        if not own:
+            continue
+        generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
+        generic = term.xreplace(generic_of)
+        derivatives = cache.get(generic)
+        if derivatives is None:
+            derivatives = cache[generic] = tuple(generic.diff(g) for g in generic_of.values())
+        back = {g: s for s, g in generic_of.items()}
+        for s, d in zip(own, derivatives):
+            acc[s].append(d.xreplace(back))
     return {s: sympy.Add(*terms) for s, terms in acc.items()}
+
+
+def _positions(inputs: Mapping[str, np.ndarray]) -> dict:
+    return {s: k for k, s in enumerate(s for syms in inputs.values() for s in syms.flat)}
 
 
 def gradient(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -34,10 +87,10 @@ def gradient(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, 
     This is what `out.sum().backward()` computes: for a non-scalar output,
     the vector-Jacobian product with a vector of ones.
     """
-    wanted = {s for syms in inputs.values() for s in syms.flat}
+    wanted, cache = _positions(inputs), {}
     acc: dict = defaultdict(list)
     for out in output.flat:
-        for s, d in _partials(out, wanted).items():
+        for s, d in _partials(out, wanted, cache).items():
             acc[s].append(d)
     result = {}
     for name, syms in inputs.items():
@@ -50,8 +103,8 @@ def gradient(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, 
 
 def jacobian(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """d output[i] / d input[j] for each input: arrays of shape output.shape + input.shape."""
-    wanted = {s for syms in inputs.values() for s in syms.flat}
-    rows = [_partials(out, wanted) for out in output.flat]
+    wanted, cache = _positions(inputs), {}
+    rows = [_partials(out, wanted, cache) for out in output.flat]
     result = {}
     for name, syms in inputs.items():
         jac = np.empty((len(rows), syms.size), dtype=object)
@@ -73,9 +126,9 @@ def hessian(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) ->
     symbols = _flat(inputs, inputs)
     column = {s: j for j, s in enumerate(symbols)}
     out = np.full((len(symbols), len(symbols)), sympy.S.Zero, dtype=object)
-    wanted = set(symbols)
+    wanted, cache = _positions(inputs), {}
     for i, g in enumerate(_flat(grad, inputs)):
-        for s, d in _partials(g, wanted).items():
+        for s, d in _partials(g, wanted, cache).items():
             out[i, column[s]] = d
     return out
 
@@ -119,3 +172,226 @@ def template(values: np.ndarray, inputs: Mapping[str, np.ndarray]) -> sympy.Expr
         elif generic != found:
             return None
     return found
+
+
+# -- evaluation at many points -------------------------------------------------------------
+class _Unsupported(Exception):
+    """An expression or point the vectorised evaluator does not take; the caller falls back."""
+
+
+PRECISIONS = (128, 256)
+"""Bits of the two mpmath evaluations that must agree for a non-rational entry."""
+
+
+def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """`evaluate(exprs, p)` for every point p, stacked: shape (len(points),) + exprs.shape.
+
+    `inputs` (input name -> its symbols) tells which symbols belong to an
+    entry: entries whose expressions differ only in their own entry's
+    symbols are evaluated together (see the module docstring for exactness).
+    """
+    count = len(points)
+    out = np.empty((count, exprs.size), dtype=np.float64)
+    if count == 0 or exprs.size == 0:
+        return out.reshape((count,) + exprs.shape)
+    flat = [release(as_expr(e)) for e in exprs.flat]
+    same = {name: syms.reshape(-1) for name, syms in inputs.items() if syms.shape == exprs.shape}
+    generic_of = {name: sympy.Dummy(name, real=True) for name in same}
+    name_of = {g: n for n, g in generic_of.items()}
+    groups: dict = defaultdict(list)
+    for i, e in enumerate(flat):
+        groups[e.xreplace({syms[i]: generic_of[n] for n, syms in same.items()})].append(i)
+    try:
+        values = _Values(points, same)
+    except _Unsupported:  # a point that is not rational: entry by entry
+        values = None
+    for generic, idx in groups.items():
+        undecided = np.ones((count, len(idx)), dtype=bool)
+        if values is not None and generic.free_symbols <= values.known | name_of.keys():
+            env = {s: values.entries(name_of[s], idx) if s in name_of else values.scalar(s)
+                   for s in generic.free_symbols}
+            block, undecided = _run_group(generic, env, (count, len(idx)))
+            out[:, idx] = block
+        for p, k in zip(*np.nonzero(undecided)):
+            out[p, idx[k]] = to_float(flat[idx[k]].xreplace(points[p]))
+    return out.reshape((count,) + exprs.shape)
+
+
+class _Values:
+    """The points' coordinates as exact Fractions: per entry for the inputs of the array's shape."""
+
+    def __init__(self, points: Sequence[Mapping], same: Mapping[str, np.ndarray]):
+        self.points = points
+        self.known = set.intersection(*(set(p) for p in points))
+        self.arrays = {name: np.array([[_fraction(p[s]) for s in syms] for p in points], dtype=object)
+                       .reshape(len(points), len(syms)) for name, syms in same.items()}
+
+    def entries(self, name: str, idx: list[int]) -> np.ndarray:
+        return self.arrays[name][:, idx]
+
+    def scalar(self, s: sympy.Symbol) -> np.ndarray:
+        return np.array([[_fraction(p[s])] for p in self.points], dtype=object)
+
+
+def _fraction(value) -> Fraction:
+    if isinstance(value, sympy.Rational):
+        return Fraction(int(value.p), int(value.q))
+    raise _Unsupported(f"a coordinate {value!r} that is not rational")
+
+
+def _run_group(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(float64 values, undecided mask) of one compiled shape over all its entries and points.
+
+    A point where the run raises (1/0, say) is retried alone, so it does
+    not send the other points to the slow path.
+    """
+    try:
+        return _run_block(generic, env, shape)
+    except (ArithmeticError, ValueError, TypeError):
+        if shape[0] == 1:
+            return np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    values, undecided = np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    for p in range(shape[0]):
+        row = {s: v[p:p + 1] for s, v in env.items()}
+        values[p:p + 1], undecided[p:p + 1] = _run_group(generic, row, (1,) + shape[1:])
+    return values, undecided
+
+
+def _run_block(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        exact_values = np.broadcast_to(_Exact(env)(generic), shape)
+        return np.frompyfunc(_round, 1, 1)(exact_values).astype(np.float64), np.zeros(shape, dtype=bool)
+    except _Unsupported:
+        pass
+    results = []
+    try:
+        for bits in PRECISIONS:
+            with mpmath.workprec(bits):
+                results.append(np.frompyfunc(_round, 1, 1)(np.broadcast_to(_Numeric(env)(generic), shape))
+                               .astype(np.float64))
+    except _Unsupported:
+        return np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    low, high = results
+    # Infinities are left to SymPy: mpmath's log(0) is -inf where SymPy's is zoo (NaN here).
+    agree = np.isfinite(high) & (low == high) | np.isnan(low) & np.isnan(high)
+    return high, ~agree
+
+
+def _round(value) -> float:
+    """An exact Fraction or an mpmath number as the nearest float64 (NaN where not real)."""
+    if isinstance(value, (bool, np.bool_, float)):
+        return float(value)
+    if isinstance(value, (int, Fraction)):
+        try:
+            return value.numerator / value.denominator  # int division rounds correctly
+        except OverflowError:
+            return math.copysign(math.inf, value.numerator)
+    if isinstance(value, mpmath.mpc):
+        return math.nan if value.imag != 0 else _round(value.real)
+    if isinstance(value, mpmath.mpf):
+        return mpmath.libmp.to_float(value._mpf_, rnd=mpmath.libmp.round_nearest)
+    raise TypeError(f"cannot round {value!r}")
+
+
+_RELATIONS = {sympy.StrictLessThan: np.less, sympy.LessThan: np.less_equal, sympy.StrictGreaterThan: np.greater,
+              sympy.GreaterThan: np.greater_equal, sympy.Equality: np.equal, sympy.Unequality: np.not_equal}
+
+
+class _Exact:
+    """Runs an expression on object arrays of Fractions: +, -, *, /, integer powers, Abs, Max,
+    Min, sign, Heaviside, Piecewise and comparisons. Anything else raises _Unsupported."""
+
+    def __init__(self, env: dict):
+        self.env = env
+        self.memo: dict = {}
+
+    def __call__(self, e):
+        found = self.memo.get(e)
+        if found is None:
+            found = self.memo[e] = self.run(e)
+        return found
+
+    def number(self, e):
+        if e.is_Integer:
+            return int(e)
+        if e.is_Rational:
+            return Fraction(int(e.p), int(e.q))
+        raise _Unsupported(str(e))
+
+    def power(self, base, e):
+        if not e.exp.is_Integer:
+            raise _Unsupported(str(e))
+        k = int(e.exp)
+        return base ** k if k >= 0 else Fraction(1) / _as_fraction(base) ** -k
+
+    def run(self, e):
+        if e in self.env:
+            return self.env[e]
+        if e.is_Number:
+            return self.number(e)
+        if e is sympy.true or e is sympy.false:
+            return bool(e)
+        if e.is_Add:
+            return reduce(operator.add, map(self, e.args))
+        if e.is_Mul:
+            return reduce(operator.mul, map(self, e.args))
+        if e.is_Pow:
+            return self.power(self(e.base), e)
+        if isinstance(e, sympy.Abs):
+            return np.abs(self(e.args[0]))
+        if isinstance(e, (sympy.Max, sympy.Min)):
+            return reduce(np.maximum if isinstance(e, sympy.Max) else np.minimum, map(self, e.args))
+        if isinstance(e, sympy.sign):
+            return np.frompyfunc(lambda v: (v > 0) - (v < 0), 1, 1)(self(e.args[0]))
+        if isinstance(e, sympy.Heaviside):  # SymPy's value at 0 is its second argument (1/2 by default)
+            at_zero = self(e.args[1]) if len(e.args) > 1 else self(sympy.S.Half)
+            return np.frompyfunc(lambda v, h: 1 if v > 0 else 0 if v < 0 else h, 2, 1)(self(e.args[0]), at_zero)
+        if isinstance(e, sympy.Piecewise):
+            result = np.nan
+            for value, cond in reversed(e.args):
+                result = np.where(np.asarray(self(cond), dtype=bool), self(value), result)
+            return result
+        if type(e) in _RELATIONS:
+            return _RELATIONS[type(e)](self(e.lhs), self(e.rhs))
+        if isinstance(e, (sympy.And, sympy.Or)):
+            return reduce(np.logical_and if isinstance(e, sympy.And) else np.logical_or,
+                          (np.asarray(self(a), dtype=bool) for a in e.args))
+        if isinstance(e, sympy.Not):
+            return np.logical_not(np.asarray(self(e.args[0]), dtype=bool))
+        raise _Unsupported(type(e).__name__)
+
+
+def _as_fraction(v):
+    return Fraction(v) if isinstance(v, int) else v
+
+
+_MPMATH = {sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.sin: mpmath.sin, sympy.cos: mpmath.cos,
+           sympy.tan: mpmath.tan, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
+           sympy.atan: mpmath.atan, sympy.asin: mpmath.asin, sympy.acos: mpmath.acos, sympy.erf: mpmath.erf}
+
+
+class _Numeric(_Exact):
+    """The same on mpmath numbers at the working precision, with the transcendental functions."""
+
+    def number(self, e):
+        if e.is_Rational:
+            return mpmath.mpf(int(e.p)) / int(e.q)
+        if e in (sympy.pi, sympy.E):
+            return mpmath.pi if e is sympy.pi else mpmath.e
+        raise _Unsupported(str(e))
+
+    def run(self, e):
+        if e in self.env:
+            return np.frompyfunc(lambda f: mpmath.mpf(f.numerator) / f.denominator, 1, 1)(self.env[e])
+        if e is sympy.pi or e is sympy.E:
+            return self.number(e)
+        if type(e) in _MPMATH:
+            return np.frompyfunc(_MPMATH[type(e)], 1, 1)(self(e.args[0]))
+        return super().run(e)
+
+    def power(self, base, e):
+        exponent = self(e.exp)
+        if e.exp.is_Integer:
+            k = int(e.exp)
+            return base ** k if k >= 0 else 1 / base ** -k
+        return np.frompyfunc(mpmath.power, 2, 1)(base, exponent)

@@ -224,6 +224,9 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
         keys[key] = len(pieces)
         pieces.append(Piece(decisions, output, witness))
 
+    if len(pieces) == 1 and not pieces[0].decisions and not uncovered:
+        # The code met no branch: every point takes the one path, no need to run it again.
+        return Exploration(tuple(pieces), (), (0,) * len(points), runs)
     point_pieces = []
     for point in points:
         by_value = _ByValue(point)

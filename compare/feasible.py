@@ -170,14 +170,32 @@ class Oracle:
         self.symbols = list(symbols)
         self.translator = _Translator(self.symbols)
         self.timeout_ms = timeout_ms
-        rng = np.random.default_rng(seed)
-        # Sample search: standard normals at several scales, for the sides z3 cannot see.
-        base = rng.standard_normal((samples, len(self.symbols)))
-        scales = np.repeat(10.0 ** np.arange(-6, 7, 2), samples // 7 + 1)[:samples]
-        self.candidates = base * scales[:, None]
-        self.mc = rng.standard_normal((20000, len(self.symbols)))
+        self._seed, self._samples = seed, samples
+        self._draws: tuple | None = None
         self._intervals: dict = {}
         self._lambdas: dict = {}
+
+    def _drawn(self) -> tuple[np.ndarray, np.ndarray]:
+        """(search candidates, Monte Carlo sample), drawn on first use.
+
+        Drawn lazily: for 10000 inputs they are 200 million numbers (1.6 GB),
+        and a case without branches never needs them.
+        """
+        if self._draws is None:
+            rng = np.random.default_rng(self._seed)
+            # Sample search: standard normals at several scales, for the sides z3 cannot see.
+            base = rng.standard_normal((self._samples, len(self.symbols)))
+            scales = np.repeat(10.0 ** np.arange(-6, 7, 2), self._samples // 7 + 1)[:self._samples]
+            self._draws = (base * scales[:, None], rng.standard_normal((20000, len(self.symbols))))
+        return self._draws
+
+    @property
+    def candidates(self) -> np.ndarray:
+        return self._drawn()[0]
+
+    @property
+    def mc(self) -> np.ndarray:
+        return self._drawn()[1]
 
     # -- feasibility and witnesses ----------------------------------------------------------
     def check(self, conditions: Iterable[sympy.Basic]) -> Check:

@@ -62,14 +62,34 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+SHOWN_TERMS = 64
+"""Longest sum, and largest array without a template, written out in full; longer ones are cut."""
+
+
 def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
-    """`4*x` when every entry follows one template, else the entries; a scalar as itself."""
+    """`4*x` when every entry follows one template, else the entries; a scalar as itself.
+
+    Large results are cut (`... (10000 terms)`): SymPy's ordered printing of
+    a sum in n symbols costs n squared, and nobody reads 10000 terms.
+    """
     if values.ndim == 0:
-        return as_expr(values[()])
+        return _short(as_expr(values[()]))
     found = derive.template(values, symbols)
     if found is not None:
-        return found
-    return str(np.vectorize(str, otypes=[object])(values).tolist()).replace("'", "")
+        return _short(found)
+    if values.size > SHOWN_TERMS:
+        head = ", ".join(str(_short(as_expr(v))) for v in values.reshape(-1)[:8])
+        return f"{values.shape} [{head}, … ({values.size} entries)]"
+    return str(np.vectorize(lambda v: str(_short(as_expr(v))), otypes=[object])(values).tolist()
+               ).replace("'", "")
+
+
+def _short(expr: sympy.Basic) -> sympy.Basic | str:
+    """`expr`, or for a sum of more than SHOWN_TERMS terms its first few and the count."""
+    if not isinstance(expr, sympy.Add) or len(expr.args) <= SHOWN_TERMS:
+        return expr
+    terms = expr.args  # SymPy's canonical order: printing them sorted would cost n squared
+    return " + ".join(sympy.sstr(t) for t in terms[:4]) + f" + … + {sympy.sstr(terms[-1])} ({len(terms)} terms)"
 
 
 def readable_gradient(result: CaseResult, name: str) -> str:

@@ -1,0 +1,301 @@
+"""The benchmark behind BENCHMARKS.md: `python -m compare bench [--quick]`.
+
+It measures, paired in one run and repeated, reporting medians with the
+spread (min–max):
+
+1. start-up: `python -m compare all` against the import floor
+   `python -c "import torch, sympy"`, wall time and peak memory (each
+   child's own maximum resident set size, from `os.wait4`);
+2. the whole check (explore, derive, evaluate, compare: `check_case`) of
+   `2 * torch.dot(x, x)` and `(x * x).sum()` for n = 10 ... 10000, with
+   SymPy's cache cleared before each run so every run starts cold;
+3. the piecewise exploration of the notes' control-flow case, at loop
+   bounds up to the default, to its 1e-9 probability budget.
+
+Timings are medians because the machines are shared: one run can be twice
+as slow as the next. Speed goals live here, never in timed tests.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+__all__ = ["Sample", "main", "render"]
+
+SIZES = (10, 100, 1000, 10000)
+FLOOR = "import torch, sympy"
+CASES_FILE = os.path.join("cases", "notes", "autograd.py")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Repeated measurements of one thing."""
+
+    label: str
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def spread(self, fmt: str = "{:.2f}") -> str:
+        return f"{fmt.format(min(self.values))}–{fmt.format(max(self.values))}"
+
+
+# -- 1. start-up against the import floor --------------------------------------------------
+def _child(argv: Sequence[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, peak resident MiB) of one child process.
+
+    `os.wait4` hands back the rusage of that child alone (ru_maxrss in KiB on
+    Linux), where RUSAGE_CHILDREN would give the maximum over all children.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):  # 1: some case disagrees, still a full run
+        raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def startup(repeat: int) -> dict[str, tuple[Sample, Sample]]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
+    runs: dict[str, list] = {"floor": [], "all": []}
+    with tempfile.TemporaryDirectory(prefix="compare-bench-") as tmp:
+        commands = {"floor": [sys.executable, "-c", FLOOR],
+                    "all": [sys.executable, "-m", "compare", "all", "--out", os.path.join(tmp, "reports")]}
+        _child(commands["floor"], env)  # warm the file cache: the first import reads torch from disk
+        for _ in range(repeat):
+            for key in ("floor", "all"):  # paired: both see the same load on the machine
+                runs[key].append(_child(commands[key], env))
+    return {k: (Sample(k, tuple(w for w, _ in v)), Sample(k, tuple(m for _, m in v))) for k, v in runs.items()}
+
+
+# -- 2. the whole check for growing n --------------------------------------------------------
+def _cases(n: int):
+    import torch
+
+    from .case import case, collecting
+
+    with collecting() as found:
+        @case(inputs={"x": torch.arange(float(n))}, expect=lambda x: 4 * x)
+        def dot(x):
+            return 2 * torch.dot(x, x)
+
+        @case(inputs={"x": torch.arange(float(n))}, expect=lambda x: 2 * x)
+        def square_sum(x):
+            return (x * x).sum()
+    return found
+
+
+def _timed(run: Callable[[], object]) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds of this process, result), from a cold SymPy cache."""
+    from sympy.core.cache import clear_cache
+
+    clear_cache()
+    start, cpu = time.perf_counter(), time.process_time()
+    result = run()
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
+def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], tuple[Sample, Sample, Sample]]:
+    """(check wall seconds, check CPU seconds, report seconds) per (function, n)."""
+    from .cli import settle
+    from .engine import check_case
+    from .report import Meta, render_case, render_json
+
+    settle()  # as `python -m compare all` does after its imports
+    meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=4)
+    out = {}
+    for n in sizes:
+        for c in _cases(n):
+            walls, cpus, reports = [], [], []
+            for _ in range(repeat):
+                wall, cpu, result = _timed(lambda: check_case(c, timeout=None))
+                if result.status != "agree":
+                    raise RuntimeError(f"{c.name} at n = {n}: {result.status} {result.error or ''}")
+                walls.append(wall)
+                cpus.append(cpu)
+                reports.append(_timed(lambda: (render_case(result, meta), render_json([result], meta)))[0])
+            out[(c.name, n)] = tuple(Sample(c.name, tuple(v)) for v in (walls, cpus, reports))
+    return out
+
+
+# -- 3. exploration of the notes' control flow ----------------------------------------------
+def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[int, tuple[Sample, int, float]]:
+    """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
+    from .engine import _exact_point, _points, _tensor_point, case_seed
+    from .explore import explore
+    from .feasible import Oracle
+    from .load import load_file
+    from .sym import input_symbols
+    from .symtensor import SymTensor
+
+    loaded = load_file(CASES_FILE)
+    case = next(c for c in loaded.cases if c.name == "control_flow")
+    dtype = next(iter(case.inputs.values())).dtype
+    symbols = {name: input_symbols(name, tuple(v.shape)) for name, v in case.inputs.items()}
+    flat = [s for syms in symbols.values() for s in syms.flat]
+    sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
+    points = [_exact_point(p, symbols) for _, p in _points(case, 0, 4)]
+
+    def in_dtype(candidate):
+        return _exact_point(_tensor_point(candidate, symbols, dtype), symbols)
+
+    out = {}
+    for bound in bounds:
+        times, found = [], None
+        for _ in range(repeat):
+            oracle = Oracle(flat, seed=case_seed(0, case.name))
+            seconds, _, found = _timed(lambda: explore(case.fn, sym_inputs, oracle=oracle, points=points,
+                                                    loop_bound=bound, epsilon=1e-9, interior=in_dtype))
+            times.append(seconds)
+        out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
+                      sum(u.probability for u in found.uncovered))
+    return out
+
+
+# -- the page --------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    def first(path: str, key: str) -> str:
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.startswith(key):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "unknown"
+
+    mem = first("/proc/meminfo", "MemTotal")
+    if mem.endswith("kB"):
+        mem = f"{int(mem.split()[0]) / 1024 ** 2:.1f} GiB"
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"CPU": first("/proc/cpuinfo", "model name"), "cores": f"{usable} usable of {os.cpu_count()}",
+            "memory": mem, "system": platform.platform()}
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import sympy
+    import torch
+    import z3
+
+    found = {"python": platform.python_version(), "torch": torch.__version__, "sympy": sympy.__version__,
+             "numpy": numpy.__version__, "z3-solver": z3.get_version_string()}
+    try:
+        import symengine
+        found["symengine (installed, not used)"] = symengine.__version__
+    except ImportError:
+        pass
+    return found
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) -> str:
+    wall_floor, mem_floor = start["floor"]
+    wall_all, mem_all = start["all"]
+    wall_ratio, mem_ratio = wall_all.median / wall_floor.median, mem_all.median / mem_floor.median
+    dot = {n: scale[("dot", n)][0].median for (name, n) in scale if name == "dot"}
+    dot_cpu = {n: scale[("dot", n)][1].median for (name, n) in scale if name == "dot"}
+    big, mid = max(dot), 1000
+    growth = dot[big] / dot[mid] if mid in dot and big != mid else None
+    default_bound = max(explored)
+    explore_s = explored[default_bound][0].median
+
+    lines = [
+        "# Benchmarks", "",
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}: {repeat} paired repetitions, "
+        "medians with the spread (min–max) beside them. The machines are shared; medians, not single runs, "
+        "and never timed tests.", "",
+        "## Machine", "",
+        *(f"- {k}: {v}" for k, v in machine().items()), "",
+        "## Versions", "",
+        *(f"- {k}: {v}" for k, v in versions().items()), "",
+        "## Targets (issue 6)", "",
+        "| target | measured (median) | |",
+        "|---|---|---|",
+        f"| `python -m compare all` wall time ≤ 1.3x the import floor | {wall_ratio:.2f}x "
+        f"({wall_all.median:.2f} s / {wall_floor.median:.2f} s) | {_verdict(wall_ratio <= 1.3)} |",
+        f"| `python -m compare all` peak memory ≤ 1.5x the import floor | {mem_ratio:.2f}x "
+        f"({mem_all.median:.0f} MiB / {mem_floor.median:.0f} MiB) | {_verdict(mem_ratio <= 1.5)} |",
+    ]
+    if big == 10000:
+        lines.append(f"| n = 10000: whole check of `2 * torch.dot(x, x)` ≤ 3 s beyond the import floor | "
+                     f"{dot[big]:.2f} s wall ({dot_cpu[big]:.2f} s CPU) | {_verdict(dot[big] <= 3)} |")
+    if growth is not None:
+        lines.append(f"| time from n = 1000 to n = {big} grows ≤ 15x | {growth:.1f}x | {_verdict(growth <= 15)} |")
+    lines += [f"| notes' control flow explored to its 1e-9 bound in < 1 s | {explore_s:.2f} s "
+              f"(loop bound {default_bound}) | {_verdict(explore_s < 1)} |", ""]
+
+    lines += [
+        "## 1. Start-up: `python -m compare all` against the import floor", "",
+        f"Each repetition runs `python -c \"{FLOOR}\"` and then `python -m compare all --out <temp dir>` "
+        "(the five notes' cases) as child processes. Wall time is measured around each child; peak memory "
+        "is the child's own maximum resident set size (`ru_maxrss` from `os.wait4`, which reports that "
+        "child alone). One unmeasured floor run first warms the file cache.", "",
+        "| command | wall time (s) | spread | peak memory (MiB) | spread |",
+        "|---|---|---|---|---|",
+        f"| import floor | {wall_floor.median:.2f} | {wall_floor.spread()} | {mem_floor.median:.0f} | "
+        f"{mem_floor.spread('{:.0f}')} |",
+        f"| `compare all` | {wall_all.median:.2f} | {wall_all.spread()} | {mem_all.median:.0f} | "
+        f"{mem_all.spread('{:.0f}')} |",
+        f"| ratio | {wall_ratio:.2f}x | | {mem_ratio:.2f}x | |", "",
+        "## 2. The whole check for growing n", "",
+        "`check_case` on `x = torch.arange(float(n))` with the claim as `expect` (`4 * x`, `2 * x`): the "
+        "symbolic run, the exact gradient, the proof of the claim, the exact values and autograd (float32 "
+        "and float64) at the example and 4 sampled points, and the comparison. SymPy's cache is cleared "
+        "before every run, so each run starts as cold as the first run of a process (imports excluded: "
+        "they are the floor above). The process is settled as `compare all` settles it (`gc.freeze()` "
+        "after the imports). CPU time is this process's own, less disturbed than wall time by other "
+        "work on the machine. Rendering the case page and JSON is timed separately.", "",
+        "| function | n | check, wall (s) | spread | check, CPU (s) | report (s) | wall per entry (µs) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (name, n), (check, cpu, report) in scale.items():
+        code = "2 * torch.dot(x, x)" if name == "dot" else "(x * x).sum()"
+        lines.append(f"| `{code}` | {n} | {check.median:.3f} | {check.spread('{:.3f}')} | {cpu.median:.3f} | "
+                     f"{report.median:.3f} | {1e6 * check.median / n:.0f} |")
+    lines += [
+        "", "## 3. Exploration of the notes' control flow", "",
+        "`explore` on `control_flow` (cases/notes/autograd.py) as `check_case` runs it: z3 decides each side "
+        "of each branch, loops are cut when the region still looping has probability below half the "
+        "remaining 1e-9 budget, or at the loop bound. Smaller bounds show how the time grows with it.", "",
+        "| loop bound | explore (s) | spread | pieces | uncovered probability |",
+        "|---|---|---|---|---|",
+    ]
+    for bound, (sample, pieces, p) in explored.items():
+        lines.append(f"| {bound} | {sample.median:.2f} | {sample.spread()} | {pieces} | {p:.3g} |")
+    lines += ["", "Exactness of the fast evaluation: see `compare/derive.py` (exact Fractions for rational "
+              "expressions; two mpmath precisions that must agree, else SymPy, for the rest).", ""]
+    return "\n".join(lines)
+
+
+def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMARKS.md") -> int:
+    repeat = repeat or (3 if quick else 5)
+    command = "python -m compare bench" + (" --quick" if quick else "") + \
+        (f" --repeat {repeat}" if repeat != (3 if quick else 5) else "")
+    print(f"start-up, {repeat} pairs ...", file=sys.stderr)
+    start = startup(repeat)
+    print("whole check for growing n ...", file=sys.stderr)
+    scale = scaling(repeat)
+    print("exploration of the control flow ...", file=sys.stderr)
+    explored = exploration(repeat)
+    text = render(command, repeat, start, scale, explored)
+    with tempfile.NamedTemporaryFile("w", delete=False, dir=os.path.dirname(os.path.abspath(out)),
+                                     encoding="utf-8", newline="\n", suffix=".tmp") as f:
+        f.write(text)
+    os.replace(f.name, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,150 @@
+"""The fast paths give what the slow, obvious ones give; light commands stay light.
+
+Speed itself is shown by `python -m compare bench`, never timed here.
+"""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compare import derive
+from compare.case import case, collecting
+from compare.engine import check_case
+from compare.report import SHOWN_TERMS, readable_array
+from compare.sym import detach, exact, input_symbols
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+x = input_symbols("x", (4,))
+a = input_symbols("a", ())
+X, A = list(x.flat), a.item()
+INPUTS = {"x": x, "a": a}
+
+
+def outputs():
+    """Outputs of several kinds: repeated term shapes, cross terms, detach, Piecewise, roots, kinks."""
+    return {
+        "dot": np.array(sympy.Add(*(2 * s**2 for s in X)), dtype=object),
+        "cross": np.array(sympy.Add(*(X[i] * X[j] for i in range(4) for j in range(4))) * A, dtype=object),
+        "detach": np.array([detach(s**2) * s for s in X], dtype=object),
+        "piecewise": np.array([sympy.Piecewise((s**2, s > A), (-s, True)) for s in X], dtype=object),
+        "sqrt": np.array([sympy.sqrt(s**2 + A**2) for s in X], dtype=object),
+        "norm": np.array(sympy.sqrt(sympy.Add(*(s**2 for s in X))), dtype=object),
+        "kinks": np.array([sympy.Abs(s) + sympy.Max(s, 0) / (1 + s**2) + sympy.exp(s) * A for s in X],
+                          dtype=object),
+        "softmax": np.array([sympy.exp(s) / sympy.Add(*map(sympy.exp, X)) for s in X], dtype=object),
+    }
+
+
+def naive_gradient(output: np.ndarray) -> dict:
+    """diff of the whole sum by each symbol: slow (n squared) and obviously right."""
+    total = sympy.Add(*output.flat)
+    return {name: np.vectorize(lambda s: total.diff(s), otypes=[object])(syms) for name, syms in INPUTS.items()}
+
+
+def points():
+    rng = np.random.default_rng(1)
+    found = [{**{s: exact(float(v)) for s, v in zip(X, rng.standard_normal(4))}, A: exact(float(rng.standard_normal()))}
+             for _ in range(3)]
+    found.append({**{s: exact(0.0) for s in X}, A: exact(0.0)})  # 0/0 and sqrt(0): SymPy decides
+    found.append({**{s: exact(v) for s, v in zip(X, (-1.5, 2.0, 1e-30, -3e20))}, A: exact(-0.25)})
+    return found
+
+
+@pytest.mark.parametrize("kind", list(outputs()))
+def test_gradient_equals_whole_diff(kind):
+    output = outputs()[kind]
+    fast, slow = derive.gradient(output, INPUTS), naive_gradient(output)
+    for name in INPUTS:
+        for f, s in zip(fast[name].flat, slow[name].flat):
+            assert sympy.simplify(f - s) == 0, (kind, name, f, s)
+
+
+@pytest.mark.parametrize("kind", list(outputs()))
+def test_vectorised_evaluation_equals_exact(kind):
+    output = outputs()[kind]
+    pts = points()
+    for arrays in (derive.gradient(output, INPUTS), derive.jacobian(output, INPUTS) if output.ndim else {}):
+        for name, g in arrays.items():
+            fast = derive.evaluate_many(g, pts, INPUTS)
+            slow = np.array([derive.evaluate(g, p) for p in pts])
+            np.testing.assert_array_equal(fast, slow, err_msg=f"{kind} d/d{name}")
+
+
+def test_evaluation_of_output_itself_equals_exact():
+    pts = points()
+    for kind, output in outputs().items():
+        np.testing.assert_array_equal(derive.evaluate_many(output, pts, INPUTS),
+                                      np.array([derive.evaluate(output, p) for p in pts]), err_msg=kind)
+
+
+def test_evaluation_is_correctly_rounded_where_float64_arithmetic_is_not():
+    # 1/3 + 1/3 + 1/3 - 1 is 0 exactly; in float64 steps it is not. x**3 - 1 near 1 cancels.
+    tiny = np.array([X[0] / 3 + X[0] / 3 + X[0] / 3 - 1, X[1] ** 3 - 1], dtype=object)
+    p = {X[0]: exact(1.0), X[1]: exact(1.0 + 2**-52), X[2]: exact(0.0), X[3]: exact(0.0), A: exact(0.0)}
+    got = derive.evaluate_many(tiny, [p], INPUTS)[0]
+    want = derive.evaluate(tiny, p)
+    np.testing.assert_array_equal(got, want)
+    assert got[0] == 0.0 and got[1] == float(sympy.Rational(3 * 2**52 * 2**52 + 3 * 2**52 + 1, 2**156))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=4, max_size=4),
+       st.integers(-3, 3), st.integers(1, 7))
+def test_polynomial_evaluation_matches_exact(values, power, scale):
+    exprs = np.array([(s + sympy.Rational(1, scale)) ** power + s * A for s in X], dtype=object)
+    p = {**{s: exact(v) for s, v in zip(X, values)}, A: exact(values[0] / 3)}
+    np.testing.assert_array_equal(derive.evaluate_many(exprs, [p], INPUTS)[0], derive.evaluate(exprs, p))
+
+
+def _case(fn, n, expect):
+    with collecting() as found:
+        case(inputs={"x": torch.arange(float(n))}, expect=expect)(fn)
+    return found[0]
+
+
+def test_claim_proven_by_template_for_many_entries():
+    result = check_case(_case(lambda x: 2 * torch.dot(x, x), 300, lambda x: 4 * x), timeout=None)
+    assert result.status == "agree" and result.pieces[0].claim == "proven"
+    assert str(readable_array(result.pieces[0].gradient["x"], result.symbols)) == "4*x"
+
+
+def test_wrong_claim_is_still_disproven():
+    result = check_case(_case(lambda x: 2 * torch.dot(x, x), 300, lambda x: 3 * x), timeout=None)
+    assert result.pieces[0].claim == "disproven" and result.status == "disagree"
+
+
+def test_long_sum_is_cut_in_reports():
+    output = np.array(sympy.Add(*(2 * s**2 for s in input_symbols("y", (SHOWN_TERMS + 1,)).flat)), dtype=object)
+    shown = readable_array(output, {})
+    assert isinstance(shown, str) and f"({SHOWN_TERMS + 1} terms)" in shown and len(shown) < 200
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["list"], ["all", "--help"], ["bench", "--help"]])
+def test_light_commands_do_not_import_torch(argv):
+    probe = ("import runpy, sys\n"
+             f"sys.argv = ['compare'] + {argv!r}\n"
+             "try:\n    runpy.run_module('compare', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('torch', 'sympy', 'numpy', 'z3') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+@pytest.mark.parametrize("kind", ["dot", "cross", "detach", "piecewise", "sqrt", "norm", "kinks"])
+def test_vectorised_path_is_taken(kind, monkeypatch):
+    """Away from 0/0, no entry of these falls back to SymPy one by one (else the speed is a lie)."""
+    slow = []
+    monkeypatch.setattr(derive, "to_float", lambda v: slow.append(v) or math.nan)
+    g = derive.gradient(outputs()[kind], INPUTS)["x"]
+    derive.evaluate_many(g, points()[:3], INPUTS)
+    assert slow == []
