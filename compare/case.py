@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-__all__ = ["case", "Case", "collecting"]
+__all__ = ["case", "Case", "collecting", "make_case"]
 
 _collector: list | None = None
 
@@ -75,28 +75,37 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any) -> str | None
     return None
 
 
+def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callable | None = None,
+              samples: int | None = None, loop_bound: int | None = None, order: int = 2,
+              name: str | None = None, **options: Any) -> Case:
+    """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share."""
+    code = getattr(fn, "__code__", None)
+    doc = inspect.getdoc(fn) or ""
+    problem = None if inputs is not None else "use @case(inputs={...}): a case needs example inputs"
+    return Case(
+        name=name or getattr(fn, "__name__", "case"),
+        fn=fn,
+        inputs=MappingProxyType(dict(inputs or {})),
+        file=code.co_filename if code else "<unknown>",
+        line=code.co_firstlineno if code else 0,
+        expect=expect,
+        samples=samples,
+        loop_bound=loop_bound,
+        order=order,
+        doc=doc.strip().splitlines()[0] if doc.strip() else "",
+        problem=problem or _problem(fn, inputs, expect, samples),
+        options=MappingProxyType(dict(options)),
+    )
+
+
 def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
          expect: Callable | None = None, samples: int | None = None, loop_bound: int | None = None,
          order: int = 2, **options: Any):
     """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function."""
 
     def declare(f: Callable) -> Callable:
-        code = getattr(f, "__code__", None)
-        problem = None if inputs is not None else "use @case(inputs={...}): a case needs example inputs"
-        record = Case(
-            name=getattr(f, "__name__", "case"),
-            fn=f,
-            inputs=MappingProxyType(dict(inputs or {})),
-            file=code.co_filename if code else "<unknown>",
-            line=code.co_firstlineno if code else 0,
-            expect=expect,
-            samples=samples,
-            loop_bound=loop_bound,
-            order=order,
-            doc=(inspect.getdoc(f) or "").strip().splitlines()[0] if inspect.getdoc(f) else "",
-            problem=problem or _problem(f, inputs, expect, samples),
-            options=MappingProxyType(dict(options)),
-        )
+        record = make_case(f, inputs=inputs, expect=expect, samples=samples, loop_bound=loop_bound,
+                           order=order, **options)
         if _collector is not None:
             _collector.append(record)
         f.__compare_case__ = record

@@ -1,0 +1,138 @@
+"""Check a function from Python, as `torch.autograd.gradcheck` is called in a test.
+
+    import compare
+
+    result = compare.check(f, {"x": x})       # the CaseResult the reports are made of
+    compare.assert_agrees(f, (x,))            # AssertionError with both values on a mismatch
+
+`inputs` is a dict (input name -> example tensor) or, as for gradcheck, a
+tensor or a tuple of tensors given to `fn`'s parameters in order. A
+function declared with `@case` can be passed alone: its own inputs and
+claim are used.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .case import Case, make_case
+from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
+
+__all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
+
+
+def _named(fn: Callable, inputs: Any) -> Any:
+    """`inputs` as a dict keyed by `fn`'s parameter names (a dict passes through)."""
+    import torch
+
+    if isinstance(inputs, Mapping) or inputs is None:
+        return inputs
+    values = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
+    params = [p.name for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(values) > len(params):
+        raise TypeError(f"{len(values)} inputs for {len(params)} parameters of {fn.__name__}()")
+    return dict(zip(params, values))
+
+
+def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None = None,
+            name: str | None = None, loop_bound: int | None = None) -> Case:
+    """The `Case` for `fn` and `inputs` (or the one `@case` declared on `fn`)."""
+    if isinstance(fn, Case):
+        return fn
+    declared = getattr(fn, "__compare_case__", None)
+    if inputs is None and isinstance(declared, Case):
+        return declared
+    return make_case(fn, inputs=_named(fn, inputs), expect=expect, name=name, loop_bound=loop_bound)
+
+
+def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
+          expect: Callable | None = None, samples: int = 4, seed: int = 0, loop_bound: int = 64,
+          epsilon: float = 1e-9, timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
+    """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
+
+    `fn(**inputs)` must return a tensor; the gradient checked is that of
+    `out.sum()`, at the given inputs, `samples` points drawn with `seed`,
+    and a point inside every piece of the code's control flow.
+    """
+    from .engine import check_case
+
+    return check_case(as_case(fn, inputs, expect=expect, name=name), seed=seed, samples=samples,
+                      loop_bound=loop_bound, epsilon=epsilon, timeout=timeout)
+
+
+def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
+                  expect: Callable | None = None, samples: int = 4, seed: int = 0, loop_bound: int = 64,
+                  epsilon: float = 1e-9, timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
+    """`check`, raising `AssertionError` unless autograd agrees with the exact derivative everywhere.
+
+    The message names the case, the first point where they differ and the
+    input, and shows SymPy's and autograd's values on aligned, labelled lines.
+    """
+    result = check(fn, inputs, expect=expect, samples=samples, seed=seed, loop_bound=loop_bound,
+                   epsilon=epsilon, timeout=timeout, name=name)
+    if result.status in (DISAGREE, ERROR):
+        raise AssertionError(mismatch_message(result))
+    return result
+
+
+# -- the message -------------------------------------------------------------------------
+def _values(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a, dtype=np.float64), precision=10, separator=", ",
+                           max_line_width=10_000, threshold=64, floatmode="maxprec")
+
+
+def _lines(pairs: list[tuple[str, str]]) -> list[str]:
+    """`label: value` lines with the labels right-aligned, so the values line up."""
+    width = max(len(label) for label, _ in pairs)
+    return [f"    {label.rjust(width)}: {value}" for label, value in pairs]
+
+
+def _worst_input(point: PointResult, dtype: str) -> str:
+    """The input whose gradient is furthest outside the tolerance (the first, if all are inside)."""
+    import torch
+
+    from .verdict import measure
+
+    def outside(name: str) -> tuple:
+        e = measure(point.autograd[name], point.symbolic[name], getattr(torch, dtype, torch.float32))
+        return (not e.agree, e.max_rel)
+
+    return max(point.symbolic, key=outside)
+
+
+def mismatch_message(result: CaseResult) -> str:
+    """Why `assert_agrees` failed: the case, the point, the input and both values, aligned."""
+    from .errors import display_path
+
+    where = f"{display_path(result.file)}:{result.line}"
+    head = f"compare: {result.name} ({where})"
+    bad = [p for p in result.points if p.status != AGREE]
+    if result.status == ERROR and not any(p.status == DISAGREE for p in bad):
+        return f"{head} could not be checked:\n    {result.error}"
+    if not bad:  # only a claim was disproven
+        notes = [f"piece {p.index + 1}: {p.claim_note}" for p in result.pieces if p.claim == "disproven"]
+        return "\n".join([f"{head}: the claim `expect` is not the exact gradient"] + [f"    {n}" for n in notes])
+    point = next(p for p in bad if p.status == DISAGREE)
+    dtype = result.dtype or "float32"
+    name = _worst_input(point, dtype)
+    lines = [f"{head}: autograd disagrees with the exact derivative",
+             f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
+             f"gradient of out.sum() with respect to input {name!r}:"]
+    pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
+    pairs += [("exact (SymPy)", _values(point.symbolic[name])),
+              (f"autograd {dtype}", _values(point.autograd[name]))]
+    if dtype != "float64":
+        pairs.append(("autograd float64", _values(point.autograd64[name])))
+    ulp = f", {point.errors.max_ulp} ULP" if point.errors.max_ulp is not None else ""
+    pairs.append(("largest error", f"abs {point.errors.max_abs:.3g}, rel {point.errors.max_rel:.3g}{ulp} "
+                                   f"({dtype}); abs {point.errors64.max_abs:.3g} (float64)"))
+    lines += _lines(pairs)
+    if point.note:
+        lines.append(f"  {point.note}")
+    others = len([p for p in bad if p is not point])
+    if others:
+        lines.append(f"  and {others} more of {len(result.points)} points differ")
+    return "\n".join(lines)
