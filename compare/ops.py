@@ -499,3 +499,201 @@ OPS[T.numel] = lambda x: as_sym(x).data.size
 OPS[torch.numel] = OPS[T.numel]
 OPS[T.size] = lambda x, dim=None: (torch.Size(as_sym(x).data.shape) if dim is None
                                    else as_sym(x).data.shape[dim])
+
+
+# -- logical reductions (for branches such as `if (x > 0).all():`) ------------------------
+@op(*_keys("all"))
+def all_(x, dim=None, keepdim=False, *, out=None):
+    return _reduce(x, dim, keepdim, lambda e: sympy.And(*e))
+
+
+@op(*_keys("any"))
+def any_(x, dim=None, keepdim=False, *, out=None):
+    return _reduce(x, dim, keepdim, lambda e: sympy.Or(*e))
+
+
+# -- the building blocks of deep learning, written out -------------------------------------
+def _along(x, dim: int, f) -> SymTensor:
+    """Apply `f(list of entries) -> list of entries` to every 1-D slice of `x` along `dim`."""
+    x = as_sym(x)
+    data = x.data
+    if data.ndim == 0:
+        return _wrap(np.array(f([data[()]])[0], dtype=object), x.dtype)
+    moved = np.moveaxis(data, dim, -1)
+    out = np.empty(moved.shape, dtype=object)
+    for idx in np.ndindex(*moved.shape[:-1]):
+        out[idx] = np.array(f(list(moved[idx])), dtype=object)
+    return _wrap(np.moveaxis(out, -1, dim), x.dtype)
+
+
+def _logsumexp(entries) -> sympy.Expr:
+    return sympy.log(sympy.Add(*(sympy.exp(v) for v in entries)))
+
+
+def _softmax(entries) -> list:
+    total = sympy.Add(*(sympy.exp(v) for v in entries))
+    return [sympy.exp(v) / total for v in entries]
+
+
+def _log_softmax(entries) -> list:
+    lse = _logsumexp(entries)
+    return [v - lse for v in entries]
+
+
+def _softmax_dim(x, dim):
+    if dim is None:  # F.softmax's legacy default: dim 0 for 0-, 1- and 3-d inputs, else 1
+        dim = 0 if as_sym(x).data.ndim in (0, 1, 3) else 1
+    return dim
+
+
+@op(*_keys("softmax"))
+def softmax(x, dim=None, _stacklevel=3, dtype=None):
+    """exp(x_i) / sum_j exp(x_j) along `dim`"""
+    return _along(x, _softmax_dim(x, dim), _softmax)
+
+
+@op(*_keys("log_softmax"))
+def log_softmax(x, dim=None, _stacklevel=3, dtype=None):
+    """x_i - log(sum_j exp(x_j)) along `dim`"""
+    return _along(x, _softmax_dim(x, dim), _log_softmax)
+
+
+@op(*_keys("logsumexp"))
+def logsumexp(x, dim=None, keepdim=False, *, out=None):
+    """log(sum_j exp(x_j)) over `dim` (the exact value: no max is subtracted, none is needed)"""
+    return _reduce(x, dim, keepdim, _logsumexp)
+
+
+def _reduction(losses: np.ndarray, reduction: str, dtype, count=None) -> SymTensor:
+    if reduction == "none":
+        return _wrap(losses, dtype)
+    total = sympy.Add(*losses.flat)
+    if reduction == "sum":
+        return _wrap(total, dtype)
+    if reduction == "mean":
+        return _wrap(total / (losses.size if count is None else count), dtype)
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+@op(F.cross_entropy)
+def cross_entropy(x, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """-log softmax(x_n)[target_n], averaged over the batch (integer class targets)"""
+    if weight is not None or label_smoothing or size_average is not None or reduce is not None:
+        raise TypeError("cross_entropy: weight, label_smoothing and the legacy reduction arguments "
+                        "are not supported symbolically")
+    if not isinstance(target, torch.Tensor) or target.dtype.is_floating_point:
+        raise TypeError("cross_entropy: only integer class targets (a LongTensor) are supported symbolically")
+    x = as_sym(x)
+    if x.data.ndim not in (1, 2):
+        raise TypeError("cross_entropy: only (N, C) or (C,) inputs are supported symbolically")
+    logits = x.data if x.data.ndim == 2 else x.data.reshape(1, -1)
+    losses, kept = [], 0
+    for row, c in zip(logits, target.reshape(-1).tolist()):
+        if c == ignore_index:
+            losses.append(sympy.S.Zero)
+            continue
+        kept += 1
+        losses.append(-_log_softmax(list(row))[c])
+    losses = np.array(losses, dtype=object).reshape(tuple(target.shape))
+    return _reduction(losses, reduction, x.dtype, count=kept)
+
+
+@op(F.mse_loss)
+def mse_loss(x, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(x - target)**2, averaged"""
+    if weight is not None or size_average is not None or reduce is not None:
+        raise TypeError("mse_loss: weight and the legacy reduction arguments are not supported symbolically")
+    a, b = as_sym(x).data, as_sym(target).data
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    d = np.broadcast_to(a, shape) - np.broadcast_to(b, shape)
+    return _reduction(np.frompyfunc(lambda v: v**2, 1, 1)(d).astype(object), reduction, _dtype(x, target))
+
+
+@op(F.layer_norm)
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last dims (biased variance)"""
+    x = as_sym(x)
+    k = len(_shape_args((normalized_shape,)) if isinstance(normalized_shape, int) else tuple(normalized_shape))
+    lead = x.data.shape[:x.data.ndim - k]
+    rows = x.data.reshape(lead + (-1,))
+    out = np.empty(rows.shape, dtype=object)
+    e = exact(eps)
+    for idx in np.ndindex(*lead):
+        row = list(rows[idx])
+        mu = sympy.Add(*row) / len(row)
+        var = sympy.Add(*((v - mu) ** 2 for v in row)) / len(row)
+        out[idx] = np.array([(v - mu) / sympy.sqrt(var + e) for v in row], dtype=object)
+    y = _wrap(out.reshape(x.data.shape), x.dtype)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+@op(F.linear)
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias"""
+    y = matmul(x, t(weight) if as_sym(weight).data.ndim == 2 else weight)
+    return y if bias is None else add(y, bias)
+
+
+@op(*_keys("addmm"))
+def addmm(x, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """beta * x + alpha * (mat1 @ mat2)"""
+    product = matmul(mat1, mat2)
+    return add(as_sym(x) * beta if beta != 1 else x, product * alpha if alpha != 1 else product)
+
+
+@op(F.softplus)
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (torch's switch to linear)"""
+    b, th = exact(beta), exact(threshold)
+    f = np.frompyfunc(lambda v: sympy.Piecewise((v, b * v > th), (sympy.log(1 + sympy.exp(b * v)) / b, True)),
+                      1, 1)
+    return _wrap(f(as_sym(x).data), _dtype(x))
+
+
+@op(F.gelu)
+def gelu(x, approximate="none"):
+    """x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2; with approximate='tanh', torch's tanh formula"""
+    if approximate == "tanh":
+        c = sympy.sqrt(2 / sympy.pi)
+        g = lambda v: v * (1 + sympy.tanh(c * (v + sympy.Rational(44715, 1000000) * v**3))) / 2
+    else:
+        g = lambda v: v * (1 + sympy.erf(v / sympy.sqrt(2))) / 2
+    return _wrap(np.frompyfunc(g, 1, 1)(as_sym(x).data), _dtype(x))
+
+
+# -- derivatives inside a case: torch.autograd.grad ----------------------------------------
+@op(torch.autograd.grad)
+def autograd_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+                  only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """the exact derivative of sum(grad_outputs * outputs) by each input (held constant unless create_graph)"""
+    from .derive import gradient
+    from .sym import detach
+
+    outs = [outputs] if not isinstance(outputs, (tuple, list)) else list(outputs)
+    ins = [inputs] if not isinstance(inputs, (tuple, list)) else list(inputs)
+    weights = [None] * len(outs) if grad_outputs is None else (
+        [grad_outputs] if not isinstance(grad_outputs, (tuple, list)) else list(grad_outputs))
+    total = []
+    for out, w in zip(outs, weights):
+        out = as_sym(out)
+        if w is None:
+            if out.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            total.append(out.data.reshape(-1)[0])
+        else:
+            total.extend((out * w).data.flat)
+    symbols = {}
+    for k, x in enumerate(ins):
+        data = as_sym(x).data
+        if not all(isinstance(s, sympy.Symbol) for s in data.flat):
+            raise TypeError("torch.autograd.grad is supported symbolically only with respect to the "
+                            "case's own inputs")
+        symbols[k] = data
+    grads = gradient(np.array(sympy.Add(*total), dtype=object), symbols)
+    keep = (lambda g: g) if create_graph else np.frompyfunc(detach, 1, 1)
+    return tuple(_wrap(keep(grads[k]) if grads[k].size else grads[k], _dtype(x)) for k, x in enumerate(ins))
