@@ -30,12 +30,29 @@ class AutogradRun:
     """((file, line), taken) for each branch on a tensor, in order."""
 
 
+def _promote(value, dtype: torch.dtype):
+    """Floating tensors (in lists and tuples too) cast up to `dtype`; anything else as is."""
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype) if value.dtype.is_floating_point and value.dtype != dtype else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_promote(v, dtype) for v in value)
+    return value
+
+
 class _PathRecorder(TorchFunctionMode):
-    def __init__(self):
+    """Records the branches a run takes. In a float64 run it also casts the case's own float32
+    constants (a module-level `X = torch.tensor([...])`, say) up to float64: exact, since every
+    float32 is a float64, and without it `X @ w` fails on mixed dtypes."""
+
+    def __init__(self, promote: torch.dtype | None = None):
         super().__init__()
         self.path: list = []
+        self.promote = promote if promote == torch.float64 else None
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        if self.promote is not None and func is not torch.Tensor.to:
+            args = _promote(args, self.promote)
+            kwargs = {k: _promote(v, self.promote) for k, v in (kwargs or {}).items()}
         result = func(*args, **(kwargs or {}))
         if func is torch.Tensor.__bool__:
             self.path.append((user_site(), bool(result)))
@@ -55,7 +72,7 @@ def _as_tensor(out) -> torch.Tensor:
 def autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> AutogradRun:
     """`out = fn(**point)` in `dtype`, then `torch.autograd.grad(out.sum(), inputs)`."""
     leaves = _leaves(point, dtype)
-    recorder = _PathRecorder()
+    recorder = _PathRecorder(dtype)
     with recorder:
         out = _as_tensor(fn(**leaves))
     names = list(leaves)
@@ -75,7 +92,8 @@ def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],
                  dtype: torch.dtype = torch.float64) -> dict[str, np.ndarray]:
     """Autograd's full Jacobian, one backward pass per output entry (for small outputs)."""
     leaves = _leaves(point, dtype)
-    out = _as_tensor(fn(**leaves))
+    with _PathRecorder(dtype):
+        out = _as_tensor(fn(**leaves))
     names = list(leaves)
     flat = out.reshape(-1)
     rows = {n: [] for n in names}
@@ -94,7 +112,8 @@ def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],
 def backward_error(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> str | None:
     """The error that plain `out.backward()` raises, or None when it does not."""
     leaves = _leaves(point, dtype)
-    out = _as_tensor(fn(**leaves))
+    with _PathRecorder(dtype):
+        out = _as_tensor(fn(**leaves))
     try:
         out.backward()
     except RuntimeError as e:
@@ -106,7 +125,7 @@ def claim_values(expect: Callable, point: Mapping[str, torch.Tensor], dtype: tor
                  output: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """The notes' claim, evaluated on real tensors in `dtype`: input name -> expected gradient."""
     inputs = {k: v.detach().to(dtype) for k, v in point.items()}
-    with torch.no_grad():
+    with torch.no_grad(), _PathRecorder(dtype):
         got = expect(**inputs, out=output) if output is not None else expect(**inputs)
     if isinstance(got, Mapping):
         return dict(got)
