@@ -101,7 +101,12 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
 def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
          expect: Callable | None = None, samples: int | None = None, loop_bound: int | None = None,
          order: int = 2, **options: Any):
-    """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function."""
+    """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function.
+
+    `show_at={...}` (or a list of such dicts) adds points that the case page
+    shows outside the verdict: where floats overflow, say, and the lesson is
+    that they do.
+    """
 
     def declare(f: Callable) -> Callable:
         record = make_case(f, inputs=inputs, expect=expect, samples=samples, loop_bound=loop_bound,

@@ -143,6 +143,16 @@ def _points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[str, to
     return points
 
 
+def _shown_points(case: Case, dtype) -> list[tuple[str, dict[str, torch.Tensor]]]:
+    """The points of `@case(show_at=...)`: a dict of inputs, or a list of them."""
+    given = case.options.get("show_at")
+    if not given:
+        return []
+    given = [given] if isinstance(given, Mapping) else list(given)
+    return [(f"shown {k + 1}", {n: torch.as_tensor(p[n]).to(dtype) for n in case.inputs})
+            for k, p in enumerate(given)]
+
+
 def _exact_point(point: Mapping[str, torch.Tensor], symbols: Mapping[str, np.ndarray]) -> dict:
     out = {}
     for name, t in point.items():
@@ -166,7 +176,8 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     flat_symbols = [s for syms in symbols.values() for s in syms.flat]
     sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
     user_points = _points(case, seed, samples)
-    exact_points = [_exact_point(p, symbols) for _, p in user_points]
+    shown_points = _shown_points(case, dtype)
+    exact_points = [_exact_point(p, symbols) for _, p in user_points + shown_points]
     oracle = Oracle(flat_symbols, seed=case_seed(seed, case.name))
 
     def in_dtype(candidate: dict) -> dict:
@@ -192,6 +203,12 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     points = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
                            sites=sites[k], u=u)
               for i, (origin, k, point) in enumerate(checks)]
+    shown_checks = [(origin, exploration.point_pieces[i], exact_points[i])
+                    for i, (origin, _) in enumerate(shown_points, start=len(user_points))]
+    shown_exact = _exact_values(pieces, shown_checks, symbols)
+    shown = tuple(_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype,
+                               *shown_exact[i], sites=sites[k], u=u)
+                  for i, (origin, k, point) in enumerate(shown_checks))
 
     output_shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     backward = None
@@ -209,7 +226,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=symbols,
                       pieces=tuple(pieces), points=tuple(points), uncovered=uncovered,
                       backward_error=backward, output_shape=output_shape,
-                      hessian_note=_hessian_note(case, scalar, pieces), **base)
+                      hessian_note=_hessian_note(case, scalar, pieces), shown=shown, **base)
 
 
 def _hessian_note(case: Case, scalar: bool, pieces) -> str:
@@ -322,7 +339,7 @@ def _prove_claim(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict |
             entry = f"{name}{list(idx) if idx else ''}"
             if point is not None:
                 value = difference.xreplace(point)
-                if value.is_number and value.evalf(30) != 0:
+                if value.is_number and _nonzero(value):
                     return "disproven", f"{entry}: the claim gives {want[idx]}, the derivative is {g[idx]}"
             unproven.append(entry)
     if unproven:
@@ -365,6 +382,15 @@ def _same_template(want: np.ndarray, grad: np.ndarray, sym_inputs) -> bool:
         return False
     difference = release(claimed) - release(got)
     return difference == 0 or _vanishes(difference)
+
+
+def _nonzero(value: sympy.Expr) -> bool:
+    """Is this number provably nonzero? A difference that cancels evaluates to a 1-bit Float such
+    as 0.e-166, which compares unequal to 0: only a value known to 30 digits refutes a claim."""
+    try:
+        return value.evalf(30, strict=True) != 0
+    except sympy.core.evalf.PrecisionExhausted:
+        return False
 
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,

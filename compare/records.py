@@ -161,5 +161,8 @@ class CaseResult:
     """The seed that drew this case's samples."""
     hessian_note: str = ""
     """Why second derivatives were not checked, when they were not (order=1, a non-scalar output)."""
+    shown: tuple[PointResult, ...] = ()
+    """Points of `@case(show_at=...)`: checked and shown, outside the verdict (where a float
+    limit such as overflow is the lesson, not a fault of autograd)."""
     traceback: str | None = None
     """The full traceback of an error, for `--verbose`; never rendered in reports."""

@@ -223,6 +223,7 @@ def render_case(result: CaseResult, meta: Meta) -> str:
     out += _hessian_section(result)
     out += _oracles_section(result)
     out += _points_section(result)
+    out += _shown_section(result)
     return "\n".join(out)
 
 
@@ -436,8 +437,24 @@ def _points_text(point: PointResult) -> str:
 
 
 def _points_section(result: CaseResult) -> list[str]:
+    return ["## Points", "",
+            f"Autograd in {result.dtype} and in float64 against the exact derivative (rounded to float64). "
+            "ULP: units in the last place of the case's dtype.", "",
+            _points_table(result, result.points), ""]
+
+
+def _shown_section(result: CaseResult) -> list[str]:
+    if not result.shown:
+        return []
+    return ["## Outside the verdict", "",
+            "Points the case asks to show, not to judge: where the lesson is a limit of floating point "
+            "(an overflow, say), not a fault of autograd. The exact derivative is still exact there.", "",
+            _points_table(result, result.shown), ""]
+
+
+def _points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
     rows = []
-    for i, p in enumerate(result.points):
+    for i, p in enumerate(points):
         for n in result.shapes:
             rows.append([i + 1, p.origin, p.piece + 1, f"{n} = {_array(p.inputs[n])}", _array(p.symbolic[n]),
                          _array(p.autograd[n]), _fmt(p.errors.max_abs), _fmt(p.errors.max_rel),
@@ -445,12 +462,9 @@ def _points_section(result: CaseResult) -> list[str]:
                          _fmt(p.errors64.max_abs),
                          "—" if p.claim_exact is None else str(p.claim_exact),
                          p.status + (f": {p.note}" if p.note else "")])
-    return ["## Points", "",
-            f"Autograd in {result.dtype} and in float64 against the exact derivative (rounded to float64). "
-            "ULP: units in the last place of the case's dtype.", "",
-            tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",
-                                    "abs err", "rel err", "ULP", "abs err float64", "notes' `==`", "status"],
-                     tablefmt="github", disable_numparse=True), ""]
+    return tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",
+                                   "abs err", "rel err", "ULP", "abs err float64", "notes' `==`", "status"],
+                    tablefmt="github", disable_numparse=True)
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -555,6 +569,8 @@ def _case_json(result: CaseResult) -> dict:
         hessian = _case_hessian_json(result)
         if hessian is not None:
             entry["hessian"] = hessian
+        if result.shown:
+            entry["shown"] = [_point_json(p) for p in result.shown]
     else:
         entry.update(gradient={}, pieces=[], uncovered=None, points=[])
     return entry
