@@ -160,7 +160,7 @@ def _run(paths: list[str], args) -> int:
             _progress(result, time.perf_counter() - start, args.verbose)
     meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
                 seed=args.seed, samples=args.samples)
-    write_reports(results, meta, args.out)
+    write_reports(results, meta, args.out, pictures=_pictures(results))
     counts = {s: sum(r.status == s for r in results) for s in ("agree", "convention", "disagree", "error")}
     print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, "
           f"{counts['convention']} convention, {counts['disagree']} disagree, {counts['error']} errors. "
@@ -186,6 +186,21 @@ def settle() -> None:
     gc.freeze()
 
 
+def _pictures(results) -> dict[str, bytes]:
+    """Page name -> PNG for each case that has a picture (none without matplotlib)."""
+    from .plot import available, render_plot
+    from .report import page_names
+
+    if not available():
+        return {}
+    found = {}
+    for result, page in zip(results, page_names(results)):
+        png = render_plot(result)
+        if png is not None:
+            found[page] = png
+    return found
+
+
 def _line_of(message: str) -> int:
     parts = message.split(":")
     return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
@@ -204,8 +219,11 @@ def _progress(result, seconds: float, verbose: bool) -> None:
         print(result.traceback, file=sys.stderr)
 
 
-def write_reports(results, meta, out: str) -> None:
+def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = None) -> None:
     """Render every page, then put them in place at once.
+
+    `pictures` maps a page name to its PNG, written beside the page as
+    `PAGE.png` and embedded in it.
 
     The pages go to a temporary folder beside `out`, which replaces `out`
     only when all are written: a run that dies midway leaves the previous
@@ -219,11 +237,15 @@ def write_reports(results, meta, out: str) -> None:
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
     try:
         files = {"index.md": render_index(results, meta), "results.json": render_json(results, meta)}
+        pictures = pictures or {}
         for result, page in zip(results, page_names(results)):
-            files[f"{page}.md"] = render_case(result, meta)
+            files[f"{page}.md"] = render_case(result, meta, picture=f"{page}.png" if page in pictures else None)
         for name, text in files.items():
             with open(os.path.join(staging, name), "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
+        for page, png in pictures.items():
+            with open(os.path.join(staging, f"{page}.png"), "wb") as f:
+                f.write(png)
         old = None
         if os.path.exists(target):
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)

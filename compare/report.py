@@ -201,7 +201,8 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
 
 
 # -- case page ---------------------------------------------------------------------------
-def render_case(result: CaseResult, meta: Meta) -> str:
+def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -> str:
+    """The case's page; `picture` is the file name of its PNG, embedded after the derivative."""
     from .errors import display_path
 
     out = [f"# {result.name}", ""]
@@ -214,6 +215,9 @@ def render_case(result: CaseResult, meta: Meta) -> str:
     if not result.pieces:
         return "\n".join(out)
     out += _derivative_section(result)
+    if picture:
+        out += [f"![{result.name}: the function, SymPy's derivative (curve) and autograd's values (points)]"
+                f"({picture})", ""]
     if len(result.pieces) > 1 or result.pieces[0].sites:
         out += _pieces_section(result)
     if result.output_shape != ():
