@@ -28,8 +28,10 @@ def _keys(*names: str) -> list:
     out = []
     for name in names:
         for owner in (torch, T, F, torch.special, torch.linalg):
+            if name.startswith("__") and owner is not T:  # torch.__eq__ is the module's own
+                continue
             f = getattr(owner, name, None)
-            if f is not None and f not in out:
+            if f is not None and callable(f) and f not in out:
                 out.append(f)
     return out
 
@@ -54,6 +56,7 @@ def _elementwise(f, *names, arity=1):
         dt = _dtype(*args)
         return _wrap(ufunc(*(as_sym(a).data for a in args)), dt)
 
+    impl.formula, impl.arity = f, arity  # what docs/ops.md shows
     op(*_keys(*names))(impl)
     return impl
 
@@ -140,9 +143,11 @@ def sub(a, b, *, alpha=1, out=None):
     return _binary(operator.sub, a, b if alpha == 1 else as_sym(b) * alpha)
 
 
-op(*_keys("__rsub__", "rsub"))(_reflected(lambda a, b: _binary(operator.sub, a, b)))
-op(*_keys("__rtruediv__", "__rdiv__"))(_reflected(lambda a, b: _binary(operator.truediv, a, b)))
-op(*_keys("__rpow__"))(_reflected(lambda a, b: _binary(operator.pow, a, b)))
+for _names, _f in ((("__rsub__", "rsub"), operator.sub), (("__rtruediv__", "__rdiv__"), operator.truediv),
+                   (("__rpow__",), operator.pow)):
+    _impl = _reflected(lambda a, b, f=_f: _binary(f, a, b))
+    _impl.formula, _impl.arity = (lambda x, y, f=_f: f(y, x)), 2  # x.__rsub__(y) is y - x
+    op(*_keys(*_names))(_impl)
 
 
 def _bound(side, f):
@@ -176,6 +181,9 @@ def where(condition, x=None, y=None):
     pick = np.frompyfunc(lambda c, a, b: a if c is sympy.true else b if c is sympy.false
                          else sympy.Piecewise((a, c), (b, True)), 3, 1)
     return _wrap(pick(as_sym(condition).data, as_sym(x).data, as_sym(y).data), _dtype(x, y))
+
+
+OPS[T.where] = lambda self, condition, other: where(condition, self, other)  # x.where(c, y): x where c
 
 
 # -- reductions --------------------------------------------------------------------------
@@ -464,7 +472,8 @@ def getitem(x, index):
 def setitem(x, index, value):
     # The SymTensor is rebound to a copy: views of it made earlier do not see the write.
     data = x.data.copy()
-    data[_index(index)] = as_sym(value).data
+    v = as_sym(value).data
+    data[_index(index)] = v[()] if v.ndim == 0 else v  # a 0-d value is an entry, not a nested array
     x.data = data
 
 
