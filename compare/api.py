@@ -23,6 +23,19 @@ from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 __all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
 
 
+def _with_signature(fn: Callable, count: int) -> Callable:
+    """A builtin such as `torch.sin` has no signature to read: call it positionally as f(x, y, ...)."""
+    try:
+        inspect.signature(fn)
+        return fn
+    except (TypeError, ValueError):
+        names = ["x", "y", "z", "u", "v", "w"][:max(count, 1)]
+        namespace = {"fn": fn}
+        exec(f"def {getattr(fn, '__name__', 'f')}({', '.join(names)}):\n    return fn({', '.join(names)})",
+             namespace)
+        return next(v for k, v in namespace.items() if k not in ("fn", "__builtins__"))
+
+
 def _named(fn: Callable, inputs: Any) -> Any:
     """`inputs` as a dict keyed by `fn`'s parameter names (a dict passes through)."""
     import torch
@@ -45,6 +58,8 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
     declared = getattr(fn, "__compare_case__", None)
     if inputs is None and isinstance(declared, Case):
         return declared
+    if not isinstance(inputs, Mapping):
+        fn = _with_signature(fn, 1 if inputs is None or hasattr(inputs, "shape") else len(inputs))
     return make_case(fn, inputs=_named(fn, inputs), expect=expect, name=name, loop_bound=loop_bound)
 
 

@@ -1,0 +1,75 @@
+"""compare.check and compare.assert_agrees: the records of the CLI, and a gradcheck-like failure."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import compare
+
+
+class WrongSin(torch.autograd.Function):
+    """sin with a backward that forgot sin' = cos."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * torch.sin(x)
+
+
+def test_check_returns_the_cli_record():
+    result = compare.check(lambda x: 2 * torch.dot(x, x), {"x": torch.arange(4.0)}, expect=lambda x: 4 * x)
+    assert result.status == "agree"
+    assert result.pieces[0].claim == "proven"
+    assert len(result.points) == 5
+
+
+def test_inputs_as_a_tuple_follow_the_parameters():
+    def f(x, w):
+        return torch.tanh(x @ w)
+
+    result = compare.check(f, (torch.tensor([[1.0, 2.0]]), torch.tensor([0.5, -0.25])), samples=1)
+    assert result.status == "agree" and set(result.shapes) == {"x", "w"}
+
+
+def test_assert_agrees_passes_and_returns_the_result():
+    assert compare.assert_agrees(torch.sin, (torch.tensor([0.5, 1.0]),), samples=1).status == "agree"
+
+
+def test_assert_agrees_fails_on_a_wrong_backward_with_aligned_values():
+    def wrong_sin(x):
+        return WrongSin.apply(x)
+
+    with pytest.raises(AssertionError) as info:
+        compare.assert_agrees(wrong_sin, (torch.tensor([0.5, 1.0]),))
+    text = str(info.value)
+    assert "wrong_sin" in text and "test_api.py" in text and "example point" in text
+    lines = {l.split(":")[0].strip(): l for l in text.splitlines() if ": [" in l}
+    assert {"input x", "exact (SymPy)", "autograd float32", "autograd float64"} <= set(lines)
+    assert len({l.index(": [") for l in lines.values()}) == 1  # the values line up
+    assert "0.8775825619" in lines["exact (SymPy)"]  # cos(0.5)
+    assert "0.4794255" in lines["autograd float32"]  # sin(0.5)
+
+
+def test_assert_agrees_names_the_cause_of_an_error():
+    with pytest.raises(AssertionError, match="(?s)could not be checked.*torch.cummax"):
+        compare.assert_agrees(lambda x: torch.cummax(x, 0)[0], torch.tensor([1.0, 2.0]))
+
+
+def test_a_declared_case_can_be_passed_alone():
+    @compare.case(inputs={"x": torch.tensor([1.0, 2.0])}, expect=lambda x: 2 * x)
+    def square(x):
+        return x * x
+
+    assert compare.check(square, samples=0).status == "agree"
+
+
+def test_import_compare_stays_light():
+    code = "import sys, compare; print('torch' in sys.modules, 'sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -1,0 +1,50 @@
+"""Pictures: which cases get one, the same bytes every run, and matplotlib only when drawing."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import compare
+from compare.plot import available, curve, render_plot
+
+
+def _flow(a):
+    b = a * 2
+    while b.norm() < 1000:
+        b = b * 2
+    return b if b.sum() > 0 else 100 * b
+
+
+def test_one_dimensional_cases_have_a_curve_and_others_none():
+    assert curve(compare.check(torch.sin, (torch.tensor([0.5, 1.0]),), samples=1)) is not None
+    assert curve(compare.check(lambda x: torch.dot(x, x), (torch.tensor([0.5, 1.0]),), samples=1)) is None
+    assert curve(compare.check(lambda x: torch.softmax(x, 0), (torch.tensor([0.5, 1.0]),), samples=1)) is None
+    flow = curve(compare.check(_flow, {"a": torch.tensor(0.8)}, loop_bound=8, samples=1))
+    assert flow is not None and len(flow.pieces) > 4 and flow.uncovered
+
+
+@pytest.mark.skipif(not available(), reason="matplotlib is an optional extra")
+def test_pictures_are_byte_identical_and_carry_no_software_stamp():
+    result = compare.check(_flow, {"a": torch.tensor(0.8)}, loop_bound=8, samples=1)
+    first, second = render_plot(result), render_plot(result)
+    assert first.startswith(b"\x89PNG") and first == second
+    assert b"matplotlib" not in first
+
+
+def test_reports_do_not_import_matplotlib():
+    code = ("import sys; import compare.cli, compare.report, compare.engine, compare.plot, compare.api; "
+            "print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_without_matplotlib_pages_are_complete_and_have_no_picture(monkeypatch):
+    from compare import cli, plot
+    from compare.report import Meta, render_case
+
+    result = compare.check(torch.sin, (torch.tensor([0.5, 1.0]),), samples=1)
+    monkeypatch.setattr(plot, "available", lambda: False)
+    assert cli._pictures([result]) == {}
+    page = render_case(result, Meta("3", "t", "s", 0, 1))
+    assert "![" not in page and "## Points" in page
