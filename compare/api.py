@@ -29,11 +29,16 @@ def _with_signature(fn: Callable, count: int) -> Callable:
         inspect.signature(fn)
         return fn
     except (TypeError, ValueError):
-        names = ["x", "y", "z", "u", "v", "w"][:max(count, 1)]
-        namespace = {"fn": fn}
-        exec(f"def {getattr(fn, '__name__', 'f')}({', '.join(names)}):\n    return fn({', '.join(names)})",
-             namespace)
-        return next(v for k, v in namespace.items() if k not in ("fn", "__builtins__"))
+        pass
+    names = ["x", "y", "z", "u", "v", "w"][:max(count, 1)]
+
+    def call(**inputs):
+        return fn(*(inputs[n] for n in names))
+
+    call.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    call.__name__ = call.__qualname__ = getattr(fn, "__name__", "f")
+    return call
 
 
 def _named(fn: Callable, inputs: Any) -> Any:

@@ -239,7 +239,8 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
         files = {"index.md": render_index(results, meta), "results.json": render_json(results, meta)}
         pictures = pictures or {}
         for result, page in zip(results, page_names(results)):
-            files[f"{page}.md"] = render_case(result, meta, picture=f"{page}.png" if page in pictures else None)
+            shown = {"picture": f"{page}.png"} if page in pictures else {}
+            files[f"{page}.md"] = render_case(result, meta, **shown)
         for name, text in files.items():
             with open(os.path.join(staging, name), "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)

@@ -22,7 +22,7 @@ import numpy as np
 import sympy
 
 from .records import ERROR, CaseResult
-from .sym import release
+from .sym import as_expr, release
 
 __all__ = ["available", "Curve", "curve", "render_plot"]
 
@@ -75,7 +75,7 @@ def curve(result: CaseResult) -> Curve | None:
         if shape == ():
             if piece.output.size != 1:
                 return None
-            f, d = sympy.sympify(piece.output.reshape(-1)[0]), sympy.sympify(grad[()])
+            f, d = as_expr(piece.output.reshape(-1)[0]), as_expr(grad[()])
             where = piece.condition
         elif len(shape) == 1 and piece.output.shape == shape and not piece.sites:
             f, d = template(piece.output, result.symbols), template(grad, result.symbols)
