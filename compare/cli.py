@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="how often one branch may be met on a path (default: %(default)s)")
         p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                        help="time limit per case, 0 for none (default: %(default)s)")
+        p.add_argument("-j", "--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
+                       help="cases checked at once, in forked worker processes (default: the number of "
+                            "CPUs, %(default)s); the reports are the same for any N")
         p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
 
     p_all = sub.add_parser("all", help=f"check every case under {DEFAULT_CASES}/ and write reports")
@@ -129,17 +132,17 @@ def _run(paths: list[str], args) -> int:
     import sympy
     import torch
 
-    from .engine import CaseTimeout, check_case, time_limit
+    from .engine import CaseTimeout, time_limit
     from .load import LoadedFile, discover, load_file
     from .records import ERROR, CaseResult
-    from .report import Meta
+    from .report import Meta, page_names
 
     settle()
     files = discover(paths)
     if not files:
         print(f"no case files under {', '.join(paths)}", file=sys.stderr)
         return 2
-    results = []
+    slots: list = []  # a CaseResult for a file that failed to load, else the Case to check
     for path in files:
         try:  # importing runs the file's top level, which may loop too
             with time_limit(args.timeout or None, "importing the file"):
@@ -147,25 +150,35 @@ def _run(paths: list[str], args) -> int:
         except CaseTimeout as exc:
             loaded = LoadedFile(path, (), f"{path}: CaseTimeout: {exc}")
         if loaded.error:
-            results.append(CaseResult(name=os.path.splitext(os.path.basename(path))[0], file=path,
-                                      line=_line_of(loaded.error), doc="", source="", status=ERROR,
-                                      error=loaded.error, traceback=loaded.traceback))
-            _progress(results[-1], 0.0, args.verbose)
-            continue
-        for case in loaded.cases:
-            start = time.perf_counter()
-            result = check_case(case, seed=args.seed, samples=args.samples, loop_bound=args.loop_bound,
-                                timeout=args.timeout or None)
-            results.append(result)
-            _progress(result, time.perf_counter() - start, args.verbose)
+            slots.append(CaseResult(name=os.path.splitext(os.path.basename(path))[0], file=path,
+                                    line=_line_of(loaded.error), doc="", source="", status=ERROR,
+                                    error=loaded.error, traceback=loaded.traceback))
+        else:
+            slots.extend(loaded.cases)
+    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None)
+    results, pngs = [], []
+    for result, seconds, png in _check_all(slots, options, args.jobs):
+        results.append(result)
+        pngs.append(png)
+        _progress(result, seconds, args.verbose)
+    pictures = {page: png for page, png in zip(page_names(results), pngs) if png is not None}
     meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
-                seed=args.seed, samples=args.samples)
-    write_reports(results, meta, args.out, pictures=_pictures(results))
+                seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if pictures else None)
+    write_reports(results, meta, args.out, pictures=pictures)
     counts = {s: sum(r.status == s for r in results) for s in ("agree", "convention", "disagree", "error")}
     print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, "
           f"{counts['convention']} convention, {counts['disagree']} disagree, {counts['error']} errors. "
           f"Reports in {args.out}/ (index.md, results.json).")
     return 2 if counts["error"] else 1 if counts["disagree"] else 0
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def settle() -> None:
@@ -186,19 +199,48 @@ def settle() -> None:
     gc.freeze()
 
 
-def _pictures(results) -> dict[str, bytes]:
-    """Page name -> PNG for each case that has a picture (none without matplotlib)."""
-    from .plot import available, render_plot
-    from .report import page_names
+_SLOTS: list = []
+_OPTIONS: dict = {}
 
-    if not available():
-        return {}
-    found = {}
-    for result, page in zip(results, page_names(results)):
-        png = render_plot(result)
-        if png is not None:
-            found[page] = png
-    return found
+
+def _check_slot(i: int):
+    """(result, seconds, PNG or None) for the i-th slot.
+
+    Runs in a worker, which inherited the loaded cases when it was forked.
+    The picture is drawn here too: it depends on this result alone.
+    """
+    from .engine import check_case
+    from .plot import available, render_plot
+    from .records import CaseResult
+
+    slot = _SLOTS[i]
+    if isinstance(slot, CaseResult):
+        return slot, 0.0, None
+    start = time.perf_counter()
+    result = check_case(slot, **_OPTIONS)
+    seconds = time.perf_counter() - start
+    return result, seconds, render_plot(result) if available() else None
+
+
+def _check_all(slots: list, options: dict, jobs: int):
+    """(result, seconds, PNG or None) for each slot, in order; cases run `jobs` at a time.
+
+    Workers are forked after the imports and after the case files are loaded,
+    so they neither import torch again nor re-run the case files; each case
+    is checked as a whole in one worker, so the results do not depend on `jobs`.
+    """
+    global _SLOTS, _OPTIONS
+    _SLOTS, _OPTIONS = slots, options
+    try:
+        if jobs <= 1 or sum(not hasattr(s, "status") for s in slots) <= 1:
+            yield from map(_check_slot, range(len(slots)))
+            return
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            yield from pool.imap(_check_slot, range(len(slots)), chunksize=1)
+    finally:
+        _SLOTS, _OPTIONS = [], {}
 
 
 def _line_of(message: str) -> int:

@@ -32,9 +32,12 @@ class Meta:
     sympy: str
     seed: int
     samples: int
+    matplotlib: str | None = None
+    """The version that drew the pictures (their bytes depend on it); None without pictures."""
 
     def header(self) -> str:
-        return (f"Python {self.python} · torch {self.torch} · SymPy {self.sympy} · "
+        drawn = f" · matplotlib {self.matplotlib}" if self.matplotlib else ""
+        return (f"Python {self.python} · torch {self.torch} · SymPy {self.sympy}{drawn} · "
                 f"seed {self.seed} · {self.samples} samples per case")
 
 
@@ -581,7 +584,8 @@ def _case_json(result: CaseResult) -> dict:
 
 
 def render_json(results: Sequence[CaseResult], meta: Meta) -> str:
-    doc = {"versions": {"python": meta.python, "torch": meta.torch, "sympy": meta.sympy},
+    doc = {"versions": {"python": meta.python, "torch": meta.torch, "sympy": meta.sympy,
+                        "matplotlib": meta.matplotlib},
            "seed": meta.seed, "samples": meta.samples,
            "cases": [_case_json(r) for r in results]}
     return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"

@@ -39,12 +39,16 @@ def test_reports_do_not_import_matplotlib():
     assert out.stdout.strip() == "False"
 
 
-def test_without_matplotlib_pages_are_complete_and_have_no_picture(monkeypatch):
+def test_without_matplotlib_pages_are_complete_and_have_no_picture(monkeypatch, tmp_path):
     from compare import cli, plot
-    from compare.report import Meta, render_case
 
-    result = compare.check(torch.sin, (torch.tensor([0.5, 1.0]),), samples=1)
+    case_file = tmp_path / "sine.py"
+    case_file.write_text("import torch\nfrom compare import case\n\n"
+                         "@case(inputs={'x': torch.tensor([0.5, 1.0])}, samples=1)\n"
+                         "def sine(x):\n    return torch.sin(x)\n")
     monkeypatch.setattr(plot, "available", lambda: False)
-    assert cli._pictures([result]) == {}
-    page = render_case(result, Meta("3", "t", "s", 0, 1))
-    assert "![" not in page and "## Points" in page
+    assert cli.main(["run", str(case_file), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.md", "results.json", "sine.md"]
+    page = (tmp_path / "out" / "sine.md").read_text()
+    assert "![" not in page, page
+    assert "## Points" in page and "· matplotlib" not in page, page
