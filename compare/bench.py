@@ -110,7 +110,9 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
     """(check wall seconds, check CPU seconds, report seconds) per (function, n)."""
     from .cli import settle
     from .engine import check_case
-    from .report import Meta, render_case, render_json
+    from .records import Meta
+    from .report import render_case
+    from .results_json import render_json
 
     settle()  # as `python -m compare all` does after its imports
     meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=4)

@@ -135,7 +135,8 @@ def _run(paths: list[str], args) -> int:
     from .engine import CaseTimeout, time_limit
     from .load import LoadedFile, discover, load_file
     from .records import ERROR, CaseResult
-    from .report import Meta, page_names
+    from .records import Meta
+    from .report import page_names
 
     settle()
     files = discover(paths)
@@ -271,7 +272,8 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
     only when all are written: a run that dies midway leaves the previous
     reports as they were.
     """
-    from .report import page_names, render_case, render_index, render_json
+    from .report import page_names, render_case, render_index
+    from .results_json import render_json
 
     target = os.path.abspath(out)
     parent = os.path.dirname(target)

@@ -25,7 +25,6 @@ import sympy
 import z3
 
 from . import intervals
-from .intervals import gauss_mass
 from .sym import detach, exact, release, truth
 
 __all__ = ["Oracle", "Check", "SAT", "UNSAT", "UNKNOWN"]

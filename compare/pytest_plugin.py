@@ -13,7 +13,6 @@ imports it for every test run in an environment where compare is installed.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -106,9 +105,9 @@ class CaseItem(pytest.Item):
 
 def _failure_text(result) -> str:
     from .api import mismatch_message
-    from .report import _points_table
+    from .report import points_table
 
-    return "\n".join([mismatch_message(result), "", _points_table(result, result.points)])
+    return "\n".join([mismatch_message(result), "", points_table(result, result.points)])
 
 
 def _convention_text(result) -> str:

@@ -8,7 +8,7 @@ import sympy
 
 from .verdict import Errors
 
-__all__ = ["PieceResult", "PointResult", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
+__all__ = ["Meta", "PieceResult", "PointResult", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
            "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
 
 AGREE, CONVENTION, DISAGREE, ERROR = "agree", "convention", "disagree", "error"
@@ -166,3 +166,21 @@ class CaseResult:
     limit such as overflow is the lesson, not a fault of autograd)."""
     traceback: str | None = None
     """The full traceback of an error, for `--verbose`; never rendered in reports."""
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the run was: versions (autograd's conventions change between releases) and settings."""
+
+    python: str
+    torch: str
+    sympy: str
+    seed: int
+    samples: int
+    matplotlib: str | None = None
+    """The version that drew the pictures (their bytes depend on it); None without pictures."""
+
+    def header(self) -> str:
+        drawn = f" · matplotlib {self.matplotlib}" if self.matplotlib else ""
+        return (f"Python {self.python} · torch {self.torch} · SymPy {self.sympy}{drawn} · "
+                f"seed {self.seed} · {self.samples} samples per case")

@@ -1,44 +1,24 @@
-"""Render results as markdown pages and JSON. Strings only; the CLI writes them.
+"""Render results as markdown: the index and one page per case. Strings only; the CLI writes them.
 
 Everything here is deterministic: no timestamps, no set or hash order,
-floats printed by `repr` (shortest round-trip) or a fixed format.
+floats in a fixed format. `results_json` renders the same results as JSON.
 """
 from __future__ import annotations
 
 import ast
-import json
 import math
 import os
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import sympy
 from tabulate import tabulate
 
-from . import derive
-from .records import CONVENTION, ERROR, STATUSES, CaseResult, PieceResult, PointResult
+from .notation import readable_array, readable_gradient
+from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
 
-__all__ = ["Meta", "page_names", "readable_gradient", "render_index", "render_case", "render_json"]
-
-
-@dataclass(frozen=True)
-class Meta:
-    """What the run was: versions (autograd's conventions change between releases) and settings."""
-
-    python: str
-    torch: str
-    sympy: str
-    seed: int
-    samples: int
-    matplotlib: str | None = None
-    """The version that drew the pictures (their bytes depend on it); None without pictures."""
-
-    def header(self) -> str:
-        drawn = f" · matplotlib {self.matplotlib}" if self.matplotlib else ""
-        return (f"Python {self.python} · torch {self.torch} · SymPy {self.sympy}{drawn} · "
-                f"seed {self.seed} · {self.samples} samples per case")
+__all__ = ["Meta", "page_names", "points_table", "render_index", "render_case"]
 
 
 # -- notation ----------------------------------------------------------------------------
@@ -63,47 +43,6 @@ def _array(a: np.ndarray, limit: int = 8) -> str:
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-SHOWN_TERMS = 64
-"""Longest sum, and largest array without a template, written out in full; longer ones are cut."""
-
-
-def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
-    """`4*x` when every entry follows one template, else the entries; a scalar as itself.
-
-    Large results are cut (`... (10000 terms)`): SymPy's ordered printing of
-    a sum in n symbols costs n squared, and nobody reads 10000 terms.
-    """
-    if values.ndim == 0:
-        return _short(as_expr(values[()]))
-    found = derive.template(values, symbols)
-    if found is not None:
-        return _short(found)
-    if values.size > SHOWN_TERMS:
-        head = ", ".join(str(_short(as_expr(v))) for v in values.reshape(-1)[:8])
-        return f"{values.shape} [{head}, … ({values.size} entries)]"
-    return str(np.vectorize(lambda v: str(_short(as_expr(v))), otypes=[object])(values).tolist()
-               ).replace("'", "")
-
-
-def _short(expr: sympy.Basic) -> sympy.Basic | str:
-    """`expr`, or for a sum of more than SHOWN_TERMS terms its first few and the count."""
-    if not isinstance(expr, sympy.Add) or len(expr.args) <= SHOWN_TERMS:
-        return expr
-    terms = expr.args  # SymPy's canonical order: printing them sorted would cost n squared
-    return " + ".join(sympy.sstr(t) for t in terms[:4]) + f" + … + {sympy.sstr(terms[-1])} ({len(terms)} terms)"
-
-
-def readable_gradient(result: CaseResult, name: str) -> str:
-    """The case's derivative for one input, as SymPy `str()` that `sympify` reads back."""
-    if len(result.pieces) == 1:
-        return str(readable_array(result.pieces[0].gradient[name], result.symbols))
-    parts = []
-    for piece in result.pieces:
-        g = readable_array(piece.gradient[name], result.symbols)
-        parts.append((g if isinstance(g, sympy.Basic) else sympy.Symbol(g), piece.condition))
-    return str(sympy.Piecewise(*parts, evaluate=False))
 
 
 def _function_text(result: CaseResult) -> str:
@@ -422,7 +361,7 @@ def _hessian_section(result: CaseResult) -> list[str]:
                 "SymPy (each gradient entry differentiated term by term) against "
                 "`torch.autograd.functional.hessian` in float64."]
         if len(result.pieces) > 1:
-            out += [f"The first piece's Hessian is shown; each point is compared with its own piece's."]
+            out += ["The first piece's Hessian is shown; each point is compared with its own piece's."]
         out += [""]
         if piece.hessian.shape[0] <= 8:
             out += [f"$$H = {sympy.latex(sympy.Matrix(piece.hessian))}$$", ""]
@@ -447,7 +386,7 @@ def _points_section(result: CaseResult) -> list[str]:
     return ["## Points", "",
             f"Autograd in {result.dtype} and in float64 against the exact derivative (rounded to float64). "
             "ULP: units in the last place of the case's dtype.", "",
-            _points_table(result, result.points), ""]
+            points_table(result, result.points), ""]
 
 
 def _shown_section(result: CaseResult) -> list[str]:
@@ -456,10 +395,10 @@ def _shown_section(result: CaseResult) -> list[str]:
     return ["## Outside the verdict", "",
             "Points the case asks to show, not to judge: where the lesson is a limit of floating point "
             "(an overflow, say), not a fault of autograd. The exact derivative is still exact there.", "",
-            _points_table(result, result.shown), ""]
+            points_table(result, result.shown), ""]
 
 
-def _points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
+def points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
     rows = []
     for i, p in enumerate(points):
         for n in result.shapes:
@@ -472,121 +411,3 @@ def _points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
     return tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",
                                    "abs err", "rel err", "ULP", "abs err float64", "notes' `==`", "status"],
                     tablefmt="github", disable_numparse=True)
-
-
-# -- JSON --------------------------------------------------------------------------------
-def _num(x):
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return x
-
-
-def _nested(a: np.ndarray):
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 0:
-        return _num(a)
-    return [_nested(v) for v in a]
-
-
-def _point_json(p: PointResult) -> dict:
-    return {
-        "origin": p.origin, "piece": p.piece,
-        "inputs": {n: _nested(v) for n, v in p.inputs.items()},
-        "symbolic": {n: _nested(v) for n, v in p.symbolic.items()},
-        "autograd": {n: _nested(v) for n, v in p.autograd.items()},
-        "autograd_float64": {n: _nested(v) for n, v in p.autograd64.items()},
-        "max_abs_err": _num(p.errors.max_abs), "max_rel_err": _num(p.errors.max_rel),
-        "max_ulp": p.errors.max_ulp,
-        "float64": {"max_abs_err": _num(p.errors64.max_abs), "max_rel_err": _num(p.errors64.max_rel),
-                    "max_ulp": p.errors64.max_ulp},
-        "jacobian_max_abs_err": _num(p.jacobian_errors.max_abs) if p.jacobian_errors else None,
-        "claim_exact": p.claim_exact, "status": p.status, "note": p.note or None,
-        "rule": p.rule, "torch": p.torch,
-        "oracles": {name: ({n: _nested(v) for n, v in o.values.items()} if o.values is not None else None)
-                    for name, o in (p.oracles or {}).items()},
-        "oracle_errors": {name: _oracle_json(o) for name, o in (p.oracles or {}).items() if name != "symbolic"},
-        "jacobian_forward_max_abs_err": (_num(p.jacobian_forward_errors.max_abs)
-                                         if p.jacobian_forward_errors else None),
-        "hessian": _hessian_json(p.hessian) if p.hessian else None,
-    }
-
-
-def _oracle_json(o) -> dict:
-    entry = {"mode": o.mode, "max_abs_err": _num(o.errors.max_abs) if o.errors else None,
-             "max_rel_err": _num(o.errors.max_rel) if o.errors else None,
-             "agree": o.errors.agree if o.errors else None, "note": o.note or None}
-    if o.estimate is not None or o.step is not None:
-        entry.update(estimate=_num(o.estimate) if o.estimate is not None else None,
-                     step=_num(o.step) if o.step is not None else None)
-    return entry
-
-
-def _hessian_json(h) -> dict:
-    return {"mode": h.mode, "exact": _nested(h.exact) if h.exact is not None else None,
-            "autograd": _nested(h.autograd) if h.autograd is not None else None,
-            "max_abs_err": _num(h.errors.max_abs) if h.errors else None,
-            "agree": h.errors.agree if h.errors else None, "note": h.note or None}
-
-
-def _case_hessian_json(result: CaseResult) -> dict | None:
-    checks = [p.hessian for p in result.points if p.hessian is not None]
-    if not checks:
-        return None
-    compared = [h for h in checks if h.errors is not None]
-    piece = result.pieces[0]
-    return {
-        "mode": checks[0].mode,
-        "exact": [str(sympy.Matrix(p.hessian).tolist()) if p.hessian is not None else None
-                  for p in result.pieces] if checks[0].mode == "full" else None,
-        "points": len(checks), "compared": len(compared),
-        "max_abs_err": _num(max((h.errors.max_abs for h in compared), default=0.0)),
-        "agree": all(h.errors.agree for h in compared),
-        "note": result.hessian_note or None,
-    }
-
-
-def _piece_json(result: CaseResult, piece: PieceResult) -> dict:
-    inside = next((p for p in result.points if p.piece == piece.index), None)
-    return {
-        "condition": str(piece.condition),
-        "output": str(readable_array(piece.output, result.symbols)),
-        "gradient": {n: str(readable_array(piece.gradient[n], result.symbols)) for n in result.shapes},
-        "point": {n: _nested(v) for n, v in inside.inputs.items()} if inside else None,
-        "claim": piece.claim,
-        "status": inside.status if inside else "unchecked",
-    }
-
-
-def _case_json(result: CaseResult) -> dict:
-    from .errors import display_path
-
-    entry = {"name": result.name, "file": display_path(result.file), "line": result.line,
-             "status": result.status, "error": result.error, "dtype": result.dtype or None}
-    if result.pieces:
-        entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
-        entry["output_shape"] = list(result.output_shape)
-        entry["backward_error"] = result.backward_error
-        entry["pieces"] = [_piece_json(result, piece) for piece in result.pieces]
-        entry["uncovered"] = str(sympy.Or(*(u.condition for u in result.uncovered))) if result.uncovered else None
-        entry["uncovered_probability"] = _num(sum(u.probability for u in result.uncovered))
-        entry["points"] = [_point_json(p) for p in result.points]
-        hessian = _case_hessian_json(result)
-        if hessian is not None:
-            entry["hessian"] = hessian
-        if result.shown:
-            entry["shown"] = [_point_json(p) for p in result.shown]
-    else:
-        entry.update(gradient={}, pieces=[], uncovered=None, points=[])
-    return entry
-
-
-def render_json(results: Sequence[CaseResult], meta: Meta) -> str:
-    doc = {"versions": {"python": meta.python, "torch": meta.torch, "sympy": meta.sympy,
-                        "matplotlib": meta.matplotlib},
-           "seed": meta.seed, "samples": meta.samples,
-           "cases": [_case_json(r) for r in results]}
-    return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-

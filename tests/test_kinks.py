@@ -10,7 +10,9 @@ from compare.case import collecting
 from compare.engine import check_case
 from compare.kinks import RULES, TORCH
 from compare.load import load_file
-from compare.report import Meta, render_index, render_json
+from compare.records import Meta
+from compare.report import render_index
+from compare.results_json import render_json
 
 
 def _one(declare):

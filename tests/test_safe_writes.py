@@ -5,7 +5,7 @@ import pytest
 
 from compare import cli, report
 from compare.records import AGREE, ERROR, CaseResult
-from compare.report import Meta
+from compare.records import Meta
 
 META = Meta(python="3", torch="2", sympy="1", seed=0, samples=0)
 
