@@ -23,15 +23,15 @@ import numpy as np
 import sympy
 import torch
 
-from . import derive, kinks, numeric, oracles
+from . import claims, derive, kinks, numeric, oracles
 from .case import Case
-from .errors import display_path, one_line
-from .explore import Piece, _ByValue, explore, path_key, run_symbolic
+from .errors import CaseOutputError, display_path, one_line
+from .explore import Piece, explore, path_key, run_symbolic
 from .feasible import Oracle
 from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, OracleResult, PieceResult,
                       PointResult, UncoveredRegion, worst)
 from .sym import as_expr, detach, exact, input_symbols, release
-from .symtensor import BRANCH, SymTensor, as_sym
+from .symtensor import SymTensor
 from .verdict import Errors, Tolerance, measure
 
 __all__ = ["check_case", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
@@ -45,15 +45,6 @@ FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
 
 class CaseTimeout(Exception):
     """The case ran longer than its time limit."""
-
-
-class CaseOutputError(TypeError):
-    """The case, or its `expect`, returned something the checker cannot compare."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
-        self.line = line
-        """The line of the case file it applies to, when the traceback cannot tell."""
 
 
 @contextmanager
@@ -279,7 +270,7 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
     if case.expect is not None:
         inside = piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces)
                                         if j == k), None)
-        claim, note = _prove_claim(case, piece, grad, sym_inputs, inside)
+        claim, note = claims.prove(case, piece, grad, sym_inputs, inside)
     return PieceResult(index=k, condition=oracle.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
                        output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
@@ -292,59 +283,6 @@ def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | No
     if n * n <= oracles.HESSIAN_LIMIT:
         return derive.hessian(grad, symbols), None
     return None, derive.hessian_vector(grad, symbols, [exact(x) for x in u.tolist()])
-
-
-def _prove_claim(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) -> tuple[str, str]:
-    """Is `expect` the exact gradient on this piece? Proven by algebra, or refuted at a point.
-
-    `detach` is released on both sides: the claim speaks of values
-    (`x.grad == u` where `u = (x*x).detach()`).
-    """
-    kwargs = dict(sym_inputs)
-    if "out" in inspect.signature(case.expect).parameters:
-        kwargs["out"] = SymTensor(piece.output)
-    token = BRANCH.set(_ByValue(point) if point is not None else None)
-    try:
-        got = case.expect(**kwargs)
-    finally:
-        BRANCH.reset(token)
-    if isinstance(got, Mapping):
-        if set(got) != set(grad):
-            missing, unknown = sorted(set(grad) - set(got)), sorted(set(got) - set(grad))
-            raise CaseOutputError("expect gives gradients for " + str(sorted(got)) + ", the inputs are "
-                                  + str(list(grad)) + (f"; missing {missing}" if missing else "")
-                                  + (f"; not an input: {unknown}" if unknown else ""))
-        claimed = got
-    elif len(grad) > 1:
-        raise CaseOutputError("expect must return a dict, input name -> gradient, when the case has "
-                              "several inputs")
-    else:
-        claimed = {next(iter(grad)): got}
-    unproven = []
-    for name, g in grad.items():
-        value = claimed[name]
-        if value is None or isinstance(value, (str, bytes, Mapping)):
-            raise CaseOutputError(f"expect gives a {type(value).__name__} for input {name!r}, not a tensor")
-        data = as_sym(value).data
-        if data.shape != g.shape and data.size != 1:
-            raise CaseOutputError(f"expect gives shape {tuple(data.shape)} for input {name!r}; its gradient "
-                                  f"has shape {tuple(g.shape)}")
-        want = np.broadcast_to(data, g.shape)
-        if _same_template(want, g, sym_inputs):
-            continue
-        for idx in np.ndindex(*g.shape):
-            difference = release(as_expr(want[idx])) - release(g[idx])
-            if difference == 0 or _vanishes(difference):
-                continue
-            entry = f"{name}{list(idx) if idx else ''}"
-            if point is not None:
-                value = difference.xreplace(point)
-                if value.is_number and _nonzero(value):
-                    return "disproven", f"{entry}: the claim gives {want[idx]}, the derivative is {g[idx]}"
-            unproven.append(entry)
-    if unproven:
-        return "unproven", "no algebraic proof for " + ", ".join(unproven[:3])
-    return "proven", ""
 
 
 def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None]]:
@@ -360,37 +298,6 @@ def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tupl
             found[i] = ({n: v[row] for n, v in grads.items()},
                         {n: v[row] for n, v in jacs.items()} if jacs is not None else None)
     return found
-
-
-def _vanishes(difference: sympy.Expr) -> bool:
-    """Is `difference` zero by algebra? `simplify` only on small expressions: it is slow on large ones."""
-    return sympy.expand(difference) == 0 or sympy.count_ops(difference) < 200 and sympy.simplify(difference) == 0
-
-
-def _same_template(want: np.ndarray, grad: np.ndarray, sym_inputs) -> bool:
-    """The claim and the gradient follow one template each, and the templates are equal.
-
-    Entry i of each is its template with the inputs' entry i substituted,
-    so equal templates prove every entry at once: one comparison for
-    n entries, where entry by entry would be n `expand`s.
-    """
-    if grad.ndim == 0 or grad.size < 2:
-        return False
-    inputs = {n: t.data for n, t in sym_inputs.items()}
-    got, claimed = derive.template(grad, inputs), derive.template(np.asarray(want), inputs)
-    if got is None or claimed is None:
-        return False
-    difference = release(claimed) - release(got)
-    return difference == 0 or _vanishes(difference)
-
-
-def _nonzero(value: sympy.Expr) -> bool:
-    """Is this number provably nonzero? A difference that cancels evaluates to a 1-bit Float such
-    as 0.e-166, which compares unequal to 0: only a value known to 30 digits refutes a claim."""
-    try:
-        return value.evalf(30, strict=True) != 0
-    except sympy.core.evalf.PrecisionExhausted:
-        return False
 
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,

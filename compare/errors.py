@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import traceback
 
-__all__ = ["display_path", "error_line", "one_line"]
+__all__ = ["CaseOutputError", "display_path", "error_line", "one_line"]
 
 
 def display_path(path: str) -> str:
@@ -37,3 +37,12 @@ def one_line(exc: BaseException, file: str, default_line: int | None = None) -> 
     cause = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
     where = display_path(file) + (f":{line}" if line else "")
     return f"{where}: {cause}"
+
+
+class CaseOutputError(TypeError):
+    """The case, or its `expect`, returned something the checker cannot compare."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+        """The line of the case file it applies to, when the traceback cannot tell."""

@@ -25,7 +25,7 @@ from .feasible import SAT, UNSAT, Oracle
 from .sym import truth
 from .symtensor import BRANCH, SymTensor, as_sym
 
-__all__ = ["Decision", "Piece", "Uncovered", "Exploration", "explore", "run_symbolic", "path_key"]
+__all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def run_symbolic(fn: Callable, inputs: Mapping[str, SymTensor], decide) -> np.nd
     return as_sym(out).data
 
 
-class _ByValue:
+class ByValue:
     """Decides each branch by the exact value of one point."""
 
     def __init__(self, point: dict):
@@ -229,7 +229,7 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
         return Exploration(tuple(pieces), (), (0,) * len(points), runs)
     point_pieces = []
     for point in points:
-        by_value = _ByValue(point)
+        by_value = ByValue(point)
         output = run_symbolic(fn, inputs, by_value)
         runs += 1
         key = path_key(by_value.decisions)

@@ -1,0 +1,106 @@
+"""Prove or refute a case's claim (`expect`) on one piece, by algebra.
+
+The claim is run on SymTensors, like the case itself, and compared with
+the exact gradient entry by entry; where both follow one template (`4*x`)
+the templates are compared once instead.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Mapping
+
+import numpy as np
+import sympy
+
+from . import derive
+from .case import Case
+from .errors import CaseOutputError
+from .explore import Piece, ByValue
+from .sym import as_expr, release
+from .symtensor import BRANCH, SymTensor, as_sym
+
+__all__ = ["prove", "vanishes", "same_template", "nonzero"]
+
+
+def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) -> tuple[str, str]:
+    """Is `expect` the exact gradient on this piece? Proven by algebra, or refuted at a point.
+
+    `detach` is released on both sides: the claim speaks of values
+    (`x.grad == u` where `u = (x*x).detach()`).
+    """
+    kwargs = dict(sym_inputs)
+    if "out" in inspect.signature(case.expect).parameters:
+        kwargs["out"] = SymTensor(piece.output)
+    token = BRANCH.set(ByValue(point) if point is not None else None)
+    try:
+        got = case.expect(**kwargs)
+    finally:
+        BRANCH.reset(token)
+    if isinstance(got, Mapping):
+        if set(got) != set(grad):
+            missing, unknown = sorted(set(grad) - set(got)), sorted(set(got) - set(grad))
+            raise CaseOutputError("expect gives gradients for " + str(sorted(got)) + ", the inputs are "
+                                  + str(list(grad)) + (f"; missing {missing}" if missing else "")
+                                  + (f"; not an input: {unknown}" if unknown else ""))
+        claimed = got
+    elif len(grad) > 1:
+        raise CaseOutputError("expect must return a dict, input name -> gradient, when the case has "
+                              "several inputs")
+    else:
+        claimed = {next(iter(grad)): got}
+    unproven = []
+    for name, g in grad.items():
+        value = claimed[name]
+        if value is None or isinstance(value, (str, bytes, Mapping)):
+            raise CaseOutputError(f"expect gives a {type(value).__name__} for input {name!r}, not a tensor")
+        data = as_sym(value).data
+        if data.shape != g.shape and data.size != 1:
+            raise CaseOutputError(f"expect gives shape {tuple(data.shape)} for input {name!r}; its gradient "
+                                  f"has shape {tuple(g.shape)}")
+        want = np.broadcast_to(data, g.shape)
+        if same_template(want, g, sym_inputs):
+            continue
+        for idx in np.ndindex(*g.shape):
+            difference = release(as_expr(want[idx])) - release(g[idx])
+            if difference == 0 or vanishes(difference):
+                continue
+            entry = f"{name}{list(idx) if idx else ''}"
+            if point is not None:
+                value = difference.xreplace(point)
+                if value.is_number and nonzero(value):
+                    return "disproven", f"{entry}: the claim gives {want[idx]}, the derivative is {g[idx]}"
+            unproven.append(entry)
+    if unproven:
+        return "unproven", "no algebraic proof for " + ", ".join(unproven[:3])
+    return "proven", ""
+
+
+def vanishes(difference: sympy.Expr) -> bool:
+    """Is `difference` zero by algebra? `simplify` only on small expressions: it is slow on large ones."""
+    return sympy.expand(difference) == 0 or sympy.count_ops(difference) < 200 and sympy.simplify(difference) == 0
+
+
+def same_template(want: np.ndarray, grad: np.ndarray, sym_inputs) -> bool:
+    """The claim and the gradient follow one template each, and the templates are equal.
+
+    Entry i of each is its template with the inputs' entry i substituted,
+    so equal templates prove every entry at once: one comparison for
+    n entries, where entry by entry would be n `expand`s.
+    """
+    if grad.ndim == 0 or grad.size < 2:
+        return False
+    inputs = {n: t.data for n, t in sym_inputs.items()}
+    got, claimed = derive.template(grad, inputs), derive.template(np.asarray(want), inputs)
+    if got is None or claimed is None:
+        return False
+    difference = release(claimed) - release(got)
+    return difference == 0 or vanishes(difference)
+
+
+def nonzero(value: sympy.Expr) -> bool:
+    """Is this number provably nonzero? A difference that cancels evaluates to a 1-bit Float such
+    as 0.e-166, which compares unequal to 0: only a value known to 30 digits refutes a claim."""
+    try:
+        return value.evalf(30, strict=True) != 0
+    except sympy.core.evalf.PrecisionExhausted:
+        return False
