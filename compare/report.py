@@ -95,6 +95,21 @@ def _other_oracles(result: CaseResult) -> str:
 
 
 # -- index -------------------------------------------------------------------------------
+GLANCE = 60
+"""Longest derivative the index shows in full; a longer one is on the case's page."""
+
+
+def _glance(result: CaseResult, name: str) -> str:
+    """The derivative for one input as the index shows it: short enough to read at a glance."""
+    if len(result.pieces) > 1:
+        return f"d/d{name}: piecewise, {len(result.pieces)} pieces"
+    text = readable_gradient(result, name)
+    if len(text) <= GLANCE:
+        return f"d/d{name}: `{_cell(text)}`"
+    shape = result.shapes[name]
+    return f"d/d{name}: on its page" + (f" ({'×'.join(map(str, shape))})" if shape else "")
+
+
 def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
     rows = []
     for result, page in zip(results, page_names(results)):
@@ -103,9 +118,7 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
             rows.append([link, _cell(result.doc or "—"), "—", 0, 0, "—", "—", "—", "—",
                          f"**error**: {_cell(result.error)}"])
             continue
-        derivative = "; ".join(
-            f"d/d{n}: `{_cell(readable_gradient(result, n))}`" if len(result.pieces) == 1
-            else f"d/d{n}: piecewise, {len(result.pieces)} pieces" for n in result.shapes)
+        derivative = "; ".join(_glance(result, n) for n in result.shapes)
         smooth = [p for p in result.points if p.rule is None]  # kinks have their own verdict
         e64 = _max(smooth, "errors64", "max_abs")
         elow = _max(smooth, "errors", "max_abs")
