@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import sympy
 
-from .feasible import SAT, UNSAT, Oracle
+from .feasible import SAT, UNSAT, Check, Oracle
 from .sym import truth
 from .symtensor import BRANCH, SymTensor, as_sym
 
@@ -137,15 +137,17 @@ class _Forced:
     """
 
     def __init__(self, prefix: tuple[bool, ...], oracle: Oracle, *, loop_bound: int, budget: list,
-                 epsilon: float):
+                 epsilon: float, witness: dict | None = None):
         self.prefix = prefix
+        self.witness = witness  # a point on the path so far, when one is known
         self.oracle = oracle
         self.loop_bound = loop_bound
         self.budget = budget  # [remaining probability budget], shared by all runs
         self.epsilon = epsilon
         self.decisions: list[Decision] = []
         self.counts: dict = {}
-        self.forks: list[tuple[bool, ...]] = []
+        self.forks: list[tuple[tuple[bool, ...], dict | None]] = []
+        """(prefix, a point on it) for each side left for a later run."""
         self.cuts: list[Uncovered] = []
 
     def __call__(self, condition, site) -> bool:
@@ -155,19 +157,22 @@ class _Forced:
         path = [d.literal for d in self.decisions]
         if self.counts[site] > 1:
             self._bound_loop(site, path)
-        feasible = []
+        # The side the known point takes is feasible: only the other side needs the solver.
+        sides = {truth(condition, self.witness): Check(SAT, self.witness)} if self.witness else {}
         for taken in (True, False):
-            status = self.oracle.check(path + [_side(condition, taken)]).status
-            if status == SAT:
-                feasible.append(taken)
-            elif status != UNSAT:
+            if taken not in sides:
+                sides[taken] = self.oracle.check(path + [_side(condition, taken)])
+        feasible = [taken for taken in (True, False) if sides[taken].status == SAT]
+        for taken in (True, False):
+            if sides[taken].status not in (SAT, UNSAT):
                 p, how = self.oracle.probability(path + [_side(condition, taken)])
                 self.cuts.append(Uncovered(tuple(self.decisions) + (Decision(site, condition, taken),),
                                            "unverified: no proof either way and no witness found", p, how))
         if not feasible:
             raise _Cut()
         if len(feasible) == 2:
-            self.forks.append(tuple(d.taken for d in self.decisions) + (False,))
+            self.forks.append((tuple(d.taken for d in self.decisions) + (False,), sides[False].witness))
+        self.witness = sides[feasible[0]].witness
         return self._take(condition, site, feasible[0])
 
     def _bound_loop(self, site, path) -> None:
@@ -202,11 +207,12 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
     keys: dict = {}
     uncovered: list[Uncovered] = []
     budget = [epsilon]
-    stack: list[tuple[bool, ...]] = [()]
+    stack: list[tuple[tuple[bool, ...], dict | None]] = [((), None)]
     runs = 0
     while stack:
-        prefix = stack.pop()
-        decider = _Forced(prefix, oracle, loop_bound=loop_bound, budget=budget, epsilon=epsilon)
+        prefix, witness = stack.pop()
+        decider = _Forced(prefix, oracle, loop_bound=loop_bound, budget=budget, epsilon=epsilon,
+                          witness=witness)
         runs += 1
         try:
             output = run_symbolic(fn, inputs, decider)

@@ -172,6 +172,7 @@ class Oracle:
         self._seed, self._samples = seed, samples
         self._draws: tuple | None = None
         self._intervals: dict = {}
+        self._implications: dict = {}
         self._lambdas: dict = {}
 
     def _drawn(self) -> tuple[np.ndarray, np.ndarray]:
@@ -345,10 +346,17 @@ class Oracle:
         kept: list = []
         for i, c in enumerate(conditions):
             later = conditions[i + 1:i + 4]
-            if any(type(d) is type(c) and self.check([d, sympy.Not(c)]).status == UNSAT for d in later):
+            if any(type(d) is type(c) and self.implies(d, c) for d in later):
                 continue
             kept.append(c)
         return sympy.And(*kept)
+
+    def implies(self, d: sympy.Basic, c: sympy.Basic) -> bool:
+        """Does `d` imply `c`? Proven by z3; cached, since pieces share their paths' prefixes."""
+        key = (d, c)
+        if key not in self._implications:
+            self._implications[key] = self.check([d, sympy.Not(c)]).status == UNSAT
+        return self._implications[key]
 
     def _holds(self, conditions, points: np.ndarray) -> np.ndarray:
         """Float64 screening of the conjunction at many points (exactness comes after)."""

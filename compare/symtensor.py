@@ -64,14 +64,26 @@ def op_name(func: Callable) -> str:
         return getattr(func, "__name__", repr(func))
 
 
+_OUTSIDE: dict[str, str | None] = {}
+
+
+def _user_file(filename: str) -> str | None:
+    """The absolute path of a code object's file, or None for compare's, torch's and contextlib's."""
+    if filename not in _OUTSIDE:
+        path = os.path.abspath(filename)
+        ours = path.startswith(_HERE) or path.startswith(_TORCH) or "contextlib" in path
+        _OUTSIDE[filename] = None if ours else path
+    return _OUTSIDE[filename]
+
+
 def user_site() -> tuple[str, int]:
     """(file, line) of the innermost frame outside compare and torch: where a case branches."""
     import sys
 
     frame = sys._getframe(1)
     while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not (path.startswith(_HERE) or path.startswith(_TORCH) or "contextlib" in path):
+        path = _user_file(frame.f_code.co_filename)
+        if path is not None:
             return path, frame.f_lineno
         frame = frame.f_back
     return "<unknown>", 0
