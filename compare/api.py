@@ -24,10 +24,16 @@ __all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
 
 
 def _with_signature(fn: Callable, count: int) -> Callable:
-    """A builtin such as `torch.sin` has no signature to read: call it positionally as f(x, y, ...)."""
+    """`fn` with named parameters to call it by.
+
+    A builtin such as `torch.sin` has no signature to read, and a function
+    taking `*args` (an `autograd.Function`'s `apply`) names none: both are
+    called positionally as f(x, y, ...).
+    """
     try:
-        inspect.signature(fn)
-        return fn
+        params = inspect.signature(fn).parameters.values()
+        if not any(p.kind == p.VAR_POSITIONAL for p in params):
+            return fn
     except (TypeError, ValueError):
         pass
     names = ["x", "y", "z", "u", "v", "w"][:max(count, 1)]
@@ -37,7 +43,13 @@ def _with_signature(fn: Callable, count: int) -> Callable:
 
     call.__signature__ = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
-    call.__name__ = call.__qualname__ = getattr(fn, "__name__", "f")
+    owner = getattr(fn, "__self__", None)  # Cube.apply is named, and located, by Cube
+    call.__name__ = call.__qualname__ = getattr(owner, "__name__", None) or getattr(fn, "__name__", "f")
+    try:
+        call.__compare_file__ = inspect.getsourcefile(owner or fn) or "<unknown>"
+        call.__compare_line__ = inspect.getsourcelines(owner or fn)[1]
+    except (TypeError, OSError):
+        call.__compare_file__, call.__compare_line__ = "<builtin>", 0
     return call
 
 

@@ -79,15 +79,15 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
               samples: int | None = None, loop_bound: int | None = None, order: int = 2,
               name: str | None = None, **options: Any) -> Case:
     """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share."""
-    code = getattr(fn, "__code__", None)
+    code = getattr(fn, "__code__", None) if not hasattr(fn, "__compare_file__") else None
     doc = inspect.getdoc(fn) or ""
     problem = None if inputs is not None else "use @case(inputs={...}): a case needs example inputs"
     return Case(
         name=name or getattr(fn, "__name__", "case"),
         fn=fn,
         inputs=MappingProxyType(dict(inputs or {})),
-        file=code.co_filename if code else "<unknown>",
-        line=code.co_firstlineno if code else 0,
+        file=code.co_filename if code else getattr(fn, "__compare_file__", "<unknown>"),
+        line=code.co_firstlineno if code else getattr(fn, "__compare_line__", 0),
         expect=expect,
         samples=samples,
         loop_bound=loop_bound,

@@ -73,3 +73,25 @@ def test_import_compare_stays_light():
     code = "import sys, compare; print('torch' in sys.modules, 'sympy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+class _HalfCube(torch.autograd.Function):
+    """x**3 with the backward of 2 x**2: wrong by a third."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 2 * x**2
+
+
+def test_a_function_apply_is_checked_as_gradcheck_would_take_it():
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_agrees(_HalfCube.apply, (torch.tensor([1.0, -2.0, 0.5]),))
+    message = str(failure.value)
+    assert message.startswith("compare: _HalfCube (tests/test_api.py:")  # the Function, not a wrapper
+    assert "exact (SymPy): [ 3.  , 12.  ,  0.75]" in message
