@@ -134,9 +134,17 @@ def hessian(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) ->
 
 
 def hessian_vector(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray], v) -> np.ndarray:
-    """H v for a constant vector `v` over all input entries: the gradient of grad . v."""
-    along = sympy.Add(*(g * vi for g, vi in zip(_flat(grad, inputs), v)))
-    return np.array(_flat(gradient(np.array(along, dtype=object), inputs), inputs), dtype=object)
+    """H v for a constant vector `v` over all input entries, flattened in input order.
+
+    Row i is sum_j (d g_i / d x_j) v_j, from the partials of each gradient
+    entry alone, so entries of one shape (`4*x_i`) share one `diff`.
+    Differentiating g . v instead would give every term its own coefficient
+    v_j, hence its own shape: n calls of `diff` for n entries.
+    """
+    wanted, cache = _positions(inputs), {}
+    weight = dict(zip(_flat(inputs, inputs), v))
+    return np.array([sympy.Add(*(d * weight[s] for s, d in _partials(g, wanted, cache).items()))
+                     for g in _flat(grad, inputs)], dtype=object)
 
 
 def evaluate(exprs: np.ndarray, point: Mapping[sympy.Symbol, sympy.Rational]) -> np.ndarray:

@@ -138,3 +138,15 @@ def test_every_point_has_four_oracles_and_detach_is_explained():
     fd = r["detached"].points[0].oracles["finite_difference"]
     assert not fd.errors.agree and "detach" in fd.note  # it differs, and that is not a failure
     assert r["dot"].points[0].oracles["finite_difference"].errors.agree
+
+
+def test_hessian_vector_equals_the_full_hessian_times_v_with_cross_terms():
+    x = input_symbols("x", (3,))
+    w = input_symbols("w", (2,))
+    syms = {"x": x, "w": w}
+    out = np.array(sympy.sin(x[0] * x[1]) * w[0] + x[2] ** 3 * w[1] ** 2 + sympy.exp(x[0] * w[1]), dtype=object)
+    grad = derive.gradient(out, syms)
+    v = [sympy.Rational(1, 3), -2, 5, sympy.Rational(7, 2), -1]
+    full = sympy.Matrix(derive.hessian(grad, syms)) * sympy.Matrix(v)
+    hv = derive.hessian_vector(grad, syms, v)
+    assert all(sympy.simplify(a - b) == 0 for a, b in zip(hv, full))
