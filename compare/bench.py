@@ -68,13 +68,15 @@ def _child(argv: Sequence[str], env: dict) -> tuple[float, float]:
 
 def startup(repeat: int) -> dict[str, tuple[Sample, Sample]]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
-    runs: dict[str, list] = {"floor": [], "all": []}
+    runs: dict[str, list] = {"floor": [], "all": [], "notes": []}
     with tempfile.TemporaryDirectory(prefix="compare-bench-") as tmp:
         commands = {"floor": [sys.executable, "-c", FLOOR],
-                    "all": [sys.executable, "-m", "compare", "all", "--out", os.path.join(tmp, "reports")]}
+                    "all": [sys.executable, "-m", "compare", "all", "--out", os.path.join(tmp, "reports")],
+                    "notes": [sys.executable, "-m", "compare", "run", os.path.dirname(CASES_FILE),
+                              "--out", os.path.join(tmp, "notes")]}
         _child(commands["floor"], env)  # warm the file cache: the first import reads torch from disk
         for _ in range(repeat):
-            for key in ("floor", "all"):  # paired: both see the same load on the machine
+            for key in ("floor", "all", "notes"):  # paired: all see the same load on the machine
                 runs[key].append(_child(commands[key], env))
     return {k: (Sample(k, tuple(w for w, _ in v)), Sample(k, tuple(m for _, m in v))) for k, v in runs.items()}
 
@@ -94,6 +96,13 @@ def _cases(n: int):
         def square_sum(x):
             return (x * x).sum()
     return found
+
+
+def _case_count(folder: str) -> int:
+    from .cli import declared_cases
+    from .load import discover
+
+    return sum(len(declared_cases(path)) for path in discover([folder]))
 
 
 def _timed(run: Callable[[], object]) -> tuple[float, float, object]:
@@ -208,6 +217,7 @@ def _verdict(ok: bool) -> str:
 def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) -> str:
     wall_floor, mem_floor = start["floor"]
     wall_all, mem_all = start["all"]
+    wall_notes, mem_notes = start["notes"]
     wall_ratio, mem_ratio = wall_all.median / wall_floor.median, mem_all.median / mem_floor.median
     dot = {n: scale[("dot", n)][0].median for (name, n) in scale if name == "dot"}
     dot_cpu = {n: scale[("dot", n)][1].median for (name, n) in scale if name == "dot"}
@@ -243,17 +253,26 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
 
     lines += [
         "## 1. Start-up: `python -m compare all` against the import floor", "",
-        f"Each repetition runs `python -c \"{FLOOR}\"` and then `python -m compare all --out <temp dir>` "
-        "(the five notes' cases) as child processes. Wall time is measured around each child; peak memory "
-        "is the child's own maximum resident set size (`ru_maxrss` from `os.wait4`, which reports that "
-        "child alone). One unmeasured floor run first warms the file cache.", "",
+        f"Each repetition runs `python -c \"{FLOOR}\"`, then `python -m compare all --out <temp dir>` "
+        f"(every case under `cases/`: {_case_count('cases')} cases, each with four oracles, a Hessian for "
+        f"scalar outputs and a picture for one-dimensional ones, on {os.cpu_count()} worker processes), then "
+        f"`python -m compare run {os.path.dirname(CASES_FILE)}` (the notes' five cases alone, for scale), as "
+        "child processes. Wall time is measured around each child; peak memory is the child's maximum "
+        "resident set size, workers included (`ru_maxrss` from `os.wait4`). One unmeasured floor run "
+        "first warms the file cache. Beyond the floor, a run pays fixed costs before any case: torch's "
+        "forward-mode AD imports `torch._dynamo` and its JVP decompositions (about 0.6 s), and the "
+        "pictures import matplotlib (about 0.35 s).", "",
         "| command | wall time (s) | spread | peak memory (MiB) | spread |",
         "|---|---|---|---|---|",
         f"| import floor | {wall_floor.median:.2f} | {wall_floor.spread()} | {mem_floor.median:.0f} | "
         f"{mem_floor.spread('{:.0f}')} |",
         f"| `compare all` | {wall_all.median:.2f} | {wall_all.spread()} | {mem_all.median:.0f} | "
         f"{mem_all.spread('{:.0f}')} |",
-        f"| ratio | {wall_ratio:.2f}x | | {mem_ratio:.2f}x | |", "",
+        f"| ratio | {wall_ratio:.2f}x | | {mem_ratio:.2f}x | |",
+        f"| `compare run {os.path.dirname(CASES_FILE)}` | {wall_notes.median:.2f} | {wall_notes.spread()} | "
+        f"{mem_notes.median:.0f} | {mem_notes.spread('{:.0f}')} |",
+        f"| ratio | {wall_notes.median / wall_floor.median:.2f}x | | "
+        f"{mem_notes.median / mem_floor.median:.2f}x | |", "",
         "## 2. The whole check for growing n", "",
         "`check_case` on `x = torch.arange(float(n))` with the claim as `expect` (`4 * x`, `2 * x`): the "
         "symbolic run, the exact gradient, the proof of the claim, the exact values and autograd (float32 "

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # -- list: read the files, import nothing ------------------------------------------------
-def _declared_cases(path: str) -> list[tuple[str, int, str]]:
+def declared_cases(path: str) -> list[tuple[str, int, str]]:
     """(name, line, first docstring line) of each @case function in a file, read with `ast`."""
     with open(path, encoding="utf-8") as f:
         tree = ast.parse(f.read(), filename=path)
@@ -114,7 +114,7 @@ def _list(paths: list[str]) -> int:
     status = 0
     for path in discover(paths):
         try:
-            cases = _declared_cases(path)
+            cases = declared_cases(path)
         except (OSError, SyntaxError, ValueError) as exc:
             line = getattr(exc, "lineno", None)
             print(f"{path}{f':{line}' if line else ''}: {type(exc).__name__}: {exc}", file=sys.stderr)
