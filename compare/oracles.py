@@ -14,6 +14,7 @@ does; these are reported beside it, each with its error.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -83,7 +84,10 @@ def jvp(fn: Callable, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, t
     """(fn(x), J u) by forward-mode AD: dual numbers (`torch.autograd.forward_ad`, which
     `torch.func.jvp` runs on too, without its functional wrapping: a third of the cost here).
     Python control flow on the values is fine: branches see the primal."""
-    with fwAD.dual_level():
+    with fwAD.dual_level(), warnings.catch_warnings():
+        # torch's own forward-AD decompositions call torch.jit.script, deprecated in torch 2.13:
+        # the warning is about torch's internals, not about the case.
+        warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning)
         out = fn(fwAD.make_dual(x, u))
         primal, tangent = fwAD.unpack_dual(out)
     if tangent is None:  # the output does not depend on x (all of it detached, say)
