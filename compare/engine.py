@@ -245,7 +245,7 @@ class _Replay:
         self.taken = [d.taken for d in piece.decisions]
 
     def __call__(self, condition, site) -> bool:
-        return self.taken.pop(0) if self.taken else bool(sympy.true)
+        return self.taken.pop(0) if self.taken else True  # a replay never outruns its piece
 
 
 def _sites(case: Case, piece: Piece, symbols, dtype) -> list:
