@@ -262,6 +262,11 @@ def _progress(result, seconds: float, verbose: bool) -> None:
         print(result.traceback, file=sys.stderr)
 
 
+def _generated(name: str) -> bool:
+    """Is this entry of the reports folder one that a run writes (and so replaces)?"""
+    return name == "results.json" or (name.endswith((".md", ".png")) and not name.startswith("."))
+
+
 def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = None) -> None:
     """Render every page, then put them in place at once.
 
@@ -270,7 +275,9 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
 
     The pages go to a temporary folder beside `out`, which replaces `out`
     only when all are written: a run that dies midway leaves the previous
-    reports as they were.
+    reports as they were. What a run does not write (a log, a user's notes,
+    a subfolder) is moved into the new folder first, by rename, so nothing
+    else is lost and a file still open for writing stays the same file.
     """
     from .report import page_names, render_case, render_index
     from .results_json import render_json
@@ -279,6 +286,7 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
+    kept: list[str] = []
     try:
         files = {"index.md": render_index(results, meta), "results.json": render_json(results, meta)}
         pictures = pictures or {}
@@ -293,6 +301,10 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
                 f.write(png)
         old = None
         if os.path.exists(target):
+            for name in sorted(os.listdir(target)):
+                if not _generated(name):
+                    os.rename(os.path.join(target, name), os.path.join(staging, name))
+                    kept.append(name)
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
             os.rmdir(old)
             os.rename(target, old)
@@ -302,8 +314,12 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
             if old:
                 os.rename(old, target)
             raise
+        kept = []
         if old:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        for name in kept:  # the swap did not happen: the kept entries go back
+            if os.path.exists(target):
+                os.rename(os.path.join(staging, name), os.path.join(target, name))
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -85,3 +85,38 @@ def test_an_interrupted_run_through_the_command_line_keeps_the_old_reports(previ
         cli.main(["run", "tests/mutations/sign_flip.py", "--out", str(out)])
     assert _snapshot(out) == before
     assert _leftovers(out.parent) == []
+
+
+def test_what_a_run_does_not_write_is_kept_and_stale_pages_go(previous):
+    out, _ = previous
+    (out / "notes.txt").write_text("mine")
+    (out / "drafts").mkdir()
+    (out / "drafts" / "a.md").write_text("draft")
+    log = open(out / ".log", "w")  # a log still open for writing across the swap, as a hook keeps it
+    log.write("before\n")
+    log.flush()
+    cli.write_reports(_results(1), META, str(out))  # case1's page is stale now
+    log.write("after\n")
+    log.close()
+    names = sorted(os.listdir(out))
+    assert names == [".log", "case0.md", "drafts", "index.md", "notes.txt", "results.json"]
+    assert (out / "notes.txt").read_text() == "mine" and (out / "drafts" / "a.md").read_text() == "draft"
+    assert (out / ".log").read_text() == "before\nafter\n"  # the same file, moved, not a copy
+    assert _leftovers(out.parent) == []
+
+
+def test_a_failing_swap_puts_kept_entries_back_too(previous, monkeypatch):
+    out, before = previous
+    (out / "notes.txt").write_text("mine")
+    real = os.rename
+
+    def rename(src, dst):
+        if os.path.basename(str(src)).startswith(".reports.new-"):
+            raise OSError("disk full")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="disk full"):
+        cli.write_reports(_results(3), META, str(out))
+    assert _snapshot(out) == {**before, "notes.txt": b"mine"}
+    assert _leftovers(out.parent) == []
