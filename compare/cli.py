@@ -233,12 +233,13 @@ def _check_all(slots: list, options: dict, jobs: int):
     global _SLOTS, _OPTIONS
     _SLOTS, _OPTIONS = slots, options
     try:
-        if jobs <= 1 or sum(not hasattr(s, "status") for s in slots) <= 1:
+        cases = sum(not hasattr(s, "status") for s in slots)
+        if jobs <= 1 or cases <= 1:
             yield from map(_check_slot, range(len(slots)))
             return
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(min(jobs, cases)) as pool:  # no idle workers
             yield from pool.imap(_check_slot, range(len(slots)), chunksize=1)
     finally:
         _SLOTS, _OPTIONS = [], {}
