@@ -233,11 +233,12 @@ def _check_all(slots: list, options: dict, jobs: int):
     global _SLOTS, _OPTIONS
     _SLOTS, _OPTIONS = slots, options
     try:
-        cases = sum(not hasattr(s, "status") for s in slots)
-        if jobs <= 1 or cases <= 1:
-            yield from map(_check_slot, range(len(slots)))
-            return
         import multiprocessing
+
+        cases = sum(not hasattr(s, "status") for s in slots)
+        if jobs <= 1 or cases <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            yield from map(_check_slot, range(len(slots)))  # one process (no fork on Windows)
+            return
 
         with multiprocessing.get_context("fork").Pool(min(jobs, cases)) as pool:  # no idle workers
             yield from pool.imap(_check_slot, range(len(slots)), chunksize=1)

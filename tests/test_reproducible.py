@@ -1,4 +1,4 @@
-"""The same seed gives byte-identical reports, whatever the hash seed of the interpreter."""
+"""The same seed gives byte-identical reports, whatever the interpreter's hash seed and the number of jobs."""
 import os
 import subprocess
 import sys
@@ -16,13 +16,13 @@ def _files(folder):
     return found
 
 
-def test_two_runs_with_different_hash_seeds_give_identical_bytes(tmp_path):
+def test_two_runs_with_different_hash_seeds_and_jobs_give_identical_bytes(tmp_path):
     runs = []
-    for hash_seed in ("1", "4242"):
+    for hash_seed, jobs in (("1", "1"), ("4242", "2")):
         out = tmp_path / f"reports-{hash_seed}"
         env = dict(os.environ, PYTHONHASHSEED=hash_seed,
                    PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-        proc = subprocess.Popen([sys.executable, "-m", "compare", "all", "--out", str(out)], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "compare", "all", "--out", str(out), "--jobs", jobs], cwd=ROOT,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         runs.append((out, proc))
     outputs = []
