@@ -143,31 +143,19 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 # -- 3. exploration of the notes' control flow ----------------------------------------------
 def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
-    from .engine import _exact_point, _points, _tensor_point, case_seed
-    from .explore import explore
-    from .feasible import Oracle
+    from .engine import case_symbols, exact_point, explore_case, sample_points
     from .load import load_file
-    from .sym import input_symbols
-    from .symtensor import SymTensor
 
     loaded = load_file(CASES_FILE)
     case = next(c for c in loaded.cases if c.name == "control_flow")
-    dtype = next(iter(case.inputs.values())).dtype
-    symbols = {name: input_symbols(name, tuple(v.shape)) for name, v in case.inputs.items()}
-    flat = [s for syms in symbols.values() for s in syms.flat]
-    sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
-    points = [_exact_point(p, symbols) for _, p in _points(case, 0, 4)]
-
-    def in_dtype(candidate):
-        return _exact_point(_tensor_point(candidate, symbols, dtype), symbols)
+    symbols = case_symbols(case)
+    points = [exact_point(p, symbols) for _, p in sample_points(case, 0, 4)]
 
     out = {}
     for bound in bounds:
         times, found = [], None
         for _ in range(repeat):
-            oracle = Oracle(flat, seed=case_seed(0, case.name))
-            seconds, _, found = _timed(lambda: explore(case.fn, sym_inputs, oracle=oracle, points=points,
-                                                    loop_bound=bound, epsilon=1e-9, interior=in_dtype))
+            seconds, _, (found, _) = _timed(lambda: explore_case(case, symbols, points, loop_bound=bound))
             times.append(seconds)
         out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
                       sum(u.probability for u in found.uncovered))

@@ -34,7 +34,7 @@ from .sym import as_expr, detach, exact, input_symbols, release
 from .symtensor import SymTensor
 from .verdict import Errors, Tolerance, measure
 
-__all__ = ["check_case", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
+__all__ = ["check_case", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -124,7 +124,7 @@ def _where(case: Case) -> str:
     return f"{display_path(case.file)}:{case.line}"
 
 
-def _points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
+def sample_points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
     dtype = next(iter(case.inputs.values())).dtype
     points = [("example", {k: v.detach().clone() for k, v in case.inputs.items()})]
     g = torch.Generator().manual_seed(case_seed(seed, case.name))
@@ -144,7 +144,7 @@ def _shown_points(case: Case, dtype) -> list[tuple[str, dict[str, torch.Tensor]]
             for k, p in enumerate(given)]
 
 
-def _exact_point(point: Mapping[str, torch.Tensor], symbols: Mapping[str, np.ndarray]) -> dict:
+def exact_point(point: Mapping[str, torch.Tensor], symbols: Mapping[str, np.ndarray]) -> dict:
     out = {}
     for name, t in point.items():
         for s, v in zip(symbols[name].flat, t.detach().reshape(-1).tolist()):
@@ -160,23 +160,41 @@ def _tensor_point(exact_point: Mapping, symbols: Mapping[str, np.ndarray], dtype
     return out
 
 
+def case_symbols(case: Case) -> dict[str, np.ndarray]:
+    """Input name -> its SymPy symbols (`x_0, x_1, ...`)."""
+    return {name: input_symbols(name, tuple(v.shape)) for name, v in case.inputs.items()}
+
+
+def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
+                 loop_bound: int = 64, epsilon: float = 1e-9) -> tuple:
+    """(Exploration, Oracle): the case's pieces, as `check_case` finds them.
+
+    Every piece's witness is rounded to the case's dtype, the point autograd
+    will really see, and kept only if it still takes the piece's path.
+    """
+    dtype = next(iter(case.inputs.values())).dtype
+    flat = [s for syms in symbols.values() for s in syms.flat]
+    sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
+    oracle = Oracle(flat, seed=case_seed(seed, case.name))
+
+    def in_dtype(candidate: dict) -> dict:
+        return exact_point(_tensor_point(candidate, symbols, dtype), symbols)
+
+    exploration = explore(_tensor_valued(case.fn), sym_inputs, oracle=oracle, points=points,
+                          loop_bound=loop_bound, epsilon=epsilon, interior=in_dtype)
+    return exploration, oracle
+
+
 def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
            epsilon: float) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
-    symbols = {name: input_symbols(name, tuple(v.shape)) for name, v in case.inputs.items()}
-    flat_symbols = [s for syms in symbols.values() for s in syms.flat]
+    symbols = case_symbols(case)
     sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
-    user_points = _points(case, seed, samples)
+    user_points = sample_points(case, seed, samples)
     shown_points = _shown_points(case, dtype)
-    exact_points = [_exact_point(p, symbols) for _, p in user_points + shown_points]
-    oracle = Oracle(flat_symbols, seed=case_seed(seed, case.name))
-
-    def in_dtype(candidate: dict) -> dict:
-        """A witness rounded to the case's dtype: the point autograd will really see."""
-        return _exact_point(_tensor_point(candidate, symbols, dtype), symbols)
-
-    exploration = explore(_tensor_valued(case.fn), sym_inputs, oracle=oracle, points=exact_points, loop_bound=loop_bound,
-                          epsilon=epsilon, interior=in_dtype)
+    exact_points = [exact_point(p, symbols) for _, p in user_points + shown_points]
+    exploration, oracle = explore_case(case, symbols, exact_points, seed=seed, loop_bound=loop_bound,
+                                       epsilon=epsilon)
     scalar = bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
     second = case.order >= 2 and scalar
     u = oracles.direction(case.inputs, case_seed(seed, case.name))
@@ -190,16 +208,14 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     for k, piece in enumerate(exploration.pieces):
         if piece.decisions and piece.witness is not None:
             checks.append((f"piece {k + 1}", k, piece.witness))
-    exact = _exact_values(pieces, checks, symbols)
-    points = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
-                           sites=sites[k], u=u)
-              for i, (origin, k, point) in enumerate(checks)]
     shown_checks = [(origin, exploration.point_pieces[i], exact_points[i])
                     for i, (origin, _) in enumerate(shown_points, start=len(user_points))]
-    shown_exact = _exact_values(pieces, shown_checks, symbols)
-    shown = tuple(_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype,
-                               *shown_exact[i], sites=sites[k], u=u)
-                  for i, (origin, k, point) in enumerate(shown_checks))
+    everywhere = checks + shown_checks  # shown points are checked alike, reported apart
+    exact = _exact_values(pieces, everywhere, symbols)
+    checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
+                            sites=sites[k], u=u)
+               for i, (origin, k, point) in enumerate(everywhere)]
+    points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
     output_shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     backward = None

@@ -15,7 +15,7 @@ from torch.overrides import TorchFunctionMode
 
 from .symtensor import user_site
 
-__all__ = ["AutogradRun", "autograd_run", "jacobian_run", "backward_error", "claim_values"]
+__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "jacobian_run", "backward_error", "claim_values"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _promote(value, dtype: torch.dtype):
     return value
 
 
-class _PathRecorder(TorchFunctionMode):
+class PathRecorder(TorchFunctionMode):
     """Records the branches a run takes. In a float64 run it also casts the case's own float32
     constants (a module-level `X = torch.tensor([...])`, say) up to float64: exact, since every
     float32 is a float64, and without it `X @ w` fails on mixed dtypes."""
@@ -72,7 +72,7 @@ def _as_tensor(out) -> torch.Tensor:
 def autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> AutogradRun:
     """`out = fn(**point)` in `dtype`, then `torch.autograd.grad(out.sum(), inputs)`."""
     leaves = _leaves(point, dtype)
-    recorder = _PathRecorder(dtype)
+    recorder = PathRecorder(dtype)
     with recorder:
         out = _as_tensor(fn(**leaves))
     names = list(leaves)
@@ -92,7 +92,7 @@ def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],
                  dtype: torch.dtype = torch.float64) -> dict[str, np.ndarray]:
     """Autograd's full Jacobian, one backward pass per output entry (for small outputs)."""
     leaves = _leaves(point, dtype)
-    with _PathRecorder(dtype):
+    with PathRecorder(dtype):
         out = _as_tensor(fn(**leaves))
     names = list(leaves)
     flat = out.reshape(-1)
@@ -112,7 +112,7 @@ def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],
 def backward_error(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> str | None:
     """The error that plain `out.backward()` raises, or None when it does not."""
     leaves = _leaves(point, dtype)
-    with _PathRecorder(dtype):
+    with PathRecorder(dtype):
         out = _as_tensor(fn(**leaves))
     try:
         out.backward()
@@ -125,7 +125,7 @@ def claim_values(expect: Callable, point: Mapping[str, torch.Tensor], dtype: tor
                  output: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """The notes' claim, evaluated on real tensors in `dtype`: input name -> expected gradient."""
     inputs = {k: v.detach().to(dtype) for k, v in point.items()}
-    with torch.no_grad(), _PathRecorder(dtype):
+    with torch.no_grad(), PathRecorder(dtype):
         got = expect(**inputs, out=output) if output is not None else expect(**inputs)
     if isinstance(got, Mapping):
         return dict(got)

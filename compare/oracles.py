@@ -190,10 +190,10 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
     """
     names, flat, shapes = _flat(point)
 
-    from .numeric import _PathRecorder
+    from .numeric import PathRecorder
 
     def f(v: torch.Tensor) -> tuple[float, tuple]:
-        recorder = _PathRecorder()
+        recorder = PathRecorder()
         with torch.no_grad(), recorder:
             value = float(fn(**_unflat(v, names, shapes)).to(torch.float64).sum())
         return value, tuple(recorder.path)
