@@ -76,6 +76,24 @@ def direction(point: Mapping[str, torch.Tensor], seed: int) -> torch.Tensor:
     return u / u.norm()
 
 
+def _as_float64_case(fn: Callable) -> Callable:
+    """`fn` run as autograd's float64 run runs it.
+
+    The case's own float32 constants (a module-level `X = torch.tensor(...)`)
+    are cast up to float64, exactly, where they meet the float64 inputs:
+    otherwise `X @ w` fails on mixed dtypes. And the inputs require grad, so
+    a case that differentiates inside (`torch.autograd.grad(..., x)`) runs as
+    it does under autograd; forward mode then differentiates that backward.
+    """
+    from .numeric import PathRecorder
+
+    def run(v: torch.Tensor, names, shapes, recorder: PathRecorder | None = None):
+        with torch.enable_grad(), recorder or PathRecorder(torch.float64):
+            return fn(**_unflat(v if v.requires_grad else v.detach().requires_grad_(), names, shapes))
+
+    return run
+
+
 def _split(vector: np.ndarray, names, shapes) -> dict[str, np.ndarray]:
     return {n: t.numpy() for n, t in _unflat(torch.as_tensor(vector), names, shapes).items()}
 
@@ -98,9 +116,11 @@ def jvp(fn: Callable, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, t
 def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
     """The gradient of out.sum() by forward mode: one jvp per input entry, the columns J e_j."""
     names, flat, shapes = _flat(point)
+    flat = flat.detach().requires_grad_()  # before make_dual: detaching a dual drops its tangent
+    run = _as_float64_case(fn)
 
     def f(v):
-        out = fn(**_unflat(v, names, shapes))
+        out = run(v, names, shapes)
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
         return out.to(torch.float64)
@@ -192,10 +212,11 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
 
     from .numeric import PathRecorder
 
+    run = _as_float64_case(fn)
+
     def f(v: torch.Tensor) -> tuple[float, tuple]:
-        recorder = PathRecorder()
-        with torch.no_grad(), recorder:
-            value = float(fn(**_unflat(v, names, shapes)).to(torch.float64).sum())
+        recorder = PathRecorder(torch.float64)
+        value = float(run(v, names, shapes, recorder).detach().to(torch.float64).sum())
         return value, tuple(recorder.path)
 
     path = f(flat)[1]
@@ -223,14 +244,14 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
 def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndarray:
     """Autograd's Hessian of a scalar output over all input entries (flattened, in input order)."""
     names, flat, shapes = _flat(point)
-    h = torch.autograd.functional.hessian(lambda v: fn(**_unflat(v, names, shapes)).to(torch.float64).sum(),
-                                          flat.clone())
+    run = _as_float64_case(fn)
+    h = torch.autograd.functional.hessian(lambda v: run(v, names, shapes).to(torch.float64).sum(), flat.clone())
     return h.detach().numpy()
 
 
 def autograd_hvp(fn: Callable, point: Mapping[str, torch.Tensor], v: torch.Tensor) -> np.ndarray:
     """Autograd's Hessian-vector product H v over all input entries (flattened)."""
     names, flat, shapes = _flat(point)
-    _, hv = torch.autograd.functional.hvp(lambda w: fn(**_unflat(w, names, shapes)).to(torch.float64).sum(),
-                                          flat.clone(), v)
+    run = _as_float64_case(fn)
+    _, hv = torch.autograd.functional.hvp(lambda w: run(w, names, shapes).to(torch.float64).sum(), flat.clone(), v)
     return hv.detach().numpy()
