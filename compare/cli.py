@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import os
 import shutil
+import inspect
 import sys
 import tempfile
+import textwrap
 import time
 
 __all__ = ["main", "write_reports"]
@@ -134,6 +137,7 @@ def _run(paths: list[str], args) -> int:
 
     from .engine import CaseTimeout, time_limit
     from .load import LoadedFile, discover, load_file
+    from .plot import available
     from .records import ERROR, CaseResult
     from .records import Meta
     from .report import page_names
@@ -157,15 +161,21 @@ def _run(paths: list[str], args) -> int:
         else:
             slots.extend(loaded.cases)
     options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None)
-    results, pngs = [], []
-    for result, seconds, png in _check_all(slots, options, args.jobs):
-        results.append(result)
-        pngs.append(png)
-        _progress(result, seconds, args.verbose)
-    pictures = {page: png for page, png in zip(page_names(results), pngs) if png is not None}
+    pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
     meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
-                seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if pictures else None)
-    write_reports(results, meta, args.out, pictures=pictures)
+                seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if available() else None)
+    results: list = [None] * len(slots)
+    pictures: dict[str, bytes] = {}
+    rendered: dict[str, tuple[str, dict]] = {}
+    for i, result, seconds, png, page_text, entry in _check_all(slots, options, args.jobs, pages, meta):
+        results[i] = result
+        rendered[pages[i]] = page_text, entry
+        if png is not None:
+            pictures[pages[i]] = png
+        _progress(result, seconds, args.verbose)
+    if not pictures:
+        meta = dataclasses.replace(meta, matplotlib=None)
+    write_reports(results, meta, args.out, pictures=pictures, rendered=rendered)
     counts = {s: sum(r.status == s for r in results) for s in ("agree", "convention", "disagree", "error")}
     print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, "
           f"{counts['convention']} convention, {counts['disagree']} disagree, {counts['error']} errors. "
@@ -201,49 +211,76 @@ def settle() -> None:
 
 
 _SLOTS: list = []
-_OPTIONS: dict = {}
+_SHARED: dict = {}
 
 
 def _check_slot(i: int):
-    """(result, seconds, PNG or None) for the i-th slot.
+    """(i, result, seconds, PNG or None, page, JSON entry) for the i-th slot.
 
     Runs in a worker, which inherited the loaded cases when it was forked.
-    The picture is drawn here too: it depends on this result alone.
+    The picture, the page and the JSON entry are made here too: each depends
+    on this result alone, and the workers run side by side.
     """
     from .engine import check_case
     from .plot import available, render_plot
     from .records import CaseResult
+    from .report import render_case
+    from .results_json import case_entry
 
-    slot = _SLOTS[i]
-    if isinstance(slot, CaseResult):
-        return slot, 0.0, None
-    start = time.perf_counter()
-    result = check_case(slot, **_OPTIONS)
-    seconds = time.perf_counter() - start
-    return result, seconds, render_plot(result) if available() else None
+    slot, page, meta = _SLOTS[i], _SHARED["pages"][i], _SHARED["meta"]
+    seconds, png = 0.0, None
+    if isinstance(slot, CaseResult):  # a file that failed to load
+        result = slot
+    else:
+        start = time.perf_counter()
+        result = check_case(slot, **_SHARED["options"])
+        seconds = time.perf_counter() - start
+        png = render_plot(result) if available() else None
+    text = render_case(result, meta, picture=f"{page}.png" if png is not None else None)
+    return i, result, seconds, png, text, case_entry(result)
 
 
-def _check_all(slots: list, options: dict, jobs: int):
-    """(result, seconds, PNG or None) for each slot, in order; cases run `jobs` at a time.
+def _longest_first(slots: list) -> list[int]:
+    """The slots' indices, those likely to take longest first.
+
+    A case whose code branches or loops is explored piece by piece and is
+    checked at a point inside every piece: it can take a hundred times as
+    long as a smooth case. Started first, it does not leave one worker
+    finishing alone at the end. The order changes nothing in the reports.
+    """
+    def branches(slot) -> int:
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(slot.fn)))
+        except (AttributeError, OSError, TypeError, SyntaxError):
+            return 0
+        return sum(isinstance(n, (ast.If, ast.While, ast.For, ast.IfExp)) for n in ast.walk(tree))
+
+    weight = [branches(slot) for slot in slots]
+    return sorted(range(len(slots)), key=lambda i: -weight[i])
+
+
+def _check_all(slots: list, options: dict, jobs: int, pages: list[str], meta):
+    """`_check_slot`'s tuple for each slot, as each is done; cases run `jobs` at a time.
 
     Workers are forked after the imports and after the case files are loaded,
     so they neither import torch again nor re-run the case files; each case
     is checked as a whole in one worker, so the results do not depend on `jobs`.
     """
-    global _SLOTS, _OPTIONS
-    _SLOTS, _OPTIONS = slots, options
+    global _SLOTS, _SHARED
+    _SLOTS, _SHARED = slots, dict(options=options, pages=pages, meta=meta)
+    order = _longest_first(slots)
     try:
         import multiprocessing
 
         cases = sum(not hasattr(s, "status") for s in slots)
         if jobs <= 1 or cases <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            yield from map(_check_slot, range(len(slots)))  # one process (no fork on Windows)
+            yield from map(_check_slot, order)  # one process (no fork on Windows)
             return
 
         with multiprocessing.get_context("fork").Pool(min(jobs, cases)) as pool:  # no idle workers
-            yield from pool.imap(_check_slot, range(len(slots)), chunksize=1)
+            yield from pool.imap_unordered(_check_slot, order, chunksize=1)
     finally:
-        _SLOTS, _OPTIONS = [], {}
+        _SLOTS, _SHARED = [], {}
 
 
 def _line_of(message: str) -> int:
@@ -269,11 +306,13 @@ def _generated(name: str) -> bool:
     return name == "results.json" or (name.endswith((".md", ".png")) and not name.startswith("."))
 
 
-def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = None) -> None:
+def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = None,
+                  rendered: dict[str, tuple[str, dict]] | None = None) -> None:
     """Render every page, then put them in place at once.
 
     `pictures` maps a page name to its PNG, written beside the page as
-    `PAGE.png` and embedded in it.
+    `PAGE.png` and embedded in it. `rendered` maps a page name to its page
+    and its `results.json` entry where the workers have made them already.
 
     The pages go to a temporary folder beside `out`, which replaces `out`
     only when all are written: a run that dies midway leaves the previous
@@ -290,11 +329,15 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
     kept: list[str] = []
     try:
-        files = {"index.md": render_index(results, meta), "results.json": render_json(results, meta)}
-        pictures = pictures or {}
-        for result, page in zip(results, page_names(results)):
-            shown = {"picture": f"{page}.png"} if page in pictures else {}
-            files[f"{page}.md"] = render_case(result, meta, **shown)
+        pictures, rendered = pictures or {}, rendered or {}
+        names = page_names(results)
+        files = {"index.md": render_index(results, meta),
+                 "results.json": render_json(results, meta, [rendered.get(page, (None, None))[1] for page in names])}
+        for result, page in zip(results, names):
+            if page in rendered:
+                files[f"{page}.md"] = rendered[page][0]
+            else:
+                files[f"{page}.md"] = render_case(result, meta, picture=f"{page}.png" if page in pictures else None)
         for name, text in files.items():
             with open(os.path.join(staging, name), "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)

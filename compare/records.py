@@ -180,7 +180,8 @@ class Meta:
     matplotlib: str | None = None
     """The version that drew the pictures (their bytes depend on it); None without pictures."""
 
-    def header(self) -> str:
-        drawn = f" · matplotlib {self.matplotlib}" if self.matplotlib else ""
+    def header(self, pictured: bool = True) -> str:
+        """One line for the top of a page; matplotlib is named only where `pictured`."""
+        drawn = f" · matplotlib {self.matplotlib}" if self.matplotlib and pictured else ""
         return (f"Python {self.python} · torch {self.torch} · SymPy {self.sympy}{drawn} · "
                 f"seed {self.seed} · {self.samples} samples per case")

@@ -163,7 +163,7 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
     out = [f"# {result.name}", ""]
     if result.doc:
         out += [f"> {result.doc}", ""]
-    out += [f"`{display_path(result.file)}`, line {result.line} · {meta.header()}", ""]
+    out += [f"`{display_path(result.file)}`, line {result.line} · {meta.header(picture is not None)}", ""]
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.source:
         out += ["```python", result.source.rstrip(), "```", ""]

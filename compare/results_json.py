@@ -16,7 +16,7 @@ import sympy
 from .notation import readable_array, readable_gradient
 from .records import CaseResult, Meta, PieceResult, PointResult
 
-__all__ = ["render_json"]
+__all__ = ["case_entry", "render_json"]
 
 
 def _num(x):
@@ -103,7 +103,8 @@ def _piece_json(result: CaseResult, piece: PieceResult) -> dict:
     }
 
 
-def _case_json(result: CaseResult) -> dict:
+def case_entry(result: CaseResult) -> dict:
+    """The case's entry in `results.json`; worker processes build it beside the case's check."""
     from .errors import display_path
 
     entry = {"name": result.name, "file": display_path(result.file), "line": result.line,
@@ -126,10 +127,12 @@ def _case_json(result: CaseResult) -> dict:
     return entry
 
 
-def render_json(results: Sequence[CaseResult], meta: Meta) -> str:
+def render_json(results: Sequence[CaseResult], meta: Meta, entries: Sequence[dict | None] = ()) -> str:
+    """The whole file; `entries[i]`, when given, is `case_entry(results[i])`, already built."""
+    entries = list(entries) + [None] * (len(results) - len(entries))
     doc = {"versions": {"python": meta.python, "torch": meta.torch, "sympy": meta.sympy,
                         "matplotlib": meta.matplotlib},
            "seed": meta.seed, "samples": meta.samples,
-           "cases": [_case_json(r) for r in results]}
+           "cases": [entry if entry is not None else case_entry(r) for r, entry in zip(results, entries)]}
     return json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
