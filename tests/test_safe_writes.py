@@ -35,11 +35,11 @@ def test_a_renderer_dying_midway_leaves_the_previous_reports(previous, monkeypat
     calls = []
     real = report.render_case
 
-    def dies_on_the_second_page(result, meta):
+    def dies_on_the_second_page(result, meta, **options):
         calls.append(result.name)
         if len(calls) == 2:
             raise RuntimeError("the run died here")
-        return real(result, meta)
+        return real(result, meta, **options)
 
     monkeypatch.setattr(report, "render_case", dies_on_the_second_page)
     with pytest.raises(RuntimeError, match="died here"):
