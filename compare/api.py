@@ -43,14 +43,18 @@ def _with_signature(fn: Callable, count: int) -> Callable:
 
     call.__signature__ = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
-    owner = getattr(fn, "__self__", None)  # Cube.apply is named, and located, by Cube
+    owner = getattr(fn, "__self__", None)  # Cube.apply is named by Cube
     call.__name__ = call.__qualname__ = getattr(owner, "__name__", None) or getattr(fn, "__name__", "f")
-    try:
-        call.__compare_file__ = inspect.getsourcefile(owner or fn) or "<unknown>"
-        call.__compare_line__ = inspect.getsourcelines(owner or fn)[1]
-    except (TypeError, OSError):
-        call.__compare_file__, call.__compare_line__ = "<builtin>", 0
     return call
+
+
+def _location(fn: Callable) -> tuple[str, int]:
+    """(file, line) where `fn` is defined; `Cube.apply` is located at the class `Cube`."""
+    owner = getattr(fn, "__self__", None)
+    try:
+        return inspect.getsourcefile(owner or fn) or "<unknown>", inspect.getsourcelines(owner or fn)[1]
+    except (TypeError, OSError):
+        return "<builtin>", 0
 
 
 def _named(fn: Callable, inputs: Any) -> Any:
@@ -75,9 +79,13 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
     declared = getattr(fn, "__compare_case__", None)
     if inputs is None and isinstance(declared, Case):
         return declared
+    location = None
     if not isinstance(inputs, Mapping):
-        fn = _with_signature(fn, 1 if inputs is None or hasattr(inputs, "shape") else len(inputs))
-    return make_case(fn, inputs=_named(fn, inputs), expect=expect, name=name, loop_bound=loop_bound)
+        called = _with_signature(fn, 1 if inputs is None or hasattr(inputs, "shape") else len(inputs))
+        if called is not fn:  # a wrapper: the case is where the wrapped function is
+            fn, location = called, _location(fn)
+    return make_case(fn, inputs=_named(fn, inputs), expect=expect, name=name, loop_bound=loop_bound,
+                     location=location)
 
 
 def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,

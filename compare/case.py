@@ -77,17 +77,21 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any) -> str | None
 
 def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callable | None = None,
               samples: int | None = None, loop_bound: int | None = None, order: int = 2,
-              name: str | None = None, **options: Any) -> Case:
-    """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share."""
-    code = getattr(fn, "__code__", None) if not hasattr(fn, "__compare_file__") else None
+              name: str | None = None, location: tuple[str, int] | None = None, **options: Any) -> Case:
+    """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share.
+
+    `location` is (file, line) of the case when `fn` is a wrapper whose own code is elsewhere.
+    """
+    code = getattr(fn, "__code__", None)
+    file, line = location or ((code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0))
     doc = inspect.getdoc(fn) or ""
     problem = None if inputs is not None else "use @case(inputs={...}): a case needs example inputs"
     return Case(
         name=name or getattr(fn, "__name__", "case"),
         fn=fn,
         inputs=MappingProxyType(dict(inputs or {})),
-        file=code.co_filename if code else getattr(fn, "__compare_file__", "<unknown>"),
-        line=code.co_firstlineno if code else getattr(fn, "__compare_line__", 0),
+        file=file,
+        line=line,
         expect=expect,
         samples=samples,
         loop_bound=loop_bound,
