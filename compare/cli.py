@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import inspect
 import os
 import shutil
-import inspect
 import sys
 import tempfile
 import textwrap

@@ -58,7 +58,10 @@ def _function_text(result: CaseResult) -> str:
 
 
 def page_names(results: Sequence[CaseResult]) -> list[str]:
-    """One page name per result: the case's name, prefixed by its file where names repeat."""
+    """One page name per result: the case's name, prefixed by its file where names repeat.
+
+    Only `name` and `file` are read, so the cases themselves give the same names before they run.
+    """
     counts: dict = {}
     for r in results:
         counts[r.name] = counts.get(r.name, 0) + 1
