@@ -84,3 +84,12 @@ def test_committed_reports_are_current(tmp_path):
     assert sorted(fresh) == sorted(committed), "files differ: run `python -m compare all` and commit reports/"
     stale = sorted(name for name in fresh if fresh[name] != committed[name])
     assert not stale, f"stale: {stale}; run `python -m compare all` and commit reports/"
+
+
+def test_cases_that_branch_start_first_and_the_rest_keep_their_order():
+    from compare.cli import _longest_first
+    from compare.load import load_file
+
+    slots = list(load_file("cases/notes/autograd.py").cases)
+    order = [slots[i].name for i in _longest_first(slots)]
+    assert order == ["control_flow", "dot", "sum", "square", "detached"]
