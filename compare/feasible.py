@@ -16,9 +16,10 @@ region is a union of intervals), a seeded Monte Carlo estimate otherwise.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import sympy
@@ -244,9 +245,10 @@ class Oracle:
         One variable: the centre of one of the region's intervals (exact).
         Several: z3 on the conditions with every bound made strict and moved
         inwards, by a margin relative to the bound (absolute where the bound is
-        0), shrinking the margin until a point is found. `accept(point) -> point
-        | None` rounds a candidate to the case's dtype and confirms it takes the
-        same path; the first accepted point is kept.
+        0), shrinking the margin until a point is found, then moved off the
+        axes (`_spread`). `accept(point) -> point | None` rounds a candidate to
+        the case's dtype and confirms it takes the same path; the first
+        accepted point is kept.
         """
         region = self.region(conditions)
         if region is not None:
@@ -256,12 +258,38 @@ class Oracle:
                     if point is not None:
                         return point
         for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Rational(1, 10**8), None):
-            found = self.check([_tighten(c, margin) for c in conditions])
+            tight = [_tighten(c, margin) for c in conditions]
+            found = self.check(tight)
             if found.status == SAT and found.witness is not None:
-                point = accept(found.witness)
-                if point is not None:
-                    return point
+                for candidate in self._spread(found.witness, tight):
+                    point = accept(candidate)
+                    if point is not None:
+                        return point
         return None
+
+    def _spread(self, witness: dict, conditions: Sequence[sympy.Basic]) -> Iterator[dict]:
+        """The witness moved into general position where it still meets `conditions`; then itself.
+
+        z3's models are simple points: zeros and equal entries, such as
+        a = [0, 505.5, 0]. There a backward that is wrong only off the axes
+        (one that drops a cross term) still passes, and a claim like
+        `out / a` divides 0 by 0. A seeded move of every entry, by up to a
+        quarter (then 1/16, ..., 1/1024) of the witness's largest entry, is kept
+        when it still satisfies the (tightened) conditions in float64; the
+        caller's `accept` then checks the original ones exactly.
+        """
+        values = [sympy.Rational(witness.get(s, 0)) for s in self.symbols]  # z3 models are rational
+        if all(v != 0 for v in values) and len(set(values)) == len(values):
+            yield witness
+            return
+        rng = np.random.default_rng([self._seed, zlib.crc32(str(list(conditions)).encode())])
+        size = max(abs(v) for v in values) or sympy.Integer(1)
+        for fraction in (sympy.Rational(1, 4 ** k) for k in range(1, 6)):
+            move = [sympy.Rational(int(k), 1000) for k in rng.integers(-1000, 1001, len(values))]
+            candidate = {s: v + fraction * size * m for s, v, m in zip(self.symbols, values, move)}
+            if self._holds(conditions, np.array([[float(candidate[s]) for s in self.symbols]]))[0]:
+                yield candidate
+        yield witness
 
     # -- probability --------------------------------------------------------------------------
     def probability(self, conditions: Sequence[sympy.Basic]) -> tuple[float, str]:
@@ -360,16 +388,13 @@ class Oracle:
 
     def _holds(self, conditions, points: np.ndarray) -> np.ndarray:
         """Float64 screening of the conjunction at many points (exactness comes after)."""
-        key = tuple(conditions)
-        f = self._lambdas.get(key)
-        if f is None:
-            f = sympy.lambdify(self.symbols, [release(c) for c in conditions], modules="numpy")
-            self._lambdas[key] = f
-        with np.errstate(all="ignore"):
-            values = f(*points.T)
         mask = np.ones(len(points), dtype=bool)
-        for v in values:
-            mask &= np.broadcast_to(np.asarray(v, dtype=bool), mask.shape)
+        for c in conditions:  # compiled one by one: the explorer meets each condition in many conjunctions
+            f = self._lambdas.get(c)
+            if f is None:
+                f = self._lambdas[c] = sympy.lambdify(self.symbols, release(c), modules="numpy")
+            with np.errstate(all="ignore"):
+                mask &= np.broadcast_to(np.asarray(f(*points.T), dtype=bool), mask.shape)
         return mask
 
 

@@ -193,3 +193,33 @@ def test_undecidable_side_is_reported_not_dropped():
 def test_no_control_flow_is_one_piece_with_condition_true():
     r = check_case(declare(lambda x: (x * x).sum(), inputs={"x": torch.tensor([1.0, 2.0])}, samples=0))
     assert len(r.pieces) == 1 and r.pieces[0].condition is sympy.true and r.uncovered == ()
+
+
+class DropsTheProduct(torch.autograd.Function):
+    """a0 a1 a2 with a backward of zeros: right wherever two entries are 0, as on the axes."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a[0] * a[1] * a[2]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return torch.zeros_like(a)
+
+
+def product_by_norm(a):
+    if a.norm() > 1:
+        return DropsTheProduct.apply(a)
+    return DropsTheProduct.apply(a) * 2
+
+
+def test_piece_points_are_in_general_position_where_an_off_axis_error_shows():
+    r = check_case(declare(product_by_norm, inputs={"a": torch.tensor([0.0, 0.0, 3.0])}, samples=0))
+    own = [p for p in r.points if p.origin.startswith("piece")]
+    assert len(own) == 2
+    for p in own:
+        entries = list(p.inputs["a"])
+        assert 0.0 not in entries and len(set(entries)) == 3, entries
+    assert r.status == "disagree" and {p.status for p in own} == {"disagree"}
