@@ -166,12 +166,13 @@ def _step(f, x: torch.Tensor, d: torch.Tensor, h: float, path) -> tuple[float, f
 
     (value, estimate, step, crossed): crossed when even the smallest step tried leaves the piece.
     """
-    for _ in range(_SHRINKS):
+    for cut in range(_SHRINKS + 1):
         try:
             return (*_richardson(f, x, d, h, path), h, False)
         except _Crossed:
-            h /= 8
-    return (*_richardson(f, x, d, h, None), h, True)
+            if cut < _SHRINKS:
+                h /= 8
+    return (*_richardson(f, x, d, h, None), h, True)  # the smallest step, which was seen to cross
 
 
 _SHRINKS = 8

@@ -53,6 +53,17 @@ def test_finite_differences_shrink_the_step_to_stay_in_the_piece():
     assert abs(float(got.grads["x"]) - 3) < 1e-6
 
 
+def test_crossing_is_reported_only_when_the_smallest_step_crosses_too():
+    def f(x):
+        return 3 * x if x > 1e-6 else -x
+
+    h = oracles._EPS ** oracles.FD_EPS_POWER / 8 ** oracles._SHRINKS  # the smallest step tried, ~4.4e-11
+    inside = oracles.finite_difference(f, {"x": torch.tensor(1e-6 + 2 * h, dtype=torch.float64)})
+    assert not inside.crossed and inside.step == h
+    assert abs(float(inside.grads["x"]) - 3) < 1e-3
+    assert oracles.finite_difference(f, {"x": torch.tensor(1e-6 + h / 8, dtype=torch.float64)}).crossed
+
+
 def test_large_inputs_are_checked_along_a_direction():
     x = torch.linspace(-1, 1, 100, dtype=torch.float64)
     u = oracles.direction({"x": x}, 7).numpy()
