@@ -13,6 +13,7 @@ claim are used.
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -138,7 +139,7 @@ def _worst_input(point: PointResult, dtype: str) -> str:
 
     def outside(name: str) -> tuple:
         e = measure(point.autograd[name], point.symbolic[name], getattr(torch, dtype, torch.float32))
-        return (not e.agree, e.max_rel)
+        return (not e.agree, math.inf if math.isnan(e.max_rel) else e.max_rel)  # NaN: a NaN met a number
 
     return max(point.symbolic, key=outside)
 

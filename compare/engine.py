@@ -32,7 +32,7 @@ from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianChe
                       PointResult, UncoveredRegion, worst)
 from .sym import as_expr, detach, exact, input_symbols, release
 from .symtensor import SymTensor
-from .verdict import Errors, Tolerance, measure
+from .verdict import Errors, Tolerance, largest, measure
 
 __all__ = ["check_case", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
@@ -321,10 +321,10 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
     tensors = _tensor_point(point, symbols, dtype)
     low = numeric.autograd_run(case.fn, tensors, dtype)
     high = numeric.autograd_run(case.fn, tensors, torch.float64)
-    errors = _combine([measure(low.grads[n], exact_grad[n], dtype) for n in exact_grad])
-    errors64 = _combine([measure(high.grads[n], exact_grad[n], torch.float64) for n in exact_grad])
+    by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, exact_grad, torch.float64)
+    errors, errors64 = _combine(by_input.values()), _combine(by_input64.values())
     kink = _kink(piece, result, point, sites, symbols, exact_grad, high.grads)
-    found = _oracles(case, piece, result, tensors, symbols, point, exact_grad, high.grads, errors64, u)
+    found = _oracles(case, piece, result, tensors, symbols, point, exact_grad, high.grads, by_input64, u)
     forward = found["forward"]
     jac_errors = jac_forward = None
     if result.jacobian is not None and kink is None:
@@ -362,7 +362,8 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                        errors64=errors64, jacobian_errors=jac_errors, claim_exact=claim, status=status, note=note,
                        oracles={name: o.result for name, o in found.items()},
                        jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
-                       torch=kinks.TORCH if kink is not None else None)
+                       torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
+                       errors64_by_input=by_input64)
 
 
 class _Found:
@@ -373,10 +374,11 @@ class _Found:
 
 
 def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, point, exact_grad, reverse,
-             errors64, u) -> dict[str, _Found]:
+             by_input64, u) -> dict[str, _Found]:
     """Every oracle at the point: exact, reverse (float64), forward, finite differences."""
     found = {"symbolic": _Found(OracleResult(values=exact_grad, errors=None)),
-             "reverse": _Found(OracleResult(values=reverse, errors=errors64))}
+             "reverse": _Found(OracleResult(values=reverse, errors=_combine(by_input64.values()),
+                                            errors_by_input=by_input64))}
     total = sum(t.numel() for t in tensors.values())
     directional = total > oracles.FULL_LIMIT
     want = exact_grad
@@ -387,15 +389,18 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
     seed = case_seed(0, case.name)
     try:
         fwd = oracles.forward_mode(case.fn, tensors, seed=seed)
-        found["forward"] = _Found(OracleResult(values=fwd.grads, errors=_against(fwd.grads, want, torch.float64),
+        each = _each(fwd.grads, want, torch.float64)
+        found["forward"] = _Found(OracleResult(values=fwd.grads, errors=_combine(each.values()), errors_by_input=each,
                                                mode=mode), fwd.jacobian)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         found["forward"] = _Found(OracleResult(values=None, errors=None, mode=mode,
                                                note=f"forward mode failed: {one_line(exc, case.file)}"))
     try:
         fd = oracles.finite_difference(case.fn, tensors, seed=seed)
-        tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * (fd.estimate or 0.0))
-        fd_errors = _against(fd.grads, want, torch.float64, tol)
+        own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
+        tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
+        fd_each = _each(fd.grads, want, torch.float64, tol)
+        fd_errors = _combine(fd_each.values())
         note = ""
         if fd.crossed:
             note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
@@ -405,8 +410,8 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
             if _against(fd.grads, seen, torch.float64, tol).agree:
                 note = ("finite differences cannot see detach(): they match the derivative with detach "
                         "removed, not autograd's; this is not a failure")
-        found["finite_difference"] = _Found(OracleResult(values=fd.grads, errors=fd_errors, mode=mode,
-                                                         estimate=fd.estimate, step=fd.step, note=note))
+        found["finite_difference"] = _Found(OracleResult(values=fd.grads, errors=fd_errors, errors_by_input=fd_each,
+                                                         mode=mode, estimate=fd.estimate, step=fd.step, note=note))
     except Exception as exc:
         found["finite_difference"] = _Found(OracleResult(values=None, errors=None, mode=mode,
                                                          note=f"finite differences failed: "
@@ -414,8 +419,12 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
     return found
 
 
+def _each(got: dict, want: dict, dtype, tolerance=None) -> dict[str, Errors]:
+    return {n: measure(got[n], want[n], dtype, tolerance=tolerance) for n in want}
+
+
 def _against(got: dict, want: dict, dtype, tolerance=None) -> Errors:
-    return _combine([measure(got[n], want[n], dtype, tolerance=tolerance) for n in want])
+    return _combine(_each(got, want, dtype, tolerance).values())
 
 
 def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink) -> HessianCheck:
@@ -491,8 +500,8 @@ def _combine(parts) -> Errors:
     """One Errors for several inputs: the worst of each measure."""
     ulps = [p.max_ulp for p in parts]
     return Errors(
-        max_abs=max((p.max_abs for p in parts), default=0.0),
-        max_rel=max((p.max_rel for p in parts), default=0.0),
+        max_abs=largest(p.max_abs for p in parts),
+        max_rel=largest(p.max_rel for p in parts),
         max_ulp=None if any(u is None for u in ulps) else max(ulps, default=0),
         agree=all(p.agree for p in parts),
         worst=None,

@@ -180,8 +180,9 @@ RULES: dict[str, Rule] = {r.op: r for r in [
     Rule("abs", f"abs'(0) = 0: {_MIN_NORM} of [-1, 1]",
          (sympy.Abs,), lambda v, p: _sign(v[0]) == 0,
          lambda v, p: (sympy.Integer(_sign(v[0])),)),
-    Rule("sqrt", "sqrt'(0) = inf: not convex there, so autograd extends the derivative by continuity "
-         "(the limit from the right), and inf times a zero factor gives nan",
+    Rule("sqrt", "sqrt'(0) = inf: sqrt is concave but has no finite supergradient at 0, so autograd "
+         "extends the derivative by continuity (the limit from the right), and inf times a zero factor "
+         "gives nan",
          (sympy.Pow,), lambda v, p: _sign(v[0]) == 0,
          lambda v, p: (sympy.oo if _sign(v[0]) == 0 else 1 / (2 * sympy.sqrt(v[0])),)),
     Rule("linalg.vector_norm", f"the gradient of a norm at the zero vector is 0: {_MIN_NORM} "

@@ -1,7 +1,7 @@
 """The records the engine hands to the report: what was checked and what was found."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
@@ -55,6 +55,8 @@ class OracleResult:
     """Per input; in directional mode {"u": derivative along u}; None when the oracle failed."""
     errors: Errors | None
     """Against SymPy's value (float64 tolerances); None for the exact oracle itself or a failure."""
+    errors_by_input: dict[str, Errors] = field(default_factory=dict)
+    """`errors` for each input alone (or for "u"); `errors` is the worst of them."""
     mode: str = "full"
     """"full" (every entry) or "directional" (along one seeded random direction u)."""
     estimate: float | None = None
@@ -120,6 +122,10 @@ class PointResult:
     """At a kink: the rule that gives autograd's value, naming the op."""
     torch: str | None = None
     """At a kink: the torch version whose rule it is (the rules change between releases)."""
+    errors_by_input: dict[str, Errors] = field(default_factory=dict)
+    """`errors` for each input alone; `errors` is the worst of them."""
+    errors64_by_input: dict[str, Errors] = field(default_factory=dict)
+    """`errors64` for each input alone."""
 
 
 @dataclass(frozen=True)

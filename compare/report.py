@@ -17,6 +17,7 @@ from tabulate import tabulate
 from .notation import readable_array, readable_gradient
 from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
+from .verdict import largest
 
 __all__ = ["Meta", "page_names", "points_table", "render_index", "render_case"]
 
@@ -72,7 +73,7 @@ def page_names(results: Sequence[CaseResult]) -> list[str]:
 def _max(points: Sequence[PointResult], attr: str, which: str):
     values = [getattr(getattr(p, attr), which) for p in points]
     values = [v for v in values if v is not None]
-    return max(values) if values else None
+    return largest(values) if values else None
 
 
 def _claim_summary(result: CaseResult) -> str:
@@ -88,7 +89,7 @@ def _other_oracles(result: CaseResult) -> str:
     for name in ("forward", "finite_difference"):
         found = [p.oracles[name] for p in result.points if p.oracles and p.rule is None and p.oracles.get(name)]
         errs = [o.errors.max_rel for o in found if o.errors is not None]
-        text = _fmt(max(errs)) if errs else "—"
+        text = _fmt(largest(errs)) if errs else "—"
         if any(o.note and o.errors is not None and not o.errors.agree for o in found):
             text += "*"
         if any(o.values is None for o in found):
@@ -199,8 +200,10 @@ def _derivative_section(result: CaseResult) -> list[str]:
             + (", entry by entry:" if any(s for s in result.shapes.values()) else ":"), ""]
     for name in result.shapes:
         g = readable_array(piece.gradient[name], result.symbols)
-        latex = sympy.latex(g) if isinstance(g, sympy.Basic) else g
-        out += [f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {latex}$$", ""]
+        if isinstance(g, sympy.Basic):
+            out += [f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {sympy.latex(g)}$$", ""]
+        else:  # entries without one template, or a sum cut short: SymPy's text, not LaTeX
+            out += ["```", f"d out.sum() / d {name} = {g}", "```", ""]
     if piece.claim:
         out += [f"The claim `expect` is **{piece.claim}**" + (f": {piece.claim_note}" if piece.claim_note else ".")
                 + "", ""]
@@ -210,7 +213,8 @@ def _derivative_section(result: CaseResult) -> list[str]:
 def _pieces_section(result: CaseResult) -> list[str]:
     rows = []
     for piece in result.pieces:
-        inside = next((p for p in result.points if p.piece == piece.index), None)
+        mine = [p for p in result.points if p.piece == piece.index]  # its own point first, as in Points
+        inside = next((p for p in mine if p.origin == f"piece {piece.index + 1}"), mine[0] if mine else None)
         rows.append([piece.index + 1, f"`{_cell(piece.condition)}`",
                      f"`{_cell(readable_array(piece.output, result.symbols))}`",
                      "; ".join(f"`{_cell(readable_array(piece.gradient[n], result.symbols))}`"
@@ -240,19 +244,22 @@ def _nonscalar_section(result: CaseResult) -> list[str]:
            "`backward()` needs a scalar to start from, or a vector `v` to multiply the Jacobian with. "
            "`out.sum().backward()` computes the vector-Jacobian product `vᵀJ` with `v` all ones: "
            "each input's gradient is the sum of its column of the Jacobian.", ""]
-    piece = result.pieces[0]
+    example = next((p for p in result.points if p.origin == "example"), None)
+    piece = result.pieces[example.piece if example else 0]
     if piece.jacobian is not None:
+        if len(result.pieces) > 1:
+            out += [f"On piece {piece.index + 1}, where the example point lies, the Jacobian is:", ""]
         for name, jac in piece.jacobian.items():
             if jac.ndim == 2:
                 out += [f"$$J_{{{name}}} = {sympy.latex(sympy.Matrix(jac))}$$", ""]
         errs = [p.jacobian_errors.max_abs for p in result.points if p.jacobian_errors]
         if errs:
             out += [f"Autograd's full Jacobian (float64, one backward pass per output entry) against "
-                    f"SymPy's: largest error {_fmt(max(errs))}.", ""]
+                    f"SymPy's: largest error {_fmt(largest(errs))}.", ""]
         fwd = [p.jacobian_forward_errors.max_abs for p in result.points if p.jacobian_forward_errors]
         if fwd:
             out += [f"Forward mode's Jacobian (float64, one jvp per input entry: its columns) "
-                    f"against SymPy's: largest error {_fmt(max(fwd))}.", ""]
+                    f"against SymPy's: largest error {_fmt(largest(fwd))}.", ""]
     return out
 
 
@@ -297,7 +304,8 @@ def _oracles_section(result: CaseResult) -> list[str]:
             errs = []
             for name in ("reverse", "forward", "finite_difference"):
                 o = p.oracles[name]
-                errs.append(_err(o.errors) if o.errors is not None else "—")
+                e = o.errors_by_input.get(key, o.errors)
+                errs.append(_err(e) if e is not None else "—")
             rows.append([i + 1, "∇·u" if key == "u" else key] + [_oracle_cell(p, n, key) for n, _ in _ORACLES]
                         + [_fmt(fd.step) if fd.step is not None else "—",
                            _fmt(fd.estimate) if fd.estimate is not None else "—"] + errs)
@@ -309,8 +317,8 @@ def _oracles_section(result: CaseResult) -> list[str]:
            "Four answers for the gradient of `out.sum()` at each point, all in float64: SymPy's exact value "
            "(which alone decides the status), reverse mode (`torch.autograd.grad`), forward mode "
            "(dual numbers, as `torch.func.jvp` uses, one per input entry) and central finite differences (step "
-           "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson; \"FD est.\" is "
-           "their own error estimate). Errors are against the exact value; ✗ marks values that do not "
+           "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson, and cut by 8, up to "
+           "8 times, while a step would leave the point's piece; \"FD est.\" is their own error estimate). Errors are against the exact value; ✗ marks values that do not "
            "agree with it (within float64's tolerance, or for finite differences their own).", ""]
     if directional:
         out += [f"The input has more than {_oracle_limit()} entries: forward mode and finite differences give "
@@ -418,10 +426,11 @@ def points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
     rows = []
     for i, p in enumerate(points):
         for n in result.shapes:
+            e, e64 = p.errors_by_input.get(n, p.errors), p.errors64_by_input.get(n, p.errors64)
             rows.append([i + 1, p.origin, p.piece + 1, f"{n} = {_array(p.inputs[n])}", _array(p.symbolic[n]),
-                         _array(p.autograd[n]), _fmt(p.errors.max_abs), _fmt(p.errors.max_rel),
-                         p.errors.max_ulp if p.errors.max_ulp is not None else "—",
-                         _fmt(p.errors64.max_abs),
+                         _array(p.autograd[n]), _fmt(e.max_abs), _fmt(e.max_rel),
+                         e.max_ulp if e.max_ulp is not None and p.rule is None else "—",  # no ULPs at a kink
+                         _fmt(e64.max_abs),
                          "—" if p.claim_exact is None else str(p.claim_exact),
                          p.status + (f": {p.note}" if p.note else "")])
     return tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",

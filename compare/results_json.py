@@ -15,6 +15,7 @@ import sympy
 
 from .notation import readable_array, readable_gradient
 from .records import CaseResult, Meta, PieceResult, PointResult
+from .verdict import largest
 
 __all__ = ["case_entry", "render_json"]
 
@@ -44,6 +45,9 @@ def _point_json(p: PointResult) -> dict:
         "autograd_float64": {n: _nested(v) for n, v in p.autograd64.items()},
         "max_abs_err": _num(p.errors.max_abs), "max_rel_err": _num(p.errors.max_rel),
         "max_ulp": p.errors.max_ulp,
+        "by_input": {n: {"max_abs_err": _num(e.max_abs), "max_rel_err": _num(e.max_rel), "max_ulp": e.max_ulp,
+                         "float64_max_abs_err": _num(p.errors64_by_input[n].max_abs)}
+                     for n, e in p.errors_by_input.items()},
         "float64": {"max_abs_err": _num(p.errors64.max_abs), "max_rel_err": _num(p.errors64.max_rel),
                     "max_ulp": p.errors64.max_ulp},
         "jacobian_max_abs_err": _num(p.jacobian_errors.max_abs) if p.jacobian_errors else None,
@@ -85,7 +89,7 @@ def _case_hessian_json(result: CaseResult) -> dict | None:
         "exact": [str(sympy.Matrix(p.hessian).tolist()) if p.hessian is not None else None
                   for p in result.pieces] if checks[0].mode == "full" else None,
         "points": len(checks), "compared": len(compared),
-        "max_abs_err": _num(max((h.errors.max_abs for h in compared), default=0.0)),
+        "max_abs_err": _num(largest(h.errors.max_abs for h in compared)),
         "agree": all(h.errors.agree for h in compared),
         "note": result.hessian_note or None,
     }

@@ -21,10 +21,13 @@ with these rules for what is not a finite number:
 Errors are reported as absolute, relative (over entries whose exact value
 is nonzero) and in units in the last place (ULP) of the compared dtype:
 the number of representable values between `got` and `want` rounded to
-that dtype. Pairs that are not both finite add nothing to the absolute and
-relative errors (they agree or disagree by the rules above); a NaN against
-a number has no ULP distance (None). tests/test_verdict.py shows each rule
-accepting what it should and catching a wrong answer.
+that dtype. Pairs that are not both finite and agree (NaN and NaN, an
+infinity and itself) add nothing to the absolute and relative errors. Those
+that disagree make them NaN (a NaN against anything else) or inf (an
+infinity against a finite value or the other infinity): an error column
+never reads 0 beside values that disagree. A NaN against a number has no
+ULP distance (None). tests/test_verdict.py shows each rule accepting what
+it should and catching a wrong answer.
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Tolerance", "TOLERANCES", "Errors", "measure", "ulp_distance"]
+__all__ = ["Tolerance", "TOLERANCES", "Errors", "largest", "measure", "ulp_distance"]
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,10 @@ class Errors:
     """How far one array of values is from the exact one."""
 
     max_abs: float
-    """Largest |got - want| over finite pairs (0.0 when there are none)."""
+    """Largest |got - want| over finite pairs (0.0 when there are none); NaN or inf when a
+    non-finite pair disagrees."""
     max_rel: float
-    """Largest |got - want| / |want| over finite pairs with want != 0."""
+    """Largest |got - want| / |want| over finite pairs with want != 0; NaN or inf like max_abs."""
     max_ulp: int | None
     """Largest distance in ULPs of the dtype; None where the dtype has no such measure."""
     agree: bool
@@ -125,13 +129,28 @@ def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
         if ok.all():
             score = diff
         worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), got.shape))
+    max_abs = float(diff.max()) if diff.size else 0.0
+    max_rel = float(rel.max()) if rel.size else 0.0
+    wrong = ~ok & ~finite
+    if np.any(wrong & (np.isnan(got) | np.isnan(want))):
+        max_abs = max_rel = math.nan
+    elif np.any(wrong):
+        max_abs = max_rel = math.inf
     return Errors(
-        max_abs=float(diff.max()) if diff.size else 0.0,
-        max_rel=float(rel.max()) if rel.size else 0.0,
+        max_abs=max_abs,
+        max_rel=max_rel,
         max_ulp=ulp_distance(got, want, dtype),
         agree=bool(ok.all()),
         worst=worst,
     )
+
+
+def largest(values, default=0.0):
+    """The largest of some errors, NaN when any is NaN (Python's `max` would depend on the order)."""
+    values = list(values)
+    if any(isinstance(v, float) and math.isnan(v) for v in values):
+        return math.nan
+    return max(values, default=default)
 
 
 def is_nan(x: float) -> bool:

@@ -117,3 +117,18 @@ def test_float32_ulps_are_counted_in_float32():
 def test_empty_arrays_agree():
     e = measure(np.zeros((0,)), np.zeros((0,)), F64)
     assert e.agree and e.worst is None and e.max_ulp == 0
+
+
+@pytest.mark.parametrize("got, want, shown", [(nan, 1.0, "nan"), (1.0, nan, "nan"), (inf, 1.0, "inf"),
+                                               (-inf, inf, "inf"), (1e308, inf, "inf")])
+def test_a_disagreeing_non_finite_pair_never_reads_as_error_0(got, want, shown):
+    e = measure(np.array([got, 2.0]), np.array([want, 2.0]), F64)
+    assert not e.agree
+    assert str(e.max_abs) == str(e.max_rel) == shown
+
+
+def test_the_largest_error_is_nan_when_any_is_whatever_the_order():
+    from compare.verdict import largest
+
+    assert math.isnan(largest([1.0, nan, 2.0])) and math.isnan(largest([nan, 1.0]))
+    assert largest([1.0, 3.0]) == 3.0 and largest([]) == 0.0
