@@ -301,8 +301,8 @@ def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | No
     return None, derive.hessian_vector(grad, symbols, [exact(x) for x in u.tolist()])
 
 
-def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None]]:
-    """(exact gradient, exact Jacobian or None) at each check, evaluated piece by piece in one call."""
+def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None, np.ndarray]]:
+    """(exact gradient, exact Jacobian or None, exact output) at each check, piece by piece in one call."""
     found: list = [None] * len(checks)
     for piece in pieces:
         mine = [i for i, (_, k, _) in enumerate(checks) if k == piece.index]
@@ -310,14 +310,46 @@ def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tupl
         grads = {n: derive.evaluate_many(g, at, symbols) for n, g in piece.gradient.items()}
         jacs = ({n: derive.evaluate_many(j, at, symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
+        outputs = derive.evaluate_many(piece.output, at, symbols)
         for row, i in enumerate(mine):
             found[i] = ({n: v[row] for n, v in grads.items()},
-                        {n: v[row] for n, v in jacs.items()} if jacs is not None else None)
+                        {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row])
     return found
 
 
+FORWARD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-9)
+"""How far torch's float64 output may be from the exact output before the two runs are taken to
+compute different functions: loose, since it looks for another function, not for rounding."""
+
+
+def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None:
+    """Why the symbolic run cannot stand for this case at the point, or None when the values match.
+
+    Both runs execute the same code, so their outputs agree up to rounding,
+    unless the code does what the symbolic side does not model: randomness,
+    a write through a view, an option of an op. Only entries finite in both
+    are compared (float64 may overflow where the exact value does not).
+    """
+    exact_out, torch_out = np.asarray(exact_out, dtype=np.float64), np.asarray(torch_out, dtype=np.float64)
+    if exact_out.shape != torch_out.shape:
+        return f"the symbolic output has shape {exact_out.shape}, torch's {torch_out.shape}"
+    both = np.isfinite(exact_out) & np.isfinite(torch_out)
+    scale = min(1.0, float(np.abs(exact_out[both]).max())) if both.any() else 1.0
+    off = both & (np.abs(torch_out - exact_out) > FORWARD_TOLERANCE.atol * scale
+                  + FORWARD_TOLERANCE.rtol * np.abs(exact_out))
+    if not off.any():
+        return None
+    i = tuple(int(j) for j in np.argwhere(off)[0])
+    where = f" at entry {list(i)}" if i else ""
+    return (f"the symbolic run and torch compute different outputs{where} (exact {exact_out[i]:.7g}, torch "
+            f"{torch_out[i]:.7g} in float64): the case draws random numbers, writes through a view in "
+            f"place, or uses an option of an op that the symbolic side does not model, so its exact "
+            f"derivative is not this function's")
+
+
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
-                 symbols, dtype, exact_grad: dict, exact_jac: dict | None, *, sites=(), u=None) -> PointResult:
+                 symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
+                 u=None) -> PointResult:
     tensors = _tensor_point(point, symbols, dtype)
     low = numeric.autograd_run(case.fn, tensors, dtype)
     high = numeric.autograd_run(case.fn, tensors, torch.float64)
@@ -349,6 +381,10 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
             status, note = ERROR, (f"autograd's {name} run took another path than the exact value "
                                    f"(branch at line {line}); the point is too close to a boundary")
             break
+    if status == AGREE:
+        mismatch = _forward_mismatch(exact_out, high.output)
+        if mismatch:
+            status, note = ERROR, mismatch
     if status == AGREE and kink is not None:
         status, note, rule = _kink_verdict(kink, low, high, dtype)
     elif status == AGREE:

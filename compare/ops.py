@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from .kinks import mark
 from .sym import detach as _detach
 from .sym import exact
-from .symtensor import OPS, SymTensor, as_sym, op
+from .symtensor import OPS, SymTensor, UnsupportedOp, as_sym, op
 
 T = torch.Tensor
 
@@ -48,11 +48,18 @@ def _wrap(data, dtype) -> SymTensor:
 
 
 # -- elementwise -------------------------------------------------------------------------
+_HARMLESS = {"out": None, "inplace": False}
+"""Keyword arguments that change nothing when given with these values (`F.relu(x, inplace=False)`)."""
+
+
 def _elementwise(f, *names, arity=1):
     ufunc = np.frompyfunc(f, arity, 1)
 
     def impl(*args, **kwargs):
-        args = args[:arity]
+        options = [f"{k}={v!r}" for k, v in kwargs.items() if _HARMLESS.get(k, ...) is not v]
+        if options or len(args) > arity:  # never drop what the symbolic side does not model
+            given = options + [repr(a) for a in args[arity:]]
+            raise UnsupportedOp(f"torch.{names[0]} with {', '.join(given)}")
         dt = _dtype(*args)
         return _wrap(ufunc(*(as_sym(a).data for a in args)), dt)
 

@@ -20,12 +20,14 @@ import numpy as np
 import sympy
 import torch
 
-from .sym import as_expr, exact
+from .sym import as_expr, detach, exact
 
 __all__ = ["SymTensor", "OPS", "op", "as_sym", "UnsupportedOp", "BRANCH", "NeedsValue", "user_site"]
 
 OPS: dict[Callable, Callable] = {}
 """torch callable -> implementation taking the same arguments."""
+
+_DETACH = np.frompyfunc(detach, 1, 1)
 
 BRANCH: contextvars.ContextVar = contextvars.ContextVar("compare_branch")
 """The decider of the current symbolic run: `decide(condition, site) -> bool`."""
@@ -40,6 +42,41 @@ class UnsupportedOp(TypeError):
     def __init__(self, name: str):
         super().__init__(f"op {name} is not supported on symbolic tensors")
         self.op = name
+
+
+def _grad_mode(out):
+    """What an op returns, as torch's grad mode makes it.
+
+    Under `torch.no_grad()` (or `set_grad_enabled(False)`, or a function
+    decorated with either) torch records nothing: the result is a constant
+    to autograd. Symbolically that is `detach` on every entry, which keeps
+    the value and has derivative 0. The exception is the forward of a custom
+    `autograd.Function`, which torch always runs without grad: its backward
+    gives the derivative there, and the exact one is that of the forward.
+    """
+    if torch.is_grad_enabled() or _in_function_forward():
+        return out
+    if isinstance(out, SymTensor) and out.dtype.is_floating_point:
+        return SymTensor(_DETACH(out.data), out.dtype)
+    if isinstance(out, tuple):
+        items = [_grad_mode(o) for o in out]
+        return type(out)(items) if not hasattr(out, "_fields") else type(out)(*items)
+    return out
+
+
+_APPLY = torch.autograd.Function.apply.__func__.__code__
+
+
+def _in_function_forward() -> bool:
+    """Is an `autograd.Function.apply` on the stack (so grad is off for its forward, not by the case)?"""
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is _APPLY:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class NeedsValue(TypeError):
@@ -105,7 +142,7 @@ class SymTensor:
         impl = OPS.get(func)
         if impl is None:
             raise UnsupportedOp(op_name(func))
-        return impl(*args, **(kwargs or {}))
+        return _grad_mode(impl(*args, **(kwargs or {})))
 
     # -- torch.Tensor's methods: looked up in the same table ---------------------------
     def __getattr__(self, name: str):
@@ -115,10 +152,10 @@ class SymTensor:
         impl = OPS.get(func) if func is not None else None
         if impl is None:
             raise UnsupportedOp(f"torch.Tensor.{name}")
-        return lambda *args, **kwargs: impl(self, *args, **kwargs)
+        return lambda *args, **kwargs: _grad_mode(impl(self, *args, **kwargs))
 
     def _call(self, func, *args):
-        return OPS[func](self, *args)
+        return _grad_mode(OPS[func](self, *args))
 
     # -- operators -----------------------------------------------------------------------
     def __add__(self, o): return self._call(torch.Tensor.__add__, o)
@@ -146,7 +183,7 @@ class SymTensor:
     def __or__(self, o): return self._call(torch.Tensor.__or__, o)
     def __invert__(self): return self._call(torch.Tensor.__invert__)
     def __getitem__(self, index): return self._call(torch.Tensor.__getitem__, index)
-    def __setitem__(self, index, value): self._call(torch.Tensor.__setitem__, index, value)
+    def __setitem__(self, index, value): self._call(torch.Tensor.__setitem__, index, _grad_mode(value))
 
     __hash__ = object.__hash__
 

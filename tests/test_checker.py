@@ -48,3 +48,55 @@ def test_run_on_a_user_folder_exit_code(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "DISAGREE  bad_cube" in proc.stderr
     assert (tmp_path / "out" / "index.md").exists()
+
+
+X3 = torch.tensor([1.0, 2.0, -3.0])
+
+
+def _checked(fn, **options):
+    with collecting() as found:
+        case(inputs={"x": X3}, **options)(fn)
+    return check_case(found[0], samples=1)
+
+
+@torch.no_grad()
+def _scale(x):
+    return x.abs().max()
+
+
+def test_no_grad_makes_a_constant_as_it_does_for_autograd():
+    def block(x):
+        with torch.no_grad():
+            u = x * x
+        return u * x
+
+    r = _checked(block, expect=lambda x: x * x)
+    assert r.status == "agree" and r.pieces[0].claim == "proven", r.error
+    assert _checked(lambda x: x / _scale(x)).status == "agree"
+
+    def switched(x):
+        with torch.set_grad_enabled(False):
+            m = x.sum()
+        return x * m
+
+    assert _checked(switched, expect=lambda x: torch.ones_like(x) * x.sum()).status == "agree"
+
+
+def test_a_run_the_symbolic_side_cannot_follow_is_an_error_not_a_verdict():
+    def view_written_in_place(x):
+        y = x * 1
+        v = y[0:2]
+        v *= 3
+        return y
+
+    def random_weights(x):
+        return (torch.randn(3) * x).sum()
+
+    for fn in (view_written_in_place, random_weights):
+        r = _checked(fn)
+        assert r.status == "error" and "compute different outputs" in r.error, (fn.__name__, r.status, r.error)
+
+
+def test_an_op_option_the_symbolic_side_does_not_model_is_refused():
+    r = _checked(lambda x: torch.div(x, 2, rounding_mode="floor"))
+    assert r.status == "error" and "rounding_mode='floor'" in r.error
