@@ -42,12 +42,30 @@ def _promote(value, dtype: torch.dtype):
 class PathRecorder(TorchFunctionMode):
     """Records the branches a run takes. In a float64 run it also casts the case's own float32
     constants (a module-level `X = torch.tensor([...])`, say) up to float64: exact, since every
-    float32 is a float64, and without it `X @ w` fails on mixed dtypes."""
+    float32 is a float64, and without it `X @ w` fails on mixed dtypes. A custom Function may
+    save such a constant for its backward, which runs outside this mode: saved tensors are cast
+    up as they are unpacked (`saved_tensors_hooks`), so `ctx.saved_tensors` are float64 too."""
 
     def __init__(self, promote: torch.dtype | None = None):
         super().__init__()
         self.path: list = []
         self.promote = promote if promote == torch.float64 else None
+        self._hooks = None
+
+    def __enter__(self):
+        if self.promote is not None:
+            self._hooks = torch.autograd.graph.saved_tensors_hooks(_same, self._unpack)
+            self._hooks.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        if self._hooks is not None:
+            self._hooks.__exit__(*exc)
+            self._hooks = None
+
+    def _unpack(self, t: torch.Tensor) -> torch.Tensor:
+        return t.to(self.promote) if t.is_floating_point() and t.dtype != self.promote else t
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if self.promote is not None and func is not torch.Tensor.to:
@@ -57,6 +75,10 @@ class PathRecorder(TorchFunctionMode):
         if func is torch.Tensor.__bool__:
             self.path.append((user_site(), bool(result)))
         return result
+
+
+def _same(t: torch.Tensor) -> torch.Tensor:
+    return t
 
 
 def _leaves(point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:

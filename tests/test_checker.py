@@ -100,3 +100,28 @@ def test_a_run_the_symbolic_side_cannot_follow_is_an_error_not_a_verdict():
 def test_an_op_option_the_symbolic_side_does_not_model_is_refused():
     r = _checked(lambda x: torch.div(x, 2, rounding_mode="floor"))
     assert r.status == "error" and "rounding_mode='floor'" in r.error
+
+
+B32 = torch.tensor([[1.0, -0.5], [0.25, 2.0], [0.5, 0.5]])  # float32, as a module constant is
+
+
+class ConstantMatmul(torch.autograd.Function):
+    """a @ b.T with a right backward that reads b back from ctx."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b.T
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g @ b, g.T @ a
+
+
+def test_a_float32_constant_saved_by_a_custom_function_meets_the_float64_run():
+    with collecting() as found:
+        case(inputs={"a": torch.tensor([[1.0, 2.0], [-1.0, 0.5]])})(lambda a: (ConstantMatmul.apply(a, B32) ** 2).sum())
+    r = check_case(found[0], samples=1)
+    assert r.status == "agree", r.error
+    assert all(p.hessian.errors.agree for p in r.points)
