@@ -125,3 +125,11 @@ def test_a_float32_constant_saved_by_a_custom_function_meets_the_float64_run():
     r = check_case(found[0], samples=1)
     assert r.status == "agree", r.error
     assert all(p.hessian.errors.agree for p in r.points)
+
+
+def test_a_claim_off_only_by_float_rounding_is_unproven_and_a_wrong_one_disproven():
+    near = _checked(lambda x: 0.1 * x**3, expect=lambda x: 0.3 * x**2)
+    assert near.status == "agree" and near.pieces[0].claim == "unproven"
+    assert "rounding of float constants" in near.pieces[0].claim_note
+    wrong = _checked(lambda x: 0.1 * x**3, expect=lambda x: 0.30001 * x**2)
+    assert wrong.status == "disagree" and wrong.pieces[0].claim == "disproven"
