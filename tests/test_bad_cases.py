@@ -35,6 +35,8 @@ EXPECTED = {
                     r"for input 'x'; its gradient has shape \(4,\)",
     "expect_keys": r"tests/bad_cases/expect_keys\.py:5: CaseOutputError: expect gives gradients for "
                    r"\['x', 'z'\], the inputs are \['x', 'y'\]; missing \['y'\]; not an input: \['z'\]",
+    "misspelled_option": r"tests/bad_cases/misspelled_option\.py:5: unknown option 'expcet' "
+                         r"\(did you mean 'expect'\?\)",
     "unsupported_op": r"tests/bad_cases/unsupported_op\.py:8: UnsupportedOp: op torch\.cumsum is not "
                       r"supported on symbolic tensors",
 }
