@@ -51,8 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="check the case files or folders given and write reports")
     p_run.add_argument("paths", nargs="+", metavar="PATH")
     run_options(p_run)
-    p_list = sub.add_parser("list", help="list the cases under the paths given (default: cases/), "
-                                         "without running them")
+    p_list = sub.add_parser(
+        "list", help="list the cases under the paths given (default: cases/), without running them; "
+                     "it reads the source, so it misses cases declared in a loop or through a helper",
+        description="List the @case functions under the paths given (default: cases/) without running "
+                    "or importing them: each file is read with ast, so a case declared in a loop or "
+                    "through a helper function is not listed ('run' finds it).")
     p_list.add_argument("paths", nargs="*", metavar="PATH")
     p_bench = sub.add_parser("bench", help="measure start-up, scaling and exploration; write BENCHMARKS.md "
                                            "(run from the project root)")

@@ -155,3 +155,20 @@ def test_out_that_does_not_exist_yet_is_fine(tmp_path):
     assert cli.out_problem(str(tmp_path / "a" / "b" / "reports")) is None
     assert cli.out_problem(str(tmp_path)) is None
     assert not (tmp_path / "a").exists()
+
+
+def test_list_says_it_misses_cases_declared_in_a_loop(tmp_path):
+    (tmp_path / "looped.py").write_text(
+        "import torch\nfrom compare import case\n\n"
+        "@case(inputs={'x': torch.ones(2)})\ndef plain(x):\n    return x.sum()\n\n"
+        "for k in (2.0, 3.0):\n    def scaled(x, k=k):\n        return (k * x).sum()\n"
+        "    case(inputs={'x': torch.ones(2)})(scaled)\n")
+    listed = compare("list", str(tmp_path)).stdout.splitlines()
+    assert [line.split(": ")[-1] for line in listed] == ["plain"]  # the two in the loop are not read
+    helped = compare("--help").stdout + compare("list", "--help").stdout
+    assert "misses cases declared in a loop or through a helper" in " ".join(helped.split())
+    assert "a case declared in a loop or through a helper function is not listed" in " ".join(helped.split())
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = " ".join(f.read().split())
+    assert "`list` lists cases without running them" in readme
+    assert "so it misses cases declared in a loop or through a helper" in readme
