@@ -11,6 +11,7 @@ the file still run.
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -19,6 +20,12 @@ from typing import Any, Callable, Mapping
 __all__ = ["case", "Case", "collecting", "make_case"]
 
 _collector: list | None = None
+
+OPTIONS = ("show_at",)
+"""The keywords of `@case` kept in `Case.options` for later stages; any other is a mistake."""
+
+KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order") + OPTIONS
+"""Every keyword `@case` takes: what a misspelled one is matched against."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,22 @@ class Case:
     """Further keyword arguments given to `@case`, kept for later stages."""
 
 
-def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any) -> str | None:
+def _unknown(options: Mapping[str, Any]) -> str | None:
+    """The first keyword of `@case` that it does not take, with the one it was probably meant to be."""
+    for key in options:
+        if key not in OPTIONS:
+            close = difflib.get_close_matches(key, KEYWORDS, n=1)
+            return f"unknown option {key!r}" + (f" (did you mean {close[0]!r}?)" if close else
+                                                  f"; @case takes {', '.join(KEYWORDS)}")
+    return None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: Any = None,
+             order: Any = 2) -> str | None:
     import torch
 
     if not isinstance(inputs, Mapping) or not inputs:
@@ -70,8 +92,12 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any) -> str | None
         return f"inputs mix dtypes {sorted(map(str, dtypes))}; use one dtype per case"
     if expect is not None and not callable(expect):
         return "expect must be a function of the inputs"
-    if samples is not None and (not isinstance(samples, int) or samples < 0):
+    if samples is not None and (not _whole(samples) or samples < 0):
         return "samples must be a non-negative int"
+    if loop_bound is not None and (not _whole(loop_bound) or loop_bound < 1):
+        return f"loop_bound must be a positive int (or None for the run's default), not {loop_bound!r}"
+    if not _whole(order) or order not in (1, 2):
+        return f"order must be 1 or 2 (the highest derivative order checked), not {order!r}"
     return None
 
 
@@ -81,11 +107,15 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share.
 
     `location` is (file, line) of the case when `fn` is a wrapper whose own code is elsewhere.
+    A keyword in `options` other than those of `OPTIONS`, or an `order`, `samples` or
+    `loop_bound` out of range, is the case's `problem`, not an exception.
     """
     code = getattr(fn, "__code__", None)
     file, line = location or ((code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0))
     doc = inspect.getdoc(fn) or ""
-    problem = None if inputs is not None else "use @case(inputs={...}): a case needs example inputs"
+    # A misspelled keyword first: `input=` for `inputs=` would otherwise read as no inputs at all.
+    problem = _unknown(options) or (None if inputs is not None else
+                                    "use @case(inputs={...}): a case needs example inputs")
     return Case(
         name=name or getattr(fn, "__name__", "case"),
         fn=fn,
@@ -97,7 +127,7 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
         loop_bound=loop_bound,
         order=order,
         doc=doc.strip().splitlines()[0] if doc.strip() else "",
-        problem=problem or _problem(fn, inputs, expect, samples),
+        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order),
         options=MappingProxyType(dict(options)),
     )
 
@@ -110,6 +140,10 @@ def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
     `show_at={...}` (or a list of such dicts) adds points that the case page
     shows outside the verdict: where floats overflow, say, and the lesson is
     that they do.
+
+    Any other keyword is a mistake, most often a misspelling (`expcet=`): the
+    case is then an error saying which keyword and what it was probably meant
+    to be, instead of a case whose claim silently goes unchecked.
     """
 
     def declare(f: Callable) -> Callable:

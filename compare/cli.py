@@ -2,7 +2,8 @@
 
 Exit codes: 0 every case agrees (or, at a kink, follows PyTorch's documented
 convention), 1 some case disagrees, 2 some case is an error (a broken case
-file; the other cases still ran).
+file; the other cases still ran) or `--out` is no folder the reports can be
+written to (found before any case runs).
 """
 from __future__ import annotations
 
@@ -50,8 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="check the case files or folders given and write reports")
     p_run.add_argument("paths", nargs="+", metavar="PATH")
     run_options(p_run)
-    p_list = sub.add_parser("list", help="list the cases under the paths given (default: cases/), "
-                                         "without running them")
+    p_list = sub.add_parser(
+        "list", help="list the cases under the paths given (default: cases/), without running them; "
+                     "it reads the source, so it misses cases declared in a loop or through a helper",
+        description="List the @case functions under the paths given (default: cases/) without running "
+                    "or importing them: each file is read with ast, so a case declared in a loop or "
+                    "through a helper function is not listed ('run' finds it).")
     p_list.add_argument("paths", nargs="*", metavar="PATH")
     p_bench = sub.add_parser("bench", help="measure start-up, scaling and exploration; write BENCHMARKS.md "
                                            "(run from the project root)")
@@ -142,6 +147,10 @@ def _run(paths: list[str], args) -> int:
     from .records import Meta
     from .report import page_names
 
+    unwritable = out_problem(args.out)
+    if unwritable:  # before hours of checks, not after them
+        print(f"--out {args.out}: {unwritable}", file=sys.stderr)
+        return 2
     settle()
     files = discover(paths)
     if not files:
@@ -299,6 +308,29 @@ def _progress(result, seconds: float, verbose: bool) -> None:
     print(line, file=sys.stderr)
     if verbose and result.traceback:
         print(result.traceback, file=sys.stderr)
+
+
+def out_problem(out: str) -> str | None:
+    """Why `write_reports` could not put a folder at `out`, or None: checked before any case runs.
+
+    `out` must be a folder or not exist yet; the nearest of its parents that
+    exists must be a folder this process may write in, since the reports are
+    written beside `out` and renamed into place (the missing parents are
+    made then, not now: a run that fails writes nothing).
+    """
+    target = os.path.abspath(out)
+    if os.path.exists(target) and not os.path.isdir(target):
+        return "exists and is not a folder; give a folder for the reports"
+    parent = os.path.dirname(target)
+    while not os.path.exists(parent):  # a dangling link is not a folder either
+        if os.path.islink(parent) or os.path.dirname(parent) == parent:
+            break
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return f"{parent} is not a folder, so the reports cannot be written under it"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot write in {parent}"
+    return None
 
 
 def _generated(name: str) -> bool:

@@ -43,19 +43,28 @@ FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
 """How far finite differences may be from the exact value, besides their own error estimate."""
 
 
+SECOND_ORDER_ADVICE = ("if second derivatives are the slow part (Hessians through max or abs can be), "
+                       "@case(..., order=1) skips them")
+"""Ends the time-limit message of a case checked to second order."""
+
+
 class CaseTimeout(Exception):
     """The case ran longer than its time limit."""
 
 
 @contextmanager
-def time_limit(seconds: float | None, what: str = "the case"):
-    """Raise CaseTimeout inside the code after `seconds` (main thread only; else no limit)."""
+def time_limit(seconds: float | None, what: str = "the case", advice: str = ""):
+    """Raise CaseTimeout inside the code after `seconds` (main thread only; else no limit).
+
+    `advice`, if any, ends the message: what else than a longer limit may help.
+    """
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def expire(signum, frame):
-        raise CaseTimeout(f"{what} ran longer than its time limit of {seconds:g} s (see --timeout)")
+        raise CaseTimeout(f"{what} ran longer than its time limit of {seconds:g} s (see --timeout)"
+                          + (f"; {advice}" if advice else ""))
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -86,7 +95,7 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
     try:
-        with time_limit(timeout):
+        with time_limit(timeout, advice=SECOND_ORDER_ADVICE if case.order >= 2 else ""):
             return _check(case, base, seed=seed, samples=samples if case.samples is None else case.samples,
                           loop_bound=case.loop_bound or loop_bound, epsilon=epsilon)
     except Exception as exc:  # the case's own code failed: report it, run the others

@@ -59,15 +59,32 @@ def _function_text(result: CaseResult) -> str:
 
 
 def page_names(results: Sequence[CaseResult]) -> list[str]:
-    """One page name per result: the case's name, prefixed by its file where names repeat.
+    """One page name per result, all different: the case's name, prefixed by its file where names repeat.
 
     Only `name` and `file` are read, so the cases themselves give the same names before they run.
+    The prefix is for a name found in several files. A name still taken (two cases with one name
+    in one file, declared in a loop or redefined; two files of one name in different folders)
+    gets a suffix `-2`, `-3`, … in the order of the results, the first keeping the plain name.
+    Names are told apart as a case-insensitive file system would (`F.md` is `f.md` there), and
+    `index` is the index's own.
     """
-    counts: dict = {}
+    files: dict = {}
     for r in results:
-        counts[r.name] = counts.get(r.name, 0) + 1
-    return [r.name if counts[r.name] == 1 else
-            f"{os.path.splitext(os.path.basename(r.file))[0]}.{r.name}" for r in results]
+        files.setdefault(r.name, set()).add(r.file)
+    wanted = [r.name if len(files[r.name]) == 1 else f"{os.path.splitext(os.path.basename(r.file))[0]}.{r.name}"
+              for r in results]
+    taken = {"index"}
+    names = []
+    for k, name in enumerate(wanted):
+        if name.casefold() in taken:
+            others = {w.casefold() for w in wanted[k + 1:]}  # never take a name a later case has as its own
+            n = 2
+            while f"{name}-{n}".casefold() in taken | others:
+                n += 1
+            name = f"{name}-{n}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 def _max(points: Sequence[PointResult], attr: str, which: str):

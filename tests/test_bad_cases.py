@@ -35,6 +35,8 @@ EXPECTED = {
                     r"for input 'x'; its gradient has shape \(4,\)",
     "expect_keys": r"tests/bad_cases/expect_keys\.py:5: CaseOutputError: expect gives gradients for "
                    r"\['x', 'z'\], the inputs are \['x', 'y'\]; missing \['y'\]; not an input: \['z'\]",
+    "misspelled_option": r"tests/bad_cases/misspelled_option\.py:5: unknown option 'expcet' "
+                         r"\(did you mean 'expect'\?\)",
     "unsupported_op": r"tests/bad_cases/unsupported_op\.py:8: UnsupportedOp: op torch\.cumsum is not "
                       r"supported on symbolic tensors",
 }
@@ -107,3 +109,28 @@ def test_timeout_is_configurable(tmp_path, monkeypatch, capsys):
 def test_default_timeout_is_60_seconds():
     args = cli._parser().parse_args(["all"])
     assert args.timeout == 60.0
+
+
+def _spinning(x):
+    while True:
+        x = x + 0
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_the_time_limit_suggests_order_1_only_when_second_derivatives_are_checked(order):
+    import torch
+
+    from compare.case import make_case
+    from compare.engine import check_case
+
+    result = check_case(make_case(_spinning, inputs={"x": torch.ones(3)}, order=order), timeout=0.3)
+    assert result.status == "error"
+    assert "ran longer than its time limit of 0.3 s (see --timeout)" in result.error
+    assert ("@case(..., order=1)" in result.error) == (order == 2), result.error
+    assert len(result.error.splitlines()) == 1
+
+
+def test_the_time_limit_of_a_case_names_order_1_and_that_of_an_import_does_not(run):
+    code, stderr, by_file = run
+    assert "@case(..., order=1) skips them" in by_file["never_returns"][0]["error"]
+    assert "order=1" not in by_file["import_never_returns"][0]["error"]

@@ -93,3 +93,82 @@ def test_cases_that_branch_start_first_and_the_rest_keep_their_order():
     slots = list(load_file("cases/notes/autograd.py").cases)
     order = [slots[i].name for i in _longest_first(slots)]
     assert order == ["control_flow", "dot", "sum", "square", "detached"]
+
+
+@pytest.fixture
+def nothing_runs(monkeypatch):
+    """Fail the test if the run gets as far as looking for case files."""
+    from compare import load
+
+    def discover(paths):
+        raise AssertionError("the cases ran before the output location was checked")
+
+    monkeypatch.setattr(load, "discover", discover)
+    monkeypatch.chdir(ROOT)
+
+
+def _one_error_line(capsys, code):
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in captured.err, captured.err
+    return lines[0]
+
+
+def test_out_an_existing_file_is_an_error_before_anything_runs(tmp_path, nothing_runs, capsys):
+    from compare import cli
+
+    target = tmp_path / "reports.txt"
+    target.write_text("mine")
+    line = _one_error_line(capsys, cli.main(["run", "cases/notes", "--out", str(target)]))
+    assert line == f"--out {target}: exists and is not a folder; give a folder for the reports"
+    assert target.read_text() == "mine"
+    assert os.listdir(tmp_path) == ["reports.txt"]  # no staging folder left beside it
+
+
+def test_out_under_a_file_is_an_error_before_anything_runs(tmp_path, nothing_runs, capsys):
+    from compare import cli
+
+    (tmp_path / "file").write_text("mine")
+    line = _one_error_line(capsys, cli.main(["all", "--out", str(tmp_path / "file" / "sub" / "reports")]))
+    assert line.endswith(f"{tmp_path / 'file'} is not a folder, so the reports cannot be written under it")
+
+
+def test_out_in_a_folder_that_cannot_be_written_is_an_error_before_anything_runs(tmp_path, nothing_runs,
+                                                                                 monkeypatch, capsys):
+    from compare import cli
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    # as root, permission bits do not stop writes: ask access() what a plain user would be told
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if os.fspath(path) == str(locked)
+                        else real(path, mode, **kw))
+    line = _one_error_line(capsys, cli.main(["run", "cases/notes", "--out", str(locked / "new" / "reports")]))
+    assert line == f"--out {locked / 'new' / 'reports'}: cannot write in {locked}"
+    assert os.listdir(locked) == []  # the missing parents are not made either
+
+
+def test_out_that_does_not_exist_yet_is_fine(tmp_path):
+    from compare import cli
+
+    assert cli.out_problem(str(tmp_path / "a" / "b" / "reports")) is None
+    assert cli.out_problem(str(tmp_path)) is None
+    assert not (tmp_path / "a").exists()
+
+
+def test_list_says_it_misses_cases_declared_in_a_loop(tmp_path):
+    (tmp_path / "looped.py").write_text(
+        "import torch\nfrom compare import case\n\n"
+        "@case(inputs={'x': torch.ones(2)})\ndef plain(x):\n    return x.sum()\n\n"
+        "for k in (2.0, 3.0):\n    def scaled(x, k=k):\n        return (k * x).sum()\n"
+        "    case(inputs={'x': torch.ones(2)})(scaled)\n")
+    listed = compare("list", str(tmp_path)).stdout.splitlines()
+    assert [line.split(": ")[-1] for line in listed] == ["plain"]  # the two in the loop are not read
+    helped = compare("--help").stdout + compare("list", "--help").stdout
+    assert "misses cases declared in a loop or through a helper" in " ".join(helped.split())
+    assert "a case declared in a loop or through a helper function is not listed" in " ".join(helped.split())
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = " ".join(f.read().split())
+    assert "`list` lists cases without running them" in readme
+    assert "so it misses cases declared in a loop or through a helper" in readme
