@@ -133,13 +133,31 @@ def _where(case: Case) -> str:
     return f"{display_path(case.file)}:{case.line}"
 
 
+REDRAWS = 16
+"""Draws of one sample before it settles for one where the function is not defined."""
+
+
 def sample_points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
+    """The example, then `samples` seeded draws from independent standard normals.
+
+    A draw where the output is not finite (sqrt or log of a negative entry:
+    outside the function's domain, where its derivative says nothing) is
+    drawn again, then tried with its entries' absolute values, up to
+    `REDRAWS` times; after that the first draw is kept, and reported.
+    """
     dtype = next(iter(case.inputs.values())).dtype
     points = [("example", {k: v.detach().clone() for k, v in case.inputs.items()})]
     g = torch.Generator().manual_seed(case_seed(seed, case.name))
     for k in range(samples):
-        points.append((f"sample {k + 1}", {name: torch.randn(tuple(v.shape), dtype=dtype, generator=g)
-                                          for name, v in case.inputs.items()}))
+        first = None
+        for _ in range(REDRAWS):
+            draw = {name: torch.randn(tuple(v.shape), dtype=dtype, generator=g) for name, v in case.inputs.items()}
+            first = first or draw
+            found = next((p for p in (draw, {n: t.abs() for n, t in draw.items()}) if numeric.defined(case.fn, p)),
+                         None)
+            if found is not None:
+                break
+        points.append((f"sample {k + 1}", found or first))
     return points
 
 

@@ -15,7 +15,8 @@ from torch.overrides import TorchFunctionMode
 
 from .symtensor import user_site
 
-__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "jacobian_run", "backward_error", "claim_values"]
+__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "defined", "jacobian_run", "backward_error",
+           "claim_values"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,16 @@ def autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.d
                    else np.zeros(tuple(leaves[n].shape))) for n, g in zip(names, grads)},
         path=tuple(recorder.path),
     )
+
+
+def defined(fn: Callable, point: Mapping[str, torch.Tensor]) -> bool:
+    """Is every entry of `fn`'s float64 output at `point` finite (and does it run at all)?"""
+    try:
+        with PathRecorder(torch.float64):
+            out = fn(**_leaves(point, torch.float64))
+        return isinstance(out, torch.Tensor) and bool(torch.isfinite(out.detach()).all())
+    except Exception:  # a failure is reported where the point is checked, not here
+        return False
 
 
 def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],

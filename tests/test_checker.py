@@ -133,3 +133,11 @@ def test_a_claim_off_only_by_float_rounding_is_unproven_and_a_wrong_one_disprove
     assert "rounding of float constants" in near.pieces[0].claim_note
     wrong = _checked(lambda x: 0.1 * x**3, expect=lambda x: 0.30001 * x**2)
     assert wrong.status == "disagree" and wrong.pieces[0].claim == "disproven"
+
+
+def test_samples_are_drawn_again_outside_the_functions_domain():
+    with collecting() as found:
+        case(inputs={"x": torch.tensor([0.5, 1.5, 2.5])})(lambda x: torch.sqrt(x).sum())
+    r = check_case(found[0], samples=4)
+    assert r.status == "agree", r.error
+    assert all((p.inputs["x"] > 0).all() for p in r.points)
