@@ -48,8 +48,13 @@ SECOND_ORDER_ADVICE = ("if second derivatives are the slow part (Hessians throug
 """Ends the time-limit message of a case checked to second order."""
 
 
-class CaseTimeout(Exception):
-    """The case ran longer than its time limit."""
+class CaseTimeout(BaseException):
+    """The case ran longer than its time limit.
+
+    A BaseException, as KeyboardInterrupt is: an `except Exception` that
+    tolerates a failing oracle (or that a case writes) must not swallow it
+    and run on without a limit.
+    """
 
 
 @contextmanager
@@ -67,7 +72,7 @@ def time_limit(seconds: float | None, what: str = "the case", advice: str = ""):
                           + (f"; {advice}" if advice else ""))
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)  # and again every 0.5 s, should a bare except eat it
     try:
         yield
     finally:
@@ -98,7 +103,7 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
         with time_limit(timeout, advice=SECOND_ORDER_ADVICE if case.order >= 2 else ""):
             return _check(case, base, seed=seed, samples=samples if case.samples is None else case.samples,
                           loop_bound=case.loop_bound or loop_bound, epsilon=epsilon)
-    except Exception as exc:  # the case's own code failed: report it, run the others
+    except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
         return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
                           traceback=traceback.format_exc(), **base)

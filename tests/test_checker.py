@@ -141,3 +141,25 @@ def test_samples_are_drawn_again_outside_the_functions_domain():
     r = check_case(found[0], samples=4)
     assert r.status == "agree", r.error
     assert all((p.inputs["x"] > 0).all() for p in r.points)
+
+
+SWALLOWS = """
+import torch
+from compare import case
+
+
+@case(inputs={"x": torch.tensor([1.0, 2.0])})
+def swallows_everything(x):
+    try:
+        while True:
+            x = x * 1.0
+    except Exception:
+        return x
+"""
+
+
+def test_a_case_that_catches_every_exception_still_meets_its_time_limit(tmp_path):
+    (tmp_path / "swallow.py").write_text(SWALLOWS)
+    proc = subprocess.run([sys.executable, "-m", "compare", "run", str(tmp_path / "swallow.py"), "--timeout", "1",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "CaseTimeout" in proc.stderr, proc.stderr[-2000:]
