@@ -273,10 +273,17 @@ def _hessian_note(case: Case, scalar: bool, pieces) -> str:
         return f"order={case.order}: second derivatives are not checked"
     if not scalar:
         return "the output is not a scalar: no Hessian (its Jacobian is checked instead)"
-    if pieces and pieces[0].hessian is None:
-        return (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
-                f"random direction v instead of in full")
-    return ""
+    local = ""
+    if pieces and pieces[0].hessian is None and pieces[0].hessian_v is None:
+        local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
+                 "are those of the smooth expression that holds around it (each max replaced by its "
+                 "largest argument there, each step by its value)")
+    n = sum(int(np.prod(s, dtype=int)) for s in (tuple(v.shape) for v in case.inputs.values()))
+    if pieces and pieces[0].hessian is None and n * n > oracles.HESSIAN_LIMIT:
+        directional = (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
+                       f"random direction v instead of in full")
+        return f"{directional}; {local}" if local else directional
+    return local
 
 
 def _kinky(expr) -> bool:
@@ -325,12 +332,36 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
                        hessian=hess, hessian_v=hess_v)
 
 
+LOCAL_HESSIAN_OPS = 200
+"""Size (SymPy operations, all gradient entries together) above which a gradient with kinked
+heads (Max, Abs, Heaviside) gets its Hessian point by point, from `derive.localize`."""
+
+
 def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The exact Hessian over all input entries, or H v when it has more than HESSIAN_LIMIT entries."""
+    """The exact Hessian over all input entries, or H v when it has more than HESSIAN_LIMIT entries.
+
+    (None, None) when the Hessian is taken at each point instead (`_local_hessian`): `diff` of
+    `Max` of many arguments, and of the `Heaviside`s it makes, takes seconds per entry.
+    """
+    entries = [e for g in grad.values() for e in g.flat]
+    if any(_kinky(e) or as_expr(e).has(sympy.Heaviside) for e in entries) and \
+            sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
+        return None, None
     n = sum(syms.size for syms in symbols.values())
     if n * n <= oracles.HESSIAN_LIMIT:
         return derive.hessian(grad, symbols), None
     return None, derive.hessian_vector(grad, symbols, [exact(x) for x in u.tolist()])
+
+
+def _local_hessian(result: PieceResult, symbols, point, u) -> tuple[str, np.ndarray]:
+    """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
+    local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
+             for n, g in result.gradient.items()}
+    n = sum(syms.size for syms in symbols.values())
+    if n * n <= oracles.HESSIAN_LIMIT:
+        return "full", derive.evaluate(derive.hessian(local, symbols), point)
+    return "directional", derive.evaluate(derive.hessian_vector(local, symbols, [exact(x) for x in u.tolist()]),
+                                          point)
 
 
 def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None, np.ndarray]]:
@@ -397,8 +428,8 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
         if forward.jacobian is not None:
             jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
     hessian = None
-    if result.hessian is not None or result.hessian_v is not None:
-        hessian = _hessian_check(case, result, tensors, point, u, kink)
+    if u is not None and result.output.shape == () and case.order >= 2:
+        hessian = _hessian_check(case, result, tensors, point, u, kink, symbols)
     claim = None
     if case.expect is not None:
         takes_out = "out" in inspect.signature(case.expect).parameters
@@ -495,10 +526,16 @@ def _against(got: dict, want: dict, dtype, tolerance=None) -> Errors:
     return _combine(_each(got, want, dtype, tolerance).values())
 
 
-def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink) -> HessianCheck:
-    full = result.hessian is not None
-    mode = "full" if full else "directional"
-    exact_h = derive.evaluate(result.hessian if full else result.hessian_v, point)
+def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols) -> HessianCheck:
+    if result.hessian is None and result.hessian_v is None:
+        if kink is not None:  # no smooth expression around a kink, and nothing to compare there
+            return HessianCheck("full", None, None, None, "at a kink: the second derivative does not exist; "
+                                                          "not compared")
+        mode, exact_h = _local_hessian(result, symbols, point, u)
+    else:
+        mode = "full" if result.hessian is not None else "directional"
+        exact_h = derive.evaluate(result.hessian if mode == "full" else result.hessian_v, point)
+    full = mode == "full"
     try:
         got = oracles.autograd_hessian(case.fn, tensors) if full else oracles.autograd_hvp(case.fn, tensors, u)
     except Exception as exc:

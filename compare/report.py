@@ -406,12 +406,16 @@ def _hessian_section(result: CaseResult) -> list[str]:
         out += [""]
         if piece.hessian.shape[0] <= 8:
             out += [f"$$H = {sympy.latex(sympy.Matrix(piece.hessian))}$$", ""]
+    elif checks[0][1].hessian.mode == "full":
+        out += [f"The Hessian of the output over every entry of {names} (flattened, in that order) against "
+                f"`torch.autograd.functional.hessian` in float64; {result.hessian_note}.", ""]
     else:
         out += [result.hessian_note + ": SymPy's H v against `torch.autograd.functional.hvp`.", ""]
     rows = []
     for i, p in checks:
         h = p.hessian
-        rows.append([i + 1, p.origin, _array(h.exact), _array(h.autograd) if h.autograd is not None else "—",
+        rows.append([i + 1, p.origin, _array(h.exact) if h.exact is not None else "—",
+                     _array(h.autograd) if h.autograd is not None else "—",
                      _fmt(h.errors.max_abs) if h.errors else "—",
                      ("agree" if h.errors.agree else "disagree") if h.errors else h.note])
     out += [tabulate(rows, headers=["#", "origin", "exact", "autograd", "abs err", "verdict"],

@@ -1,7 +1,9 @@
 """Exact derivatives: term by term equals SymPy's own diff; readable templates."""
 import numpy as np
 import sympy
+import torch
 
+from compare import derive
 from compare.derive import gradient, jacobian, template
 from compare.sym import input_symbols
 
@@ -34,3 +36,34 @@ def test_template_reads_entries_as_one_expression():
     assert str(template(np.array([w[i] * x[i] for i in range(4)], dtype=object), inputs)) == "w*x"
     assert template(np.array([x[(i + 1) % 4] for i in range(4)], dtype=object), inputs) is None
     assert template(np.array([1, 1, 0, 0], dtype=object), inputs) is None
+
+
+def test_the_local_hessian_equals_the_global_one_off_the_kinks():
+    x = input_symbols("x", (3,))
+    m = sympy.Max(*x)
+    out = np.array(m + sympy.log(sum(sympy.exp(xi - m) for xi in x)), dtype=object)
+    grad = derive.gradient(out, {"x": x})
+    point = {x[0]: sympy.Rational(1, 2), x[1]: sympy.Rational(-1), x[2]: sympy.Rational(2)}
+    local = {"x": np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(grad["x"])}
+    assert not any(e.has(sympy.Max, sympy.Heaviside) for e in local["x"].flat)
+    np.testing.assert_array_equal(derive.evaluate(derive.hessian(local, {"x": x}), point),
+                                  derive.evaluate(derive.hessian(grad, {"x": x}), point))
+    tie = {x[0]: sympy.Integer(2), x[1]: sympy.Integer(-1), x[2]: sympy.Integer(2)}
+    assert derive.localize(m, tie) == m  # at a kink the head stays
+
+
+def test_a_large_gradient_with_max_gets_its_hessian_point_by_point():
+    from compare import case
+    from compare.case import collecting
+    from compare.engine import check_case
+
+    def stable_logsumexp(x):
+        m = x.max()
+        return m + torch.log(torch.exp(x - m).sum())
+
+    with collecting() as found:
+        case(inputs={"x": torch.tensor([0.5, -1.0, 2.0, 0.25, 1.0])})(stable_logsumexp)
+    r = check_case(found[0], samples=1)
+    assert r.status == "agree", r.error
+    assert r.pieces[0].hessian is None and "smooth expression" in r.hessian_note
+    assert all(p.hessian.errors.agree for p in r.points)
