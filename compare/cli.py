@@ -244,7 +244,10 @@ def _check_slot(i: int):
         start = time.perf_counter()
         result = check_case(slot, **_SHARED["options"])
         seconds = time.perf_counter() - start
-        png = render_plot(result) if available() else None
+        try:
+            png = render_plot(result) if available() else None
+        except Exception as exc:  # a picture is an extra: drawing it must not cost the case's results
+            print(f"{result.name}: no picture: {type(exc).__name__}: {str(exc).strip()[:200]}", file=sys.stderr)
     text = render_case(result, meta, picture=f"{page}.png" if png is not None else None)
     return i, result, seconds, png, text, case_entry(result)
 

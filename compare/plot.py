@@ -93,9 +93,13 @@ def curve(result: CaseResult) -> Curve | None:
                  result.dtype)
 
 
+_MATH_ONLY = {name: np.vectorize(getattr(math, name), otypes=[float]) for name in ("erf", "erfc")}
+"""Functions NumPy lacks, taken from `math` entry by entry."""
+
+
 def _numeric(expr, var):
-    """`expr` as a NumPy function of `var` (erf through math.erf, as NumPy has none)."""
-    f = sympy.lambdify([var], expr, modules=[{"erf": np.vectorize(math.erf, otypes=[float])}, "numpy"])
+    """`expr` as a NumPy function of `var` (erf and erfc through `math`, as NumPy has none)."""
+    f = sympy.lambdify([var], expr, modules=[_MATH_ONLY, "numpy"])
     return lambda x: np.broadcast_to(np.asarray(f(x), dtype=float), x.shape)
 
 

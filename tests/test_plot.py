@@ -52,3 +52,31 @@ def test_without_matplotlib_pages_are_complete_and_have_no_picture(monkeypatch, 
     page = (tmp_path / "out" / "sine.md").read_text()
     assert "![" not in page, page
     assert "## Points" in page and "· matplotlib" not in page, page
+
+
+def test_a_picture_that_cannot_be_drawn_costs_only_the_picture(monkeypatch, tmp_path, capsys):
+    from compare import cli, plot
+
+    case_file = tmp_path / "sine.py"
+    case_file.write_text("import torch\nfrom compare import case\n\n"
+                         "@case(inputs={'x': torch.tensor([0.5, 1.0])}, samples=1)\n"
+                         "def sine(x):\n    return torch.sin(x)\n")
+
+    def breaks(result):
+        raise TypeError("only 0-dimensional arrays can be converted to Python scalars")
+
+    monkeypatch.setattr(plot, "render_plot", breaks)
+    assert cli.main(["run", str(case_file), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["index.md", "results.json", "sine.md"]
+    assert "sine: no picture: TypeError" in capsys.readouterr().err
+
+
+def test_erfc_is_drawn_entry_by_entry():
+    import numpy as np
+    import sympy
+
+    from compare.plot import _numeric
+
+    x = sympy.Symbol("x", real=True)
+    got = _numeric(sympy.erfc(x) * sympy.asin(x / 2), x)(np.array([0.5, -1.0]))
+    assert np.allclose(got, [0.4795001221869535 * 0.25268025514207865, 1.8427007929497148 * -0.5235987755982989])
