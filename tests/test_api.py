@@ -4,6 +4,7 @@ import sys
 
 import pytest
 import torch
+from torch.autograd.function import once_differentiable
 
 import compare
 
@@ -95,3 +96,75 @@ def test_a_function_apply_is_checked_as_gradcheck_would_take_it():
     message = str(failure.value)
     assert message.startswith("compare: _HalfCube (tests/test_api.py:")  # the Function, not a wrapper
     assert "exact (SymPy): [ 3.  , 12.  ,  0.75]" in message
+
+
+class _OnceCube(torch.autograd.Function):
+    """x**3 with a right backward that cannot itself be differentiated."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x**2
+
+
+class _DetachedCube(torch.autograd.Function):
+    """x**3 with a right backward computed on detached values: its own derivative is lost."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * torch.from_numpy(3 * x.detach().numpy() ** 2)
+
+
+@pytest.mark.parametrize("function", [_OnceCube, _DetachedCube])
+def test_a_backward_that_is_not_twice_differentiable_passes_at_order_1(function):
+    def cube_sum(x):
+        return function.apply(x).sum()
+
+    x = torch.tensor([0.5, 1.5, -2.0], dtype=torch.float64)
+    result = compare.assert_agrees(cube_sum, (x,), order=1, samples=1)
+    assert result.status == "agree" and all(p.hessian is None for p in result.points)
+    assert "order=1" in result.hessian_note
+
+
+def test_a_failure_of_the_hessian_alone_says_so_and_suggests_order_1():
+    def cube_sum(x):
+        return _OnceCube.apply(x).sum()
+
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_agrees(cube_sum, (torch.tensor([0.5, 1.5, -2.0], dtype=torch.float64),), samples=1)
+    message = str(failure.value)
+    assert "gradient agrees with the exact derivative, but its second derivatives do not" in message
+    assert "Hessian of out.sum()" in message and "order=1" in message
+    lines = {l.split(":")[0].strip(): l for l in message.splitlines() if ": [" in l}
+    assert "[[  3.,   0.,   0.]," in lines["exact (SymPy)"]  # d2/dx2 x**3 = 6x at 0.5
+    assert "[[0., 0., 0.]," in lines["autograd float64"]
+
+
+def test_a_wrong_gradient_is_shown_before_a_wrong_hessian():
+    with pytest.raises(AssertionError) as failure:  # _HalfCube's Hessian is wrong too
+        compare.assert_agrees(lambda x: _HalfCube.apply(x).sum(), (torch.tensor([1.0, -2.0]),), samples=0)
+    message = str(failure.value)
+    assert "autograd disagrees with the exact derivative" in message and "order=1" not in message
+
+
+def test_order_samples_and_expect_override_a_declared_case():
+    @compare.case(inputs={"x": torch.tensor([1.0, 2.0])}, expect=lambda x: 3 * x, order=2)
+    def once_cube(x):
+        return _OnceCube.apply(x).sum()
+
+    assert compare.check(once_cube, samples=0).status == "disagree"  # the Hessian, and the claim
+    result = compare.check(once_cube, order=1, samples=2, expect=lambda x: 3 * x * x)
+    assert result.status == "agree" and len(result.points) == 3
+    assert "order must be 1 or 2" in compare.check(once_cube, order=3).error
