@@ -5,13 +5,21 @@
     result = compare.check(f, {"x": x})       # the CaseResult the reports are made of
     compare.assert_agrees(f, (x,))            # AssertionError with both values on a mismatch
 
-`inputs` is a dict (input name -> example tensor) or, as for gradcheck, a
-tensor or a tuple of tensors given to `fn`'s parameters in order. A
-function declared with `@case` can be passed alone: its own inputs and
-claim are used.
+`inputs` is a dict (input name -> example tensor: exactly the inputs to
+differentiate, each a floating tensor) or, as for gradcheck, one argument
+or a tuple of arguments given to `fn` in order. There, as gradcheck does
+with inputs that do not require grad, only floating-point tensors are
+differentiated (only those with `requires_grad`, when some have it); the
+other arguments (integer or bool tensors, numbers, None, anything else)
+are constants, passed unchanged at every point. The inputs are named by
+`fn`'s parameters; a builtin such as `torch.where` or an
+`autograd.Function`'s `apply` names none, and its arguments are then named
+x, y, z, u, v, w by position. A function declared with `@case` can be
+passed alone: its own inputs and claim are used.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from typing import Any, Callable, Mapping, Sequence
@@ -24,28 +32,83 @@ from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 __all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
 
 
-def _with_signature(fn: Callable, count: int) -> Callable:
-    """`fn` with named parameters to call it by.
+_INVENTED = ("x", "y", "z", "u", "v", "w")
 
-    A builtin such as `torch.sin` has no signature to read, and a function
-    taking `*args` (an `autograd.Function`'s `apply`) names none: both are
-    called positionally as f(x, y, ...).
+
+def _positional_names(fn: Callable, count: int) -> tuple[list[str], int]:
+    """Names for `fn`'s first `count` positional arguments, and how many of them are `fn`'s own.
+
+    Its own parameters' names where it has them. A builtin such as
+    `torch.sin` has no signature to read, and `*args` (an
+    `autograd.Function`'s `apply`) names none: those positions are named
+    x, y, z, u, v, w (then arg7, arg8, ...), as f(x, y, ...) is called.
     """
     try:
-        params = inspect.signature(fn).parameters.values()
-        if not any(p.kind == p.VAR_POSITIONAL for p in params):
-            return fn
+        params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
-        pass
-    names = ["x", "y", "z", "u", "v", "w"][:max(count, 1)]
+        params, star = [], True
+    else:
+        star = any(p.kind == p.VAR_POSITIONAL for p in params)
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if count > len(named) and not star:
+        raise TypeError(f"{count} inputs for {len(named)} parameters of {getattr(fn, '__name__', 'fn')}()")
+    spare = [n for n in _INVENTED if n not in named]
+    extra = [spare[i] if i < len(spare) else f"arg{len(named) + i + 1}" for i in range(count - len(named))]
+    return (named + extra)[:count], min(count, len(named))
+
+
+def _differentiated(values: tuple) -> list[bool]:
+    """Which positional inputs are differentiated: floating tensors, as gradcheck takes them.
+
+    Anything else (an integer or bool tensor, a number, None) is a constant.
+    As for gradcheck, when some floating tensors require grad, only those
+    are differentiated; when none does, all are.
+    """
+    import torch
+
+    floating = [isinstance(v, torch.Tensor) and v.dtype.is_floating_point for v in values]
+    if any(f and v.requires_grad for f, v in zip(floating, values)):
+        floating = [f and v.requires_grad for f, v in zip(floating, values)]
+    return floating
+
+
+def _bind(fn: Callable, inputs: Any) -> tuple[Callable, dict[str, Any], tuple[str, int] | None]:
+    """(function of keyword inputs, inputs by name, location of `fn` or None) for positional `inputs`.
+
+    The inputs are the floating tensors, named by `fn`'s parameters (or by
+    position, x, y, ..., where it names none); the other arguments are bound
+    into the call unchanged. `fn` itself is returned when it can be called
+    with the inputs by name as they are.
+    """
+    if inputs is None:  # no inputs: the case says it needs some, under fn's own name and place
+        return _wrapper(fn, [], 0, (), []), None, _location(fn)
+    values = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    names, own = _positional_names(fn, len(values))
+    taken = _differentiated(values)
+    if own == len(values) and all(taken):
+        return fn, dict(zip(names, values)), None
+    call = _wrapper(fn, names, own, values, taken)
+    return call, {n: v for n, v, t in zip(names, values, taken) if t}, _location(fn)
+
+
+def _wrapper(fn: Callable, names: list[str], own: int, values: tuple, taken: list[bool]) -> Callable:
+    """`fn` called as `call(**inputs)`: the inputs where `taken`, the given constants elsewhere.
+
+    The first `own` names are `fn`'s parameters' own; the others are invented.
+    """
 
     def call(**inputs):
-        return fn(*(inputs[n] for n in names))
+        return fn(*(inputs[n] if t else v for n, v, t in zip(names, values, taken)))
 
     call.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n, t in zip(names, taken) if t])
     owner = getattr(fn, "__self__", None)  # Cube.apply is named by Cube
     call.__name__ = call.__qualname__ = getattr(owner, "__name__", None) or getattr(fn, "__name__", "f")
+    call.__wrapped__ = fn  # its source is fn's
+    # invented names (x, y, ... for torch.where or Cube.apply) are explained by position in messages,
+    # where there is more than one argument to tell apart
+    call.__compare_positions__ = {n: i + 1 for i, (n, t) in enumerate(zip(names, taken))
+                                  if t and i >= own and len(names) > 1}
     return call
 
 
@@ -58,18 +121,8 @@ def _location(fn: Callable) -> tuple[str, int]:
         return "<builtin>", 0
 
 
-def _named(fn: Callable, inputs: Any) -> Any:
-    """`inputs` as a dict keyed by `fn`'s parameter names (a dict passes through)."""
-    import torch
-
-    if isinstance(inputs, Mapping) or inputs is None:
-        return inputs
-    values = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
-    params = [p.name for p in inspect.signature(fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(values) > len(params):
-        raise TypeError(f"{len(values)} inputs for {len(params)} parameters of {fn.__name__}()")
-    return dict(zip(params, values))
+NOTHING_TO_DIFFERENTIATE = ("no floating-point tensor among the inputs, so nothing to differentiate "
+                            "(integer and bool tensors, numbers and None are held constant)")
 
 
 def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None = None,
@@ -89,12 +142,13 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
         return make_case(declared.fn, inputs=declared.inputs, name=declared.name,
                          location=(declared.file, declared.line), **kept, **declared.options)
     location = None
-    if not isinstance(inputs, Mapping):
-        called = _with_signature(fn, 1 if inputs is None or hasattr(inputs, "shape") else len(inputs))
-        if called is not fn:  # a wrapper: the case is where the wrapped function is
-            fn, location = called, _location(fn)
-    return make_case(fn, inputs=_named(fn, inputs), expect=expect, name=name, loop_bound=loop_bound,
+    if not isinstance(inputs, Mapping):  # positional, as for gradcheck: a wrapper where needed
+        fn, inputs, location = _bind(fn, inputs)
+    made = make_case(fn, inputs=inputs, expect=expect, name=name, loop_bound=loop_bound,
                      samples=samples, order=2 if order is None else order, location=location)
+    if inputs == {}:
+        return dataclasses.replace(made, problem=NOTHING_TO_DIFFERENTIATE)
+    return made
 
 
 def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
@@ -103,7 +157,10 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
           timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
-    `fn(**inputs)` must return a tensor; the gradient checked is that of
+    `inputs`: a dict (name -> floating tensor), or positional arguments as
+    for gradcheck, of which only the floating tensors are differentiated
+    and the rest held constant (see the module's docstring). `fn` must
+    return a tensor; the gradient checked is that of
     `out.sum()`, at the given inputs, `samples` points drawn with `seed`
     (default 4, from a standard normal of the inputs' shape and dtype),
     and a point inside every piece of the code's control flow.
@@ -115,10 +172,14 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     or numpy). `samples`, `loop_bound` and `order` left as None keep what
     `@case` declared on `fn`, else the defaults 4, 64 and 2.
     """
+    return _checked(as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples,
+                            order=order), seed=seed, epsilon=epsilon, timeout=timeout)
+
+
+def _checked(case: Case, **options) -> CaseResult:
     from .engine import check_case
 
-    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order)
-    return check_case(case, seed=seed, samples=4, loop_bound=64, epsilon=epsilon, timeout=timeout)
+    return check_case(case, samples=4, loop_bound=64, **options)  # the defaults, where the case has none
 
 
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
@@ -134,10 +195,10 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     it says so and shows the Hessians: pass `order=1` if the backward is not
     meant to be differentiated again.
     """
-    result = check(fn, inputs, expect=expect, order=order, samples=samples, seed=seed, loop_bound=loop_bound,
-                   epsilon=epsilon, timeout=timeout, name=name)
+    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order)
+    result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout)
     if result.status in (DISAGREE, ERROR):
-        raise AssertionError(mismatch_message(result))
+        raise AssertionError(mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None)))
     return result
 
 
@@ -167,8 +228,13 @@ def _worst_input(point: PointResult, dtype: str) -> str:
     return max(point.symbolic, key=outside)
 
 
-def mismatch_message(result: CaseResult) -> str:
-    """Why `assert_agrees` failed: the case, the point, the input and both values, aligned."""
+def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = None) -> str:
+    """Why `assert_agrees` failed: the case, the point, the input and both values, aligned.
+
+    `positions` gives, for inputs whose names were invented (`torch.sin` or
+    `Cube.apply` name no parameters: x, y, ... by position), which
+    positional argument each is, so that the message says so.
+    """
     from .errors import display_path
 
     where = f"{display_path(result.file)}:{result.line}"
@@ -189,7 +255,7 @@ def mismatch_message(result: CaseResult) -> str:
     name = _worst_input(point, dtype)
     lines = [f"{head}: autograd disagrees with the exact derivative",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
-             f"gradient of out.sum() with respect to input {name!r}:"]
+             f"gradient of out.sum() with respect to input {_input(name, positions)}:"]
     pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
     pairs += [("exact (SymPy)", _values(point.symbolic[name])),
               (f"autograd {dtype}", _values(point.autograd[name]))]
@@ -204,6 +270,12 @@ def mismatch_message(result: CaseResult) -> str:
     if others:
         lines.append(f"  and {others} more of {len(result.points)} points differ")
     return "\n".join(lines)
+
+
+def _input(name: str, positions: Mapping[str, int] | None) -> str:
+    """`'x'`, or `'y' (positional argument 2)` where the name was invented by position."""
+    where = (positions or {}).get(name)
+    return f"{name!r} (positional argument {where})" if where else repr(name)
 
 
 def _gradient_differs(point: PointResult) -> bool:

@@ -168,3 +168,78 @@ def test_order_samples_and_expect_override_a_declared_case():
     result = compare.check(once_cube, order=1, samples=2, expect=lambda x: 3 * x * x)
     assert result.status == "agree" and len(result.points) == 3
     assert "order must be 1 or 2" in compare.check(once_cube, order=3).error
+
+
+# -- arguments that are not differentiated, as gradcheck takes them ---------------------------
+class _Pick(torch.autograd.Function):
+    """x[index], index first: the backward adds the gradient back at each index, repeats included."""
+
+    @staticmethod
+    def forward(ctx, index, x):
+        ctx.save_for_backward(index)
+        ctx.size = x.shape[0]
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        return None, torch.zeros(ctx.size, dtype=g.dtype).index_add_(0, index, g)
+
+
+class _PickOnce(_Pick):
+    """The same with a backward that writes, so a repeated index counts once."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        out = torch.zeros(ctx.size, dtype=g.dtype)
+        out[index] = g
+        return None, out
+
+
+X64 = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+INDEX = torch.tensor([0, 2, 2])
+
+
+def test_integer_and_other_non_float_arguments_are_constants_as_for_gradcheck():
+    import torch.nn.functional as F
+
+    logits = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]], dtype=torch.float64, requires_grad=True)
+    result = compare.assert_agrees(F.cross_entropy, (logits, torch.tensor([2, 0])), samples=1)
+    assert result.shapes == {"input": (2, 3)}  # the real parameter's name; the target is a constant
+    assert compare.assert_agrees(_Pick.apply, (INDEX, X64), samples=1).shapes == {"y": (3,)}
+    assert compare.assert_agrees(lambda x, k: x**k, (X64, 3), samples=1).shapes == {"x": (3,)}
+    assert compare.assert_agrees(lambda x, k, scale: x**k if scale is None else x, (X64, 2, None),
+                                 expect=lambda x: 2 * x, samples=1).pieces[0].claim == "proven"
+
+
+def test_a_float_tensor_without_requires_grad_is_a_constant_beside_one_with_it():
+    import torch.nn.functional as F
+
+    x = X64.clone().requires_grad_()
+    result = compare.check(F.mse_loss, (x, torch.tensor([1.0, 0.0, 1.0])), samples=1)  # float32 target
+    assert result.status == "agree" and result.shapes == {"input": (3,)}
+
+
+def test_a_failure_names_the_real_parameter_or_the_position_never_a_constant():
+    def pick(index, weights):
+        return _PickOnce.apply(index, weights)
+
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_agrees(pick, (INDEX, X64), samples=0)
+    message = str(failure.value)
+    assert "with respect to input 'weights':" in message and "input index" not in message
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_agrees(_PickOnce.apply, (INDEX, X64), samples=0)
+    message = str(failure.value)
+    assert message.startswith("compare: _PickOnce (tests/test_api.py:")
+    assert "with respect to input 'y' (positional argument 2):" in message
+    assert "input x" not in message and "'x'" not in message
+    assert "exact (SymPy): [1., 0., 2.]" in message
+
+
+def test_only_constants_is_nothing_to_differentiate_and_dicts_stay_strict():
+    with pytest.raises(AssertionError, match="no floating-point tensor among the inputs"):
+        compare.assert_agrees(lambda k: k * 2.0, (INDEX,))
+    with pytest.raises(AssertionError, match="input 'k' has dtype torch.int64"):
+        compare.assert_agrees(lambda x, k: x * k, {"x": X64, "k": INDEX})
