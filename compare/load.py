@@ -2,8 +2,10 @@
 
 A case file is a Python module; importing it runs it. Its folder is put
 first on `sys.path` while it is imported, so it can import modules beside
-it. A file that fails to import, or declares no case, is an error that
-names the file and the line; it does not stop the other files.
+it. A file that fails to import is an error that names the file and the
+line; it does not stop the other files. So is a file that declares no
+case, for `compare run` (a forgotten `@case`); `pytest --compare` loads it
+with `require_case=False`, as pytest collects a test file without tests.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from .case import Case, collecting
 from .errors import display_path, one_line
 
-__all__ = ["LoadedFile", "discover", "load_file"]
+__all__ = ["LoadedFile", "discover", "load_file", "passed_over"]
 
 
 @dataclass(frozen=True)
@@ -33,19 +35,31 @@ class LoadedFile:
     """The full traceback of that error, for `--verbose`."""
 
 
+def passed_over(name: str, *, folder: bool = False) -> bool:
+    """Whether a folder or a file of this name, met under a folder searched, is not a case file.
+
+    Folders whose names start with `.` or `_` are not searched; files that
+    are not `.py`, or whose names start with `_` or `conftest`, are helpers.
+    """
+    if folder:
+        return name.startswith((".", "_"))
+    return not name.endswith(".py") or name.startswith(("_", "conftest"))
+
+
 def discover(paths: list[str]) -> list[str]:
     """Case files under `paths`: `.py` files, folders searched recursively, sorted.
 
-    Files whose names start with `_` or `conftest` are helpers, not case files.
-    A path that does not exist is returned as is, so that loading reports it.
+    Files whose names start with `_` or `conftest` are helpers, not case files
+    (see `passed_over`); a file named itself is taken as it is. A path that
+    does not exist is returned as is, so that loading reports it.
     """
     found: list[str] = []
     for path in paths:
         if os.path.isdir(path):
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+                dirs[:] = sorted(d for d in dirs if not passed_over(d, folder=True))
                 for name in sorted(files):
-                    if name.endswith(".py") and not name.startswith(("_", "conftest")):
+                    if not passed_over(name):
                         found.append(os.path.join(root, name))
         else:
             found.append(path)
@@ -57,8 +71,12 @@ def _module_name(path: str) -> str:
     return "compare_cases." + "".join(c if c.isalnum() else "_" for c in rel)
 
 
-def load_file(path: str) -> LoadedFile:
-    """Import `path` and collect the cases it declares."""
+def load_file(path: str, *, require_case: bool = True) -> LoadedFile:
+    """Import `path` and collect the cases it declares.
+
+    A file that imports but declares no case is an error when
+    `require_case`; otherwise it loads with no cases (a helper module).
+    """
     shown = display_path(path)
     if not os.path.isfile(path):
         return LoadedFile(shown, (), f"{shown}: no such file")
@@ -82,6 +100,6 @@ def load_file(path: str) -> LoadedFile:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
     mine = tuple(c for c in found if os.path.abspath(c.file) == os.path.abspath(path))
-    if not mine:
+    if not mine and require_case:
         return LoadedFile(shown, (), f"{shown}:1: no case: decorate a function with @case(inputs=...)")
     return LoadedFile(shown, mine, None)

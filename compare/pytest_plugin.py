@@ -3,8 +3,19 @@
 Each case is one test item. `agree` passes; `convention` (a documented
 rule at a nondifferentiable point) passes and says why; `disagree` fails
 with the case's table of points; `error` (a broken case) is a pytest error
-with its one-line cause. A case file that cannot be imported is a
-collection error naming the file and line.
+with its one-line cause.
+
+The files are chosen as `compare run` chooses them: every `.py` file under
+a folder given, except files whose names start with `_` or `conftest` and
+folders whose names start with `.` or `_`; a file given by name is taken
+as it is. Each is imported. A file that cannot be imported (a syntax
+error, a failed import, an exception at its top level) is one test item,
+`FILE::import`, that errors with the one-line cause (`file:line: cause`),
+while the other files' cases still run. A file that imports but declares
+no `@case`, such as a helper module holding `autograd.Function`s that the
+case files import, gives no test item, as a test file without tests does
+(`compare run` reports such a file as an error instead: name helpers
+`_something.py` to keep both quiet).
 
 Installed, the plugin registers itself through the `pytest11` entry point;
 from a checkout, load it with `pytest -p compare.pytest_plugin --compare cases`.
@@ -17,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["CaseFile", "CaseItem"]
+__all__ = ["CaseFile", "CaseItem", "LoadErrorItem"]
 
 CONVENTION = "convention"
 
@@ -53,25 +64,54 @@ def _under(path: Path, root: Path) -> bool:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     roots = _roots(parent.config)
-    if not roots or file_path.suffix != ".py" or file_path.name.startswith(("_", "conftest")):
+    if not roots or file_path.suffix != ".py":
         return None
     resolved = file_path.resolve()
-    if any(_under(resolved, root) for root in roots):
+    if any(_chosen(resolved, root) for root in roots):
         return CaseFile.from_parent(parent, path=file_path)
     return None
 
 
+def _chosen(path: Path, root: Path) -> bool:
+    """Whether `path` is a case file under `root`, as `compare run ROOT` would find it."""
+    from .load import passed_over
+
+    if path == root:  # a file named itself
+        return True
+    if root not in path.parents:
+        return False
+    folders = path.relative_to(root).parts[:-1]
+    return not passed_over(path.name) and not any(passed_over(f, folder=True) for f in folders)
+
+
 class CaseFile(pytest.File):
-    """A case file: one item per `@case` it declares."""
+    """A case file: one item per `@case` it declares; one failing item if it cannot be imported."""
 
     def collect(self):
         from .load import load_file
 
-        loaded = load_file(str(self.path))
-        if loaded.error:
-            raise self.CollectError(loaded.error)
+        loaded = load_file(str(self.path), require_case=False)  # a helper module gives no item
+        if loaded.error:  # an item, not a collection error, so that the other files still run
+            yield LoadErrorItem.from_parent(self, name="import", error=loaded.error)
         for case in loaded.cases:
             yield CaseItem.from_parent(self, name=case.name, case=case)
+
+
+class LoadErrorItem(pytest.Item):
+    """A case file that could not be imported: an error with its one-line cause (`file:line: cause`)."""
+
+    def __init__(self, *, error: str, **kwargs):
+        super().__init__(**kwargs)
+        self.error = error
+
+    def setup(self) -> None:  # in setup, so that it is an error, as a broken case is
+        pytest.fail(self.error, pytrace=False)
+
+    def runtest(self) -> None:  # never reached: setup fails
+        pytest.fail(self.error, pytrace=False)
+
+    def reportinfo(self):
+        return self.path, 0, f"importing {self.path.name}"
 
 
 class CaseItem(pytest.Item):

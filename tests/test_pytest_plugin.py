@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -71,3 +72,56 @@ def test_the_project_cases_pass_under_the_plugin():
     run = _pytest(["--compare", "cases", "--compare-samples", "1", "-q"], cwd=ROOT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "failed" not in run.stdout
+
+
+HELPER = '''
+"""Functions for the case files beside it: no case of its own."""
+import torch
+
+
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x * x * g
+'''
+
+USES_HELPER = '''
+import torch
+from compare import case
+from functions import Cube
+
+
+@case(inputs={"x": torch.tensor([1.0, -2.0])}, expect=lambda x: 3 * x * x)
+def cube(x):
+    return Cube.apply(x).sum()
+'''
+
+
+def test_a_file_that_fails_to_import_is_one_error_and_the_others_still_run(tmp_path):
+    folder = tmp_path / "mycases"
+    folder.mkdir()
+    for name in ("syntax_error", "import_error", "good"):
+        (folder / f"{name}.py").write_text((Path(ROOT) / "tests" / "bad_cases" / f"{name}.py").read_text())
+    (folder / "functions.py").write_text(textwrap.dedent(HELPER))  # a helper: no case, no item
+    (folder / "uses_helper.py").write_text(textwrap.dedent(USES_HELPER))
+    (folder / "_private.py").write_text("raise RuntimeError('a file named _... is not a case file')\n")
+    (folder / "_helpers").mkdir()
+    (folder / "_helpers" / "inside.py").write_text("raise RuntimeError('nor is a file under _helpers/')\n")
+    run = _pytest(["--compare", "mycases", "-v"], cwd=tmp_path)
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
+    assert "Interrupted" not in out and "during collection" not in out, out
+    assert out.strip().splitlines()[-1].startswith("=") and "2 passed, 2 errors" in out.strip().splitlines()[-1]
+    assert "mycases/good.py::square PASSED" in out and "mycases/uses_helper.py::cube PASSED" in out
+    assert "ERROR mycases/syntax_error.py::import" in out and "ERROR mycases/import_error.py::import" in out
+    assert "\nmycases/syntax_error.py:7: SyntaxError: '(' was never closed\n" in out  # the one line, alone
+    assert ("\nmycases/import_error.py:2: ModuleNotFoundError: No module named 'no_such_module_for_compare'\n"
+            in out)
+    assert "functions.py" not in out and "_private" not in out and "inside.py" not in out
+    assert "Traceback" not in out
