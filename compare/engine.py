@@ -454,8 +454,8 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
         failed = [name for name, e in ((label, errors), ("float64", errors64), ("Jacobian", jac_errors),
                                        ("Hessian", hessian.errors if hessian else None))
                   if e is not None and not e.agree]
-        if failed:
-            status, note = DISAGREE, "autograd differs from the exact derivative: " + ", ".join(failed)
+        if failed:  # a float64 case's two runs are one: name it once
+            status, note = DISAGREE, "autograd differs from the exact derivative: " + ", ".join(dict.fromkeys(failed))
     return PointResult(origin=origin, piece=k, inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=exact_grad, autograd=low.grads, autograd64=high.grads, errors=errors,
                        errors64=errors64, jacobian_errors=jac_errors, claim_exact=claim, status=status, note=note,

@@ -163,3 +163,20 @@ def test_a_case_that_catches_every_exception_still_meets_its_time_limit(tmp_path
     proc = subprocess.run([sys.executable, "-m", "compare", "run", str(tmp_path / "swallow.py"), "--timeout", "1",
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "CaseTimeout" in proc.stderr, proc.stderr[-2000:]
+
+
+class DoubleWrong(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g  # should be 2 x g
+
+
+def test_a_float64_case_names_its_one_run_once():
+    with collecting() as found:
+        case(inputs={"x": torch.tensor([1.0, 2.0], dtype=torch.float64)}, order=1)(lambda x: DoubleWrong.apply(x).sum())
+    r = check_case(found[0], samples=0)
+    assert r.points[0].note == "autograd differs from the exact derivative: float64", r.points[0].note
