@@ -6,6 +6,7 @@ same path as the piece whose exact derivative it is compared with.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -43,30 +44,12 @@ def _promote(value, dtype: torch.dtype):
 class PathRecorder(TorchFunctionMode):
     """Records the branches a run takes. In a float64 run it also casts the case's own float32
     constants (a module-level `X = torch.tensor([...])`, say) up to float64: exact, since every
-    float32 is a float64, and without it `X @ w` fails on mixed dtypes. A custom Function may
-    save such a constant for its backward, which runs outside this mode: saved tensors are cast
-    up as they are unpacked (`saved_tensors_hooks`), so `ctx.saved_tensors` are float64 too."""
+    float32 is a float64, and without it `X @ w` fails on mixed dtypes."""
 
     def __init__(self, promote: torch.dtype | None = None):
         super().__init__()
         self.path: list = []
         self.promote = promote if promote == torch.float64 else None
-        self._hooks = None
-
-    def __enter__(self):
-        if self.promote is not None:
-            self._hooks = torch.autograd.graph.saved_tensors_hooks(_same, self._unpack)
-            self._hooks.__enter__()
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)
-        if self._hooks is not None:
-            self._hooks.__exit__(*exc)
-            self._hooks = None
-
-    def _unpack(self, t: torch.Tensor) -> torch.Tensor:
-        return t.to(self.promote) if t.is_floating_point() and t.dtype != self.promote else t
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if self.promote is not None and func is not torch.Tensor.to:
@@ -78,8 +61,33 @@ class PathRecorder(TorchFunctionMode):
         return result
 
 
-def _same(t: torch.Tensor) -> torch.Tensor:
-    return t
+@contextmanager
+def saved_cast_up(dtype: torch.dtype):
+    """While on, tensors saved for backward come back cast up to `dtype` (when floating).
+
+    A custom Function may save one of the case's float32 constants with
+    `ctx.save_for_backward`; its backward, which runs outside the recorder,
+    would then meet float64 gradients with it. Used only to retry a float64
+    run that failed so: a pack hook keeps each saved output alive through
+    its own graph, a cycle the garbage collector cannot see, which costs
+    memory in every run that has it on.
+    """
+    def unpack(t: torch.Tensor) -> torch.Tensor:
+        return t.to(dtype) if t.is_floating_point() and t.dtype != dtype else t
+
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, unpack):
+        yield
+
+
+def cast_up_on_mixed_dtypes(run: Callable, dtype: torch.dtype):
+    """`run()`, and if a float64 run fails on mixed dtypes, `run()` again under `saved_cast_up`."""
+    try:
+        return run()
+    except RuntimeError as exc:
+        if dtype != torch.float64 or "dtype" not in str(exc):
+            raise
+        with saved_cast_up(dtype):
+            return run()
 
 
 def _leaves(point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
@@ -94,6 +102,10 @@ def _as_tensor(out) -> torch.Tensor:
 
 def autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> AutogradRun:
     """`out = fn(**point)` in `dtype`, then `torch.autograd.grad(out.sum(), inputs)`."""
+    return cast_up_on_mixed_dtypes(lambda: _autograd_run(fn, point, dtype), dtype)
+
+
+def _autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> AutogradRun:
     leaves = _leaves(point, dtype)
     recorder = PathRecorder(dtype)
     with recorder:
@@ -124,6 +136,10 @@ def defined(fn: Callable, point: Mapping[str, torch.Tensor]) -> bool:
 def jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor],
                  dtype: torch.dtype = torch.float64) -> dict[str, np.ndarray]:
     """Autograd's full Jacobian, one backward pass per output entry (for small outputs)."""
+    return cast_up_on_mixed_dtypes(lambda: _jacobian_run(fn, point, dtype), dtype)
+
+
+def _jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, np.ndarray]:
     leaves = _leaves(point, dtype)
     with PathRecorder(dtype):
         out = _as_tensor(fn(**leaves))

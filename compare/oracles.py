@@ -246,7 +246,10 @@ def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndar
     """Autograd's Hessian of a scalar output over all input entries (flattened, in input order)."""
     names, flat, shapes = _flat(point)
     run = _as_float64_case(fn)
-    h = torch.autograd.functional.hessian(lambda v: run(v, names, shapes).to(torch.float64).sum(), flat.clone())
+    from .numeric import cast_up_on_mixed_dtypes
+
+    h = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hessian(
+        lambda v: run(v, names, shapes).to(torch.float64).sum(), flat.clone()), torch.float64)
     return h.detach().numpy()
 
 
@@ -254,5 +257,8 @@ def autograd_hvp(fn: Callable, point: Mapping[str, torch.Tensor], v: torch.Tenso
     """Autograd's Hessian-vector product H v over all input entries (flattened)."""
     names, flat, shapes = _flat(point)
     run = _as_float64_case(fn)
-    _, hv = torch.autograd.functional.hvp(lambda w: run(w, names, shapes).to(torch.float64).sum(), flat.clone(), v)
+    from .numeric import cast_up_on_mixed_dtypes
+
+    _, hv = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hvp(
+        lambda w: run(w, names, shapes).to(torch.float64).sum(), flat.clone(), v), torch.float64)
     return hv.detach().numpy()

@@ -180,3 +180,16 @@ def test_a_float64_case_names_its_one_run_once():
         case(inputs={"x": torch.tensor([1.0, 2.0], dtype=torch.float64)}, order=1)(lambda x: DoubleWrong.apply(x).sum())
     r = check_case(found[0], samples=0)
     assert r.points[0].note == "autograd differs from the exact derivative: float64", r.points[0].note
+
+
+def test_saved_tensors_are_cast_up_only_when_a_float64_backward_needs_it(monkeypatch):
+    """The saved-tensor hooks keep every run's graph alive (a cycle through C++ that gc cannot
+    see): a run that does not need them must not have them on."""
+    from compare import numeric
+
+    def refuse(dtype):
+        raise AssertionError("saved_cast_up used without need")
+
+    monkeypatch.setattr(numeric, "saved_cast_up", refuse)
+    r = check_case(next(c for c in load_file("cases/notes/autograd.py").cases if c.name == "dot"), samples=1)
+    assert r.status == "agree", r.error
