@@ -3,14 +3,7 @@
 Tolerances are data, keyed by dtype. A value `got` agrees with the exact
 value `want` (rounded to float64) when
 
-    |got - want| <= atol * scale + rtol * |want|
-
-where `scale` is the largest |want| in the array, capped at 1 (and 1 when
-every exact value is 0), and the product is never below the dtype's
-smallest normal number (where underflow begins). The absolute term admits rounding noise where the
-exact value is 0, and that noise is on the scale of the values around it: a
-gradient of size 1e-33 (Planck's constant times a frequency) would pass any
-wrong sign under a fixed atol of 1e-12.
+    |got - want| <= atol + rtol * |want|
 
 with these rules for what is not a finite number:
 
@@ -82,10 +75,6 @@ class Errors:
     """Index of the entry with the largest violation (or error), None for an empty array."""
 
 
-def _smallest_normal(dtype: torch.dtype) -> float:
-    return float(torch.finfo(dtype).tiny) if dtype.is_floating_point else 0.0
-
-
 def ulp_distance(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> int | None:
     """Largest number of representable `dtype` values between got and want (rounded to dtype).
 
@@ -127,10 +116,6 @@ def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
     both_nan = np.isnan(got) & np.isnan(want)
     same_inf = np.isinf(got) & np.isinf(want) & (np.sign(got) == np.sign(want))
     finite = np.isfinite(got) & np.isfinite(want)
-    if tolerance is None:  # a dtype's atol, on the scale of the exact values (see the module docstring)
-        largest_want = float(np.abs(want[np.isfinite(want)]).max()) if np.isfinite(want).any() else 0.0
-        scaled = tol.atol * (min(1.0, largest_want) if largest_want > 0 else 1.0)
-        tol = Tolerance(rtol=tol.rtol, atol=max(scaled, _smallest_normal(dtype)))
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: masked out just below
         diff = np.where(finite, np.abs(got - want), 0.0)
     ok = both_nan | same_inf | (finite & (diff <= tol.atol + tol.rtol * np.abs(want)))
