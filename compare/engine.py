@@ -380,9 +380,10 @@ def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tupl
     return found
 
 
-FORWARD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-9)
-"""How far torch's float64 output may be from the exact output before the two runs are taken to
-compute different functions: loose, since it looks for another function, not for rounding."""
+FORWARD_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-3)
+"""How far torch's float64 output may be from the exact output (atol times the largest exact
+value, at least 1) before the two runs are taken to compute different functions: loose, since
+it looks for another function, not for rounding, which cancellation can make large."""
 
 
 def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None:
@@ -397,7 +398,7 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
     if exact_out.shape != torch_out.shape:
         return f"the symbolic output has shape {exact_out.shape}, torch's {torch_out.shape}"
     both = np.isfinite(exact_out) & np.isfinite(torch_out)
-    scale = min(1.0, float(np.abs(exact_out[both]).max())) if both.any() else 1.0
+    scale = max(1.0, float(np.abs(exact_out[both]).max())) if both.any() else 1.0
     off = both & (np.abs(torch_out - exact_out) > FORWARD_TOLERANCE.atol * scale
                   + FORWARD_TOLERANCE.rtol * np.abs(exact_out))
     if not off.any():
@@ -406,8 +407,8 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
     where = f" at entry {list(i)}" if i else ""
     return (f"the symbolic run and torch compute different outputs{where} (exact {exact_out[i]:.7g}, torch "
             f"{torch_out[i]:.7g} in float64): the case draws random numbers, writes through a view in "
-            f"place, or uses an option of an op that the symbolic side does not model, so its exact "
-            f"derivative is not this function's")
+            f"place or uses an option of an op that the symbolic side does not model, or rounding "
+            f"swallows its value in float64; its exact derivative is not checked against this run")
 
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
