@@ -148,21 +148,20 @@ def sample_points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[s
     A draw where the output is not finite (sqrt or log of a negative entry:
     outside the function's domain, where its derivative says nothing) is
     drawn again, then tried with its entries' absolute values, up to
-    `REDRAWS` times; after that the first draw is kept, and reported.
+    `REDRAWS` times; a sample still outside the domain after that is left
+    out (the Points table shows which samples were kept).
     """
     dtype = next(iter(case.inputs.values())).dtype
     points = [("example", {k: v.detach().clone() for k, v in case.inputs.items()})]
     g = torch.Generator().manual_seed(case_seed(seed, case.name))
     for k in range(samples):
-        first = None
         for _ in range(REDRAWS):
             draw = {name: torch.randn(tuple(v.shape), dtype=dtype, generator=g) for name, v in case.inputs.items()}
-            first = first or draw
             found = next((p for p in (draw, {n: t.abs() for n, t in draw.items()}) if numeric.defined(case.fn, p)),
                          None)
             if found is not None:
+                points.append((f"sample {k + 1}", found))
                 break
-        points.append((f"sample {k + 1}", found or first))
     return points
 
 
@@ -332,6 +331,9 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
                        hessian=hess, hessian_v=hess_v)
 
 
+_STEPPED = (sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign)
+"""The heads that `derive.localize` replaces: smooth around every point off their kinks."""
+
 LOCAL_HESSIAN_OPS = 200
 """Size (SymPy operations, all gradient entries together) above which a gradient with kinked
 heads (Max, Abs, Heaviside) gets its Hessian point by point, from `derive.localize`."""
@@ -344,7 +346,7 @@ def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | No
     `Max` of many arguments, and of the `Heaviside`s it makes, takes seconds per entry.
     """
     entries = [e for g in grad.values() for e in g.flat]
-    if any(_kinky(e) or as_expr(e).has(sympy.Heaviside) for e in entries) and \
+    if any(as_expr(e).has(*_STEPPED) for e in entries) and \
             sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
         return None, None
     n = sum(syms.size for syms in symbols.values())

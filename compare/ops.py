@@ -48,14 +48,20 @@ def _wrap(data, dtype) -> SymTensor:
 
 
 # -- elementwise -------------------------------------------------------------------------
-_HARMLESS = {"out": None, "inplace": False}
+_HARMLESS = {"out": None, "inplace": False, "rounding_mode": None}
 """Keyword arguments that change nothing when given with these values (`F.relu(x, inplace=False)`)."""
+
+_OPERANDS = ("input", "self", "other", "exponent")
+"""Names torch gives the operands of elementwise ops, in the order they take."""
 
 
 def _elementwise(f, *names, arity=1):
     ufunc = np.frompyfunc(f, arity, 1)
 
     def impl(*args, **kwargs):
+        for name in _OPERANDS:  # an operand passed by name (torch.pow(x, exponent=2)) takes its place
+            if name in kwargs and len(args) < arity:
+                args = (*args, kwargs.pop(name))
         options = [f"{k}={v!r}" for k, v in kwargs.items() if _HARMLESS.get(k, ...) is not v]
         if options or len(args) > arity:  # never drop what the symbolic side does not model
             given = options + [repr(a) for a in args[arity:]]

@@ -74,13 +74,15 @@ def page_names(results: Sequence[CaseResult]) -> list[str]:
     wanted = [r.name if len(files[r.name]) == 1 else f"{os.path.splitext(os.path.basename(r.file))[0]}.{r.name}"
               for r in results]
     taken = {"index"}
+    own = {w.casefold() for w in wanted}  # never take a name that another case has as its own
+    tried: dict = {}  # name -> the last suffix tried for it, so repeats cost one step each
     names = []
-    for k, name in enumerate(wanted):
+    for name in wanted:
         if name.casefold() in taken:
-            others = {w.casefold() for w in wanted[k + 1:]}  # never take a name a later case has as its own
-            n = 2
-            while f"{name}-{n}".casefold() in taken | others:
+            n = tried.get(name.casefold(), 1) + 1
+            while f"{name}-{n}".casefold() in taken or f"{name}-{n}".casefold() in own:
                 n += 1
+            tried[name.casefold()] = n
             name = f"{name}-{n}"
         taken.add(name.casefold())
         names.append(name)

@@ -196,3 +196,45 @@ def test_saved_tensors_are_cast_up_only_when_a_float64_backward_needs_it(monkeyp
     monkeypatch.setattr(numeric, "saved_cast_up", refuse)
     r = check_case(next(c for c in load_file("cases/notes/autograd.py").cases if c.name == "dot"), samples=1)
     assert r.status == "agree", r.error
+
+
+class BatchedConstant(torch.autograd.Function):
+    """x (as a batch of one) times a saved float32 constant by bmm: its error speaks of scalar types."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(w)
+        return torch.bmm(x.reshape(1, 1, -1), w.reshape(1, -1, 1)).reshape(())
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        return torch.bmm(g.reshape(1, 1, 1), w.reshape(1, 1, -1)).reshape(-1), None
+
+
+W32 = torch.tensor([0.5, -1.0, 2.0])
+
+
+def test_any_failure_of_a_float64_backward_is_retried_with_saved_tensors_cast_up():
+    r = _checked(lambda x: BatchedConstant.apply(x, W32), order=1)
+    assert r.status == "agree", r.error
+
+
+def test_samples_outside_the_domain_are_left_out_not_judged():
+    with collecting() as found:
+        case(inputs={"x": torch.tensor([1.5, 2.0, 3.0, 1.25, 4.0, 2.5])})(lambda x: torch.acosh(x).sum())
+    r = check_case(found[0], samples=4)
+    assert r.status == "agree", r.error
+    assert all(p.origin == "example" or (p.inputs["x"] >= 1).all() for p in r.points)
+
+
+def test_harmless_keywords_and_operands_by_name_are_accepted():
+    assert _checked(lambda x: torch.div(x, 2, rounding_mode=None)).status == "agree"
+    assert _checked(lambda x: torch.pow(x, exponent=2)).status == "agree"
+
+
+def test_a_large_smooth_gradient_keeps_its_symbolic_hessian():
+    with collecting() as found:
+        case(inputs={"x": torch.arange(1.0, 11.0)})(lambda x: (x / torch.sqrt((x * x).sum() + 1)).sum())
+    r = check_case(found[0], samples=0)
+    assert r.status == "agree" and r.pieces[0].hessian is not None, r.hessian_note
