@@ -492,8 +492,12 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
     try:
         fwd = oracles.forward_mode(case.fn, tensors, seed=seed)
         each = _each(fwd.grads, want, torch.float64)
+        note = ""
+        if not _combine(each.values()).agree and not directional and _sees_through_detach(piece, symbols, point, fwd.grads):
+            note = ("forward mode matches the derivative with detach removed: torch.no_grad() does not stop "
+                    "forward-mode AD (detach() does); this is not a failure")
         found["forward"] = _Found(OracleResult(values=fwd.grads, errors=_combine(each.values()), errors_by_input=each,
-                                               mode=mode), fwd.jacobian)
+                                               mode=mode, note=note), fwd.jacobian)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         found["forward"] = _Found(OracleResult(values=None, errors=None, mode=mode,
                                                note=f"forward mode failed: {one_line(exc, case.file)}"))
@@ -506,12 +510,9 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         note = ""
         if fd.crossed:
             note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
-        if not fd_errors.agree and any(as_expr(o).has(detach) for o in piece.output.flat) and not directional:
-            seen = {n: derive.evaluate(g, point) for n, g in
-                    derive.gradient(np.vectorize(release, otypes=[object])(piece.output), symbols).items()}
-            if _against(fd.grads, seen, torch.float64, tol).agree:
-                note = ("finite differences cannot see detach(): they match the derivative with detach "
-                        "removed, not autograd's; this is not a failure")
+        if not fd_errors.agree and not directional and _sees_through_detach(piece, symbols, point, fd.grads, tol):
+            note = ("finite differences cannot see detach(): they match the derivative with detach "
+                    "removed, not autograd's; this is not a failure")
         found["finite_difference"] = _Found(OracleResult(values=fd.grads, errors=fd_errors, errors_by_input=fd_each,
                                                          mode=mode, estimate=fd.estimate, step=fd.step, note=note))
     except Exception as exc:
@@ -519,6 +520,15 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
                                                          note=f"finite differences failed: "
                                                               f"{one_line(exc, case.file)}"))
     return found
+
+
+def _sees_through_detach(piece: Piece, symbols, point, got: dict, tolerance=None) -> bool:
+    """Do these values match the piece's derivative with every detach removed (and the output has one)?"""
+    if not any(as_expr(o).has(detach) for o in piece.output.flat):
+        return False
+    seen = {n: derive.evaluate(g, point) for n, g in
+            derive.gradient(np.vectorize(release, otypes=[object])(piece.output), symbols).items()}
+    return _against(got, seen, torch.float64, tolerance).agree
 
 
 def _each(got: dict, want: dict, dtype, tolerance=None) -> dict[str, Errors]:

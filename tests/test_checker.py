@@ -72,6 +72,8 @@ def test_no_grad_makes_a_constant_as_it_does_for_autograd():
 
     r = _checked(block, expect=lambda x: x * x)
     assert r.status == "agree" and r.pieces[0].claim == "proven", r.error
+    forward = r.points[0].oracles["forward"]  # forward-mode AD does not stop at no_grad: said, not failed
+    assert not forward.errors.agree and "torch.no_grad() does not stop forward-mode AD" in forward.note
     assert _checked(lambda x: x / _scale(x)).status == "agree"
 
     def switched(x):
