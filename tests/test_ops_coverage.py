@@ -3,7 +3,6 @@ import os
 
 import numpy as np
 import pytest
-import sympy
 import torch
 
 from compare.coverage import qualified_names, render_ops

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from compare import cli, report
-from compare.records import AGREE, ERROR, CaseResult
+from compare.records import ERROR, CaseResult
 from compare.records import Meta
 
 META = Meta(python="3", torch="2", sympy="1", seed=0, samples=0)
