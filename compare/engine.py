@@ -34,7 +34,7 @@ from .sym import as_expr, detach, exact, input_symbols, release
 from .symtensor import SymTensor
 from .verdict import Errors, Tolerance, largest, measure
 
-__all__ = ["check_case", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
+__all__ = ["check_case", "case_source", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -85,7 +85,8 @@ def case_seed(seed: int, name: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(name.encode())) % (2**63)
 
 
-def _source(case: Case) -> str:
+def case_source(case: Case) -> str:
+    """The case function's source, dedented; "" where Python cannot find it."""
     try:
         return textwrap.dedent(inspect.getsource(case.fn))
     except (OSError, TypeError):
@@ -95,7 +96,7 @@ def _source(case: Case) -> str:
 def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int = 64,
                epsilon: float = 1e-9, timeout: float | None = 60.0) -> CaseResult:
     """Check `case` at its example point, `samples` drawn points and a point in every piece."""
-    base = dict(name=case.name, file=case.file, line=case.line, doc=case.doc, source=_source(case),
+    base = dict(name=case.name, file=case.file, line=case.line, doc=case.doc, source=case_source(case),
                 seed=seed)
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
@@ -244,7 +245,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     everywhere = checks + shown_checks  # shown points are checked alike, reported apart
     exact = _exact_values(pieces, everywhere, symbols)
     checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
-                            sites=sites[k], u=u)
+                            sites=sites[k], u=u, second=second)
                for i, (origin, k, point) in enumerate(everywhere)]
     points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
@@ -277,8 +278,7 @@ def _hessian_note(case: Case, scalar: bool, pieces) -> str:
         local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
                  "are those of the smooth expression that holds around it (each max replaced by its "
                  "largest argument there, each step by its value)")
-    n = sum(int(np.prod(s, dtype=int)) for s in (tuple(v.shape) for v in case.inputs.values()))
-    if pieces and pieces[0].hessian is None and n * n > oracles.HESSIAN_LIMIT:
+    if pieces and not _full_hessian(sum(v.numel() for v in case.inputs.values())):
         directional = (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
                        f"random direction v instead of in full")
         return f"{directional}; {local}" if local else directional
@@ -349,8 +349,17 @@ def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | No
     if any(as_expr(e).has(*_STEPPED) for e in entries) and \
             sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
         return None, None
-    n = sum(syms.size for syms in symbols.values())
-    if n * n <= oracles.HESSIAN_LIMIT:
+    return _second_derivatives(grad, symbols, u)
+
+
+def _full_hessian(entries: int) -> bool:
+    """Is the Hessian over this many input entries small enough to build in full (else H v)?"""
+    return entries * entries <= oracles.HESSIAN_LIMIT
+
+
+def _second_derivatives(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(the Hessian, None) when it is small enough to build in full, else (None, H v)."""
+    if _full_hessian(sum(syms.size for syms in symbols.values())):
         return derive.hessian(grad, symbols), None
     return None, derive.hessian_vector(grad, symbols, [exact(x) for x in u.tolist()])
 
@@ -359,11 +368,9 @@ def _local_hessian(result: PieceResult, symbols, point, u) -> tuple[str, np.ndar
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
     local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
              for n, g in result.gradient.items()}
-    n = sum(syms.size for syms in symbols.values())
-    if n * n <= oracles.HESSIAN_LIMIT:
-        return "full", derive.evaluate(derive.hessian(local, symbols), point)
-    return "directional", derive.evaluate(derive.hessian_vector(local, symbols, [exact(x) for x in u.tolist()]),
-                                          point)
+    hess, hess_v = _second_derivatives(local, symbols, u)
+    return ("full", derive.evaluate(hess, point)) if hess is not None else \
+        ("directional", derive.evaluate(hess_v, point))
 
 
 def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None, np.ndarray]]:
@@ -400,12 +407,14 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
     if exact_out.shape != torch_out.shape:
         return f"the symbolic output has shape {exact_out.shape}, torch's {torch_out.shape}"
     both = np.isfinite(exact_out) & np.isfinite(torch_out)
-    scale = max(1.0, float(np.abs(exact_out[both]).max())) if both.any() else 1.0
-    off = both & (np.abs(torch_out - exact_out) > FORWARD_TOLERANCE.atol * scale
-                  + FORWARD_TOLERANCE.rtol * np.abs(exact_out))
-    if not off.any():
+    if not both.any():
         return None
-    i = tuple(int(j) for j in np.argwhere(off)[0])
+    scale = max(1.0, float(np.abs(exact_out[both]).max()))
+    tolerance = Tolerance(rtol=FORWARD_TOLERANCE.rtol, atol=FORWARD_TOLERANCE.atol * scale)
+    found = measure(torch_out[both], exact_out[both], torch.float64, tolerance=tolerance)
+    if found.agree:
+        return None
+    i = tuple(int(j) for j in np.argwhere(both)[found.worst[0]])
     where = f" at entry {list(i)}" if i else ""
     return (f"the symbolic run and torch compute different outputs{where} (exact {exact_out[i]:.7g}, torch "
             f"{torch_out[i]:.7g} in float64): the case draws random numbers, writes through a view in "
@@ -415,7 +424,7 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
                  symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
-                 u=None) -> PointResult:
+                 u=None, second: bool = False) -> PointResult:
     tensors = _tensor_point(point, symbols, dtype)
     low = numeric.autograd_run(case.fn, tensors, dtype)
     high = numeric.autograd_run(case.fn, tensors, torch.float64)
@@ -431,7 +440,7 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
         if forward.jacobian is not None:
             jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
     hessian = None
-    if u is not None and result.output.shape == () and case.order >= 2:
+    if second:
         hessian = _hessian_check(case, result, tensors, point, u, kink, symbols)
     claim = None
     if case.expect is not None:
@@ -492,11 +501,11 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
     try:
         fwd = oracles.forward_mode(case.fn, tensors, seed=seed)
         each = _each(fwd.grads, want, torch.float64)
-        note = ""
-        if not _combine(each.values()).agree and not directional and _sees_through_detach(piece, symbols, point, fwd.grads):
+        fwd_errors, note = _combine(each.values()), ""
+        if not fwd_errors.agree and not directional and _sees_through_detach(piece, symbols, point, fwd.grads):
             note = ("forward mode matches the derivative with detach removed: torch.no_grad() does not stop "
                     "forward-mode AD (detach() does); this is not a failure")
-        found["forward"] = _Found(OracleResult(values=fwd.grads, errors=_combine(each.values()), errors_by_input=each,
+        found["forward"] = _Found(OracleResult(values=fwd.grads, errors=fwd_errors, errors_by_input=each,
                                                mode=mode, note=note), fwd.jacobian)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         found["forward"] = _Found(OracleResult(values=None, errors=None, mode=mode,
@@ -539,23 +548,24 @@ def _against(got: dict, want: dict, dtype, tolerance=None) -> Errors:
     return _combine(_each(got, want, dtype, tolerance).values())
 
 
+_AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
+
+
 def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols) -> HessianCheck:
-    if result.hessian is None and result.hessian_v is None:
-        if kink is not None:  # no smooth expression around a kink, and nothing to compare there
-            return HessianCheck("full", None, None, None, "at a kink: the second derivative does not exist; "
-                                                          "not compared")
+    if result.hessian is None and result.hessian_v is None:  # taken at each point (`_local_hessian`)
+        if kink is not None:  # no smooth expression holds around a kink
+            return HessianCheck("skipped", None, None, None, _AT_A_KINK)
         mode, exact_h = _local_hessian(result, symbols, point, u)
     else:
         mode = "full" if result.hessian is not None else "directional"
         exact_h = derive.evaluate(result.hessian if mode == "full" else result.hessian_v, point)
-    full = mode == "full"
     try:
-        got = oracles.autograd_hessian(case.fn, tensors) if full else oracles.autograd_hvp(case.fn, tensors, u)
+        got = (oracles.autograd_hessian(case.fn, tensors) if mode == "full"
+               else oracles.autograd_hvp(case.fn, tensors, u))
     except Exception as exc:
         return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, case.file)}")
     if kink is not None:
-        return HessianCheck(mode, exact_h, got, None, "at a kink: the second derivative does not exist; "
-                                                      "not compared")
+        return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
     return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from .numeric import PathRecorder, cast_up_on_mixed_dtypes
+
 __all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "finite_difference", "autograd_hessian", "autograd_hvp"]
 
@@ -76,8 +78,8 @@ def direction(point: Mapping[str, torch.Tensor], seed: int) -> torch.Tensor:
     return u / u.norm()
 
 
-def _as_float64_case(fn: Callable) -> Callable:
-    """`fn` run as autograd's float64 run runs it.
+def _as_float64_case(fn: Callable, names, shapes) -> Callable:
+    """`fn` on a flat vector of its inputs' entries, run as autograd's float64 run runs it.
 
     The case's own float32 constants (a module-level `X = torch.tensor(...)`)
     are cast up to float64, exactly, where they meet the float64 inputs:
@@ -85,9 +87,7 @@ def _as_float64_case(fn: Callable) -> Callable:
     a case that differentiates inside (`torch.autograd.grad(..., x)`) runs as
     it does under autograd; forward mode then differentiates that backward.
     """
-    from .numeric import PathRecorder
-
-    def run(v: torch.Tensor, names, shapes, recorder: PathRecorder | None = None):
+    def run(v: torch.Tensor, recorder: PathRecorder | None = None):
         with torch.enable_grad(), recorder or PathRecorder(torch.float64):
             return fn(**_unflat(v if v.requires_grad else v.detach().requires_grad_(), names, shapes))
 
@@ -117,10 +117,10 @@ def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int =
     """The gradient of out.sum() by forward mode: one jvp per input entry, the columns J e_j."""
     names, flat, shapes = _flat(point)
     flat = flat.detach().requires_grad_()  # before make_dual: detaching a dual drops its tangent
-    run = _as_float64_case(fn)
+    run = _as_float64_case(fn, names, shapes)
 
     def f(v):
-        out = run(v, names, shapes)
+        out = run(v)
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
         return out.to(torch.float64)
@@ -210,14 +210,11 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
     stop-gradient (`detach`): it differentiates the values.
     """
     names, flat, shapes = _flat(point)
-
-    from .numeric import PathRecorder
-
-    run = _as_float64_case(fn)
+    run = _as_float64_case(fn, names, shapes)
 
     def f(v: torch.Tensor) -> tuple[float, tuple]:
         recorder = PathRecorder(torch.float64)
-        value = float(run(v, names, shapes, recorder).detach().to(torch.float64).sum())
+        value = float(run(v, recorder).detach().to(torch.float64).sum())
         return value, tuple(recorder.path)
 
     path = f(flat)[1]
@@ -245,20 +242,18 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
 def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndarray:
     """Autograd's Hessian of a scalar output over all input entries (flattened, in input order)."""
     names, flat, shapes = _flat(point)
-    run = _as_float64_case(fn)
-    from .numeric import cast_up_on_mixed_dtypes
-
-    h = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hessian(
-        lambda v: run(v, names, shapes).to(torch.float64).sum(), flat.clone()), torch.float64)
+    total = _summed(_as_float64_case(fn, names, shapes))
+    h = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hessian(total, flat.clone()), torch.float64)
     return h.detach().numpy()
 
 
 def autograd_hvp(fn: Callable, point: Mapping[str, torch.Tensor], v: torch.Tensor) -> np.ndarray:
     """Autograd's Hessian-vector product H v over all input entries (flattened)."""
     names, flat, shapes = _flat(point)
-    run = _as_float64_case(fn)
-    from .numeric import cast_up_on_mixed_dtypes
-
-    _, hv = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hvp(
-        lambda w: run(w, names, shapes).to(torch.float64).sum(), flat.clone(), v), torch.float64)
+    total = _summed(_as_float64_case(fn, names, shapes))
+    _, hv = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hvp(total, flat.clone(), v), torch.float64)
     return hv.detach().numpy()
+
+
+def _summed(run: Callable) -> Callable:
+    return lambda v: run(v).to(torch.float64).sum()

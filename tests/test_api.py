@@ -76,13 +76,17 @@ def test_import_compare_stays_light():
     assert out.stdout.split() == ["False", "False"]
 
 
-class _HalfCube(torch.autograd.Function):
-    """x**3 with the backward of 2 x**2: wrong by a third."""
+class _Cube(torch.autograd.Function):
+    """x**3; each subclass brings its own backward."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x**3
+
+
+class _HalfCube(_Cube):
+    """x**3 with the backward of 2 x**2: wrong by a third."""
 
     @staticmethod
     def backward(ctx, g):
@@ -98,13 +102,8 @@ def test_a_function_apply_is_checked_as_gradcheck_would_take_it():
     assert "exact (SymPy): [ 3.  , 12.  ,  0.75]" in message
 
 
-class _OnceCube(torch.autograd.Function):
+class _OnceCube(_Cube):
     """x**3 with a right backward that cannot itself be differentiated."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
 
     @staticmethod
     @once_differentiable
@@ -113,13 +112,8 @@ class _OnceCube(torch.autograd.Function):
         return g * 3 * x**2
 
 
-class _DetachedCube(torch.autograd.Function):
+class _DetachedCube(_Cube):
     """x**3 with a right backward computed on detached values: its own derivative is lost."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
 
     @staticmethod
     def backward(ctx, g):

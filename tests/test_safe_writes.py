@@ -49,8 +49,8 @@ def test_a_renderer_dying_midway_leaves_the_previous_reports(previous, monkeypat
     assert _leftovers(out.parent) == []
 
 
-def test_a_failing_swap_puts_the_previous_reports_back(previous, monkeypatch):
-    out, before = previous
+def _fail_the_swap(monkeypatch):
+    """Make the rename of the new reports folder into place fail, as a full disk would."""
     real = os.rename
 
     def rename(src, dst):
@@ -59,6 +59,11 @@ def test_a_failing_swap_puts_the_previous_reports_back(previous, monkeypatch):
         return real(src, dst)
 
     monkeypatch.setattr(os, "rename", rename)
+
+
+def test_a_failing_swap_puts_the_previous_reports_back(previous, monkeypatch):
+    out, before = previous
+    _fail_the_swap(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
         cli.write_reports(_results(3), META, str(out))
     assert _snapshot(out) == before
@@ -108,14 +113,7 @@ def test_what_a_run_does_not_write_is_kept_and_stale_pages_go(previous):
 def test_a_failing_swap_puts_kept_entries_back_too(previous, monkeypatch):
     out, before = previous
     (out / "notes.txt").write_text("mine")
-    real = os.rename
-
-    def rename(src, dst):
-        if os.path.basename(str(src)).startswith(".reports.new-"):
-            raise OSError("disk full")
-        return real(src, dst)
-
-    monkeypatch.setattr(os, "rename", rename)
+    _fail_the_swap(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
         cli.write_reports(_results(3), META, str(out))
     assert _snapshot(out) == {**before, "notes.txt": b"mine"}
