@@ -32,8 +32,9 @@ __all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore"
 class Decision:
     """One branch taken on a path."""
 
-    site: tuple[str, int]
-    """(file, line) of the `if`/`while` in the case file."""
+    site: tuple
+    """(file, line) of the `if`/`while` in the case file; (file, line, COMPILED) for a branch inside a
+    TorchScript function called from that line."""
     condition: sympy.Basic
     """The relation as the code wrote it (`2*Abs(a) < 1000`)."""
     taken: bool
@@ -43,6 +44,11 @@ class Decision:
     def literal(self) -> sympy.Basic:
         """The condition as it holds on this path."""
         return self.condition if self.taken else sympy.Not(self.condition)
+
+    @property
+    def recorded_by_autograd(self) -> bool:
+        """Whether autograd's run records this branch (a TorchScript graph branches below Python)."""
+        return len(self.site) == 2
 
 
 @dataclass(frozen=True)
