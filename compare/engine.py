@@ -229,7 +229,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
                                        epsilon=epsilon)
     scalar = bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
     second = case.order >= 2 and scalar
-    u = oracles.direction(case.inputs, case_seed(seed, case.name))
+    u = oracles.direction(case.inputs, case_seed(seed, case.name))  # the one direction of every oracle
     pieces = [_piece_result(case, k, piece, symbols, sym_inputs, oracle, exploration, exact_points,
                             u if second else None)
               for k, piece in enumerate(exploration.pieces)]
@@ -497,9 +497,8 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         flat = np.concatenate([exact_grad[n].reshape(-1) for n in symbols])
         want = {"u": np.asarray(math.fsum(flat * u.numpy()))}
     mode = "directional" if directional else "full"
-    seed = case_seed(0, case.name)
-    try:
-        fwd = oracles.forward_mode(case.fn, tensors, seed=seed)
+    try:  # one direction u for the exact side, forward mode and finite differences: `_check`'s
+        fwd = oracles.forward_mode(case.fn, tensors, u=u)
         each = _each(fwd.grads, want, torch.float64)
         fwd_errors, note = _combine(each.values()), ""
         if not fwd_errors.agree and not directional and _sees_through_detach(piece, symbols, point, fwd.grads):
@@ -511,7 +510,7 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         found["forward"] = _Found(OracleResult(values=None, errors=None, mode=mode,
                                                note=f"forward mode failed: {one_line(exc, case.file)}"))
     try:
-        fd = oracles.finite_difference(case.fn, tensors, seed=seed)
+        fd = oracles.finite_difference(case.fn, tensors, u=u)
         own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
         tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
         fd_each = _each(fd.grads, want, torch.float64, tol)
