@@ -261,7 +261,7 @@ def _check_slot(i: int):
         result = slot
     else:
         start = time.perf_counter()
-        result = check_case(slot, **_SHARED["options"])
+        result = dataclasses.replace(check_case(slot, **_SHARED["options"]), cause=None)  # it may not pickle
         seconds = time.perf_counter() - start
         try:
             png = render_plot(result) if available() else None

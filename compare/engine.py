@@ -107,7 +107,7 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
     except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
         return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
-                          traceback=traceback.format_exc(), **base)
+                          traceback=traceback.format_exc(), cause=exc, **base)
 
 
 def _return_line(fn) -> int | None:

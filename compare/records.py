@@ -172,6 +172,9 @@ class CaseResult:
     limit such as overflow is the lesson, not a fault of autograd)."""
     traceback: str | None = None
     """The full traceback of an error, for `--verbose`; never rendered in reports."""
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
+    """The exception behind an error, for `assert_agrees` to chain; never rendered, and
+    dropped before a result crosses processes (a user's exception may not pickle)."""
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,18 @@ def test_assert_agrees_fails_on_a_wrong_backward_with_aligned_values():
 
 
 def test_assert_agrees_names_the_cause_of_an_error():
-    with pytest.raises(AssertionError, match="(?s)could not be checked.*torch.cummax"):
+    with pytest.raises(compare.CannotCheck, match="(?s)could not be checked.*torch.cummax") as info:
         compare.assert_agrees(lambda x: torch.cummax(x, 0)[0], torch.tensor([1.0, 2.0]))
+    assert not isinstance(info.value, AssertionError)  # nothing was found wrong: an error, not a failure
+    assert type(info.value.__cause__).__name__ == "UnsupportedOp"
+
+
+def test_a_broken_function_cannot_be_checked():
+    def broken(x):
+        raise RuntimeError("the function itself fails")
+
+    with pytest.raises(compare.CannotCheck, match="RuntimeError: the function itself fails"):
+        compare.assert_agrees(broken, torch.tensor([1.0, 2.0]))
 
 
 def test_a_declared_case_can_be_passed_alone():
@@ -233,7 +243,7 @@ def test_a_failure_names_the_real_parameter_or_the_position_never_a_constant():
 
 
 def test_only_constants_is_nothing_to_differentiate_and_dicts_stay_strict():
-    with pytest.raises(AssertionError, match="no floating-point tensor among the inputs"):
+    with pytest.raises(compare.CannotCheck, match="no floating-point tensor among the inputs"):
         compare.assert_agrees(lambda k: k * 2.0, (INDEX,))
-    with pytest.raises(AssertionError, match="input 'k' has dtype torch.int64"):
+    with pytest.raises(compare.CannotCheck, match="input 'k' has dtype torch.int64"):
         compare.assert_agrees(lambda x, k: x * k, {"x": X64, "k": INDEX})
