@@ -265,6 +265,15 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
         return _hessian_message(result, head, point, others)
     dtype = result.dtype or "float32"
     name = _worst_input(point, dtype)
+    if point.errors.agree and point.errors64.agree and point.jacobian_differs:
+        head += (": the gradient of out.sum() agrees, but the Jacobian does not (as for a backward that "
+                 "ignores its incoming gradient, which out.sum() sets to ones)")
+        lines = [head, f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}):"]
+        lines += _lines([(f"input {n}", _values(v)) for n, v in point.inputs.items()])
+        lines += jacobian_lines(point.jacobian_differs)
+        if others:
+            lines.append(f"  and {others} more of {len(result.points)} points differ")
+        return "\n".join(lines)
     lines = [f"{head}: autograd disagrees with the exact derivative",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
              f"gradient of out.sum() with respect to input {_input(name, positions)}:"]
@@ -277,11 +286,30 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
     pairs.append(("largest error", f"abs {point.errors.max_abs:.3g}, rel {point.errors.max_rel:.3g}{ulp} "
                                    f"({dtype}); abs {point.errors64.max_abs:.3g} (float64)"))
     lines += _lines(pairs)
+    if point.jacobian_differs:
+        lines += jacobian_lines(point.jacobian_differs)
     if point.note:
         lines.append(f"  {point.note}")
     if others:
         lines.append(f"  and {others} more of {len(result.points)} points differ")
     return "\n".join(lines)
+
+
+JACOBIAN_SHOWN = 8
+"""How many differing Jacobian entries a message lists."""
+
+
+def jacobian_lines(entries: Sequence, limit: int = JACOBIAN_SHOWN) -> list[str]:
+    """The differing Jacobian entries, one a line, in aligned labelled columns."""
+    rows = [("output", "input", "exact (SymPy)", "autograd float64")]
+    rows += [(f"out{list(e.output)}", f"{e.input}{list(e.index)}", f"{e.exact:.10g}", f"{e.autograd:.10g}")
+             for e in entries[:limit]]
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    lines = [f"  Jacobian entries d out[i] / d input[j] that differ ({len(entries)}):"]
+    lines += ["    " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    if len(entries) > limit:
+        lines.append(f"    and {len(entries) - limit} more")
+    return lines
 
 
 def _input(name: str, positions: Mapping[str, int] | None) -> str:

@@ -28,11 +28,11 @@ from .case import Case
 from .errors import CaseOutputError, display_path, one_line
 from .explore import Piece, explore, path_key, run_symbolic
 from .feasible import Oracle
-from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, OracleResult, PieceResult,
-                      PointResult, UncoveredRegion, worst)
+from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, JacobianEntry, OracleResult,
+                      PieceResult, PointResult, UncoveredRegion, worst)
 from .sym import as_expr, detach, exact, input_symbols, release
 from .symtensor import SymTensor
-from .verdict import Errors, Tolerance, largest, measure
+from .verdict import Errors, Tolerance, agreeing, largest, measure
 
 __all__ = ["check_case", "case_source", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
@@ -434,9 +434,12 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
     found = _oracles(case, piece, result, tensors, symbols, point, exact_grad, high.grads, by_input64, u)
     forward = found["forward"]
     jac_errors = jac_forward = None
+    jac_differs = ()
     if result.jacobian is not None and kink is None:
         auto_jac = numeric.jacobian_run(case.fn, tensors)
         jac_errors = _combine([measure(auto_jac[n], exact_jac[n], torch.float64) for n in result.jacobian])
+        if not jac_errors.agree:
+            jac_differs = _jacobian_differs(auto_jac, exact_jac, piece.output.shape)
         if forward.jacobian is not None:
             jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
     hessian = None
@@ -474,7 +477,19 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                        oracles={name: o.result for name, o in found.items()},
                        jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
                        torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
-                       errors64_by_input=by_input64)
+                       errors64_by_input=by_input64, jacobian_differs=jac_differs)
+
+
+def _jacobian_differs(got: dict, want: dict, output_shape: tuple) -> tuple[JacobianEntry, ...]:
+    """The entries of autograd's float64 Jacobian outside the tolerance, in row-major order."""
+    found = []
+    for name, exact_jac in want.items():
+        bad = ~agreeing(got[name], exact_jac, torch.float64)
+        for idx in zip(*np.nonzero(bad)):
+            idx = tuple(int(i) for i in idx)
+            found.append(JacobianEntry(output=idx[:len(output_shape)], input=name, index=idx[len(output_shape):],
+                                       exact=float(exact_jac[idx]), autograd=float(got[name][idx])))
+    return tuple(sorted(found, key=lambda e: (e.output, list(want).index(e.input), e.index)))
 
 
 class _Found:

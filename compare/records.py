@@ -8,7 +8,7 @@ import sympy
 
 from .verdict import Errors
 
-__all__ = ["Meta", "PieceResult", "PointResult", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
+__all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
            "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
 
 AGREE, CONVENTION, DISAGREE, ERROR = "agree", "convention", "disagree", "error"
@@ -84,6 +84,22 @@ class HessianCheck:
 
 
 @dataclass(frozen=True)
+class JacobianEntry:
+    """One entry d out[output] / d input[index] where autograd's Jacobian differs from SymPy's."""
+
+    output: tuple[int, ...]
+    """The output entry's index."""
+    input: str
+    """The input's name."""
+    index: tuple[int, ...]
+    """The input entry's index."""
+    exact: float
+    """SymPy's value, rounded to float64."""
+    autograd: float
+    """Autograd's, in float64 (one backward pass per output entry)."""
+
+
+@dataclass(frozen=True)
 class PointResult:
     """Every oracle's answer at one point, and how far each is from the exact one."""
 
@@ -126,6 +142,8 @@ class PointResult:
     """`errors` for each input alone; `errors` is the worst of them."""
     errors64_by_input: dict[str, Errors] = field(default_factory=dict)
     """`errors64` for each input alone."""
+    jacobian_differs: tuple[JacobianEntry, ...] = ()
+    """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
 
 
 @dataclass(frozen=True)

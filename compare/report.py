@@ -275,11 +275,29 @@ def _nonscalar_section(result: CaseResult) -> list[str]:
         if errs:
             out += [f"Autograd's full Jacobian (float64, one backward pass per output entry) against "
                     f"SymPy's: largest error {_fmt(largest(errs))}.", ""]
+        out += _jacobian_differs(result)
         fwd = [p.jacobian_forward_errors.max_abs for p in result.points if p.jacobian_forward_errors]
         if fwd:
             out += [f"Forward mode's Jacobian (float64, one jvp per input entry: its columns) "
                     f"against SymPy's: largest error {_fmt(largest(fwd))}.", ""]
     return out
+
+
+JACOBIAN_ROWS = 12
+"""How many differing Jacobian entries a page lists, over all points."""
+
+
+def _jacobian_differs(result: CaseResult) -> list[str]:
+    """The Jacobian entries where autograd differs from SymPy, point by point (the first few)."""
+    rows = [[p.origin, f"out{list(e.output)}", f"{e.input}{list(e.index)}", _fmt(e.exact), _fmt(e.autograd)]
+            for p in result.points for e in p.jacobian_differs]
+    if not rows:
+        return []
+    more = len(rows) - JACOBIAN_ROWS
+    return ([f"Where they differ ({len(rows)} entries):", "",
+             tabulate(rows[:JACOBIAN_ROWS], headers=["point", "output", "input", "exact (SymPy)",
+                                                      "autograd float64"], tablefmt="github"), ""]
+            + ([f"…and {more} more.", ""] if more > 0 else []))
 
 
 def _detach_section(result: CaseResult) -> list[str]:

@@ -247,3 +247,24 @@ def test_only_constants_is_nothing_to_differentiate_and_dicts_stay_strict():
         compare.assert_agrees(lambda k: k * 2.0, (INDEX,))
     with pytest.raises(compare.CannotCheck, match="input 'k' has dtype torch.int64"):
         compare.assert_agrees(lambda x, k: x * k, {"x": X64, "k": INDEX})
+
+
+def test_a_jacobian_mismatch_shows_the_entries_that_differ():
+    """A backward that ignores grad_output passes out.sum() and fails on the Jacobian: which entries?"""
+    from compare.load import load_file
+    from compare.records import Meta
+    from compare.report import render_case
+
+    wrong, fixed = load_file("tests/mutations/ignores_grad_output.py").cases
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_agrees(wrong)
+    message = str(failure.value)
+    assert "the gradient of out.sum() agrees, but the Jacobian does not" in message
+    rows = [line for line in message.splitlines() if line.lstrip().startswith(("output", "out["))]
+    assert rows[0].split() == ["output", "input", "exact", "(SymPy)", "autograd", "float64"]
+    assert rows[1].split() == ["out[0]", "x[1]", "0", "2"]  # d out[0] / d x[1] is 0; this backward says 2 x_1
+    assert len({len(r) for r in rows}) == 1  # aligned columns
+    result = compare.check(wrong)
+    page = render_case(result, Meta(python="3", torch="2", sympy="1", seed=0, samples=4))
+    assert "| example  | out[0]   | x[1]    |" in page
+    assert compare.assert_agrees(fixed).status == "agree"
