@@ -23,7 +23,7 @@ import numpy as np
 import sympy
 import torch
 
-from . import claims, derive, kinks, numeric, oracles
+from . import claims, continuity, derive, kinks, numeric, oracles
 from .case import Case
 from .errors import CaseOutputError, display_path, one_line
 from .explore import Piece, explore, path_key, run_symbolic
@@ -244,8 +244,9 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
                     for i, (origin, _) in enumerate(shown_points, start=len(user_points))]
     everywhere = checks + shown_checks  # shown points are checked alike, reported apart
     exact = _exact_values(pieces, everywhere, symbols)
+    extendable = [_extendable(piece) for piece in exploration.pieces]
     checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
-                            sites=sites[k], u=u, second=second)
+                            sites=sites[k], u=u, second=second, extendable=extendable[k])
                for i, (origin, k, point) in enumerate(everywhere)]
     points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
@@ -424,8 +425,12 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
                  symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
-                 u=None, second: bool = False) -> PointResult:
+                 u=None, second: bool = False, extendable: bool = False) -> PointResult:
     tensors = _tensor_point(point, symbols, dtype)
+    continued = _continued(piece, result, point, sites, symbols, exact_grad, exact_jac, exact_out, second,
+                           extendable)
+    if continued is not None:
+        exact_grad, exact_jac = continued.gradient, continued.jacobian
     low = numeric.autograd_run(case.fn, tensors, dtype)
     high = numeric.autograd_run(case.fn, tensors, torch.float64)
     by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, exact_grad, torch.float64)
@@ -444,7 +449,8 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
             jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
     hessian = None
     if second:
-        hessian = _hessian_check(case, result, tensors, point, u, kink, symbols)
+        hessian = _hessian_check(case, result, tensors, point, u, kink, symbols,
+                                 continued.hessian if continued is not None else None)
     claim = None
     if case.expect is not None:
         takes_out = "out" in inspect.signature(case.expect).parameters
@@ -477,7 +483,47 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                        oracles={name: o.result for name, o in found.items()},
                        jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
                        torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
-                       errors64_by_input=by_input64, jacobian_differs=jac_differs)
+                       errors64_by_input=by_input64, jacobian_differs=jac_differs,
+                       by_continuity=_continuity_text(continued))
+
+
+def _extendable(piece: Piece) -> bool:
+    """Whether the output may be another expression near a point than at it: an `==` or `!=`, or a `0**e`."""
+    return any(as_expr(o).has(sympy.Eq, sympy.Ne) or any(p.base.is_zero for p in as_expr(o).atoms(sympy.Pow))
+               for o in piece.output.flat)
+
+
+def _continued(piece: Piece, result: PieceResult, point, sites, symbols, exact_grad, exact_jac, exact_out,
+               second: bool, equality: bool) -> continuity.Continued | None:
+    """The exact derivatives by continuity (`compare/continuity.py`) where the formulas fail at the point.
+
+    Only off kinks and piece boundaries (which keep PyTorch's rules) and where
+    the output itself is defined; tried where a gradient or Jacobian entry is
+    undefined or, with `equality` (`_extendable`), an `==` branch or a `0**e` may be there.
+    """
+    undefined = any(not np.isfinite(v).all() for v in exact_grad.values()) or (
+        exact_jac is not None and any(not np.isfinite(v).all() for v in exact_jac.values()))
+    if not (undefined or equality) or not np.isfinite(np.asarray(exact_out, dtype=np.float64)).all():
+        return None
+    if kinks.locate(sites, point) or kinks.boundaries(piece.decisions, point):
+        return None
+    hessian = result.hessian if second else None
+    return continuity.at_point(piece.output, result.gradient, result.jacobian, hessian, symbols, point,
+                               exact_grad, exact_jac, derive.evaluate(hessian, point) if hessian is not None else None)
+
+
+def _continuity_text(continued: continuity.Continued | None) -> str:
+    """What the page says of a point whose exact values were taken by continuity ("" for none)."""
+    if continued is None:
+        return ""
+    parts = []
+    if continued.equality:
+        parts.append("the output is taken as it is near this point (an `==` branch of measure zero set "
+                     "aside for the branch it continues, or a `0**e` that is 0 all around it), and differentiated")
+    if continued.entries:
+        shown = ", ".join(continued.entries[:6]) + (", …" if len(continued.entries) > 6 else "")
+        parts.append(f"the formula is 0/0 or 0·∞ here; its limit is the value ({shown})")
+    return "by continuity: " + "; ".join(parts)
 
 
 def _jacobian_differs(got: dict, want: dict, output_shape: tuple) -> tuple[JacobianEntry, ...]:
@@ -565,8 +611,12 @@ def _against(got: dict, want: dict, dtype, tolerance=None) -> Errors:
 _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 
 
-def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols) -> HessianCheck:
-    if result.hessian is None and result.hessian_v is None:  # taken at each point (`_local_hessian`)
+def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols,
+                   continued: np.ndarray | None = None) -> HessianCheck:
+    """`continued`: the exact Hessian at the point where some of it was taken by continuity."""
+    if continued is not None:
+        mode, exact_h = "full", continued
+    elif result.hessian is None and result.hessian_v is None:  # taken at each point (`_local_hessian`)
         if kink is not None:  # no smooth expression holds around a kink
             return HessianCheck("skipped", None, None, None, _AT_A_KINK)
         mode, exact_h = _local_hessian(result, symbols, point, u)

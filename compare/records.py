@@ -142,6 +142,9 @@ class PointResult:
     """`errors` for each input alone; `errors` is the worst of them."""
     errors64_by_input: dict[str, Errors] = field(default_factory=dict)
     """`errors64` for each input alone."""
+    by_continuity: str = ""
+    """Where some exact values are limits (their formula is 0/0 or 0·∞ at the point, or an `==`
+    branch of measure zero holds there), what was taken by continuity; "" elsewhere."""
     jacobian_differs: tuple[JacobianEntry, ...] = ()
     """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
 

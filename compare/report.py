@@ -451,7 +451,17 @@ def _points_section(result: CaseResult) -> list[str]:
     return ["## Points", "",
             f"Autograd in {result.dtype} and in float64 against the exact derivative (rounded to float64). "
             "ULP: units in the last place of the case's dtype.", "",
-            points_table(result, result.points), ""]
+            points_table(result, result.points), ""] + _continuity_lines(result.points)
+
+
+def _continuity_lines(points: Sequence[PointResult]) -> list[str]:
+    """Which points' exact values are limits, and why (`compare/continuity.py`)."""
+    marked = [(i + 1, p) for i, p in enumerate(points) if p.by_continuity]
+    if not marked:
+        return []
+    return ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
+             f"formula is not defined, and its limit is the value):", ""]
+            + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
 
 
 def _shown_section(result: CaseResult) -> list[str]:
@@ -473,7 +483,8 @@ def points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
                          e.max_ulp if e.max_ulp is not None and p.rule is None else "—",  # no ULPs at a kink
                          _fmt(e64.max_abs),
                          "—" if p.claim_exact is None else str(p.claim_exact),
-                         p.status + (f": {p.note}" if p.note else "")])
+                         p.status + (f": {p.note}" if p.note else "")
+                         + (" (exact by continuity)" if p.by_continuity else "")])
     return tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",
                                    "abs err", "rel err", "ULP", "abs err float64", "notes' `==`", "status"],
                     tablefmt="github", disable_numparse=True)

@@ -59,6 +59,7 @@ def _point_json(p: PointResult) -> dict:
         "jacobian_forward_max_abs_err": (_num(p.jacobian_forward_errors.max_abs)
                                          if p.jacobian_forward_errors else None),
         "hessian": _hessian_json(p.hessian) if p.hessian else None,
+        **({"by_continuity": p.by_continuity} if p.by_continuity else {}),  # only where some value is a limit
     }
 
 
