@@ -8,6 +8,7 @@ is an `error` whose message names the file, the line and the cause.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import math
@@ -243,10 +244,13 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     shown_checks = [(origin, exploration.point_pieces[i], exact_points[i])
                     for i, (origin, _) in enumerate(shown_points, start=len(user_points))]
     everywhere = checks + shown_checks  # shown points are checked alike, reported apart
+    pieces = [dataclasses.replace(p, float64=_float64_piece(case, k, piece, symbols, dtype, u if second else None))
+              for k, (p, piece) in enumerate(zip(pieces, exploration.pieces))]
     exact = _exact_values(pieces, everywhere, symbols)
+    exact64 = _exact_values([p.float64 for p in pieces if p.float64 is not None], everywhere, symbols)
     extendable = [_extendable(piece) for piece in exploration.pieces]
     checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
-                            sites=sites[k], u=u, second=second, extendable=extendable[k])
+                            sites=sites[k], u=u, second=second, extendable=extendable[k], exact64=exact64[i])
                for i, (origin, k, point) in enumerate(everywhere)]
     points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
@@ -267,6 +271,30 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
                       pieces=tuple(pieces), points=tuple(points), uncovered=uncovered,
                       backward_error=backward, output_shape=output_shape,
                       hessian_note=_hessian_note(case, scalar, pieces), shown=shown, **base)
+
+
+def _float64_piece(case: Case, k: int, piece: Piece, symbols, dtype, u) -> PieceResult | None:
+    """The piece as the float64 run computes it, where that is another function; None where it is not.
+
+    The symbolic run makes constants as the code asks: `linspace(..., dtype=a.dtype)` or
+    `full_like(a, 0.1)` in a float32 case give float32 numbers, which the float64 autograd
+    run makes in float64. That run's exact reference is then the derivative of the function
+    it computed: the same path, run once more on float64 symbolic inputs.
+    """
+    if dtype == torch.float64:
+        return None
+    fresh = {name: SymTensor(syms.copy(), torch.float64) for name, syms in symbols.items()}
+    output = run_symbolic(case.fn, fresh, _Replay(piece))
+    if output.shape == piece.output.shape and all(a == b for a, b in zip(output.flat, piece.output.flat)):
+        return None
+    grad = derive.gradient(output, symbols)
+    size = output.size * sum(s.size for s in symbols.values())
+    jac = derive.jacobian(output, symbols) if output.ndim and size <= JACOBIAN_LIMIT else None
+    hess = hess_v = None
+    if u is not None:
+        hess, hess_v = _hessian(grad, symbols, u)
+    return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
+                       claim=None, hessian=hess, hessian_v=hess_v)
 
 
 def _hessian_note(case: Case, scalar: bool, pieces) -> str:
@@ -375,7 +403,8 @@ def _local_hessian(result: PieceResult, symbols, point, u) -> tuple[str, np.ndar
 
 
 def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None, np.ndarray]]:
-    """(exact gradient, exact Jacobian or None, exact output) at each check, piece by piece in one call."""
+    """(exact gradient, exact Jacobian or None, exact output) at each check, piece by piece in one call;
+    None at a check whose piece is not among `pieces`."""
     found: list = [None] * len(checks)
     for piece in pieces:
         mine = [i for i, (_, k, _) in enumerate(checks) if k == piece.index]
@@ -425,32 +454,41 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
                  symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
-                 u=None, second: bool = False, extendable: bool = False) -> PointResult:
+                 u=None, second: bool = False, extendable: bool = False, exact64=None) -> PointResult:
+    """One point. `exact64`: (gradient, Jacobian, output) of the function the float64 run computes,
+    where it is another (`_float64_piece`); the float64 run, and the float64 oracles, are then
+    compared with it."""
     tensors = _tensor_point(point, symbols, dtype)
-    continued = _continued(piece, result, point, sites, symbols, exact_grad, exact_jac, exact_out, second,
+    continued = _continued(result, piece, point, sites, symbols, exact_grad, exact_jac, exact_out, second,
                            extendable)
     if continued is not None:
         exact_grad, exact_jac = continued.gradient, continued.jacobian
+    result64, grad64, jac64, out64, continued64 = result, exact_grad, exact_jac, exact_out, continued
+    if exact64 is not None:
+        result64, (grad64, jac64, out64) = result.float64, exact64
+        continued64 = _continued(result64, piece, point, sites, symbols, grad64, jac64, out64, second, extendable)
+        if continued64 is not None:
+            grad64, jac64 = continued64.gradient, continued64.jacobian
     low = numeric.autograd_run(case.fn, tensors, dtype)
     high = numeric.autograd_run(case.fn, tensors, torch.float64)
-    by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, exact_grad, torch.float64)
+    by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, grad64, torch.float64)
     errors, errors64 = _combine(by_input.values()), _combine(by_input64.values())
     kink = _kink(piece, result, point, sites, symbols, exact_grad, high.grads)
-    found = _oracles(case, piece, result, tensors, symbols, point, exact_grad, high.grads, by_input64, u)
+    found = _oracles(case, piece, result64, tensors, symbols, point, grad64, high.grads, by_input64, u)
     forward = found["forward"]
     jac_errors = jac_forward = None
     jac_differs = ()
     if result.jacobian is not None and kink is None:
         auto_jac = numeric.jacobian_run(case.fn, tensors)
-        jac_errors = _combine([measure(auto_jac[n], exact_jac[n], torch.float64) for n in result.jacobian])
+        jac_errors = _combine([measure(auto_jac[n], jac64[n], torch.float64) for n in result.jacobian])
         if not jac_errors.agree:
-            jac_differs = _jacobian_differs(auto_jac, exact_jac, piece.output.shape)
+            jac_differs = _jacobian_differs(auto_jac, jac64, piece.output.shape)
         if forward.jacobian is not None:
-            jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
+            jac_forward = _combine([measure(forward.jacobian[n], jac64[n], torch.float64) for n in jac64])
     hessian = None
     if second:
-        hessian = _hessian_check(case, result, tensors, point, u, kink, symbols,
-                                 continued.hessian if continued is not None else None)
+        hessian = _hessian_check(case, result64, tensors, point, u, kink, symbols,
+                                 continued64.hessian if continued64 is not None else None)
     claim = None
     if case.expect is not None:
         takes_out = "out" in inspect.signature(case.expect).parameters
@@ -466,7 +504,7 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                                    f"(branch at line {line}); the point is too close to a boundary")
             break
     if status == AGREE:
-        mismatch = _forward_mismatch(exact_out, high.output)
+        mismatch = _forward_mismatch(out64, high.output)
         if mismatch:
             status, note = ERROR, mismatch
     if status == AGREE and kink is not None:
@@ -484,7 +522,8 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                        jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
                        torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac_differs,
-                       by_continuity=_continuity_text(continued))
+                       by_continuity=_continuity_text(continued or continued64),
+                       symbolic64=grad64 if exact64 is not None else None)
 
 
 def _extendable(piece: Piece) -> bool:
@@ -493,7 +532,7 @@ def _extendable(piece: Piece) -> bool:
                for o in piece.output.flat)
 
 
-def _continued(piece: Piece, result: PieceResult, point, sites, symbols, exact_grad, exact_jac, exact_out,
+def _continued(result: PieceResult, piece: Piece, point, sites, symbols, exact_grad, exact_jac, exact_out,
                second: bool, equality: bool) -> continuity.Continued | None:
     """The exact derivatives by continuity (`compare/continuity.py`) where the formulas fail at the point.
 
@@ -508,7 +547,7 @@ def _continued(piece: Piece, result: PieceResult, point, sites, symbols, exact_g
     if kinks.locate(sites, point) or kinks.boundaries(piece.decisions, point):
         return None
     hessian = result.hessian if second else None
-    return continuity.at_point(piece.output, result.gradient, result.jacobian, hessian, symbols, point,
+    return continuity.at_point(result.output, result.gradient, result.jacobian, hessian, symbols, point,
                                exact_grad, exact_jac, derive.evaluate(hessian, point) if hessian is not None else None)
 
 

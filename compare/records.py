@@ -45,6 +45,10 @@ class PieceResult:
     when checked in full; None otherwise."""
     hessian_v: np.ndarray | None = None
     """The exact H v along the case's seeded direction, when the Hessian is too large to show."""
+    float64: "PieceResult | None" = None
+    """The same piece as the float64 run computes it, where that is another function: constants
+    the code makes in the input's dtype (`linspace(..., dtype=a.dtype)`, `full_like(a, 0.1)`)
+    are float32 numbers in the case's run and float64 numbers there. None where the two agree."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,9 @@ class PointResult:
     """`errors` for each input alone; `errors` is the worst of them."""
     errors64_by_input: dict[str, Errors] = field(default_factory=dict)
     """`errors64` for each input alone."""
+    symbolic64: dict[str, np.ndarray] | None = None
+    """The exact gradient of the function the float64 run computes, where it is another one (its
+    constants made in float64: `PieceResult.float64`); the float64 run is compared with it."""
     by_continuity: str = ""
     """Where some exact values are limits (their formula is 0/0 or 0·∞ at the point, or an `==`
     branch of measure zero holds there), what was taken by continuity; "" elsewhere."""

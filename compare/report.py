@@ -226,6 +226,21 @@ def _derivative_section(result: CaseResult) -> list[str]:
     if piece.claim:
         out += [f"The claim `expect` is **{piece.claim}**" + (f": {piece.claim_note}" if piece.claim_note else ".")
                 + "", ""]
+    return out + _float64_lines(result)
+
+
+def _float64_lines(result: CaseResult) -> list[str]:
+    """Where the float64 run computes another function than the case's dtype run, say so and show it."""
+    differ = [p for p in result.pieces if p.float64 is not None]
+    if not differ:
+        return []
+    out = [f"**In float64 this code computes another function.** It makes constants in its input's dtype "
+           f"(`linspace(..., dtype=a.dtype)`, say): {result.dtype} numbers in the {result.dtype} run, float64 "
+           f"numbers in the float64 run. Each run is compared with the exact derivative of the function it "
+           f"computed; in float64" + (f" (piece {differ[0].index + 1})" if len(result.pieces) > 1 else "") + ":", ""]
+    for name in result.shapes:
+        out += ["```", f"d out.sum() / d {name} = {readable_array(differ[0].float64.gradient[name], result.symbols)}",
+                "```", ""]
     return out
 
 

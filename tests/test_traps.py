@@ -8,6 +8,7 @@ that is wrong. Add to it as more turn up.
 import math
 
 import pytest
+import sympy
 import torch
 
 import compare
@@ -156,4 +157,62 @@ def test_log1p_of_exp_at_large_x():
 def test_xlogy_of_zero():
     """xlogy(0, y) is 0 for every y, so its derivative in y is 0 (0 * log(y) would be NaN at y = 0)."""
     result = verdict(lambda y: torch.xlogy(torch.zeros_like(y), y), {"y": torch.tensor([0.5, 2.0], dtype=F64)})
+    assert result.status == "agree"
+
+
+# -- constants made in the input's dtype -----------------------------------------------------------
+def _scaled(a):
+    return (a * torch.linspace(-math.pi, math.pi, 3, dtype=a.dtype)).sum()
+
+
+def test_constants_in_the_inputs_dtype_give_each_run_its_own_function():
+    """float32 linspace in the float32 run, float64 linspace in the float64 run: both are right."""
+    result = verdict(_scaled, {"a": torch.tensor([1.0, 2.0, 3.0])})
+    assert result.status == "agree"
+    float64 = result.pieces[0].float64
+    assert float64 is not None and float64.gradient["a"][2] == sympy.Rational(*math.pi.as_integer_ratio())
+    example = result.points[0]
+    assert example.symbolic64["a"].tolist() == [-math.pi, 0.0, math.pi]
+    assert example.symbolic["a"].tolist() == torch.tensor([-math.pi, 0.0, math.pi]).tolist()  # float32's pi
+
+
+def test_the_page_says_when_the_two_dtypes_functions_differ():
+    from compare.records import Meta
+    from compare.report import render_case
+
+    page = render_case(verdict(_scaled, {"a": torch.tensor([1.0, 2.0, 3.0])}),
+                       Meta(python="3", torch="2", sympy="1", seed=0, samples=4))
+    assert "In float64 this code computes another function" in page
+    same = render_case(verdict(lambda a: (a * 3).sum(), {"a": torch.tensor([1.0, 2.0])}),
+                       Meta(python="3", torch="2", sympy="1", seed=0, samples=4))
+    assert "another function" not in same
+
+
+class _Float32Backward(torch.autograd.Function):
+    """a * c with c made in a's dtype, whose backward uses float32's c in every dtype."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a * torch.linspace(-math.pi, math.pi, 3, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * torch.linspace(-math.pi, math.pi, 3, dtype=torch.float32).to(g.dtype)
+
+
+def test_a_float64_run_is_held_to_its_own_function():
+    result = verdict(lambda a: _Float32Backward.apply(a).sum(), {"a": torch.tensor([1.0, 2.0, 3.0])})
+    assert result.status == "disagree"
+    assert {p.note for p in result.points} == {"autograd differs from the exact derivative: float64"}
+
+
+def test_zeros_like_and_full_like_in_float32():
+    assert verdict(lambda a: ((a + torch.zeros_like(a)) ** 2).sum(), {"a": torch.tensor([1.0, 2.0])}).status == "agree"
+    assert verdict(lambda a: ((a + torch.full_like(a, 0.1)) ** 2).sum(),
+                   {"a": torch.tensor([1.0, 2.0])}).status == "agree"
+
+
+@pytest.mark.xfail(raises=UnsupportedOp, strict=True, reason="new_tensor is not supported by the symbolic layer yet")
+def test_new_tensor_in_float32():
+    result = verdict(lambda a: (a * a.new_tensor([0.1, 0.2])).sum(), {"a": torch.tensor([1.0, 2.0])})
     assert result.status == "agree"
