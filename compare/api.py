@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .case import Case, make_case
+from .case import Case, compile_backend, make_case
 from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 
 __all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
@@ -127,25 +127,27 @@ NOTHING_TO_DIFFERENTIATE = ("no floating-point tensor among the inputs, so nothi
 
 def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None = None,
             name: str | None = None, loop_bound: int | None = None, samples: int | None = None,
-            order: int | None = None) -> Case:
+            order: int | None = None, compile: bool | str | None = None) -> Case:
     """The `Case` for `fn` and `inputs` (or the one `@case` declared on `fn`).
 
-    `expect`, `samples`, `loop_bound` and `order` left as None keep what `@case`
-    declared (or the run's defaults); given, they replace it.
+    `expect`, `samples`, `loop_bound`, `order` and `compile` left as None keep what
+    `@case` declared (or the run's defaults); given, they replace it.
     """
     declared = fn if isinstance(fn, Case) else getattr(fn, "__compare_case__", None)
     if isinstance(declared, Case) and (inputs is None or isinstance(fn, Case)):
-        given = dict(expect=expect, samples=samples, loop_bound=loop_bound, order=order)
+        given = dict(expect=expect, samples=samples, loop_bound=loop_bound, order=order,
+                     compile=None if compile is None else compile_backend(compile) or "")
         if all(v is None for v in given.values()):
             return declared
         kept = {k: getattr(declared, k) if v is None else v for k, v in given.items()}
+        kept["compile"] = kept["compile"] or None  # compile=False: eager, whatever @case said
         return make_case(declared.fn, inputs=declared.inputs, name=declared.name,
                          location=(declared.file, declared.line), **kept, **declared.options)
     location = None
     if not isinstance(inputs, Mapping):  # positional, as for gradcheck: a wrapper where needed
         fn, inputs, location = _bind(fn, inputs)
     made = make_case(fn, inputs=inputs, expect=expect, name=name, loop_bound=loop_bound,
-                     samples=samples, order=2 if order is None else order, location=location)
+                     samples=samples, order=2 if order is None else order, location=location, compile=compile)
     if inputs == {}:
         return dataclasses.replace(made, problem=NOTHING_TO_DIFFERENTIATE)
     return made
@@ -154,7 +156,8 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
 def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
           expect: Callable | None = None, order: int | None = None, samples: int | None = None,
           seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
-          timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
+          timeout: float | None = 60.0, name: str | None = None,
+          compile: bool | str | None = None) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
     `inputs`: a dict (name -> floating tensor), or positional arguments as
@@ -171,9 +174,15 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     differentiable (`@once_differentiable`, or computed through `.detach()`
     or numpy). `samples`, `loop_bound` and `order` left as None keep what
     `@case` declared on `fn`, else the defaults 4, 64 and 2.
+
+    `compile=True` has autograd run `torch.compile(fn)` (inductor; or give a
+    backend's name, `compile="aot_eager"`): the compiled forward and backward are
+    checked against the same exact derivative. Forward mode, finite differences
+    and the Hessian stay eager. The first compile takes seconds; later checks of
+    the same function reuse it.
     """
     return _checked(as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples,
-                            order=order), seed=seed, epsilon=epsilon, timeout=timeout)
+                            order=order, compile=compile), seed=seed, epsilon=epsilon, timeout=timeout)
 
 
 def _checked(case: Case, **options) -> CaseResult:
@@ -185,7 +194,8 @@ def _checked(case: Case, **options) -> CaseResult:
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
                   expect: Callable | None = None, order: int | None = None, samples: int | None = None,
                   seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
-                  timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
+                  timeout: float | None = 60.0, name: str | None = None,
+                  compile: bool | str | None = None) -> CaseResult:
     """`check`, raising `AssertionError` unless autograd agrees with the exact derivative everywhere.
 
     The arguments are `check`'s; `order=1` is the way out for a backward
@@ -195,7 +205,8 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     it says so and shows the Hessians: pass `order=1` if the backward is not
     meant to be differentiated again.
     """
-    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order)
+    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
+                   compile=compile)
     result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout)
     if result.status in (DISAGREE, ERROR):
         raise AssertionError(mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None)))
@@ -239,6 +250,8 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
 
     where = f"{display_path(result.file)}:{result.line}"
     head = f"compare: {result.name} ({where})"
+    if result.compiled:
+        head += f" through torch.compile (backend {result.compiled})"
     bad = [p for p in result.points if p.status != AGREE]
     if result.status == ERROR and not any(p.status == DISAGREE for p in bad):
         return f"{head} could not be checked:\n    {result.error}"

@@ -17,6 +17,8 @@ import tempfile
 import time
 from typing import Callable
 
+from .case import COMPILE_DEFAULT
+
 __all__ = ["main", "write_reports"]
 
 DEFAULT_CASES = "cases"
@@ -43,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-j", "--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
                        help="cases checked at once, in forked worker processes (default: the number of "
                             "CPUs, %(default)s); the reports are the same for any N")
+        p.add_argument("--compile", nargs="?", const=COMPILE_DEFAULT, default=None, metavar="BACKEND",
+                       help="run autograd on torch.compile(fn) (backend: %(const)s unless named; a case's own "
+                            "@case(compile=...) wins); its gradients are checked against the same exact "
+                            "derivative")
         p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
 
     p_all = sub.add_parser("all", help=f"check every case under {DEFAULT_CASES}/ and write reports")
@@ -169,7 +175,8 @@ def _run(paths: list[str], args) -> int:
                                     error=loaded.error, traceback=loaded.traceback))
         else:
             slots.extend(loaded.cases)
-    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None)
+    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
+                   compile=args.compile)
     pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
     meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
                 seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if available() else None)

@@ -172,6 +172,8 @@ class CaseResult:
     limit such as overflow is the lesson, not a fault of autograd)."""
     traceback: str | None = None
     """The full traceback of an error, for `--verbose`; never rendered in reports."""
+    compiled: str | None = None
+    """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
 from .verdict import largest
 
-__all__ = ["Meta", "page_names", "points_table", "render_index", "render_case"]
+__all__ = ["Meta", "compiled_note", "page_names", "points_table", "render_index", "render_case"]
 
 
 # -- notation ----------------------------------------------------------------------------
@@ -179,6 +179,13 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
 
 
 # -- case page ---------------------------------------------------------------------------
+def compiled_note(backend: str) -> str:
+    """Which code autograd ran, for a case checked through torch.compile."""
+    return (f"Autograd ran `torch.compile(fn, backend=\"{backend}\")`: its reverse mode (the gradients and "
+            f"Jacobians below) is the compiled code's; forward mode, finite differences and the Hessian ran "
+            f"eagerly.")
+
+
 def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -> str:
     """The case's page; `picture` is the file name of its PNG, embedded after the derivative."""
     from .errors import display_path
@@ -187,6 +194,8 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
     if result.doc:
         out += [f"> {result.doc}", ""]
     out += [f"`{display_path(result.file)}`, line {result.line} · {meta.header(picture is not None)}", ""]
+    if result.compiled:
+        out += [compiled_note(result.compiled), ""]
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.source:
         out += ["```python", result.source.rstrip(), "```", ""]

@@ -113,6 +113,8 @@ def case_entry(result: CaseResult) -> dict:
 
     entry = {"name": result.name, "file": display_path(result.file), "line": result.line,
              "status": result.status, "error": result.error, "dtype": result.dtype or None}
+    if result.compiled:  # only then, so that eager runs' files stay as they were
+        entry["compiled"] = result.compiled
     if result.pieces:
         entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
         entry["output_shape"] = list(result.output_shape)
