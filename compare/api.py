@@ -118,6 +118,10 @@ def _location(fn: Callable) -> tuple[str, int]:
     try:
         return inspect.getsourcefile(owner or fn) or "<unknown>", inspect.getsourcelines(owner or fn)[1]
     except (TypeError, OSError):
+        # a class defined in a notebook cell has no source file to find; its forward's code knows where it is
+        forward = getattr(getattr(owner, "forward", None), "__code__", None)
+        if forward is not None:
+            return forward.co_filename, forward.co_firstlineno
         return "<builtin>", 0
 
 

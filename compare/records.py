@@ -175,6 +175,18 @@ class CaseResult:
     compiled: str | None = None
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
 
+    # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/display.py, which
+    # renders with the report's and assert_agrees's own code; imported here only when shown).
+    def _repr_markdown_(self) -> str:
+        from .display import markdown
+
+        return markdown(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        from .display import short
+
+        printer.text(short(self))
+
 
 @dataclass(frozen=True)
 class Meta:

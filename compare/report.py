@@ -19,7 +19,7 @@ from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
 from .verdict import largest
 
-__all__ = ["Meta", "compiled_note", "page_names", "points_table", "render_index", "render_case"]
+__all__ = ["Meta", "compiled_note", "gradient_latex", "page_names", "points_table", "render_index", "render_case"]
 
 
 # -- notation ----------------------------------------------------------------------------
@@ -227,15 +227,20 @@ def _derivative_section(result: CaseResult) -> list[str]:
     out += ["The gradient of `out.sum()` (what `out.sum().backward()` stores in `.grad`)"
             + (", entry by entry:" if any(s for s in result.shapes.values()) else ":"), ""]
     for name in result.shapes:
-        g = readable_array(piece.gradient[name], result.symbols)
-        if isinstance(g, sympy.Basic):
-            out += [f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {sympy.latex(g)}$$", ""]
-        else:  # entries without one template, or a sum cut short: SymPy's text, not LaTeX
-            out += ["```", f"d out.sum() / d {name} = {g}", "```", ""]
+        out += [gradient_latex(result, piece, name), ""]
     if piece.claim:
         out += [f"The claim `expect` is **{piece.claim}**" + (f": {piece.claim_note}" if piece.claim_note else ".")
                 + "", ""]
     return out
+
+
+def gradient_latex(result: CaseResult, piece, name: str) -> str:
+    """The piece's gradient of out.sum() for one input: display LaTeX, or SymPy's text where it has none."""
+    g = readable_array(piece.gradient[name], result.symbols)
+    if isinstance(g, sympy.Basic):
+        return f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {sympy.latex(g)}$$"
+    # entries without one template, or a sum cut short: SymPy's text, not LaTeX
+    return "\n".join(["```", f"d out.sum() / d {name} = {g}", "```"])
 
 
 def _pieces_section(result: CaseResult) -> list[str]:
