@@ -17,7 +17,7 @@ from .case import Case
 from .errors import CaseOutputError
 from .explore import Piece, ByValue
 from .sym import as_expr, release
-from .symtensor import BRANCH, SymTensor, as_sym
+from .symbolic import BRANCH, SymTensor, exprs_of
 
 __all__ = ["prove", "vanishes", "same_template", "nonzero"]
 
@@ -30,7 +30,7 @@ def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) 
     """
     kwargs = dict(sym_inputs)
     if "out" in inspect.signature(case.expect).parameters:
-        kwargs["out"] = SymTensor(piece.output)
+        kwargs["out"] = SymTensor(piece.output, next(iter(sym_inputs.values())).dtype)
     token = BRANCH.set(ByValue(point) if point is not None else None)
     try:
         got = case.expect(**kwargs)
@@ -53,7 +53,7 @@ def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) 
         value = claimed[name]
         if value is None or isinstance(value, (str, bytes, Mapping)):
             raise CaseOutputError(f"expect gives a {type(value).__name__} for input {name!r}, not a tensor")
-        data = as_sym(value).data
+        data = exprs_of(value)
         if data.shape != g.shape and data.size != 1:
             raise CaseOutputError(f"expect gives shape {tuple(data.shape)} for input {name!r}; its gradient "
                                   f"has shape {tuple(g.shape)}")
@@ -108,7 +108,7 @@ def same_template(want: np.ndarray, grad: np.ndarray, sym_inputs) -> bool:
     """
     if grad.ndim == 0 or grad.size < 2:
         return False
-    inputs = {n: t.data for n, t in sym_inputs.items()}
+    inputs = {n: t.exprs for n, t in sym_inputs.items()}
     got, claimed = derive.template(grad, inputs), derive.template(np.asarray(want), inputs)
     if got is None or claimed is None:
         return False

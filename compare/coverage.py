@@ -1,9 +1,10 @@
-"""The supported ops, listed from the dispatch table itself: `docs/ops.md`.
+"""The core set of ATen ops with a SymPy meaning, listed from the table itself: `docs/ops.md`.
 
     python -m compare.coverage > docs/ops.md
 
-One row per implementation: every torch callable that reaches it, and what
-it computes (its SymPy formula for an elementwise op, else its docstring).
+One row per meaning: every ATen (or prims) op that reaches it, and what it
+computes (its SymPy formula for an elementwise op, else its docstring).
+Every other op reaches these through PyTorch's decompositions.
 """
 from __future__ import annotations
 
@@ -11,34 +12,16 @@ from collections import defaultdict
 
 import sympy
 
-from .symtensor import OPS, op_name
-
-__all__ = ["op_groups", "qualified_names", "render_ops"]
+__all__ = ["meaning_groups", "render_ops"]
 
 
-def qualified_names() -> dict[int, str]:
-    """id(torch callable) -> its public dotted name (`torch.Tensor.__eq__`, not `__eq__`)."""
-    import torch
-    import torch.nn.functional as F
+def meaning_groups() -> list[tuple[list[str], object]]:
+    """(sorted op names, meaning) per meaning, sorted by first name."""
+    from .symbolic import MEANINGS
 
-    found: dict[int, str] = {}
-    for prefix, owner in (("torch.autograd", torch.autograd), ("torch.linalg", torch.linalg),
-                          ("torch.special", torch.special), ("torch.nn.functional", F),
-                          ("torch.Tensor", torch.Tensor), ("torch", torch)):
-        for attr in dir(owner):
-            value = getattr(owner, attr, None)
-            if value is not None and callable(value):
-                found[id(value)] = f"{prefix}.{attr}"
-    return found
-
-
-def op_groups() -> list[tuple[list[str], object]]:
-    """(sorted torch names, implementation) per implementation, sorted by first name."""
-    qualified = qualified_names()
-    names = defaultdict(list)
-    impls = {}
-    for func, impl in OPS.items():
-        names[id(impl)].append(qualified.get(id(func)) or op_name(func))
+    names, impls = defaultdict(list), {}
+    for op, impl in MEANINGS.items():
+        names[id(impl)].append(str(op))
         impls[id(impl)] = impl
     return sorted(((sorted(set(n)), impls[k]) for k, n in names.items()), key=lambda g: g[0][0])
 
@@ -52,21 +35,21 @@ def _meaning(impl) -> str:
     doc = (getattr(impl, "__doc__", None) or "").strip()
     if doc and getattr(impl, "__name__", "") != "<lambda>":
         return doc.splitlines()[0].replace("|", "\\|")
-    return "the same entries, another dtype or shape information" if getattr(impl, "__name__", "") == "<lambda>" \
-        else getattr(impl, "__name__", "").strip("_").replace("_", " ")
+    return getattr(impl, "__name__", "").strip("_").replace("_", " ")
 
 
 def render_ops() -> str:
-    rows = [f"| {', '.join(f'`{n}`' for n in names)} | {_meaning(impl)} |" for names, impl in op_groups()]
-    count = sum(len(names) for names, _ in op_groups())
+    groups = meaning_groups()
+    rows = [f"| {', '.join(f'`{n}`' for n in names)} | {_meaning(impl)} |" for names, impl in groups]
+    count = sum(len(names) for names, _ in groups)
     return "\n".join([
-        "# Supported ops", "",
-        "Generated from the dispatch table `compare.symtensor.OPS` by `python -m compare.coverage`; "
-        "`tests/test_ops_coverage.py` keeps this file current and checks each op's SymPy value against "
-        "torch's.", "",
-        f"{count} torch callables, {len(rows)} implementations. An op missing here raises "
-        "`UnsupportedOp` naming it and the line of the case.", "",
-        "| torch callables | computes |", "|---|---|", *rows, ""])
+        "# The core set: ATen ops with a SymPy meaning", "",
+        "Generated from the table `compare.symbolic.MEANINGS` by `python -m compare.coverage`; "
+        "`tests/test_coverage.py` keeps this file current. Every other op reaches these through "
+        "PyTorch's own decompositions (`torch._decomp`, `torch._refs`, composite kernels); an op that "
+        "reaches none raises `UnsupportedOp` naming the ATen op and the line of the case.", "",
+        f"{count} ops (packets and overloads), {len(rows)} meanings.", "",
+        "| ATen ops | computes |", "|---|---|", *rows, ""])
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from .feasible import Oracle
 from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, OracleResult, PieceResult,
                       PointResult, UncoveredRegion, worst)
 from .sym import as_expr, detach, exact, input_symbols, release
-from .symtensor import SymTensor
+from .symbolic import SymTensor, recording
+from .symbolic.elementwise import Step
 from .verdict import Errors, Tolerance, largest, measure
 
 __all__ = ["check_case", "case_source", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
@@ -296,7 +297,7 @@ def _hessian_note(case: Case, scalar: bool, pieces) -> str:
 def _kinky(expr) -> bool:
     """Whether an expression holds a head that a kinked op makes (and so needs its sites recorded)."""
     expr = as_expr(expr)
-    return expr.has(sympy.Max, sympy.Min, sympy.Abs) or any(
+    return expr.has(sympy.Max, sympy.Min, sympy.Abs, Step) or any(
         not p.exp.is_integer for p in expr.atoms(sympy.Pow))
 
 
@@ -315,9 +316,9 @@ def _sites(case: Case, piece: Piece, symbols, dtype) -> list:
     if not any(_kinky(o) for o in piece.output.flat):
         return []
     fresh = {name: SymTensor(syms.copy(), dtype) for name, syms in symbols.items()}
-    with kinks.recording() as found:
+    with recording() as noted:
         run_symbolic(case.fn, fresh, _Replay(piece))
-    return kinks.present(found, piece.output)
+    return kinks.present(kinks.sites(noted), piece.output)
 
 
 def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle: Oracle, exploration,

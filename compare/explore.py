@@ -23,7 +23,7 @@ import sympy
 
 from .feasible import SAT, UNSAT, Check, Oracle
 from .sym import truth
-from .symtensor import BRANCH, SymTensor, as_sym
+from .symbolic import BRANCH, SymTensor, exprs_of
 
 __all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key"]
 
@@ -104,11 +104,11 @@ class _Cut(Exception):
 def run_symbolic(fn: Callable, inputs: Mapping[str, SymTensor], decide) -> np.ndarray:
     """Run `fn` on SymTensors with branches answered by `decide(condition, site)`."""
     token = BRANCH.set(decide)
-    try:
-        out = fn(**inputs)
+    try:  # fresh entries every run: an in-place write must not outlive its run
+        out = fn(**{name: SymTensor(t.exprs.copy(), t.dtype) for name, t in inputs.items()})
     finally:
         BRANCH.reset(token)
-    return as_sym(out).data
+    return exprs_of(out)
 
 
 class ByValue:

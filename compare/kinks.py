@@ -15,14 +15,14 @@ node they make, while `recording()` is on; `locate` finds the marks a point
 lies on, and `conventional` builds the gradient the rules give by the chain
 rule through those partials. Autograd is a `convention` only when it equals
 that value: a hand-written backward that is wrong at the kink is still a
-`disagree`.
+`disagree`. The symbolic side only notes which op made which node
+(`compare.symbolic.recording`); `sites` turns those notes into rules.
 
 The rules are those of the torch version named in `TORCH`; they change
 between releases, so every verdict that rests on them carries it.
 """
 from __future__ import annotations
 
-import contextvars
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -31,14 +31,13 @@ import sympy
 import torch
 
 from .sym import as_expr, release
+from .symbolic.elementwise import Step
 
-__all__ = ["Rule", "RULES", "Site", "Kink", "TORCH", "mark", "recording", "locate", "conventional",
+__all__ = ["Rule", "RULES", "Site", "Kink", "TORCH", "sites", "present", "locate", "conventional",
            "boundaries"]
 
 TORCH = torch.__version__
 """The torch whose documented rules the table states (and whose autograd is checked)."""
-
-_SITES: contextvars.ContextVar = contextvars.ContextVar("compare_kink_sites", default=None)
 
 
 @dataclass(frozen=True)
@@ -171,6 +170,14 @@ def _norm_kink(v, p):
     return len(_ties(mags, _largest(mags))) > 1 or _sign(_largest(mags)) == 0
 
 
+def _at_integer(v, p) -> bool:
+    return as_expr(v[0]).is_integer is True
+
+
+def _at_half_integer(v, p) -> bool:
+    return (2 * as_expr(v[0])).is_integer is True and as_expr(v[0]).is_integer is False
+
+
 _MIN_NORM = "the function is convex there, so autograd takes the minimum-norm subgradient"
 
 RULES: dict[str, Rule] = {r.op: r for r in [
@@ -205,6 +212,10 @@ RULES: dict[str, Rule] = {r.op: r for r in [
          (sympy.Max,), _tied(_largest), _first(_largest)),
     Rule("min(dim)", "min(x, dim) gives all of the gradient to the index it returns, the first of the ties",
          (sympy.Min,), _tied(_smallest), _first(_smallest)),
+    *(Rule(name, f"{name} is a step function: autograd takes its derivative to be 0 everywhere, also at "
+                 "its jumps", (Step,), jumps, lambda v, p: (sympy.S.Zero,))
+      for name, jumps in (("floor", _at_integer), ("ceil", _at_integer), ("trunc", _at_integer),
+                          ("round", _at_half_integer), ("sign", lambda v, p: _sign(v[0]) == 0))),
     Rule("maximum", "maximum(a, b) at a tie gives half of the gradient to each",
          (sympy.Max,), _tied(_largest), _spread(_largest)),
     Rule("minimum", "minimum(a, b) at a tie gives half of the gradient to each",
@@ -216,29 +227,19 @@ BOUNDARY_RULE = ("control flow: autograd differentiates the branch that ran, so 
                  "it gives that piece's one-sided derivative")
 
 
-# -- recording the sites of a symbolic run ----------------------------------------------------
-def mark(op: str, node, args: Sequence, **params) -> None:
-    """Note that `op` made `node` from `args` (a no-op outside `recording()`)."""
-    sites = _SITES.get()
-    if sites is None or not isinstance(node, sympy.Basic) or node.is_number:
-        return
-    rule = RULES[op]
-    if not isinstance(node, rule.kinds):  # simplified away (Max(x**2, 0) is x**2): no kink
-        return
-    sites.setdefault(node, Site(rule, node, tuple(as_expr(a) for a in args),
-                                tuple(sorted(params.items()))))
+# -- the nodes a symbolic run made ------------------------------------------------------------
+def sites(noted: Mapping) -> dict:
+    """node -> Site, for the nodes noted by a symbolic run whose op has a rule here.
 
-
-class recording:
-    """Context manager: the sites marked inside it, node -> Site (the first op to make a node names it)."""
-
-    def __enter__(self) -> dict:
-        self._sites: dict = {}
-        self._token = _SITES.set(self._sites)
-        return self._sites
-
-    def __exit__(self, *exc) -> None:
-        _SITES.reset(self._token)
+    A node that simplified to another form than the op makes (Max(x**2, 0)
+    is x**2) has no kink, and neither has an op without a rule.
+    """
+    found = {}
+    for node, (op, _, args, params) in noted.items():
+        rule = RULES.get(op)
+        if rule is not None and isinstance(node, rule.kinds):
+            found[node] = Site(rule, node, args, params)
+    return found
 
 
 # -- at a point --------------------------------------------------------------------------------

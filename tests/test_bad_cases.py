@@ -37,7 +37,7 @@ EXPECTED = {
                    r"\['x', 'z'\], the inputs are \['x', 'y'\]; missing \['y'\]; not an input: \['z'\]",
     "misspelled_option": r"tests/bad_cases/misspelled_option\.py:5: unknown option 'expcet' "
                          r"\(did you mean 'expect'\?\)",
-    "unsupported_op": r"tests/bad_cases/unsupported_op\.py:8: UnsupportedOp: op torch\.cumsum is not "
+    "unsupported_op": r"tests/bad_cases/unsupported_op\.py:8: UnsupportedOp: op aten\.histc\.default is not "
                       r"supported on symbolic tensors",
 }
 

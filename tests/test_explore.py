@@ -8,7 +8,7 @@ from compare.engine import check_case
 from compare.explore import explore
 from compare.feasible import Oracle
 from compare.sym import input_symbols, truth
-from compare.symtensor import SymTensor
+from compare.symbolic import SymTensor
 
 
 def declare(fn, **kwargs):

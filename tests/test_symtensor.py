@@ -6,7 +6,7 @@ import torch
 
 from compare.derive import evaluate
 from compare.sym import detach, exact, input_symbols
-from compare.symtensor import SymTensor, UnsupportedOp
+from compare.symbolic import SymTensor, UnsupportedOp, exprs_of
 
 
 def symbolic(name, t):
@@ -46,13 +46,13 @@ FUNCTIONS = {
 def test_forward_value_equals_torch(name):
     f = FUNCTIONS[name]
     want = f(X).detach().numpy()
-    got = evaluate(np.asarray(f(symbolic("x", X)).data), point("x", X))
+    got = evaluate(np.asarray(exprs_of(f(symbolic("x", X)))), point("x", X))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_constants_enter_exactly():
     s = symbolic("x", X)
-    out = (s * 0.1).data[0]
+    out = exprs_of(s * 0.1)[0]
     assert out == sympy.Rational(3602879701896397, 36028797018963968) * input_symbols("x", (4,))[0]
     assert exact(torch.tensor(0.1, dtype=torch.float32)) == sympy.Rational(13421773, 134217728)
 
@@ -66,17 +66,17 @@ def test_detach_is_a_stop_gradient():
 
 def test_unsupported_op_names_the_op():
     s = symbolic("x", X)
-    with pytest.raises(UnsupportedOp, match="torch.cumsum"):
-        torch.cumsum(s, 0)
-    with pytest.raises(UnsupportedOp, match="torch.Tensor.cumsum"):
-        s.cumsum(0)
+    with pytest.raises(UnsupportedOp, match=r"aten\.histc\.default"):
+        torch.histc(s)
+    with pytest.raises(UnsupportedOp, match=r"aten\.histc\.default"):
+        s.histc()
 
 
 def test_mixed_real_and_symbolic_operands():
     s = symbolic("x", X)
     out = torch.tensor([1.0, 2.0, 3.0, 4.0]) * s
-    assert [str(e) for e in out.data] == ["x_0", "2*x_1", "3*x_2", "4*x_3"]
-    assert str((torch.tensor(2.0) - s).data[0]) == "2 - x_0"
+    assert [str(e) for e in exprs_of(out)] == ["x_0", "2*x_1", "3*x_2", "4*x_3"]
+    assert str(exprs_of(torch.tensor(2.0) - s)[0]) == "2 - x_0"
 
 
 def test_autograd_function_apply_runs_forward_symbolically():
@@ -92,4 +92,4 @@ def test_autograd_function_apply_runs_forward_symbolically():
             return 2 * x * g
 
     out = Square.apply(symbolic("x", X))
-    assert [str(e) for e in out.data] == ["x_0**2", "x_1**2", "x_2**2", "x_3**2"]
+    assert [str(e) for e in exprs_of(out)] == ["x_0**2", "x_1**2", "x_2**2", "x_3**2"]

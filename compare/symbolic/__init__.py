@@ -1,0 +1,13 @@
+"""The symbolic side: PyTorch code run on tensors of SymPy expressions.
+
+`SymTensor` (in `tensor.py`) is a torch.Tensor that answers every ATen op
+from `MEANINGS`, the SymPy meaning of a core of ops, written once per
+family below, or through PyTorch's own decompositions of the rest.
+"""
+from . import elementwise, linalg, reductions, shapes  # noqa: F401  (each fills MEANINGS)
+from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp, recording
+from .sites import user_site
+from .tensor import SymTensor, exprs_of, symbolic
+
+__all__ = ["SymTensor", "symbolic", "exprs_of", "MEANINGS", "BRANCH", "UnsupportedOp", "NeedsValue",
+           "recording", "user_site"]

@@ -1,0 +1,318 @@
+"""Elementwise ops: functions, arithmetic, comparisons, selection, dtype conversion.
+
+Each entry is computed exactly; type promotion and broadcasting are
+torch's (the dispatcher takes the output's dtype from torch's meta kernel,
+and NumPy broadcasts as torch does). Rounding to the dtype is not modelled:
+the exact side is the function a float computation approximates.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import sympy
+import torch
+
+from ..sym import exact
+from .registry import prim, binary, exprs, meaning, note_kink, ufunc, unary
+
+aten = torch.ops.aten
+
+__all__ = ["convert", "sigmoid", "relation"]
+
+
+def sigmoid(x):
+    return 1 / (1 + sympy.exp(-x))
+
+
+def _kinked(op: str, f):
+    """`f`, each node it makes noted as a possible kink of `op` (see `compare.kinks`)."""
+
+    def g(*args):
+        node = f(*args)
+        note_kink(op, node, args)
+        return node
+
+    return g
+
+
+class Step(sympy.Function):
+    """A piecewise-constant function of one argument: its value on numbers, derivative 0.
+
+    SymPy leaves `Derivative(floor(x), x)` unevaluated; autograd takes the
+    derivative of every step function to be 0, also at its jumps (which
+    the verdict treats as kinks). Subclasses say where the value is.
+    """
+
+    nargs = 1
+    exact_value = staticmethod(lambda v: v)
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number and x.is_finite:
+            return cls.exact_value(x)
+
+    def fdiff(self, argindex=1):
+        return sympy.S.Zero
+
+    def _eval_evalf(self, prec):
+        v = self.args[0].evalf(prec)
+        return self.exact_value(sympy.Rational(v)) if v.is_number and v.is_finite else None
+
+
+def _half_even(x):
+    f = sympy.floor(x)
+    d = x - f
+    half = sympy.Rational(1, 2)
+    return f if d < half else f + 1 if d > half else (f if f % 2 == 0 else f + 1)
+
+
+class floor(Step):
+    """floor(x), a step function"""
+    exact_value = staticmethod(sympy.floor)
+
+
+class ceil(Step):
+    """ceil(x), a step function"""
+    exact_value = staticmethod(sympy.ceiling)
+
+
+class trunc(Step):
+    """trunc(x): toward zero, a step function"""
+    exact_value = staticmethod(lambda v: sympy.floor(v) if v >= 0 else sympy.ceiling(v))
+
+
+class round_(Step):
+    """round(x): to the nearest integer, ties to even, a step function"""
+    exact_value = staticmethod(_half_even)
+
+
+class sign(Step):
+    """sign(x): -1, 0 or 1, a step function"""
+    exact_value = staticmethod(sympy.sign)
+
+
+_UNARY = {
+    "exp": sympy.exp, "log": sympy.log, "log2": lambda x: sympy.log(x, 2), "log10": lambda x: sympy.log(x, 10),
+    "log1p": lambda x: sympy.log(1 + x), "expm1": lambda x: sympy.exp(x) - 1, "exp2": lambda x: 2**x,
+    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh, "sinh": sympy.sinh,
+    "cosh": sympy.cosh, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "asinh": sympy.asinh,
+    "acosh": sympy.acosh, "atanh": sympy.atanh, "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv,
+    "sigmoid": sigmoid, "rsqrt": lambda x: 1 / sympy.sqrt(x), "reciprocal": lambda x: 1 / x,
+    "neg": operator.neg, "sign": _kinked("sign", sign), "sgn": _kinked("sign", sign),
+    "lgamma": sympy.loggamma, "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
+    "ceil": _kinked("ceil", ceil), "trunc": _kinked("trunc", trunc), "frac": lambda x: x - _kinked("trunc", trunc)(x),
+    "round": _kinked("round", round_),
+    "sinc": lambda x: sympy.sinc(sympy.pi * x), "square": lambda x: x**2,
+    "sqrt": _kinked("sqrt", sympy.sqrt), "abs": _kinked("abs", sympy.Abs),
+    "relu": _kinked("relu", lambda x: sympy.Max(x, 0)), "logical_not": sympy.Not, "bitwise_not": sympy.Not,
+    "i0": lambda x: sympy.besseli(0, x), "special_i0e": lambda x: sympy.exp(-sympy.Abs(x)) * sympy.besseli(0, x),
+    "special_i1": lambda x: sympy.besseli(1, x), "special_ndtr": lambda x: (1 + sympy.erf(x / sympy.sqrt(2))) / 2,
+    "special_erfcx": lambda x: sympy.exp(x**2) * sympy.erfc(x), "special_log_ndtr":
+        lambda x: sympy.log((1 + sympy.erf(x / sympy.sqrt(2))) / 2),
+    "special_ndtri": lambda x: sympy.sqrt(2) * sympy.erfinv(2 * x - 1),
+    "deg2rad": lambda x: x * sympy.pi / 180, "rad2deg": lambda x: x * 180 / sympy.pi,
+    "positive": lambda x: x, "conj_physical": lambda x: x, "real": lambda x: x,
+}
+for _name, _f in _UNARY.items():
+    _impl = unary(_f)
+    meaning(getattr(aten, _name, None), prim(_name))(_impl)
+meaning(aten.logit)(lambda x, eps=None: ufunc(
+    lambda v: sympy.log(v / (1 - v)) if eps is None else
+    sympy.log(sympy.Min(sympy.Max(v, exact(eps)), 1 - exact(eps)) /
+              (1 - sympy.Min(sympy.Max(v, exact(eps)), 1 - exact(eps)))), 1)(exprs(x)))
+meaning(aten.polygamma)(lambda n, x: ufunc(lambda v: sympy.polygamma(int(n), v), 1)(exprs(x)))
+meaning(aten.mvlgamma)(lambda x, p: ufunc(  # log of the multivariate gamma function
+    lambda v: sympy.log(sympy.pi) * sympy.Rational(p * (p - 1), 4) + sympy.Add(
+        *(sympy.loggamma(v - sympy.Rational(j, 2)) for j in range(p))), 1)(exprs(x)))
+
+
+def _scaled(b, alpha):
+    return b if alpha is None or alpha == 1 else b * exact(alpha)
+
+
+@meaning(aten.add, prim("add"))
+def add(a, b, *, alpha=None, **_):
+    return ufunc(operator.add, 2)(exprs(a), _scaled(exprs(b), alpha))
+
+
+@meaning(aten.sub, prim("sub"))
+def sub(a, b, *, alpha=None, **_):
+    return ufunc(operator.sub, 2)(exprs(a), _scaled(exprs(b), alpha))
+
+
+@meaning(aten.rsub)
+def rsub(a, b, *, alpha=None, **_):
+    return ufunc(operator.sub, 2)(_scaled(exprs(b), None), _scaled(exprs(a), alpha))
+
+
+meaning(aten.mul, prim("mul"))(binary(operator.mul))
+
+
+@meaning(aten.div, prim("div"))
+def div(a, b, *, rounding_mode=None):
+    q = ufunc(operator.truediv, 2)(exprs(a), exprs(b))
+    if rounding_mode is None:
+        return q
+    return ufunc(floor if rounding_mode == "floor" else trunc, 1)(q)
+
+
+meaning(aten.true_divide)(binary(operator.truediv))
+meaning(aten.floor_divide)(binary(lambda a, b: floor(a / b)))
+meaning(aten.pow, prim("pow"))(binary(operator.pow))
+meaning(aten.float_power)(binary(operator.pow))
+meaning(aten.atan2, prim("atan2"))(binary(sympy.atan2))
+meaning(aten.hypot, prim("hypot"))(binary(lambda a, b: sympy.sqrt(a**2 + b**2)))
+meaning(aten.remainder, prim("remainder"))(binary(lambda a, b: a - b * floor(a / b)))
+meaning(aten.fmod, prim("fmod"))(binary(lambda a, b: a - b * trunc(a / b)))
+meaning(aten.copysign)(binary(lambda a, b: sympy.Abs(a) * sympy.Piecewise((-1, b < 0), (1, True))))
+meaning(aten.xlogy)(binary(lambda a, b: sympy.Piecewise((0, sympy.Eq(a, 0)), (a * sympy.log(b), True))
+                           if not (a.is_number and a != 0) else a * sympy.log(b)))
+meaning(aten.special_xlog1py)(binary(lambda a, b: sympy.Piecewise((0, sympy.Eq(a, 0)),
+                                                                   (a * sympy.log(1 + b), True))))
+meaning(aten.logaddexp)(binary(lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b))))
+meaning(aten.logaddexp2)(binary(lambda a, b: sympy.log(2**a + 2**b, 2)))
+meaning(aten.logical_and, aten.bitwise_and, aten.__and__)(binary(sympy.And))
+meaning(aten.logical_or, aten.bitwise_or, aten.__or__)(binary(sympy.Or))
+meaning(aten.logical_xor, aten.bitwise_xor)(binary(sympy.Xor))
+
+
+def relation(rel):
+    """`rel(a, b)`, evaluated only between numbers.
+
+    Evaluating a symbolic relation asks SymPy's assumption system, which is
+    slow and rarely decides anything; the path explorer decides it exactly.
+    """
+
+    def make(a, b):
+        if getattr(a, "is_number", True) and getattr(b, "is_number", True):
+            return sympy.true if bool(rel(a, b)) else sympy.false
+        return rel(a, b, evaluate=False)
+
+    return make
+
+
+for _name, _rel in (("lt", sympy.Lt), ("le", sympy.Le), ("gt", sympy.Gt), ("ge", sympy.Ge), ("eq", sympy.Eq),
+                    ("ne", sympy.Ne)):
+    meaning(getattr(aten, _name), prim(_name))(binary(relation(_rel)))
+
+
+def _extreme(op: str, f):
+    def combine(a, b):
+        node = f(a, b)
+        note_kink(op, node, (a, b))
+        return node
+
+    return combine
+
+
+meaning(aten.maximum, prim("maximum"))(binary(_extreme("maximum", sympy.Max)))
+meaning(aten.minimum, prim("minimum"))(binary(_extreme("minimum", sympy.Min)))
+meaning(aten.fmax)(binary(_extreme("maximum", sympy.Max)))
+meaning(aten.fmin)(binary(_extreme("minimum", sympy.Min)))
+
+
+def _bound(side: str, f):
+    def g(x, b):
+        node = f(x, b)
+        note_kink("clamp", node, (x, b), side=side)
+        return node
+
+    return ufunc(g, 2)
+
+
+@meaning(aten.clamp)
+def clamp(x, min=None, max=None):
+    # As torch: the lower bound first, then the upper, so max wins when min > max.
+    y = exprs(x)
+    if min is not None:
+        y = _bound("min", sympy.Max)(y, exprs(min))
+    if max is not None:
+        y = _bound("max", sympy.Min)(y, exprs(max))
+    return y
+
+
+meaning(aten.clamp_min)(lambda x, min: clamp(x, min=min))
+meaning(aten.clamp_max)(lambda x, max: clamp(x, max=max))
+
+
+def _pick(c, a, b):
+    if c is sympy.true:
+        return a
+    if c is sympy.false:
+        return b
+    return sympy.Piecewise((a, c), (b, True))
+
+
+@meaning(aten.where, prim("where"))
+def where(condition, x=None, y=None):
+    if x is None:
+        raise TypeError("torch.where(condition) with one argument has a data-dependent shape")
+    return ufunc(_pick, 3)(exprs(condition), exprs(x), exprs(y))
+
+
+@meaning(aten.masked_fill)
+def masked_fill(x, mask, value):
+    return ufunc(_pick, 3)(exprs(mask), exprs(value), exprs(x))
+
+
+# -- dtype conversion --------------------------------------------------------------------------
+def _as_bool(e):
+    if isinstance(e, sympy.logic.boolalg.Boolean):
+        return e
+    return sympy.true if (e.is_number and e != 0) else sympy.false if e.is_number else sympy.Ne(e, 0)
+
+
+def _from_bool(e):
+    if not isinstance(e, sympy.logic.boolalg.Boolean):
+        return e
+    return sympy.S.One if e is sympy.true else sympy.S.Zero if e is sympy.false else \
+        sympy.Piecewise((1, e), (0, True))
+
+
+def convert(values: np.ndarray, source: torch.dtype, target: torch.dtype) -> np.ndarray:
+    """Entries of `source` dtype as `target` would hold them (exactly: float rounding is not modelled)."""
+    if target == torch.bool:
+        return ufunc(_as_bool, 1)(values)
+    values = ufunc(_from_bool, 1)(values) if source == torch.bool else values
+    if not target.is_floating_point and not target.is_complex and (source.is_floating_point or source.is_complex):
+        return ufunc(_trunc, 1)(values)
+    return values
+
+
+@meaning(aten._to_copy)
+def to_copy(x, *, dtype=None, **_):
+    source = x.dtype if isinstance(x, torch.Tensor) else torch.float64
+    return convert(exprs(x).copy(), source, dtype or source)
+
+
+@meaning(prim("convert_element_type"))
+def convert_element_type(x, dtype):
+    return convert(exprs(x).copy(), x.dtype, dtype)
+
+
+meaning(aten.clone, aten.contiguous, aten.lift_fresh_copy, prim("clone"))(lambda x, **_: exprs(x).copy())
+
+
+@meaning(aten.copy)
+def copy(x, src, non_blocking=False):
+    values = convert(exprs(src), src.dtype if isinstance(src, torch.Tensor) else torch.float64, x.dtype)
+    return np.broadcast_to(values, x.shape).copy()
+
+
+# -- activations whose decompositions would round the op's own constants ------------------------
+@meaning(aten.gelu)
+def gelu(x, *, approximate="none"):
+    """x * Phi(x) = x (1 + erf(x / sqrt 2)) / 2; with approximate='tanh', torch's tanh formula"""
+    if approximate == "tanh":
+        c = sympy.sqrt(2 / sympy.pi)
+        return ufunc(lambda v: v * (1 + sympy.tanh(c * (v + sympy.Rational(44715, 1000000) * v**3))) / 2, 1)(
+            exprs(x))
+    return ufunc(lambda v: v * (1 + sympy.erf(v / sympy.sqrt(2))) / 2, 1)(exprs(x))
+
+
+@meaning(aten.log_sigmoid_forward)
+def log_sigmoid_forward(x):
+    """-log(1 + exp(-x)) (and torch's buffer, which only its backward reads)"""
+    values = ufunc(lambda v: -sympy.log(1 + sympy.exp(-v)), 1)(exprs(x))
+    return values, np.zeros(values.shape, dtype=object)

@@ -1,0 +1,163 @@
+"""The table of SymPy meanings of ATen (and prims) ops, and what every meaning needs.
+
+A meaning takes the op's arguments as torch passes them to
+`__torch_dispatch__` (symbolic tensors, real tensors, numbers, lists) and
+returns an object array of SymPy expressions, or a tuple of them for an op
+with several outputs. It never builds a tensor: the dispatcher takes shape
+and dtype from torch's own meta kernel and wraps the entries. So the table
+holds mathematics only, and an op with no entry reaches the table through
+PyTorch's decompositions instead.
+
+Branches met inside a meaning (a symbolic boolean mask, a data-dependent
+index) are decided by `decide`, which asks the path explorer of the run.
+"""
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Callable
+
+import numpy as np
+import sympy
+import torch
+
+from ..sym import as_expr, exact
+
+__all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
+           "binary", "ufunc", "KINKS", "note_kink", "recording"]
+
+MEANINGS: dict[Any, Callable] = {}
+"""ATen OpOverloadPacket or OpOverload -> meaning. An overload's own entry wins over its packet's."""
+
+BRANCH: contextvars.ContextVar = contextvars.ContextVar("compare_branch")
+"""The decider of the current symbolic run: `decide(condition, site) -> bool`."""
+
+
+class UnsupportedOp(TypeError):
+    """An op that the symbolic side has no meaning for, directly or through a decomposition."""
+
+    def __init__(self, name: str):
+        super().__init__(f"op {name} is not supported on symbolic tensors")
+        self.op = name
+
+
+class NeedsValue(TypeError):
+    """A symbolic tensor was asked for a concrete Python number."""
+
+
+def meaning(*ops) -> Callable:
+    """Register a meaning under every op (packet or overload) given."""
+
+    def register(impl: Callable) -> Callable:
+        for op in ops:
+            if op is not None:  # a prims op this torch lacks
+                MEANINGS[op] = impl
+        return impl
+
+    return register
+
+
+def prim(name: str):
+    """The prims op `name`, or None where this torch has none (`meaning` skips it)."""
+    return getattr(torch.ops.prims, name, None)
+
+
+def exprs(value) -> np.ndarray:
+    """The entries of a symbolic tensor, or of a real tensor or number as exact SymPy numbers."""
+    found = getattr(value, "exprs", None)
+    if found is not None:
+        return found
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu()
+        out = np.empty(tuple(t.shape), dtype=object)
+        if t.dtype == torch.bool:
+            out.reshape(-1)[:] = [sympy.true if v else sympy.false for v in t.reshape(-1).tolist()]
+        else:
+            out.reshape(-1)[:] = [exact(v) for v in t.reshape(-1).tolist()]
+        return out
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return value
+    if isinstance(value, (list, tuple)):
+        return np.array([exprs(v) for v in value], dtype=object)
+    if isinstance(value, bool):
+        return np.array(sympy.true if value else sympy.false, dtype=object)
+    return np.array(as_expr(value) if isinstance(value, sympy.Basic) else exact(value), dtype=object)
+
+
+def ufunc(f: Callable, arity: int) -> Callable:
+    """`f` applied entry by entry (with NumPy broadcasting) to object arrays."""
+    u = np.frompyfunc(f, arity, 1)
+
+    def apply(*arrays):
+        out = u(*arrays)
+        return out if isinstance(out, np.ndarray) else np.array(out, dtype=object)
+
+    return apply
+
+
+def unary(f: Callable) -> Callable:
+    """The meaning of an elementwise op of one tensor."""
+    u = ufunc(f, 1)
+
+    def impl(x, *rest, **kwargs):
+        return u(exprs(x))
+
+    impl.formula, impl.arity = f, 1  # what docs/ops.md shows
+    return impl
+
+
+def binary(f: Callable) -> Callable:
+    """The meaning of an elementwise op of two operands (tensors or numbers)."""
+    u = ufunc(f, 2)
+
+    def impl(a, b, *rest, **kwargs):
+        return u(exprs(a), exprs(b))
+
+    impl.formula, impl.arity = f, 2
+    return impl
+
+
+def decide(condition: sympy.Basic) -> bool:
+    """A Python bool for a symbolic condition: a number decides itself, else the path explorer does."""
+    from .sites import user_site
+
+    condition = as_expr(condition)
+    if condition is sympy.true or condition is sympy.false:
+        return condition is sympy.true
+    if isinstance(condition, sympy.Expr):  # a number as a condition means `!= 0`
+        if condition.is_number:
+            return bool(condition != 0)
+        condition = sympy.Ne(condition, 0)
+    decider = BRANCH.get(None)
+    if decider is None:
+        raise NeedsValue("a branch on a symbolic value outside a symbolic run")
+    return decider(condition, user_site())
+
+
+# -- nodes made by ops with a kink, for the verdict's rules ------------------------------------
+KINKS: contextvars.ContextVar = contextvars.ContextVar("compare_kink_sites", default=None)
+"""While `recording()`: node -> (op, node, args, params) for each node a kinked op made."""
+
+
+def note_kink(op: str, node, args, **params) -> None:
+    """Note that `op` made `node` from `args` (nothing outside `recording()`).
+
+    `op` names the rule that autograd follows at the op's kink (the
+    verdict's table in `compare.kinks` is keyed by it); the symbolic side
+    only says which op made which node.
+    """
+    sites = KINKS.get()
+    if sites is None or not isinstance(node, sympy.Basic) or node.is_number:
+        return
+    sites.setdefault(node, (op, node, tuple(as_expr(a) for a in args), tuple(sorted(params.items()))))
+
+
+class recording:
+    """Context manager: the kinked nodes noted inside it (the first op to make a node names it)."""
+
+    def __enter__(self) -> dict:
+        self._sites: dict = {}
+        self._token = KINKS.set(self._sites)
+        return self._sites
+
+    def __exit__(self, *exc) -> None:
+        KINKS.reset(self._token)

@@ -1,0 +1,366 @@
+"""`SymTensor`: a torch.Tensor whose entries are SymPy expressions.
+
+It is a wrapper subclass (`torch.Tensor._make_wrapper_subclass`): torch
+sees a tensor with a shape, strides and a dtype but no storage, and sends
+every ATen op on it to `__torch_dispatch__`. By then composite ops
+(`CompositeImplicitAutograd`: `F.cosine_similarity`, `matmul`, `norm`) have
+decomposed themselves, in-place ops arrive as in-place ATen ops (`add_`,
+`copy_`, `index_put_`), views as view ops, and a TorchScript function runs
+its graph through the same handler. Each op is answered, in this order, by
+
+1. its SymPy meaning in `MEANINGS` (the core: elementwise functions,
+   reductions, views, linear algebra, convolution, ...), with shape and
+   dtype from torch's own meta kernel, so broadcasting and type promotion
+   are torch's;
+2. PyTorch's decomposition of it (`torch._decomp.decomposition_table`,
+   aten-level or `torch._refs`), run on the symbolic tensors, or its
+   composite kernel;
+3. otherwise an `UnsupportedOp` that names the ATen op.
+
+Autograd's semantics that live above the dispatcher are followed here:
+under `no_grad` an op's result is `detach`ed (a stop-gradient), and an
+in-place op under `no_grad` changes the value but not the derivative, as
+autograd does not record it. A custom `Function`'s forward, which torch
+always runs without grad, is differentiated (its backward is what the
+exact side checks). Inside a decomposition, which torch runs below
+autograd, neither applies.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import sympy
+import torch
+from torch.utils._pytree import tree_flatten, tree_map
+
+from ..sym import as_expr, detach
+from .registry import MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
+
+__all__ = ["SymTensor", "symbolic", "exprs_of", "aten_name"]
+
+aten = torch.ops.aten
+_DETACH = np.frompyfunc(detach, 1, 1)
+_RANDOM = {"normal_", "uniform_", "bernoulli_", "exponential_", "random_", "cauchy_", "geometric_",
+           "log_normal_", "bernoulli", "normal", "rand_like", "randn_like", "randint_like", "multinomial",
+           "native_dropout", "rrelu_with_noise"}
+_depth = [0]  # > 0 while a decomposition runs: below autograd, grad mode and detach mean nothing
+
+
+class SymTensor(torch.Tensor):
+    """A tensor of SymPy expressions (`exprs`, a NumPy object array of the tensor's shape)."""
+
+    exprs: np.ndarray
+    stopped: bool
+    """A view made under `no_grad`: its entries alias its base's, and are read as `detach`ed."""
+
+    @staticmethod
+    def __new__(cls, exprs: np.ndarray, dtype: torch.dtype = torch.float32, strides=None, offset: int = 0,
+                stopped: bool = False):
+        exprs = exprs if isinstance(exprs, np.ndarray) and exprs.dtype == object else np.asarray(exprs, dtype=object)
+        layout = {"strides": strides, "storage_offset": offset} if strides is not None else {}
+        t = torch.Tensor._make_wrapper_subclass(cls, exprs.shape, dtype=dtype, device="cpu", requires_grad=False,
+                                                **layout)
+        t.exprs = exprs
+        t.stopped = stopped
+        return t
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        from .grad import symbolic_grad  # the one op answered above the dispatcher
+
+        if func is torch.autograd.grad:
+            return symbolic_grad(*args, **(kwargs or {}))
+        if func is torch.Tensor.backward:
+            raise UnsupportedOp("torch.Tensor.backward inside the function (use torch.autograd.grad)")
+        with torch._C.DisableTorchFunctionSubclass():
+            return func(*args, **(kwargs or {}))
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        return dispatch(func, args, kwargs or {})
+
+    # -- where a Python value is asked for ------------------------------------------------------
+    def __bool__(self) -> bool:
+        if self.exprs.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return decide(self.exprs.reshape(-1)[0])
+
+    def _concrete(self, what: str):
+        if self.exprs.size == 1:
+            value = as_expr(self.exprs.reshape(-1)[0])
+            if value is sympy.true or value is sympy.false:
+                return value is sympy.true
+            if value.is_number:
+                return value
+        raise NeedsValue(f"{what} needs a concrete number; a symbolic tensor has none")
+
+    def __float__(self): return float(self._concrete("float()"))
+    def __int__(self): return int(self._concrete("int()"))
+    def __index__(self): return int(self._concrete("an index"))
+
+    def item(self):
+        value = self._concrete("item()")
+        return bool(value) if isinstance(value, bool) else (
+            int(value) if not self.dtype.is_floating_point else float(value))
+
+    def tolist(self):
+        raise NeedsValue("tolist() needs concrete numbers; a symbolic tensor has none")
+
+    def numpy(self, *args, **kwargs):
+        raise NeedsValue("numpy() needs concrete numbers; a symbolic tensor has none")
+
+    def __repr__(self, *args, **kwargs) -> str:
+        return f"SymTensor({self.exprs.tolist()!r}, dtype={self.dtype})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a symbolic tensor cannot be pickled or deep-copied")
+
+
+def symbolic(entries: np.ndarray, dtype: torch.dtype) -> SymTensor:
+    """A symbolic tensor holding `entries` (an object array of SymPy expressions)."""
+    return SymTensor(entries, dtype)
+
+
+def exprs_of(value) -> np.ndarray:
+    """The entries of a symbolic tensor, or of a real tensor or number, as an object array."""
+    return exprs(value)
+
+
+def aten_name(func) -> str:
+    """`aten.add.Tensor` for an op overload (what an error names)."""
+    return str(func)
+
+
+# -- the dispatcher ----------------------------------------------------------------------------
+def _on_meta(value):
+    if isinstance(value, torch.Tensor):
+        return torch.empty_strided(tuple(value.shape), tuple(value.stride()), dtype=value.dtype, device="meta")
+    return value
+
+
+def _signature(value):
+    """What a meta kernel's answer depends on: a tensor's layout and dtype, any other value itself."""
+    if isinstance(value, torch.Tensor):
+        return ("tensor", tuple(value.shape), tuple(value.stride()), value.storage_offset(), value.dtype)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_signature(v) for v in value)
+    if isinstance(value, dict):
+        return ("dict",) + tuple((k, _signature(v)) for k, v in sorted(value.items()))
+    if isinstance(value, float):  # 0.0 and -0.0, nan: by their bits, never equal by accident
+        return ("float", value.hex())
+    hash(value)
+    return (type(value).__name__, value)
+
+
+_METAS: dict = {}
+"""(op, signature of the arguments) -> torch's meta outputs: most ops meet the same layouts again."""
+
+
+def _meta(func, args, kwargs):
+    """torch's own shapes and dtypes of the outputs (None where the meta kernel cannot run)."""
+    try:
+        key = (func, _signature(args), _signature(kwargs))
+    except TypeError:  # an unhashable argument: no caching
+        key = None
+    if key is not None and key in _METAS:
+        return _METAS[key]
+    try:
+        found = func(*tree_map(_on_meta, args), **tree_map(_on_meta, kwargs))
+    except Exception:  # data-dependent shapes (a boolean mask), or no meta kernel: the meaning decides
+        found = None
+    if key is not None and len(_METAS) < 100_000:
+        _METAS[key] = found
+    return found
+
+
+def _first_dtype(args) -> torch.dtype:
+    for a in tree_flatten(args)[0]:
+        if isinstance(a, torch.Tensor) and a.dtype.is_floating_point:
+            return a.dtype
+    return torch.float32
+
+
+def _wrap(values, meta, func, args):
+    """Wrap a meaning's entries as torch's meta kernel says the outputs look."""
+    if isinstance(values, np.ndarray):
+        if isinstance(meta, torch.Tensor):
+            if tuple(values.shape) != tuple(meta.shape):
+                raise RuntimeError(f"compare's meaning of {aten_name(func)} gives shape {values.shape}, "
+                                   f"torch's {tuple(meta.shape)}: a bug in compare")
+            return SymTensor(values, meta.dtype, strides=meta.stride(), offset=meta.storage_offset())
+        dtype = torch.bool if values.size and isinstance(values.flat[0], sympy.logic.boolalg.Boolean) \
+            else _first_dtype(args)
+        return SymTensor(values, dtype)
+    if isinstance(values, (tuple, list)):
+        metas = meta if isinstance(meta, (tuple, list)) else [None] * len(values)
+        wrapped = [_wrap(v, m, func, args) for v, m in zip(values, metas)]
+        return type(values)(wrapped) if isinstance(values, list) else tuple(wrapped)
+    return values
+
+
+def _meaning_of(func):
+    return MEANINGS.get(func) or MEANINGS.get(func.overloadpacket)
+
+
+def dispatch(func, args: tuple, kwargs: dict) -> Any:
+    """Answer one ATen op on symbolic tensors (see the module's docstring for the order)."""
+    name = func.overloadpacket.__name__
+    if name in _RANDOM:
+        raise UnsupportedOp(f"{aten_name(func)} (random numbers have no exact derivative; draw them outside "
+                            "the function, or seed and pass them in)")
+    if func is aten._local_scalar_dense.default:  # bool() or item() below Python (TorchScript)
+        return _scalar(args[0])
+    if func is aten.detach.default:
+        return _detached(args[0])
+    if not func.is_view and name.endswith("_") and not name.startswith("_") and "out" not in kwargs:
+        return _in_place(func, args, kwargs)
+    if func.is_view:
+        return _view(func, args, kwargs)
+    args, kwargs = tree_map(_read, (args, kwargs))
+    return _answer(func, args, kwargs)
+
+
+def _answer(func, args, kwargs):
+    impl = _meaning_of(func)
+    if impl is not None:
+        meta = _meta(func, args, kwargs)
+        out = _wrap(impl(*args, **kwargs), meta, func, args)
+        return out if _depth[0] else _grad_mode(out)
+    out = _decomposed(func, args, kwargs)
+    return out if _depth[0] else _grad_mode(out)
+
+
+def _decomposed(func, args, kwargs):
+    """The op through PyTorch's decomposition of it, or its composite kernel."""
+    decomposition = torch._decomp.decomposition_table.get(func)
+    if decomposition is None and func.has_kernel_for_dispatch_key(torch._C.DispatchKey.CompositeImplicitAutograd):
+        decomposition = func.decompose
+    if decomposition is None:
+        raise UnsupportedOp(aten_name(func))
+    _depth[0] += 1
+    try:
+        out = decomposition(*args, **kwargs)
+    finally:
+        _depth[0] -= 1
+    if out is NotImplemented:
+        raise UnsupportedOp(aten_name(func))
+    return out
+
+
+def _scalar(t: SymTensor):
+    """A Python scalar for a one-entry tensor: a branch for a condition, else a concrete number."""
+    if t.dtype == torch.bool:
+        return decide(t.exprs.reshape(-1)[0])
+    return t.item()
+
+
+def _detached(t):
+    """`detach()`: a stop-gradient, except inside a decomposition (below autograd, where it is a no-op)."""
+    if not isinstance(t, SymTensor):
+        return t.detach()
+    if _depth[0] or not t.dtype.is_floating_point:
+        return SymTensor(t.exprs, t.dtype, strides=t.stride(), offset=t.storage_offset(), stopped=t.stopped)
+    return SymTensor(_DETACH(t.exprs), t.dtype, strides=t.stride(), offset=t.storage_offset())
+
+
+def _read(value):
+    """A stopped view as an op that reads it sees it: detached."""
+    if isinstance(value, SymTensor) and value.stopped:
+        return SymTensor(_DETACH(value.exprs), value.dtype)
+    return value
+
+
+def _view(func, args, kwargs):
+    """A view op: its entries alias the input's (NumPy views), and it is stopped if made under no_grad."""
+    stopped = any(isinstance(a, SymTensor) and a.stopped for a in tree_flatten((args, kwargs))[0])
+    impl = _meaning_of(func)
+    if impl is not None:
+        out = _wrap(impl(*args, **kwargs), _meta(func, args, kwargs), func, args)
+    else:
+        out = _decomposed(func, args, kwargs)
+    if stopped or (not _depth[0] and not _differentiating()):
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, SymTensor):
+                t.stopped = True
+    return out
+
+
+def _functional(func):
+    """`aten.add.Tensor` for `aten.add_.Tensor`: the op that computes what the in-place one writes."""
+    packet = getattr(aten, func.overloadpacket.__name__[:-1], None)
+    overload = getattr(packet, func._overloadname, None) if packet is not None else None
+    if overload is None:
+        raise UnsupportedOp(aten_name(func))
+    return overload
+
+
+def _in_place(func, args, kwargs):
+    """An in-place op: its functional twin's result, written into the first argument's entries.
+
+    The entries are a NumPy view of the base tensor's when the argument is
+    a view, so the write reaches the base and every other view of it, as in
+    torch. Under `no_grad` (outside a Function's forward) the new value is
+    `old + detach(new - old)`: the value changes, the derivative is still
+    the old one's, which is what autograd computes when it does not record
+    the write.
+    """
+    target = args[0]
+    if not isinstance(target, SymTensor):
+        raise UnsupportedOp(f"{aten_name(func)} writing a symbolic value into a tensor made without the "
+                            "inputs (make it from an input: zeros_like, new_zeros, clone)")
+    _depth[0] += 1  # the functional op is part of this op: grad mode is applied once, below
+    try:
+        new = dispatch(_functional(func), args, kwargs)
+    finally:
+        _depth[0] -= 1
+    values = _convert_into(exprs(new), new.dtype, target.dtype)
+    if not _depth[0] and not _differentiating() and target.dtype.is_floating_point:
+        old = target.exprs
+        values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
+    target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
+    return target
+
+
+def _convert_into(values: np.ndarray, source: torch.dtype, target: torch.dtype) -> np.ndarray:
+    from .elementwise import convert
+
+    return convert(values, source, target) if source != target else values
+
+
+def _differentiating() -> bool:
+    return torch.is_grad_enabled() or _in_function_forward()
+
+
+_APPLY = torch.autograd.Function.apply.__func__.__code__
+
+
+def _in_function_forward() -> bool:
+    """Is an `autograd.Function.apply` on the stack (so grad is off for its forward, not by the case)?"""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is _APPLY:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _grad_mode(out):
+    """What an op returns as torch's grad mode makes it: under no_grad, a stop-gradient."""
+    if _differentiating():
+        return out
+    if isinstance(out, SymTensor) and out.dtype.is_floating_point:
+        return SymTensor(_DETACH(out.exprs), out.dtype, strides=out.stride(), offset=out.storage_offset())
+    if isinstance(out, (tuple, list)):
+        items = [_grad_mode(o) for o in out]
+        return type(out)(items) if not hasattr(out, "_fields") else type(out)(*items)
+    return out
