@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .case import Case, compile_backend, make_case
+from .modules import is_module, module_function, module_location
 from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 
 __all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
@@ -83,6 +84,10 @@ def _bind(fn: Callable, inputs: Any) -> tuple[Callable, dict[str, Any], tuple[st
     if inputs is None:  # no inputs: the case says it needs some, under fn's own name and place
         return _wrapper(fn, [], 0, (), []), None, _location(fn)
     values = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if is_module(fn):  # a function of its inputs and of its trainable parameters
+        names, _ = _positional_names(fn.forward, len(values))
+        call, named = module_function(fn, dict(zip(names, values)), tuple(_differentiated(values)))
+        return call, named, module_location(fn)
     names, own = _positional_names(fn, len(values))
     taken = _differentiated(values)
     if own == len(values) and all(taken):
@@ -272,7 +277,8 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
     name = _worst_input(point, dtype)
     lines = [f"{head}: autograd disagrees with the exact derivative",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
-             f"gradient of out.sum() with respect to input {_input(name, positions)}:"]
+             f"gradient of out.sum() with respect to "
+             f"{f'parameter {name!r}' if name in result.parameters else f'input {_input(name, positions)}'}:"]
     pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
     pairs += [("exact (SymPy)", _values(point.symbolic[name])),
               (f"autograd {dtype}", _values(point.autograd[name]))]

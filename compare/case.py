@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -24,7 +25,7 @@ _collector: list | None = None
 OPTIONS = ("show_at",)
 """The keywords of `@case` kept in `Case.options` for later stages; any other is a mistake."""
 
-KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order", "compile") + OPTIONS
+KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order", "compile", "name") + OPTIONS
 """Every keyword `@case` takes: what a misspelled one is matched against."""
 
 
@@ -131,6 +132,12 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     `compile`: True (inductor) or a `torch.compile` backend's name runs autograd on the compiled function.
     """
     backend = compile_backend(compile)
+    from .modules import is_module, module_function, module_location
+
+    if is_module(fn) and isinstance(inputs, Mapping):  # its inputs by name; its parameters are added
+        location = location or module_location(fn)
+        name = name or type(fn).__name__
+        fn, inputs = module_function(fn, inputs)
     code = getattr(fn, "__code__", None)
     file, line = location or ((code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0))
     doc = inspect.getdoc(fn) or ""
@@ -156,8 +163,12 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
 
 def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
          expect: Callable | None = None, samples: int | None = None, loop_bound: int | None = None,
-         order: int = 2, compile: bool | str | None = None, **options: Any):
+         order: int = 2, compile: bool | str | None = None, name: str | None = None, **options: Any):
     """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function.
+
+    `case(inputs={"input": x}, name="mlp")(module)` declares an `nn.Module`: a function of
+    its inputs and of its parameters that require grad, named `0.weight`, `0.bias`, ...
+    (the module's class name, unless `name` is given).
 
     `compile=True` has autograd run `torch.compile(fn)` (inductor; or name another
     backend, `compile="aot_eager"`), checked against the same exact derivative.
@@ -172,8 +183,12 @@ def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
     """
 
     def declare(f: Callable) -> Callable:
+        where = None
+        if hasattr(f, "named_parameters") and hasattr(f, "forward"):  # an nn.Module: where it is declared
+            caller = sys._getframe(1)
+            where = (caller.f_code.co_filename, caller.f_lineno)
         record = make_case(f, inputs=inputs, expect=expect, samples=samples, loop_bound=loop_bound,
-                           order=order, compile=compile, **options)
+                           order=order, compile=compile, name=name, location=where, **options)
         if _collector is not None:
             _collector.append(record)
         f.__compare_case__ = record

@@ -103,7 +103,7 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
     """
     backend = case.compile or compile
     base = dict(name=case.name, file=case.file, line=case.line, doc=case.doc, source=case_source(case),
-                seed=seed, compiled=backend)
+                seed=seed, compiled=backend, parameters=tuple(getattr(case.fn, "__compare_parameters__", ())))
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
     try:

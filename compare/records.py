@@ -174,6 +174,8 @@ class CaseResult:
     """The full traceback of an error, for `--verbose`; never rendered in reports."""
     compiled: str | None = None
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
+    parameters: tuple[str, ...] = ()
+    """The inputs that are an `nn.Module`'s parameters, named as `named_parameters()` names them."""
 
     # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/display.py, which
     # renders with the report's and assert_agrees's own code; imported here only when shown).

@@ -19,7 +19,7 @@ from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
 from .verdict import largest
 
-__all__ = ["Meta", "compiled_note", "gradient_latex", "page_names", "points_table", "render_index", "render_case"]
+__all__ = ["Meta", "compiled_note", "parameters_note", "gradient_latex", "page_names", "points_table", "render_index", "render_case"]
 
 
 # -- notation ----------------------------------------------------------------------------
@@ -179,6 +179,13 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
 
 
 # -- case page ---------------------------------------------------------------------------
+def parameters_note(result: CaseResult) -> str:
+    """Which inputs are the module's parameters (its buffers and frozen parameters are constants)."""
+    return (f"An `nn.Module`: a function of its inputs and of its parameters that require grad, named by "
+            f"`named_parameters()`: {', '.join(f'`{n}`' for n in result.parameters)}. Buffers and frozen "
+            f"parameters are constants.")
+
+
 def compiled_note(backend: str) -> str:
     """Which code autograd ran, for a case checked through torch.compile."""
     return (f"Autograd ran `torch.compile(fn, backend=\"{backend}\")`: its reverse mode (the gradients and "
@@ -196,6 +203,8 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
     out += [f"`{display_path(result.file)}`, line {result.line} · {meta.header(picture is not None)}", ""]
     if result.compiled:
         out += [compiled_note(result.compiled), ""]
+    if result.parameters:
+        out += [parameters_note(result), ""]
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.source:
         out += ["```python", result.source.rstrip(), "```", ""]
