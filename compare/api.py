@@ -26,8 +26,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .case import Case, make_case
+from .case import Case, compile_backend, make_case
 from .errors import CannotCheck
+from .modules import is_module, module_function, module_location
 from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 
 __all__ = ["check", "assert_agrees", "as_case", "mismatch_message"]
@@ -84,6 +85,10 @@ def _bind(fn: Callable, inputs: Any) -> tuple[Callable, dict[str, Any], tuple[st
     if inputs is None:  # no inputs: the case says it needs some, under fn's own name and place
         return _wrapper(fn, [], 0, (), []), None, _location(fn)
     values = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if is_module(fn):  # a function of its inputs and of its trainable parameters
+        names, _ = _positional_names(fn.forward, len(values))
+        call, named = module_function(fn, dict(zip(names, values)), tuple(_differentiated(values)))
+        return call, named, module_location(fn)
     names, own = _positional_names(fn, len(values))
     taken = _differentiated(values)
     if own == len(values) and all(taken):
@@ -119,6 +124,10 @@ def _location(fn: Callable) -> tuple[str, int]:
     try:
         return inspect.getsourcefile(owner or fn) or "<unknown>", inspect.getsourcelines(owner or fn)[1]
     except (TypeError, OSError):
+        # a class defined in a notebook cell has no source file to find; its forward's code knows where it is
+        forward = getattr(getattr(owner, "forward", None), "__code__", None)
+        if forward is not None:
+            return forward.co_filename, forward.co_firstlineno
         return "<builtin>", 0
 
 
@@ -128,25 +137,27 @@ NOTHING_TO_DIFFERENTIATE = ("no floating-point tensor among the inputs, so nothi
 
 def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None = None,
             name: str | None = None, loop_bound: int | None = None, samples: int | None = None,
-            order: int | None = None) -> Case:
+            order: int | None = None, compile: bool | str | None = None) -> Case:
     """The `Case` for `fn` and `inputs` (or the one `@case` declared on `fn`).
 
-    `expect`, `samples`, `loop_bound` and `order` left as None keep what `@case`
-    declared (or the run's defaults); given, they replace it.
+    `expect`, `samples`, `loop_bound`, `order` and `compile` left as None keep what
+    `@case` declared (or the run's defaults); given, they replace it.
     """
     declared = fn if isinstance(fn, Case) else getattr(fn, "__compare_case__", None)
     if isinstance(declared, Case) and (inputs is None or isinstance(fn, Case)):
-        given = dict(expect=expect, samples=samples, loop_bound=loop_bound, order=order)
+        given = dict(expect=expect, samples=samples, loop_bound=loop_bound, order=order,
+                     compile=None if compile is None else compile_backend(compile) or "")
         if all(v is None for v in given.values()):
             return declared
         kept = {k: getattr(declared, k) if v is None else v for k, v in given.items()}
+        kept["compile"] = kept["compile"] or None  # compile=False: eager, whatever @case said
         return make_case(declared.fn, inputs=declared.inputs, name=declared.name,
                          location=(declared.file, declared.line), **kept, **declared.options)
     location = None
     if not isinstance(inputs, Mapping):  # positional, as for gradcheck: a wrapper where needed
         fn, inputs, location = _bind(fn, inputs)
     made = make_case(fn, inputs=inputs, expect=expect, name=name, loop_bound=loop_bound,
-                     samples=samples, order=2 if order is None else order, location=location)
+                     samples=samples, order=2 if order is None else order, location=location, compile=compile)
     if inputs == {}:
         return dataclasses.replace(made, problem=NOTHING_TO_DIFFERENTIATE)
     return made
@@ -155,7 +166,8 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
 def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
           expect: Callable | None = None, order: int | None = None, samples: int | None = None,
           seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
-          timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
+          timeout: float | None = 60.0, name: str | None = None,
+          compile: bool | str | None = None) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
     `inputs`: a dict (name -> floating tensor), or positional arguments as
@@ -172,9 +184,15 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     differentiable (`@once_differentiable`, or computed through `.detach()`
     or numpy). `samples`, `loop_bound` and `order` left as None keep what
     `@case` declared on `fn`, else the defaults 4, 64 and 2.
+
+    `compile=True` has autograd run `torch.compile(fn)` (inductor; or give a
+    backend's name, `compile="aot_eager"`): the compiled forward and backward are
+    checked against the same exact derivative. Forward mode, finite differences
+    and the Hessian stay eager. The first compile takes seconds; later checks of
+    the same function reuse it.
     """
     return _checked(as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples,
-                            order=order), seed=seed, epsilon=epsilon, timeout=timeout)
+                            order=order, compile=compile), seed=seed, epsilon=epsilon, timeout=timeout)
 
 
 def _checked(case: Case, **options) -> CaseResult:
@@ -186,7 +204,8 @@ def _checked(case: Case, **options) -> CaseResult:
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
                   expect: Callable | None = None, order: int | None = None, samples: int | None = None,
                   seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
-                  timeout: float | None = 60.0, name: str | None = None) -> CaseResult:
+                  timeout: float | None = 60.0, name: str | None = None,
+                  compile: bool | str | None = None) -> CaseResult:
     """`check`, raising `AssertionError` unless autograd agrees with the exact derivative everywhere.
 
     `CannotCheck` (an error, not a failed assertion) when it cannot check: an op the symbolic
@@ -199,7 +218,8 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     meant to be differentiated again.
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this module's
-    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order)
+    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
+                   compile=compile)
     result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout)
     if result.status in (DISAGREE, ERROR):
         message = mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None))
@@ -251,6 +271,8 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
 
     where = f"{display_path(result.file)}:{result.line}"
     head = f"compare: {result.name} ({where})"
+    if result.compiled:
+        head += f" through torch.compile (backend {result.compiled})"
     bad = [p for p in result.points if p.status != AGREE]
     if _cannot_check(result):
         return f"{head} could not be checked:\n    {result.error}"
@@ -276,7 +298,8 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
         return "\n".join(lines)
     lines = [f"{head}: autograd disagrees with the exact derivative",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
-             f"gradient of out.sum() with respect to input {_input(name, positions)}:"]
+             f"gradient of out.sum() with respect to "
+             f"{f'parameter {name!r}' if name in result.parameters else f'input {_input(name, positions)}'}:"]
     pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
     pairs += [("exact (SymPy)", _values(point.symbolic[name])),
               (f"autograd {dtype}", _values(point.autograd[name]))]

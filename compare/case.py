@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-__all__ = ["case", "Case", "collecting", "make_case"]
+__all__ = ["case", "Case", "collecting", "make_case", "compile_backend", "COMPILE_DEFAULT"]
 
 _collector: list | None = None
 
 OPTIONS = ("show_at",)
 """The keywords of `@case` kept in `Case.options` for later stages; any other is a mistake."""
 
-KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order") + OPTIONS
+KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order", "compile", "name") + OPTIONS
 """Every keyword `@case` takes: what a misspelled one is matched against."""
 
 
@@ -56,6 +57,22 @@ class Case:
     """Why the case cannot run, found when it was declared; None if it can."""
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """Further keyword arguments given to `@case`, kept for later stages."""
+    compile: str | None = None
+    """The `torch.compile` backend autograd runs the function through ("inductor" for
+    `compile=True`); None: the run's choice (eager unless `--compile`)."""
+
+
+COMPILE_DEFAULT = "inductor"
+"""The backend of `compile=True`: torch.compile's own default, on CPU as elsewhere."""
+
+
+def compile_backend(value: Any) -> str | None:
+    """The backend `compile=` names: True -> inductor, a backend's name as given, False/None -> None."""
+    if value is True:
+        return COMPILE_DEFAULT
+    if value is False or value is None:
+        return None
+    return value
 
 
 def _unknown(options: Mapping[str, Any]) -> str | None:
@@ -73,7 +90,7 @@ def _whole(value: Any) -> bool:
 
 
 def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: Any = None,
-             order: Any = 2) -> str | None:
+             order: Any = 2, compile: Any = None) -> str | None:
     import torch
 
     if not isinstance(inputs, Mapping) or not inputs:
@@ -98,18 +115,29 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
         return f"loop_bound must be a positive int (or None for the run's default), not {loop_bound!r}"
     if not _whole(order) or order not in (1, 2):
         return f"order must be 1 or 2 (the highest derivative order checked), not {order!r}"
+    if compile is not None and not (isinstance(compile, str) and compile):
+        return f"compile must be True, False or the name of a torch.compile backend, not {compile!r}"
     return None
 
 
 def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callable | None = None,
               samples: int | None = None, loop_bound: int | None = None, order: int = 2,
-              name: str | None = None, location: tuple[str, int] | None = None, **options: Any) -> Case:
+              name: str | None = None, location: tuple[str, int] | None = None, compile: bool | str | None = None,
+              **options: Any) -> Case:
     """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share.
 
     `location` is (file, line) of the case when `fn` is a wrapper whose own code is elsewhere.
     A keyword in `options` other than those of `OPTIONS`, or an `order`, `samples` or
     `loop_bound` out of range, is the case's `problem`, not an exception.
+    `compile`: True (inductor) or a `torch.compile` backend's name runs autograd on the compiled function.
     """
+    backend = compile_backend(compile)
+    from .modules import is_module, module_function, module_location
+
+    if is_module(fn) and isinstance(inputs, Mapping):  # its inputs by name; its parameters are added
+        location = location or module_location(fn)
+        name = name or type(fn).__name__
+        fn, inputs = module_function(fn, inputs)
     code = getattr(fn, "__code__", None)
     file, line = location or ((code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0))
     doc = inspect.getdoc(fn) or ""
@@ -127,15 +155,23 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
         loop_bound=loop_bound,
         order=order,
         doc=doc.strip().splitlines()[0] if doc.strip() else "",
-        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order),
+        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order, backend),
         options=MappingProxyType(dict(options)),
+        compile=backend,
     )
 
 
 def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
          expect: Callable | None = None, samples: int | None = None, loop_bound: int | None = None,
-         order: int = 2, **options: Any):
+         order: int = 2, compile: bool | str | None = None, name: str | None = None, **options: Any):
     """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function.
+
+    `case(inputs={"input": x}, name="mlp")(module)` declares an `nn.Module`: a function of
+    its inputs and of its parameters that require grad, named `0.weight`, `0.bias`, ...
+    (the module's class name, unless `name` is given).
+
+    `compile=True` has autograd run `torch.compile(fn)` (inductor; or name another
+    backend, `compile="aot_eager"`), checked against the same exact derivative.
 
     `show_at={...}` (or a list of such dicts) adds points that the case page
     shows outside the verdict: where floats overflow, say, and the lesson is
@@ -147,8 +183,12 @@ def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
     """
 
     def declare(f: Callable) -> Callable:
+        where = None
+        if hasattr(f, "named_parameters") and hasattr(f, "forward"):  # an nn.Module: where it is declared
+            caller = sys._getframe(1)
+            where = (caller.f_code.co_filename, caller.f_lineno)
         record = make_case(f, inputs=inputs, expect=expect, samples=samples, loop_bound=loop_bound,
-                           order=order, **options)
+                           order=order, compile=compile, name=name, location=where, **options)
         if _collector is not None:
             _collector.append(record)
         f.__compare_case__ = record

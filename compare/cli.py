@@ -16,6 +16,9 @@ import stat
 import sys
 import tempfile
 import time
+from typing import Callable
+
+from .case import COMPILE_DEFAULT
 
 __all__ = ["main", "write_reports"]
 
@@ -43,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-j", "--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
                        help="cases checked at once, in forked worker processes (default: the number of "
                             "CPUs, %(default)s); the reports are the same for any N")
+        p.add_argument("--compile", nargs="?", const=COMPILE_DEFAULT, default=None, metavar="BACKEND",
+                       help="run autograd on torch.compile(fn) (backend: %(const)s unless named; a case's own "
+                            "@case(compile=...) wins); its gradients are checked against the same exact "
+                            "derivative")
         p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
 
     p_all = sub.add_parser("all", help=f"check every case under {DEFAULT_CASES}/ and write reports")
@@ -162,6 +169,7 @@ def _run(paths: list[str], args) -> int:
     from .engine import CaseTimeout, time_limit
     from .load import LoadedFile, discover, load_file
     from .plot import available
+    from .progress import Progress
     from .records import ERROR, CaseResult
     from .records import Meta
     from .report import page_names
@@ -188,19 +196,25 @@ def _run(paths: list[str], args) -> int:
                                     error=loaded.error, traceback=loaded.traceback))
         else:
             slots.extend(loaded.cases)
-    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None)
+    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
+                   compile=args.compile)
     pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
     meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
                 seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if available() else None)
     results: list = [None] * len(slots)
     pictures: dict[str, bytes] = {}
     rendered: dict[str, tuple[str, dict]] = {}
-    for i, result, seconds, png, page_text, entry in _check_all(slots, options, args.jobs, pages, meta):
-        results[i] = result
-        rendered[pages[i]] = page_text, entry
-        if png is not None:
-            pictures[pages[i]] = png
-        _progress(result, seconds, args.verbose)
+    progress = Progress([slot.name for slot in slots])
+    try:
+        for i, result, seconds, png, page_text, entry in _check_all(slots, options, args.jobs, pages, meta,
+                                                                     progress.started):
+            results[i] = result
+            rendered[pages[i]] = page_text, entry
+            if png is not None:
+                pictures[pages[i]] = png
+            progress.done(i, _done_line(result, seconds, args.verbose))
+    finally:
+        progress.close()
     if not pictures:
         meta = dataclasses.replace(meta, matplotlib=None)
     write_reports(results, meta, args.out, pictures=pictures, rendered=rendered)
@@ -293,12 +307,14 @@ def _longest_first(slots: list) -> list[int]:
     return sorted(range(len(slots)), key=lambda i: -weight[i])
 
 
-def _check_all(slots: list, options: dict, jobs: int, pages: list[str], meta):
+def _check_all(slots: list, options: dict, jobs: int, pages: list[str], meta,
+               started: Callable[[int], None] = lambda i: None):
     """`_check_slot`'s tuple for each slot, as each is done; cases run `jobs` at a time.
 
     Workers are forked after the imports and after the case files are loaded,
     so they neither import torch again nor re-run the case files; each case
     is checked as a whole in one worker, so the results do not depend on `jobs`.
+    `started(i)` is called as slot i is taken up (for the progress line).
     """
     global _SLOTS, _SHARED
     _SLOTS, _SHARED = slots, dict(options=options, pages=pages, meta=meta)
@@ -308,11 +324,23 @@ def _check_all(slots: list, options: dict, jobs: int, pages: list[str], meta):
 
         cases = sum(not hasattr(s, "status") for s in slots)
         if jobs <= 1 or cases <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            yield from map(_check_slot, order)  # one process (no fork on Windows)
+            for i in order:  # one process (no fork on Windows)
+                started(i)
+                yield _check_slot(i)
             return
 
-        with multiprocessing.get_context("fork").Pool(min(jobs, cases)) as pool:  # no idle workers
-            yield from pool.imap_unordered(_check_slot, order, chunksize=1)
+        workers = min(jobs, cases)  # no idle workers
+        waiting = list(order)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # Each worker takes the next slot in `order` as it frees, so the slots being checked
+            # are the first `workers` not yet done (up to the moment a result is in transit).
+            for i in waiting[:workers]:
+                started(i)
+            for found in pool.imap_unordered(_check_slot, order, chunksize=1):
+                waiting.remove(found[0])
+                for i in waiting[:workers]:
+                    started(i)
+                yield found
     finally:
         _SLOTS, _SHARED = [], {}
 
@@ -322,7 +350,8 @@ def _line_of(message: str) -> int:
     return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
 
 
-def _progress(result, seconds: float, verbose: bool) -> None:
+def _done_line(result, seconds: float, verbose: bool) -> str:
+    """The line printed for a finished case (and its traceback, with `-v`)."""
     mark = {"agree": "ok", "convention": "conv", "disagree": "DISAGREE", "error": "ERROR"}.get(result.status,
                                                                                           result.status)
     line = f"{mark:>8}  {result.name}"
@@ -330,9 +359,9 @@ def _progress(result, seconds: float, verbose: bool) -> None:
         line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"
     else:
         line += f"  {result.error}"
-    print(line, file=sys.stderr)
     if verbose and result.traceback:
-        print(result.traceback, file=sys.stderr)
+        line += "\n" + result.traceback.rstrip("\n")
+    return line
 
 
 def out_problem(out: str) -> str | None:

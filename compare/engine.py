@@ -96,16 +96,21 @@ def case_source(case: Case) -> str:
 
 
 def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int = 64,
-               epsilon: float = 1e-9, timeout: float | None = 60.0) -> CaseResult:
-    """Check `case` at its example point, `samples` drawn points and a point in every piece."""
+               epsilon: float = 1e-9, timeout: float | None = 60.0, compile: str | None = None) -> CaseResult:
+    """Check `case` at its example point, `samples` drawn points and a point in every piece.
+
+    `compile` (a `torch.compile` backend, where the case names none) has autograd's
+    reverse-mode runs go through the compiled function.
+    """
+    backend = case.compile or compile
     base = dict(name=case.name, file=case.file, line=case.line, doc=case.doc, source=case_source(case),
-                seed=seed)
+                seed=seed, compiled=backend, parameters=tuple(getattr(case.fn, "__compare_parameters__", ())))
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
     try:
         with time_limit(timeout, advice=SECOND_ORDER_ADVICE if case.order >= 2 else ""):
             return _check(case, base, seed=seed, samples=samples if case.samples is None else case.samples,
-                          loop_bound=case.loop_bound or loop_bound, epsilon=epsilon)
+                          loop_bound=case.loop_bound or loop_bound, epsilon=epsilon, backend=backend)
     except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
         return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
@@ -220,8 +225,11 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
 
 def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
-           epsilon: float) -> CaseResult:
+           epsilon: float, backend: str | None = None) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
+    # reverse mode through torch.compile when asked; forward mode, finite differences and
+    # Hessians stay eager (compiled autograd does not differentiate its own backward again)
+    reverse = numeric.compiled(case.fn, backend) if backend else case.fn
     symbols = case_symbols(case)
     sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
     user_points = sample_points(case, seed, samples)
@@ -251,14 +259,15 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     exact64 = _exact_values([p.float64 for p in pieces if p.float64 is not None], everywhere, symbols)
     extendable = [_extendable(piece) for piece in exploration.pieces]
     checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
-                            sites=sites[k], u=u, second=second, extendable=extendable[k], exact64=exact64[i])
+                            sites=sites[k], u=u, second=second, extendable=extendable[k], exact64=exact64[i],
+                            reverse=reverse)
                for i, (origin, k, point) in enumerate(everywhere)]
     points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
     output_shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     backward = None
     if output_shape != ():
-        backward = numeric.backward_error(case.fn, user_points[0][1], dtype)
+        backward = numeric.backward_error(reverse, user_points[0][1], dtype)
     statuses = {p.status for p in points} | {DISAGREE for p in pieces if p.claim == "disproven"}
     status = worst(statuses)
     error = None
@@ -455,11 +464,12 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
                  symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
-                 u=None, second: bool = False, extendable: bool = False, exact64=None) -> PointResult:
+                 u=None, second: bool = False, extendable: bool = False, exact64=None, reverse=None) -> PointResult:
     """One point. `exact64`: (gradient, Jacobian, output) of the function the float64 run computes,
     where it is another (`_float64_piece`); the float64 run, and the float64 oracles, are then
-    compared with it."""
+    compared with it. `reverse`: the function autograd's reverse mode runs (compiled, or the case's own)."""
     tensors = _tensor_point(point, symbols, dtype)
+    reverse = reverse or case.fn
     continued = _continued(result, piece, point, sites, symbols, exact_grad, exact_jac, exact_out, second,
                            extendable)
     if continued is not None:
@@ -470,8 +480,8 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
         continued64 = _continued(result64, piece, point, sites, symbols, grad64, jac64, out64, second, extendable)
         if continued64 is not None:
             grad64, jac64 = continued64.gradient, continued64.jacobian
-    low = numeric.autograd_run(case.fn, tensors, dtype)
-    high = numeric.autograd_run(case.fn, tensors, torch.float64)
+    low = numeric.autograd_run(reverse, tensors, dtype)
+    high = numeric.autograd_run(reverse, tensors, torch.float64)
     by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, grad64, torch.float64)
     errors, errors64 = _combine(by_input.values()), _combine(by_input64.values())
     kink = _kink(piece, result, point, sites, symbols, exact_grad, high.grads)
@@ -480,7 +490,7 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
     jac_errors = jac_forward = None
     jac_differs = ()
     if result.jacobian is not None and kink is None:
-        auto_jac = numeric.jacobian_run(case.fn, tensors)
+        auto_jac = numeric.jacobian_run(reverse, tensors)
         jac_errors = _combine([measure(auto_jac[n], jac64[n], torch.float64) for n in result.jacobian])
         if not jac_errors.agree:
             jac_differs = _jacobian_differs(auto_jac, jac64, piece.output.shape)

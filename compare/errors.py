@@ -8,7 +8,14 @@ __all__ = ["CannotCheck", "CaseOutputError", "display_path", "error_line", "one_
 
 
 def display_path(path: str) -> str:
-    """`path` relative to the working directory when it lies below it (stable across machines)."""
+    """`path` relative to the working directory when it lies below it (stable across machines).
+
+    A Jupyter cell's code lives in a file named by the kernel's process id
+    (`/tmp/ipykernel_4242/3081571234.py`): it is shown as `<cell>`, the same
+    in every session.
+    """
+    if os.path.basename(os.path.dirname(path)).startswith("ipykernel_"):
+        return "<cell>"
     try:
         rel = os.path.relpath(path)
     except ValueError:

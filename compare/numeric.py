@@ -16,7 +16,7 @@ from torch.overrides import TorchFunctionMode
 
 from .symbolic.sites import user_site
 
-__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "defined", "jacobian_run", "backward_error",
+__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "compiled", "defined", "jacobian_run", "backward_error",
            "claim_values"]
 
 
@@ -55,9 +55,16 @@ class PathRecorder(TorchFunctionMode):
         if self.promote is not None and func is not torch.Tensor.to:
             args = _promote(args, self.promote)
             kwargs = {k: _promote(v, self.promote) for k, v in (kwargs or {}).items()}
-        result = func(*args, **(kwargs or {}))
         if func is torch.Tensor.__bool__:
-            self.path.append((user_site(), bool(result)))
+            return self._branch(func, args, kwargs or {})
+        return func(*args, **(kwargs or {}))
+
+    @torch.compiler.disable
+    def _branch(self, func, args, kwargs) -> bool:
+        # Run eagerly under torch.compile too: traced, the recorder's growing list would be guarded
+        # on, and every branch taken would compile the function again.
+        result = func(*args, **kwargs)
+        self.path.append((user_site(), bool(result)))
         return result
 
 
@@ -93,6 +100,34 @@ def cast_up_on_mixed_dtypes(run: Callable, dtype: torch.dtype):
             raise
         with saved_cast_up(dtype):
             return run()
+
+
+def compiled(fn: Callable, backend: str) -> Callable:
+    """`torch.compile(fn, backend=backend)`, called so that it is the compiled code that runs.
+
+    Past its recompile limit, torch.compile silently runs the function eagerly;
+    here that is an error instead (a check of compiled code that ran eager code
+    would claim what it did not test). A branch on a tensor is a graph break: the
+    code either side is compiled, the branch itself runs in Python, as it does
+    for any user of torch.compile. Dynamo compiles once per code object, dtype
+    and backend and keeps it, so every point after the first reuses the code.
+    """
+    import torch._dynamo.config
+    import torch._functorch.config
+
+    # Donated buffers (a memory saving) forbid the retain_graph=True of a Jacobian's row-by-row
+    # backward passes. The flag is read when the backward runs, outside any call here, so it is
+    # turned off for the process: it changes memory, never values.
+    torch._functorch.config.donated_buffer = False
+    run = torch.compile(fn, backend=backend)
+
+    def call(**inputs):
+        with torch._dynamo.config.patch(fail_on_recompile_limit_hit=True):
+            return run(**inputs)
+
+    call.__name__ = getattr(fn, "__name__", "f")
+    call.__wrapped__ = fn
+    return call
 
 
 def _leaves(point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:

@@ -203,6 +203,22 @@ class CaseResult:
     cause: BaseException | None = field(default=None, compare=False, repr=False)
     """The exception behind an error, for `assert_agrees` to chain; never rendered, and
     dropped before a result crosses processes (a user's exception may not pickle)."""
+    compiled: str | None = None
+    """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
+    parameters: tuple[str, ...] = ()
+    """The inputs that are an `nn.Module`'s parameters, named as `named_parameters()` names them."""
+
+    # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/display.py, which
+    # renders with the report's and assert_agrees's own code; imported here only when shown).
+    def _repr_markdown_(self) -> str:
+        from .display import markdown
+
+        return markdown(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        from .display import short
+
+        printer.text(short(self))
 
 
 @dataclass(frozen=True)

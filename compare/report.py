@@ -19,7 +19,7 @@ from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
 from .verdict import largest
 
-__all__ = ["Meta", "page_names", "points_table", "render_index", "render_case"]
+__all__ = ["Meta", "compiled_note", "parameters_note", "gradient_latex", "page_names", "points_table", "render_index", "render_case"]
 
 
 # -- notation ----------------------------------------------------------------------------
@@ -179,6 +179,20 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
 
 
 # -- case page ---------------------------------------------------------------------------
+def parameters_note(result: CaseResult) -> str:
+    """Which inputs are the module's parameters (its buffers and frozen parameters are constants)."""
+    return (f"An `nn.Module`: a function of its inputs and of its parameters that require grad, named by "
+            f"`named_parameters()`: {', '.join(f'`{n}`' for n in result.parameters)}. Buffers and frozen "
+            f"parameters are constants.")
+
+
+def compiled_note(backend: str) -> str:
+    """Which code autograd ran, for a case checked through torch.compile."""
+    return (f"Autograd ran `torch.compile(fn, backend=\"{backend}\")`: its reverse mode (the gradients and "
+            f"Jacobians below) is the compiled code's; forward mode, finite differences and the Hessian ran "
+            f"eagerly.")
+
+
 def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -> str:
     """The case's page; `picture` is the file name of its PNG, embedded after the derivative."""
     from .errors import display_path
@@ -187,6 +201,10 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
     if result.doc:
         out += [f"> {result.doc}", ""]
     out += [f"`{display_path(result.file)}`, line {result.line} · {meta.header(picture is not None)}", ""]
+    if result.compiled:
+        out += [compiled_note(result.compiled), ""]
+    if result.parameters:
+        out += [parameters_note(result), ""]
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.source:
         out += ["```python", result.source.rstrip(), "```", ""]
@@ -218,11 +236,7 @@ def _derivative_section(result: CaseResult) -> list[str]:
     out += ["The gradient of `out.sum()` (what `out.sum().backward()` stores in `.grad`)"
             + (", entry by entry:" if any(s for s in result.shapes.values()) else ":"), ""]
     for name in result.shapes:
-        g = readable_array(piece.gradient[name], result.symbols)
-        if isinstance(g, sympy.Basic):
-            out += [f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {sympy.latex(g)}$$", ""]
-        else:  # entries without one template, or a sum cut short: SymPy's text, not LaTeX
-            out += ["```", f"d out.sum() / d {name} = {g}", "```", ""]
+        out += [gradient_latex(result, piece, name), ""]
     if piece.claim:
         out += [f"The claim `expect` is **{piece.claim}**" + (f": {piece.claim_note}" if piece.claim_note else ".")
                 + "", ""]
@@ -242,6 +256,15 @@ def _float64_lines(result: CaseResult) -> list[str]:
         out += ["```", f"d out.sum() / d {name} = {readable_array(differ[0].float64.gradient[name], result.symbols)}",
                 "```", ""]
     return out
+
+
+def gradient_latex(result: CaseResult, piece, name: str) -> str:
+    """The piece's gradient of out.sum() for one input: display LaTeX, or SymPy's text where it has none."""
+    g = readable_array(piece.gradient[name], result.symbols)
+    if isinstance(g, sympy.Basic):
+        return f"$$\\frac{{\\partial\\, \\mathrm{{out.sum()}}}}{{\\partial {name}}} = {sympy.latex(g)}$$"
+    # entries without one template, or a sum cut short: SymPy's text, not LaTeX
+    return "\n".join(["```", f"d out.sum() / d {name} = {g}", "```"])
 
 
 def _pieces_section(result: CaseResult) -> list[str]:

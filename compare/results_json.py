@@ -118,6 +118,10 @@ def case_entry(result: CaseResult) -> dict:
 
     entry = {"name": result.name, "file": display_path(result.file), "line": result.line,
              "status": result.status, "error": result.error, "dtype": result.dtype or None}
+    if result.compiled:  # only then, so that eager runs' files stay as they were
+        entry["compiled"] = result.compiled
+    if result.parameters:  # an nn.Module's: which inputs are its parameters
+        entry["parameters"] = list(result.parameters)
     if result.pieces:
         entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
         entry["output_shape"] = list(result.output_shape)

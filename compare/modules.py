@@ -1,0 +1,71 @@
+"""An `nn.Module` as a function of its inputs and of its trainable parameters.
+
+    compare.check(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double(), (x,))
+
+The function checked is `module(x)` as a function of `x` (its floating
+inputs) and of every parameter that requires grad, each named as
+`named_parameters()` names it (`0.weight`, `encoder.layer1.bias`). Buffers
+(a batch norm's running statistics) and frozen parameters
+(`requires_grad=False`) are constants. The call goes through
+`torch.func.functional_call`, which puts the given tensors (real ones for
+autograd, symbolic ones for SymPy) in place of the parameters for that call
+only: the module itself is never changed.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Mapping
+
+import torch
+
+__all__ = ["is_module", "trainable", "module_function", "module_location"]
+
+
+def is_module(obj: Any) -> bool:
+    return isinstance(obj, torch.nn.Module)
+
+
+def trainable(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The parameters autograd would differentiate: name -> a detached copy of its value."""
+    return {name: p.detach().clone() for name, p in module.named_parameters() if p.requires_grad}
+
+
+def module_function(module: torch.nn.Module, inputs: Mapping[str, Any],
+                    taken: tuple[bool, ...] | None = None) -> tuple[Callable, dict[str, torch.Tensor]]:
+    """(function of keyword inputs, its inputs by name): the module's inputs, then its parameters.
+
+    `inputs` are the forward's arguments by name, in order. Where `taken` is
+    given, an argument not taken is a constant, passed unchanged; otherwise
+    every argument is differentiated. A parameter named like an input would
+    make the two indistinguishable and is refused.
+    """
+    names = list(inputs)
+    taken = tuple(taken) if taken is not None else (True,) * len(names)
+    params = trainable(module)
+    clash = sorted(set(params) & {n for n, t in zip(names, taken) if t})
+    if clash:
+        raise ValueError(f"parameter {clash[0]!r} has the name of an input of {type(module).__name__}.forward")
+
+    def call(**given):
+        args = tuple(given[n] if t else inputs[n] for n, t in zip(names, taken))
+        return torch.func.functional_call(module, {n: given[n] for n in params}, args)
+
+    differentiated = {n: v for (n, v), t in zip(inputs.items(), taken) if t}
+    differentiated.update(params)
+    call.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY)
+                                            for n in differentiated if n.isidentifier()]
+                                           + [inspect.Parameter("parameters", inspect.Parameter.VAR_KEYWORD)])
+    call.__name__ = call.__qualname__ = type(module).__name__
+    call.__wrapped__ = type(module).forward  # its source is the forward's
+    call.__compare_parameters__ = tuple(params)  # so that messages say "parameter '0.weight'"
+    return call, differentiated
+
+
+def module_location(module: torch.nn.Module) -> tuple[str, int]:
+    """(file, line) of the module's class (torch's own file for `nn.Sequential`)."""
+    cls = type(module)
+    try:
+        return inspect.getsourcefile(cls) or "<unknown>", inspect.getsourcelines(cls)[1]
+    except (TypeError, OSError):  # a class defined in a notebook cell: its forward knows where it is
+        code = getattr(cls.forward, "__code__", None)
+        return (code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0)
