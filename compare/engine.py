@@ -27,7 +27,7 @@ import torch
 from . import claims, continuity, derive, kinks, numeric, oracles
 from .case import Case
 from .errors import CaseOutputError, display_path, one_line
-from .explore import Piece, explore, path_key, run_symbolic
+from .explore import Piece, explore, is_branch, path_key, run_symbolic
 from .feasible import Oracle
 from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, JacobianEntry, OracleResult,
                       PieceResult, PointResult, UncoveredRegion, worst)
@@ -505,7 +505,7 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
         takes_out = "out" in inspect.signature(case.expect).parameters
         out = torch.as_tensor(low.output).to(dtype) if takes_out else None
         claim = numeric.claim_exact(low.grads, numeric.claim_values(case.expect, tensors, dtype, out), dtype)
-    want = path_key([d for d in piece.decisions if d.recorded_by_autograd])
+    want = path_key([d for d in piece.decisions if is_branch(d)])  # autograd records Python branches only
     status, note, rule = AGREE, "", None
     label = str(dtype).replace("torch.", "")
     for run, name in ((low, label), (high, "float64")):

@@ -22,7 +22,7 @@ import torch
 
 from ..sym import as_expr, exact
 
-__all__ = ["MEANINGS", "meaning", "prim", "COMPILED", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
+__all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
            "binary", "ufunc", "KINKS", "note_kink", "recording"]
 
 MEANINGS: dict[Any, Callable] = {}
@@ -116,15 +116,11 @@ def binary(f: Callable) -> Callable:
     return impl
 
 
-COMPILED = "TorchScript"
-"""Ends the site of a branch taken inside compiled code, where autograd's run cannot record it."""
-
-
-def decide(condition: sympy.Basic, *, compiled: bool = False) -> bool:
+def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     """A Python bool for a symbolic condition: a number decides itself, else the path explorer does.
 
-    `compiled`: the branch is taken inside a TorchScript graph (below Python),
-    so the site is the line that called it, marked with `COMPILED`.
+    `op` names the op when the choice is a selection inside it (a sort's
+    comparison), not a Python branch of the case (`bool()`, `if`).
     """
     from .sites import user_site
 
@@ -138,7 +134,8 @@ def decide(condition: sympy.Basic, *, compiled: bool = False) -> bool:
     decider = BRANCH.get(None)
     if decider is None:
         raise NeedsValue("a branch on a symbolic value outside a symbolic run")
-    return decider(condition, user_site() + ((COMPILED,) if compiled else ()))
+    site = user_site()
+    return decider(condition, site if op is None else tuple(site) + (op,))
 
 
 # -- nodes made by ops with a kink, for the verdict's rules ------------------------------------

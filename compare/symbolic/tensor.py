@@ -272,7 +272,7 @@ def _decomposed(func, args, kwargs):
 def _scalar(t: SymTensor):
     """A Python scalar for a one-entry tensor: a branch for a condition, else a concrete number."""
     if t.dtype == torch.bool:
-        return decide(t.exprs.reshape(-1)[0], compiled=True)  # Python's bool() never gets here
+        return decide(t.exprs.reshape(-1)[0], "TorchScript")  # Python's bool() never gets here
     return t.item()
 
 
