@@ -51,7 +51,10 @@ class _Translator:
     """SymPy -> z3, with fresh variables (and their defining constraints) for roots."""
 
     def __init__(self, symbols: Sequence[sympy.Symbol]):
-        self.vars = {s: z3.Real(s.name) for s in symbols}
+        # A context of its own: z3's models depend on every term its context has seen, so a shared
+        # (global) context would make witnesses depend on the cases checked before in the process.
+        self.ctx = z3.Context()
+        self.vars = {s: z3.Real(s.name, self.ctx) for s in symbols}
         self.cache: dict = {}
         self.fresh = 0
 
@@ -65,12 +68,12 @@ class _Translator:
         return result
 
     def _num(self, value: sympy.Rational):
-        return z3.RealVal(f"{value.p}/{value.q}")
+        return z3.RealVal(f"{value.p}/{value.q}", self.ctx)
 
     def _tr(self, e, sides):
         tr = lambda a: self._tr(a, sides)  # noqa: E731
         if e is sympy.true or e is sympy.false:
-            return z3.BoolVal(e is sympy.true)
+            return z3.BoolVal(e is sympy.true, self.ctx)
         if isinstance(e, sympy.Symbol):
             if e not in self.vars:
                 raise Untranslatable(f"unknown symbol {e}")
@@ -91,7 +94,7 @@ class _Translator:
             if p.is_Integer:
                 b = tr(base)
                 if p == 0:
-                    return z3.RealVal(1)
+                    return z3.RealVal(1, self.ctx)
                 if int(p) < 0:
                     sides.append(b != 0)
                     return 1 / (b ** int(-p)) if int(-p) > 1 else 1 / b
@@ -99,7 +102,7 @@ class _Translator:
             if p.is_Rational and p.q == 2:  # sqrt(b)**p: a fresh s >= 0 with s*s == b
                 b = tr(base)
                 self.fresh += 1
-                s = z3.Real(f"__sqrt{self.fresh}")
+                s = z3.Real(f"__sqrt{self.fresh}", self.ctx)
                 sides.extend([s >= 0, s * s == b])
                 k = int(p.p)
                 if k < 0:
@@ -118,11 +121,11 @@ class _Translator:
             return out
         if isinstance(e, sympy.sign):
             a = tr(e.args[0])
-            return z3.If(a > 0, z3.RealVal(1), z3.If(a < 0, z3.RealVal(-1), z3.RealVal(0)))
+            return z3.If(a > 0, z3.RealVal(1, self.ctx), z3.If(a < 0, z3.RealVal(-1, self.ctx), z3.RealVal(0, self.ctx)))
         if isinstance(e, sympy.Heaviside):
             a = tr(e.args[0])
             h0 = e.args[1] if len(e.args) > 1 else sympy.Rational(1, 2)
-            return z3.If(a > 0, z3.RealVal(1), z3.If(a < 0, z3.RealVal(0), tr(h0)))
+            return z3.If(a > 0, z3.RealVal(1, self.ctx), z3.If(a < 0, z3.RealVal(0, self.ctx), tr(h0)))
         if isinstance(e, sympy.Piecewise):
             out = None
             for value, cond in reversed(e.args):
@@ -204,7 +207,7 @@ class Oracle:
         conditions = [c for c in conditions if c is not sympy.true]
         if any(c is sympy.false for c in conditions):
             return Check(UNSAT)
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=self.translator.ctx)
         solver.set("timeout", self.timeout_ms)
         opaque = []
         for c in conditions:
