@@ -225,19 +225,3 @@ def test_piece_points_are_in_general_position_where_an_off_axis_error_shows():
     assert r.status == "disagree" and {p.status for p in own} == {"disagree"}
 
 
-
-def test_witnesses_do_not_depend_on_what_the_process_checked_before():
-    """Each oracle has its own z3 context: a shared one makes models depend on the terms it has seen."""
-    from compare.load import load_file
-
-    library = {c.name: c for path in ("cases/ops/selection.py", "cases/notes/autograd.py")
-               for c in load_file(path).cases}
-
-    def witnesses():
-        result = check_case(library["topk"], samples=1)
-        return [(p.origin, {n: v.tolist() for n, v in p.inputs.items()}) for p in result.points]
-
-    first = witnesses()
-    for name in ("control_flow", "kthvalue", "sort_weighted"):
-        check_case(library[name], samples=1)
-    assert witnesses() == first
