@@ -1,6 +1,7 @@
 """The core set of ATen ops with a SymPy meaning, listed from the table itself: `docs/ops.md`.
 
     python -m compare.coverage > docs/ops.md
+    python -m compare.coverage --opdb       # run op_db's conformance (compare.conformance)
 
 One row per meaning: every ATen (or prims) op that reaches it, and what it
 computes (its SymPy formula for an elementwise op, else its docstring).
@@ -12,7 +13,9 @@ from collections import defaultdict
 
 import sympy
 
-__all__ = ["meaning_groups", "render_ops"]
+__all__ = ["meaning_groups", "render_ops", "render_opdb"]
+
+_HOW = {"direct": "direct", "decomposition": "through a decomposition"}
 
 
 def meaning_groups() -> list[tuple[list[str], object]]:
@@ -49,10 +52,44 @@ def render_ops() -> str:
         "PyTorch's own decompositions (`torch._decomp`, `torch._refs`, composite kernels); an op that "
         "reaches none raises `UnsupportedOp` naming the ATen op and the line of the case.", "",
         f"{count} ops (packets and overloads), {len(rows)} meanings.", "",
-        "| ATen ops | computes |", "|---|---|", *rows, ""])
+        "| ATen ops | computes |", "|---|---|", *rows, "", *render_opdb()])
+
+
+def render_opdb() -> list[str]:
+    """Every op of PyTorch's op_db, as the committed conformance record (docs/opdb.json) saw it."""
+    from .conformance import EXPECTED, counts, load
+
+    results = load(EXPECTED)
+    if not results:
+        return []
+    c = counts(results)
+    rows = []
+    for r in sorted(results, key=lambda r: r.name):
+        if r.status == "runs":
+            how = _HOW[r.route]
+        elif r.status == "unsupported":
+            how = f"not supported ({r.detail})"
+        elif r.status == "skipped":
+            how = "not checked (no small sample)"
+        else:
+            how = f"{r.status}: {r.detail}"
+        rows.append(f"| `{r.name}` | {how.replace('|', chr(92) + '|')} |")
+    return ["## Every op of PyTorch's operator database", "",
+            "From `docs/opdb.json`, written by `python -m compare.conformance --write`: each OpInfo of "
+            "`torch.testing._internal.common_methods_invocations.op_db` that supports autograd in float64 "
+            "was run on its first small float64 samples, on real and on symbolic tensors, and its forward "
+            "value and the gradient of its outputs' sum compared with autograd's. *direct*: every ATen op "
+            "it reaches has a SymPy meaning above; *through a decomposition*: some reach one only through "
+            "PyTorch's decompositions; *not supported*: the ATen op that has no meaning.", "",
+            f"{len(results)} ops: " + ", ".join(f"{n} {s}" for s, n in c.items()) + ".", "",
+            "| op | how |", "|---|---|", *rows, ""]
 
 
 if __name__ == "__main__":
     import sys
 
+    if "--opdb" in sys.argv[1:]:
+        from .conformance import main
+
+        sys.exit(main([a for a in sys.argv[1:] if a != "--opdb"]))
     sys.stdout.write(render_ops())

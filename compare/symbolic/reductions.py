@@ -65,6 +65,10 @@ def _total(entries) -> sympy.Expr:
 
 @meaning(aten.sum, prim("sum"))
 def sum_(x, dim=None, keepdim=False, *, dtype=None, output_dtype=None):
+    if getattr(x, "dtype", None) == torch.bool:  # a count (nanmean's): true is 1, as torch promotes it
+        from .elementwise import convert
+
+        x = convert(exprs(x), torch.bool, torch.int64)
     return reduce(x, dim, keepdim, _total)
 
 

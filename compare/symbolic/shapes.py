@@ -334,13 +334,16 @@ meaning(aten.scatter_add)(lambda x, dim, index, src: _scatter(x, dim, index, src
 def index_add(x, dim, index, source, *, alpha=1):
     out = exprs(x).copy()
     i = concrete_index(index).reshape(-1)
-    s = exprs(source) * alpha if alpha != 1 else exprs(source)
+    s = np.asarray(exprs(source) * alpha if alpha != 1 else exprs(source), dtype=object)
+    scalar = out.ndim == 0
+    if scalar:  # torch indexes a 0-d tensor (and source) as one of shape (1,)
+        out, s = out.reshape(1), s.reshape(1)
     d = dim % max(out.ndim, 1)
     for k, target in enumerate(i):
         sel = (slice(None),) * d + (int(target),)
         src = (slice(None),) * d + (k,)
         out[sel + (Ellipsis,)] = out[sel + (Ellipsis,)] + s[src + (Ellipsis,)]
-    return out
+    return out.reshape(()) if scalar else out
 
 
 @meaning(aten.masked_select)

@@ -1,0 +1,356 @@
+"""Conformance over PyTorch's own operator database (`op_db`): which ops run symbolically.
+
+For every OpInfo that supports autograd in float64 on the CPU, a few of its
+own small float64 samples are run twice: on real tensors under autograd,
+and on symbolic tensors (each floating input that requires grad becomes a
+tensor of symbols, the rest stay as they are). The symbolic forward,
+evaluated exactly at the sample's values, must equal torch's forward, and
+the exact gradient of the sum of the floating outputs must equal
+autograd's, both by `verdict.measure` in float64. Branches met on the way
+are decided by the sample's values (`explore.ByValue`), so each sample gets
+the exact derivative of the path it takes.
+
+An op is classified by its samples: `disagrees` if any sample does (except
+on the kink of a documented rule in `compare.kinks`, where autograd must
+give what the rule gives), else `unsupported` if one meets an ATen op with
+no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
+over its time bound), else `runs`. `skipped` ops have no small sample.
+
+    python -m compare.conformance            # counts and the per-op table
+    python -m compare.conformance --write    # also docs/opdb.json, and docs/ops.md from it
+    python -m compare.conformance --write --only index_add   # re-record some ops only
+
+Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from . import derive, kinks
+from .explore import ByValue
+from .sym import exact, input_symbols
+from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
+from .verdict import measure
+
+__all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
+           "EXPECTED"]
+
+STATUSES = ("runs", "disagrees", "unsupported", "error", "skipped")
+"""An op's classification (skipped: no small sample)."""
+_PRECEDENCE = ("disagrees", "unsupported", "error", "runs")
+"""Which sample's status is the op's: one failing sample fails the op."""
+
+EXPECTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "opdb.json")
+"""The committed record of the last full run: what docs/ops.md lists, what tests/test_opdb.py holds to."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much of `op_db` one run looks at."""
+
+    samples: int = 3
+    """Samples tried per op (the first small ones torch gives)."""
+    max_entries: int = 64
+    """A sample with a tensor of more entries is skipped."""
+    seconds: int = 20
+    """Time bound of one sample (SIGALRM); a slower sample is an `error`."""
+    seed: int = 0
+    """torch's generator is seeded with this before each op draws its samples."""
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """What one op_db entry gave."""
+
+    name: str
+    """`op.name`, with `.variant_test_name` when it has one (`max.reduction_with_dim`)."""
+    status: str
+    """One of STATUSES."""
+    route: str
+    """`direct` (every ATen op it reached has a meaning), `decomposition` (some went through
+    PyTorch's decompositions), or empty when it did not run."""
+    detail: str
+    """Where it disagrees, which ATen op is unsupported, the error's first line, or the kink rule met."""
+    samples: int
+    """How many samples were run."""
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+def opinfos() -> list:
+    """The OpInfos of op_db that support autograd in float64 on the CPU, in op_db's order."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    return [op for op in op_db if op.supports_autograd and torch.float64 in op.supported_dtypes("cpu")]
+
+
+def _name(op) -> str:
+    return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
+
+
+def _tensors(sample) -> list[torch.Tensor]:
+    return [t for t in tree_flatten((sample.input, sample.args, sample.kwargs))[0] if isinstance(t, torch.Tensor)]
+
+
+def _small(sample, limit: int) -> bool:
+    return all(t.numel() <= limit for t in _tensors(sample))
+
+
+def _samples(op, settings: Settings) -> list:
+    torch.manual_seed(settings.seed)
+    found = []
+    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
+        if _small(sample, settings.max_entries):
+            found.append(sample)
+            if len(found) == settings.samples:
+                break
+    if not found:
+        found = _narrowed(op, settings.max_entries)
+    return found
+
+
+def _narrowed(op, limit: int) -> list:
+    """An elementwise unary op's first sample, cut to its first `limit` entries (its samples are 20 x 20).
+
+    Only for `UnaryUfuncInfo`s: an entry's value does not depend on the
+    others there, so fewer entries are the same test on fewer entries.
+    """
+    from torch.testing._internal.opinfo.core import SampleInput, UnaryUfuncInfo
+
+    if not isinstance(op, UnaryUfuncInfo):
+        return []
+    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
+        x = sample.input
+        if not isinstance(x, torch.Tensor) or _tensors(sample) != [x]:
+            return []
+        cut = x.detach().reshape(-1)[:limit].clone().requires_grad_(x.requires_grad)
+        return [SampleInput(cut, args=sample.args, kwargs=sample.kwargs)]
+    return []
+
+
+class _Route(TorchDispatchMode):
+    """Notes the ATen ops a call reaches before the symbolic tensors answer them."""
+
+    def __init__(self):
+        super().__init__()
+        self.decomposed: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        functional = getattr(torch.ops.aten, name[:-1], None) if name.endswith("_") else None
+        known = (MEANINGS.get(func) or MEANINGS.get(func.overloadpacket)
+                 or (functional is not None and MEANINGS.get(functional))
+                 or func in (torch.ops.aten.detach.default, torch.ops.aten._local_scalar_dense.default))
+        if not known and any(isinstance(a, SymTensor) for a in tree_flatten((args, kwargs))[0]):
+            self.decomposed.add(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+@dataclass(frozen=True)
+class _Sample:
+    status: str
+    detail: str = ""
+    decomposed: tuple[str, ...] = ()
+
+
+def _floating(outputs) -> list[torch.Tensor]:
+    return [o for o in outputs if isinstance(o, torch.Tensor) and o.dtype.is_floating_point and o.requires_grad]
+
+
+def _where(errors, label: str) -> str:
+    return f"{label} differs (abs {errors.max_abs:.3g} at {list(errors.worst or ())})"
+
+
+def _call(op, input, args, kwargs):
+    """The op as its gradcheck calls it: through `gradcheck_wrapper` (which makes `linalg.cholesky`'s
+    input Hermitian, for one), so that autograd's gradient is the derivative of what runs."""
+    return op.gradcheck_wrapper(op.op, input, *args, **kwargs)
+
+
+def check_sample(op, sample) -> _Sample:
+    """One sample, real and symbolic (see the module's docstring)."""
+    leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
+    real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
+    if any(isinstance(o, torch.Tensor) and o.is_complex() for o in real_out):
+        return _Sample("error", "complex output")
+    symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
+    by_id = {id(t): SymTensor(symbols[f"t{k}"].copy(), t.dtype) for k, t in enumerate(leaves)}
+    point = {s: exact(v) for k, t in enumerate(leaves)
+             for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist())}
+    swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
+    s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
+    route = _Route()
+    token = BRANCH.set(ByValue(point))
+    try:
+        with recording() as noted, route:
+            sym_out = tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
+    finally:
+        BRANCH.reset(token)
+    decomposed = tuple(sorted(route.decomposed))
+    if len(sym_out) != len(real_out):
+        return _Sample("disagrees", f"{len(sym_out)} outputs, torch gives {len(real_out)}", decomposed)
+    for k, (s, r) in enumerate(zip(sym_out, real_out)):
+        if not isinstance(r, torch.Tensor):
+            continue
+        got = r.detach().to(torch.float64).numpy() if r.dtype != torch.bool else r.detach().numpy().astype(float)
+        values = exprs_of(s)
+        if values.shape != got.shape:
+            return _Sample("disagrees", f"output {k} has shape {values.shape}, torch's {got.shape}", decomposed)
+        # torch computes each output in its own dtype (`.float()`, `.half()` round): its tolerance
+        errors = measure(got, derive.evaluate(values, point), r.dtype if r.dtype.is_floating_point else torch.float64)
+        if not errors.agree:
+            return _Sample("disagrees", _where(errors, f"forward output {k}"), decomposed)
+    floating = _floating(real_out)
+    if not leaves or not floating:
+        return _Sample("runs", "", decomposed)
+    index = [k for k, r in enumerate(real_out) if any(r is f for f in floating)]
+    total = sum(f.sum() for f in floating)
+    grads = torch.autograd.grad(total, leaves, allow_unused=True)
+    outputs = np.concatenate([exprs_of(sym_out[k]).reshape(-1) for k in index])
+    exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
+    auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
+            for k, g in enumerate(grads)}
+    for name in symbols:
+        errors = measure(auto[name], exact_grad[name], torch.float64)
+        if errors.agree:
+            continue
+        on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
+        if on:
+            rule = kinks.conventional(outputs, on, symbols, point)
+            if all(measure(auto[n], rule[n], torch.float64).agree for n in symbols):
+                ops = ", ".join(sorted({s.rule.op for s in on}))
+                return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", decomposed)
+        return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)
+    return _Sample("runs", "", decomposed)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:160]
+
+
+def _guarded(op, sample, seconds: int) -> _Sample:
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(seconds)
+    try:
+        return check_sample(op, sample)
+    except _Timeout:
+        return _Sample("error", f"a sample took over {seconds} s")
+    except UnsupportedOp as e:
+        return _Sample("unsupported", e.op)
+    except Exception as e:  # every other failure is this op's result, not the run's
+        return _Sample("error", _first_line(e))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_op(op, settings: Settings = Settings()) -> OpResult:
+    """Run an OpInfo's first small samples and classify it (see the module's docstring)."""
+    try:
+        samples = _samples(op, settings)
+    except Exception as e:
+        return OpResult(_name(op), "error", "", "sample_inputs: " + _first_line(e), 0)
+    if not samples:
+        return OpResult(_name(op), "skipped", "", f"no sample with at most {settings.max_entries} entries a tensor", 0)
+    results = [_guarded(op, s, settings.seconds) for s in samples]
+    for status in _PRECEDENCE:
+        hit = [r for r in results if r.status == status]
+        if hit:
+            break
+    detail = next((r.detail for r in hit if r.detail), "")
+    route = ""
+    if status == "runs":
+        route = "decomposition" if any(r.decomposed for r in results) else "direct"
+    return OpResult(_name(op), status, route, detail, len(samples))
+
+
+def run(ops: Iterable, settings: Settings = Settings(), *, progress=None) -> list[OpResult]:
+    """`check_op` for each op, in the order given."""
+    found = []
+    for op in ops:
+        found.append(check_op(op, settings))
+        if progress is not None:
+            progress(found[-1])
+    return found
+
+
+def counts(results: Sequence[OpResult]) -> dict[str, int]:
+    c = Counter(r.status for r in results)
+    return {s: c.get(s, 0) for s in STATUSES}
+
+
+def render_table(results: Sequence[OpResult]) -> str:
+    """The counts and one row per op, as markdown."""
+    c = counts(results)
+    lines = [f"{len(results)} ops: " + ", ".join(f"{n} {s}" for s, n in c.items()), "",
+             "| op | status | how | detail |", "|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| `{r.name}` | {r.status} | {r.route} | {r.detail.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines) + "\n"
+
+
+def dump(results: Sequence[OpResult], settings: Settings) -> str:
+    """The committed record: settings, torch's version, every op's result (stable JSON)."""
+    return json.dumps({"torch": torch.__version__, "settings": asdict(settings),
+                       "ops": [asdict(r) for r in results]}, indent=1, sort_keys=True) + "\n"
+
+
+def load(path: str = EXPECTED) -> list[OpResult]:
+    """The committed results (empty when there is no record)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [OpResult(**r) for r in json.load(f)["ops"]]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m compare.conformance", description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=Settings.samples)
+    parser.add_argument("--seconds", type=int, default=Settings.seconds)
+    parser.add_argument("--only", nargs="*", help="op names to check (default: all)")
+    parser.add_argument("--write", action="store_true", help="write docs/opdb.json and docs/ops.md")
+    args = parser.parse_args(argv)
+    settings = Settings(samples=args.samples, seconds=args.seconds)
+    ops = [op for op in opinfos() if not args.only or _name(op) in args.only or op.name in args.only]
+    results = run(ops, settings, progress=lambda r: print(f"{r.name}: {r.status} {r.detail}", file=sys.stderr))
+    sys.stdout.write(render_table(results))
+    if args.write:
+        from .coverage import render_ops
+
+        if args.only:  # the ops named replace theirs in the record; the rest stay as recorded
+            fresh = {r.name: r for r in results}
+            results = [fresh.pop(r.name, r) for r in load(EXPECTED)] + list(fresh.values())
+        _write(EXPECTED, dump(results, settings))
+        _write(os.path.join(os.path.dirname(EXPECTED), "ops.md"), render_ops())
+    return 0
+
+
+def _write(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
