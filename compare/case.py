@@ -100,7 +100,7 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
         if not isinstance(value, torch.Tensor):
             return f"input {name!r} is a {type(value).__name__}, not a torch.Tensor"
         if not value.dtype.is_floating_point:
-            return (f"input {name!r} has dtype {value.dtype}; gradients need a floating dtype "
+            return (f"input {name!r} has dtype {value.dtype}; gradients need a floating or complex dtype "
                     f"(write torch.arange(4.0), not torch.arange(4))")
         if name not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
             return f"input {name!r} is not a parameter of {fn.__name__}()"
@@ -141,6 +141,11 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     code = getattr(fn, "__code__", None)
     file, line = location or ((code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0))
     doc = inspect.getdoc(fn) or ""
+    if isinstance(inputs, Mapping):  # complex tensors enter as their real views (see compare.wirtinger)
+        from .wirtinger import complex_function
+
+        name = name or getattr(fn, "__name__", None)
+        fn, inputs = complex_function(fn, inputs)
     # A misspelled keyword first: `input=` for `inputs=` would otherwise read as no inputs at all.
     problem = _unknown(options) or (None if inputs is not None else
                                     "use @case(inputs={...}): a case needs example inputs")

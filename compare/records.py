@@ -207,6 +207,9 @@ class CaseResult:
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
     parameters: tuple[str, ...] = ()
     """The inputs that are an `nn.Module`'s parameters, named as `named_parameters()` names them."""
+    complex: "ComplexNote | None" = None
+    """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
+    whether the function is holomorphic; None for a case with real inputs."""
 
     # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/display.py, which
     # renders with the report's and assert_agrees's own code; imported here only when shown).
