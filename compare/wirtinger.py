@@ -105,7 +105,8 @@ def complex_symbols(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 def as_complex(values: np.ndarray) -> np.ndarray:
     """An array whose last axis is (real part, imaginary part) as complex SymPy expressions."""
-    return np.frompyfunc(lambda a, b: a + sympy.I * b, 2, 1)(values[..., 0], values[..., 1])
+    out = np.frompyfunc(lambda a, b: a + sympy.I * b, 2, 1)(values[..., 0], values[..., 1])
+    return out if isinstance(out, np.ndarray) else np.array(out, dtype=object)
 
 
 def _complex_point(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict:
@@ -169,7 +170,7 @@ def _cauchy_riemann(output: np.ndarray, symbols: Mapping[str, np.ndarray],
     derivative = None
     if len(symbols) == 1 and not real_rest and next(iter(symbols.values())).size == 2:
         x = next(iter(symbols.values()))[..., 0].flat[0]
-        derivative = np.frompyfunc(lambda w: sympy.simplify(sympy.diff(w, x)), 1, 1)(output)
+        derivative = np.vectorize(lambda w: sympy.simplify(sympy.diff(w, x)), otypes=[object])(output)
     return True, derivative
 
 
