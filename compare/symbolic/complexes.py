@@ -142,7 +142,7 @@ def sgn(x):
 
 @meaning(aten.abs, prim("abs"))
 def abs_(x):
-    """|z| = sqrt(x**2 + y**2) for a complex z (sympy.Abs of an expression of real symbols)"""
+    """|z| = sqrt(Re(z)**2 + Im(z)**2) for a complex z; Abs(x) for a real x"""
     values = exprs(x)
     if _complex(x):
         return ufunc(lambda e: sympy.sqrt(real_part(e)**2 + imaginary_part(e)**2) if not e.is_number
