@@ -60,7 +60,7 @@ def _positional_names(fn: Callable, count: int) -> tuple[list[str], int]:
 
 
 def _differentiated(values: tuple) -> list[bool]:
-    """Which positional inputs are differentiated: floating tensors, as gradcheck takes them.
+    """Which positional inputs are differentiated: floating and complex tensors, as gradcheck takes them.
 
     Anything else (an integer or bool tensor, a number, None) is a constant.
     As for gradcheck, when some floating tensors require grad, only those
@@ -68,7 +68,7 @@ def _differentiated(values: tuple) -> list[bool]:
     """
     import torch
 
-    floating = [isinstance(v, torch.Tensor) and v.dtype.is_floating_point for v in values]
+    floating = [isinstance(v, torch.Tensor) and (v.dtype.is_floating_point or v.dtype.is_complex) for v in values]
     if any(f and v.requires_grad for f, v in zip(floating, values)):
         floating = [f and v.requires_grad for f, v in zip(floating, values)]
     return floating

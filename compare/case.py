@@ -22,7 +22,7 @@ __all__ = ["case", "Case", "collecting", "make_case", "compile_backend", "COMPIL
 
 _collector: list | None = None
 
-OPTIONS = ("show_at",)
+OPTIONS = ("show_at", "known_wrong")
 """The keywords of `@case` kept in `Case.options` for later stages; any other is a mistake."""
 
 KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order", "compile", "name") + OPTIONS
@@ -100,7 +100,7 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
         if not isinstance(value, torch.Tensor):
             return f"input {name!r} is a {type(value).__name__}, not a torch.Tensor"
         if not value.dtype.is_floating_point:
-            return (f"input {name!r} has dtype {value.dtype}; gradients need a floating dtype "
+            return (f"input {name!r} has dtype {value.dtype}; gradients need a floating or complex dtype "
                     f"(write torch.arange(4.0), not torch.arange(4))")
         if name not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
             return f"input {name!r} is not a parameter of {fn.__name__}()"
@@ -141,6 +141,11 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     code = getattr(fn, "__code__", None)
     file, line = location or ((code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0))
     doc = inspect.getdoc(fn) or ""
+    if isinstance(inputs, Mapping):  # complex tensors enter as their real views (see compare.wirtinger)
+        from .wirtinger import complex_function
+
+        name = name or getattr(fn, "__name__", None)
+        fn, inputs = complex_function(fn, inputs)
     # A misspelled keyword first: `input=` for `inputs=` would otherwise read as no inputs at all.
     problem = _unknown(options) or (None if inputs is not None else
                                     "use @case(inputs={...}): a case needs example inputs")
@@ -176,6 +181,10 @@ def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
     `show_at={...}` (or a list of such dicts) adds points that the case page
     shows outside the verdict: where floats overflow, say, and the lesson is
     that they do.
+
+    `known_wrong="why"` declares a case whose backward is wrong on purpose, to
+    show the bug being caught (as pytest's strict xfail): it must `disagree`,
+    and then does not fail the run; if it agrees, the run fails.
 
     Any other keyword is a mistake, most often a misspelling (`expcet=`): the
     case is then an error saying which keyword and what it was probably meant

@@ -170,7 +170,7 @@ def _run(paths: list[str], args) -> int:
     from .load import LoadedFile, discover, load_file
     from .plot import available
     from .progress import Progress
-    from .records import ERROR, CaseResult
+    from .records import ERROR, CaseResult, fails_run
     from .records import Meta
     from .report import page_names
 
@@ -222,7 +222,11 @@ def _run(paths: list[str], args) -> int:
     print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, "
           f"{counts['convention']} convention, {counts['disagree']} disagree, {counts['error']} errors. "
           f"Reports in {args.out}/ (index.md, results.json).")
-    return 2 if counts["error"] else 1 if counts["disagree"] else 0
+    known = sum(r.known_wrong is not None and r.status == "disagree" for r in results)
+    if known:
+        print(f"({known} of the disagreements {'is a case' if known == 1 else 'are cases'} declared known_wrong: "
+              f"{'its' if known == 1 else 'their'} bug was caught, as it should be.)")
+    return 2 if counts["error"] else 1 if any(fails_run(r) for r in results) else 0
 
 
 def _version(package: str) -> str | None:

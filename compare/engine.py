@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 import torch
 
-from . import claims, continuity, derive, kinks, numeric, oracles
+from . import claims, continuity, derive, kinks, numeric, oracles, wirtinger
 from .case import Case
 from .errors import CaseOutputError, display_path, one_line
 from .explore import Piece, explore, is_branch, path_key, run_symbolic
@@ -103,7 +103,7 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
     reverse-mode runs go through the compiled function.
     """
     backend = case.compile or compile
-    base = dict(name=case.name, file=case.file, line=case.line, doc=case.doc, source=case_source(case),
+    base = dict(known_wrong=case.options.get("known_wrong"), name=case.name, file=case.file, line=case.line, doc=case.doc, source=case_source(case),
                 seed=seed, compiled=backend, parameters=tuple(getattr(case.fn, "__compare_parameters__", ())))
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
@@ -200,8 +200,10 @@ def _tensor_point(exact_point: Mapping, symbols: Mapping[str, np.ndarray], dtype
 
 
 def case_symbols(case: Case) -> dict[str, np.ndarray]:
-    """Input name -> its SymPy symbols (`x_0, x_1, ...`)."""
-    return {name: input_symbols(name, tuple(v.shape)) for name, v in case.inputs.items()}
+    """Input name -> its SymPy symbols (`x_0, x_1, ...`; a complex input's real view `z_re, z_im`)."""
+    kinds = wirtinger.complex_inputs(case.fn)
+    return {name: wirtinger.complex_symbols(name, tuple(v.shape)[:-1]) if name in kinds
+            else input_symbols(name, tuple(v.shape)) for name, v in case.inputs.items()}
 
 
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
@@ -266,7 +268,12 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
 
     output_shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     backward = None
-    if output_shape != ():
+    kinds = wirtinger.complex_inputs(case.fn)
+    note = wirtinger.describe(case.fn, user_points[0][1], dtype, pieces[0].output, pieces[0].gradient, symbols) \
+        if kinds and pieces else None
+    if note is not None and note.output.startswith("complex"):  # what out.backward() says of the complex output
+        backward = wirtinger.backward_error(case.fn, user_points[0][1], dtype)
+    elif output_shape != ():
         backward = numeric.backward_error(reverse, user_points[0][1], dtype)
     statuses = {p.status for p in points} | {DISAGREE for p in pieces if p.claim == "disproven"}
     status = worst(statuses)
@@ -276,7 +283,8 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
         error = f"{_where(case)}: {first.origin}: {first.note}"
     uncovered = tuple(UncoveredRegion(oracle.readable([d.literal for d in u.decisions]), u.reason,
                                       u.probability, u.how) for u in exploration.uncovered)
-    return CaseResult(status=status, error=error, dtype=str(dtype).replace("torch.", ""),
+    shown_dtype = next(iter(kinds.values())) if kinds else dtype  # complex64's parts are its float32 run
+    return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=symbols,
                       pieces=tuple(pieces), points=tuple(points), uncovered=uncovered,
                       backward_error=backward, output_shape=output_shape,

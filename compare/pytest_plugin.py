@@ -135,6 +135,11 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         result = self.result
+        if result.known_wrong and result.status == "disagree":
+            pytest.xfail(f"known wrong: {result.known_wrong}")
+        if result.known_wrong:
+            pytest.fail(f"declared known_wrong ({result.known_wrong}) but {result.status}: the bug was not caught",
+                        pytrace=False)
         if result.status == "disagree":
             pytest.fail(_failure_text(result), pytrace=False)
         if result.status == CONVENTION:

@@ -21,6 +21,14 @@ def worst(statuses) -> str:
     return max(statuses, key=STATUSES.index, default=AGREE)
 
 
+def fails_run(result: "CaseResult") -> bool:
+    """Does this result make a run fail (exit 1)? A `disagree`, unless the case is declared
+    `known_wrong`; and a known-wrong case that does not disagree (the bug was not caught)."""
+    if result.status == ERROR:
+        return False  # errors have their own exit code
+    return (result.status == DISAGREE) != bool(result.known_wrong)
+
+
 @dataclass(frozen=True)
 class PieceResult:
     """One path of the case: where it holds, what it computes, its exact derivative."""
@@ -195,6 +203,8 @@ class CaseResult:
     """The seed that drew this case's samples."""
     hessian_note: str = ""
     """Why second derivatives were not checked, when they were not (order=1, a non-scalar output)."""
+    known_wrong: str | None = None
+    """Why the case is wrong on purpose (`@case(known_wrong=...)`): its `disagree` is expected."""
     shown: tuple[PointResult, ...] = ()
     """Points of `@case(show_at=...)`: checked and shown, outside the verdict (where a float
     limit such as overflow is the lesson, not a fault of autograd)."""
@@ -207,6 +217,9 @@ class CaseResult:
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
     parameters: tuple[str, ...] = ()
     """The inputs that are an `nn.Module`'s parameters, named as `named_parameters()` names them."""
+    complex: "ComplexNote | None" = None
+    """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
+    whether the function is holomorphic; None for a case with real inputs."""
 
     # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/display.py, which
     # renders with the report's and assert_agrees's own code; imported here only when shown).

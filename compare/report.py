@@ -15,7 +15,7 @@ import sympy
 from tabulate import tabulate
 
 from .notation import readable_array, readable_gradient
-from .records import CONVENTION, ERROR, STATUSES, CaseResult, Meta, PointResult
+from .records import CONVENTION, DISAGREE, ERROR, STATUSES, CaseResult, Meta, PointResult
 from .sym import as_expr
 from .verdict import largest
 
@@ -147,6 +147,8 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
         elow = _max(smooth, "errors", "max_abs")
         ulp = _max(smooth, "errors", "max_ulp")
         status = result.status if result.status != ERROR else f"**error**: {_cell(result.error)}"
+        if result.known_wrong:
+            status += " (known wrong)" if result.status == DISAGREE else " (declared known_wrong: not caught)"
         if result.status == CONVENTION:
             ops = dict.fromkeys(o.split(":")[0] for p in result.points if p.rule for o in p.rule.split("; "))
             status = f"convention ({', '.join(ops)})"
@@ -206,11 +208,16 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
     if result.parameters:
         out += [parameters_note(result), ""]
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
+    if result.known_wrong:
+        out += [f"Wrong on purpose (`known_wrong`): {result.known_wrong}. "
+                + ("The checker catches it." if result.status == DISAGREE else
+                   "**The checker did not catch it**: this fails the run."), ""]
     if result.source:
         out += ["```python", result.source.rstrip(), "```", ""]
     if not result.pieces:
         return "\n".join(out)
     out += _derivative_section(result)
+    out += _complex_section(result)
     if picture:
         out += [f"![{result.name}: the function, SymPy's derivative (curve) and autograd's values (points)]"
                 f"({picture})", ""]
@@ -294,9 +301,52 @@ def _pieces_section(result: CaseResult) -> list[str]:
     return out
 
 
+def _complex_section(result: CaseResult) -> list[str]:
+    """PyTorch's convention for complex inputs, the gradient in complex form, holomorphy."""
+    note = result.complex
+    if note is None:
+        return []
+    names = ", ".join(f"`{n}` ({d})" for n, d in note.inputs.items())
+    out = ["## Complex numbers", "",
+           f"Complex inputs: {names}. Each entry is z = x + i y with real symbols x and y (`z_re`, `z_im`), and "
+           "the input is checked as its real view (`torch.view_as_real`), the pair (x, y). For a real-valued "
+           "L, PyTorch's `z.grad` is dL/dx + i dL/dy, twice the conjugate Wirtinger derivative dL/d(conj z) "
+           "(PyTorch's autograd notes, \"Autograd for Complex Numbers\"): the real view of that is the "
+           "gradient with respect to (x, y), so the exact side is the convention itself. The complex64 run "
+           "computes in float32 parts; each part is held to its part's tolerance and counted in its ULPs.", ""]
+    if note.output.startswith("complex"):
+        out += [f"The output is complex ({note.output}): w = u + i v is checked as gradcheck checks it, as "
+                "the two real functions u and v (the output's real view). Each row of its Jacobian is a "
+                "vector-Jacobian product with a real cotangent (grad_output = 1, on u) or an imaginary one "
+                "(grad_output = i, on v); `out.sum()` of the real view is grad_output = 1 + i. Plain "
+                "`out.backward()` on the complex output raises:", "",
+                f"    RuntimeError: {result.backward_error}" if result.backward_error else "    (it did not raise)",
+                ""]
+        if note.holomorphic:
+            out += ["**Holomorphic.** u and v satisfy the Cauchy-Riemann equations (u_x = v_y, u_y = -v_x, "
+                    "exactly): the function has a complex derivative f'(z), and the vector-Jacobian product "
+                    "is `grad_output * conj(f'(z))`. A backward that returns `grad_output * f'(z)`, without "
+                    "the conjugate, is right only where z is real.", ""]
+            if note.derivative is not None:
+                out += [f"$$f'(z) = {sympy.latex(note.derivative.flat[0])}$$", ""]
+        elif note.holomorphic is False:
+            out += ["Not holomorphic: u and v do not satisfy the Cauchy-Riemann equations, so there is no "
+                    "f'(z); both Wirtinger derivatives are needed, and the real-view Jacobian holds them.", ""]
+    out += ["The exact gradient of `out.sum()`" + (" (of the real view)" if note.output.startswith("complex")
+                                                   else "") + ", as PyTorch's `z.grad` holds it:", ""]
+    for name, grad in note.gradient.items():
+        shown = grad.flat[0] if grad.size == 1 else sympy.Matrix(grad.reshape(-1))
+        out += [f"$$\\frac{{\\partial L}}{{\\partial x}} + i \\frac{{\\partial L}}{{\\partial y}} \\text{{ for }} "
+                f"{name}: {sympy.latex(shown)}$$", ""]
+    return out
+
+
 def _nonscalar_section(result: CaseResult) -> list[str]:
+    view = result.complex is not None and result.complex.output.startswith("complex")
     out = ["## A non-scalar output", "",
-           f"The output has shape {tuple(result.output_shape)}. Plain `out.backward()` raises:", "",
+           (f"The output's real view (real and imaginary parts along the last axis) has shape "
+            f"{tuple(result.output_shape)}." if view else f"The output has shape {tuple(result.output_shape)}.")
+           + " Plain `out.backward()` raises:", "",
            f"    RuntimeError: {result.backward_error}" if result.backward_error else "    (it did not raise)", "",
            "`backward()` needs a scalar to start from, or a vector `v` to multiply the Jacobian with. "
            "`out.sum().backward()` computes the vector-Jacobian product `vᵀJ` with `v` all ones: "

@@ -120,6 +120,8 @@ def case_entry(result: CaseResult) -> dict:
              "status": result.status, "error": result.error, "dtype": result.dtype or None}
     if result.compiled:  # only then, so that eager runs' files stay as they were
         entry["compiled"] = result.compiled
+    if result.known_wrong:  # wrong on purpose: its disagree is expected
+        entry["known_wrong"] = result.known_wrong
     if result.parameters:  # an nn.Module's: which inputs are its parameters
         entry["parameters"] = list(result.parameters)
     if result.pieces:

@@ -23,6 +23,8 @@ def exact(value) -> sympy.Expr:
         return sympy.Integer(int(value))
     if isinstance(value, (int, np.integer)):
         return sympy.Integer(int(value))
+    if isinstance(value, (complex, np.complexfloating)):  # both parts exactly: x + I*y
+        return exact(value.real) + sympy.I * exact(value.imag)
     value = float(value)
     if math.isnan(value):
         return sympy.nan

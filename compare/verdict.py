@@ -52,10 +52,15 @@ TOLERANCES: dict[torch.dtype, Tolerance] = {
     torch.float16: Tolerance(rtol=1e-2, atol=1e-3),
     torch.bfloat16: Tolerance(rtol=2e-2, atol=1e-2),
 }
+# A complex gradient is compared part by part, real and imaginary, each a number of the
+# dtype of the parts: complex64 is held to float32's tolerance and counted in float32's ULPs.
+TOLERANCES[torch.complex64] = TOLERANCES[torch.float32]
+TOLERANCES[torch.complex128] = TOLERANCES[torch.float64]
 """How far a gradient computed in each dtype may be from the exact value."""
 
 _BITS = {torch.float64: (np.float64, np.int64), torch.float32: (np.float32, np.int32),
          torch.float16: (np.float16, np.int16)}
+_BITS.update({torch.complex64: _BITS[torch.float32], torch.complex128: _BITS[torch.float64]})
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ EXPECTED = {
     "no_case": r"tests/bad_cases/no_case\.py:1: no case: decorate a function with @case\(inputs=\.\.\.\)",
     "non_tensor_input": r"tests/bad_cases/non_tensor_input\.py:4: input 'x' is a list, not a torch\.Tensor",
     "integer_input": r"tests/bad_cases/integer_input\.py:5: input 'x' has dtype torch\.int64; "
-                     r"gradients need a floating dtype .*",
+                     r"gradients need a floating or complex dtype .*",
     "raises": r"tests/bad_cases/raises\.py:8: ValueError: this case is broken on purpose",
     "never_returns": r"tests/bad_cases/never_returns\.py:[78]: CaseTimeout: "
                      r"the case ran longer than its time limit of 1 s .*",

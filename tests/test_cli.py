@@ -186,3 +186,39 @@ def test_a_closed_pipe_ends_quietly(args):
         os.close(write)
     assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr == ""
+
+
+KNOWN_WRONG = '''import torch
+from compare import case
+
+
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * FACTOR * x ** 2
+
+
+@case(inputs={"x": torch.tensor([0.5, -1.0])}, known_wrong="the backward's factor is 2, not 3")
+def cube(x):
+    return Cube.apply(x)
+'''
+
+
+@pytest.mark.parametrize("factor, code", [(2, 0), (3, 1)])
+def test_a_case_declared_known_wrong_must_disagree(tmp_path, factor, code):
+    """Like a strict xfail: the caught bug passes the run; a bug not caught fails it."""
+    path = tmp_path / "known.py"
+    path.write_text(KNOWN_WRONG.replace("FACTOR", str(factor)))
+    proc = compare("run", str(path), "--out", str(tmp_path / "r"), "--samples", "1")
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    page = (tmp_path / "r" / "cube.md").read_text()
+    assert "Wrong on purpose (`known_wrong`): the backward's factor is 2, not 3." in page
+    entry = json.loads((tmp_path / "r" / "results.json").read_text())["cases"][0]
+    assert entry["known_wrong"] == "the backward's factor is 2, not 3"
+    assert entry["status"] == ("disagree" if factor == 2 else "agree")

@@ -99,12 +99,12 @@ _UNARY = {
     "cosh": sympy.cosh, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "asinh": sympy.asinh,
     "acosh": sympy.acosh, "atanh": sympy.atanh, "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv,
     "sigmoid": sigmoid, "rsqrt": lambda x: 1 / sympy.sqrt(x), "reciprocal": lambda x: 1 / x,
-    "neg": operator.neg, "sign": _kinked("sign", sign), "sgn": _kinked("sign", sign),
+    "neg": operator.neg, "sign": _kinked("sign", sign),
     "lgamma": sympy.loggamma, "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
     "ceil": _kinked("ceil", ceil), "trunc": _kinked("trunc", trunc), "frac": lambda x: x - _kinked("trunc", trunc)(x),
     "round": _kinked("round", round_),
     "sinc": lambda x: sympy.sinc(sympy.pi * x), "square": lambda x: x**2,
-    "sqrt": _kinked("sqrt", sympy.sqrt), "abs": _kinked("abs", sympy.Abs),
+    "sqrt": _kinked("sqrt", sympy.sqrt),
     "relu": _kinked("relu", lambda x: sympy.Max(x, 0)), "logical_not": sympy.Not, "bitwise_not": sympy.Not,
     "i0": lambda x: sympy.besseli(0, x), "special_i0e": lambda x: sympy.exp(-sympy.Abs(x)) * sympy.besseli(0, x),
     "special_i1": lambda x: sympy.besseli(1, x), "special_ndtr": lambda x: (1 + sympy.erf(x / sympy.sqrt(2))) / 2,
@@ -112,8 +112,8 @@ _UNARY = {
         lambda x: sympy.log((1 + sympy.erf(x / sympy.sqrt(2))) / 2),
     "special_ndtri": lambda x: sympy.sqrt(2) * sympy.erfinv(2 * x - 1),
     "deg2rad": lambda x: x * sympy.pi / 180, "rad2deg": lambda x: x * 180 / sympy.pi,
-    "positive": lambda x: x, "conj_physical": lambda x: x, "real": lambda x: x,
-}
+    "positive": lambda x: x,
+}  # abs, sgn, real and conj, which differ for complex tensors, are in complexes.py
 for _name, _f in _UNARY.items():
     _impl = unary(_f)
     meaning(getattr(aten, _name, None), prim(_name))(_impl)
@@ -275,6 +275,8 @@ def convert(values: np.ndarray, source: torch.dtype, target: torch.dtype) -> np.
     if target == torch.bool:
         return ufunc(_as_bool, 1)(values)
     values = ufunc(_from_bool, 1)(values) if source == torch.bool else values
+    if source.is_complex and not target.is_complex:  # torch keeps the real part (and warns)
+        values = ufunc(lambda e: sympy.re(e) if not e.is_extended_real else e, 1)(values)
     if not target.is_floating_point and not target.is_complex and (source.is_floating_point or source.is_complex):
         return ufunc(_trunc, 1)(values)
     return values

@@ -106,7 +106,8 @@ class SymTensor(torch.Tensor):
     def item(self):
         value = self._concrete("item()")
         return bool(value) if isinstance(value, bool) else (
-            int(value) if not self.dtype.is_floating_point else float(value))
+            int(value) if not _differentiable(self.dtype) else complex(value) if self.dtype.is_complex
+            else float(value))
 
     def tolist(self):
         raise NeedsValue("tolist() needs concrete numbers; a symbolic tensor has none")
@@ -280,7 +281,7 @@ def _detached(t):
     """`detach()`: a stop-gradient, except inside a decomposition (below autograd, where it is a no-op)."""
     if not isinstance(t, SymTensor):
         return t.detach()
-    if _depth[0] or not t.dtype.is_floating_point:
+    if _depth[0] or not _differentiable(t.dtype):
         return SymTensor(t.exprs, t.dtype, strides=t.stride(), offset=t.storage_offset(), stopped=t.stopped)
     return SymTensor(_DETACH(t.exprs), t.dtype, strides=t.stride(), offset=t.storage_offset())
 
@@ -336,7 +337,7 @@ def _in_place(func, args, kwargs):
     finally:
         _depth[0] -= 1
     values = _convert_into(exprs(new), new.dtype, target.dtype)
-    if not _depth[0] and not _differentiating() and target.dtype.is_floating_point:
+    if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
         values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
     target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
@@ -347,6 +348,11 @@ def _convert_into(values: np.ndarray, source: torch.dtype, target: torch.dtype) 
     from .elementwise import convert
 
     return convert(values, source, target) if source != target else values
+
+
+def _differentiable(dtype: torch.dtype) -> bool:
+    """Does autograd track tensors of this dtype (floating and complex ones)?"""
+    return dtype.is_floating_point or dtype.is_complex
 
 
 def _differentiating() -> bool:
@@ -370,7 +376,7 @@ def _grad_mode(out):
     """What an op returns as torch's grad mode makes it: under no_grad, a stop-gradient."""
     if _differentiating():
         return out
-    if isinstance(out, SymTensor) and out.dtype.is_floating_point:
+    if isinstance(out, SymTensor) and _differentiable(out.dtype):
         return SymTensor(_DETACH(out.exprs), out.dtype, strides=out.stride(), offset=out.storage_offset())
     if isinstance(out, (tuple, list)):
         items = [_grad_mode(o) for o in out]
