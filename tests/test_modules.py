@@ -50,7 +50,7 @@ def test_buffers_and_frozen_parameters_are_constants():
     model = nn.Sequential(nn.Linear(3, 2), nn.LayerNorm(2)).double()
     model.register_buffer("offset", torch.ones(2, dtype=torch.float64))
     model[0].weight.requires_grad_(False)
-    result = compare.check(model, (X,), order=1)
+    result = compare.check(model, (X,), order=1, samples=1)
     assert result.status == "agree", result.error
     assert list(result.points[0].symbolic) == ["input", "0.bias", "1.weight", "1.bias"]
 
