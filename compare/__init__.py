@@ -13,8 +13,9 @@ Write a function once, in plain PyTorch, and declare it a case:
 `compare.assert_agrees(fn, (x,))` replaces `torch.autograd.gradcheck(fn, (x,))`.
 """
 from .case import Case, case
+from .errors import CannotCheck
 
-__all__ = ["case", "Case", "check", "assert_agrees"]
+__all__ = ["case", "Case", "check", "assert_agrees", "CannotCheck"]
 __version__ = "0.1.0"
 
 _LAZY = {"check": "api", "assert_agrees": "api"}

@@ -27,6 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .case import Case, compile_backend, make_case
+from .errors import CannotCheck
 from .modules import is_module, module_function, module_location
 from .records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 
@@ -207,6 +208,8 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
                   compile: bool | str | None = None) -> CaseResult:
     """`check`, raising `AssertionError` unless autograd agrees with the exact derivative everywhere.
 
+    `CannotCheck` (an error, not a failed assertion) when it cannot check: an op the symbolic
+    side does not support, a function that raises or returns no tensor.
     The arguments are `check`'s; `order=1` is the way out for a backward
     that is right but not twice differentiable. The message names the case, the first
     point where they differ and the input, and shows SymPy's and autograd's
@@ -214,12 +217,21 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     it says so and shows the Hessians: pass `order=1` if the backward is not
     meant to be differentiated again.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this module's
     case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
                    compile=compile)
     result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout)
     if result.status in (DISAGREE, ERROR):
-        raise AssertionError(mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None)))
+        message = mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None))
+        if _cannot_check(result):
+            raise CannotCheck(message) from result.cause
+        raise AssertionError(message)
     return result
+
+
+def _cannot_check(result: CaseResult) -> bool:
+    """An error with nothing found to disagree: an unsupported op, a broken function."""
+    return result.status == ERROR and not any(p.status == DISAGREE for p in result.points)
 
 
 # -- the message -------------------------------------------------------------------------
@@ -262,7 +274,7 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
     if result.compiled:
         head += f" through torch.compile (backend {result.compiled})"
     bad = [p for p in result.points if p.status != AGREE]
-    if result.status == ERROR and not any(p.status == DISAGREE for p in bad):
+    if _cannot_check(result):
         return f"{head} could not be checked:\n    {result.error}"
     if not bad:  # only a claim was disproven
         notes = [f"piece {p.index + 1}: {p.claim_note}" for p in result.pieces if p.claim == "disproven"]
@@ -275,6 +287,15 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
         return _hessian_message(result, head, point, others)
     dtype = result.dtype or "float32"
     name = _worst_input(point, dtype)
+    if point.errors.agree and point.errors64.agree and point.jacobian_differs:
+        head += (": the gradient of out.sum() agrees, but the Jacobian does not (as for a backward that "
+                 "ignores its incoming gradient, which out.sum() sets to ones)")
+        lines = [head, f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}):"]
+        lines += _lines([(f"input {n}", _values(v)) for n, v in point.inputs.items()])
+        lines += jacobian_lines(point.jacobian_differs)
+        if others:
+            lines.append(f"  and {others} more of {len(result.points)} points differ")
+        return "\n".join(lines)
     lines = [f"{head}: autograd disagrees with the exact derivative",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
              f"gradient of out.sum() with respect to "
@@ -288,11 +309,30 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
     pairs.append(("largest error", f"abs {point.errors.max_abs:.3g}, rel {point.errors.max_rel:.3g}{ulp} "
                                    f"({dtype}); abs {point.errors64.max_abs:.3g} (float64)"))
     lines += _lines(pairs)
+    if point.jacobian_differs:
+        lines += jacobian_lines(point.jacobian_differs)
     if point.note:
         lines.append(f"  {point.note}")
     if others:
         lines.append(f"  and {others} more of {len(result.points)} points differ")
     return "\n".join(lines)
+
+
+JACOBIAN_SHOWN = 8
+"""How many differing Jacobian entries a message lists."""
+
+
+def jacobian_lines(entries: Sequence, limit: int = JACOBIAN_SHOWN) -> list[str]:
+    """The differing Jacobian entries, one a line, in aligned labelled columns."""
+    rows = [("output", "input", "exact (SymPy)", "autograd float64")]
+    rows += [(f"out{list(e.output)}", f"{e.input}{list(e.index)}", f"{e.exact:.10g}", f"{e.autograd:.10g}")
+             for e in entries[:limit]]
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    lines = [f"  Jacobian entries d out[i] / d input[j] that differ ({len(entries)}):"]
+    lines += ["    " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    if len(entries) > limit:
+        lines.append(f"    and {len(entries) - limit} more")
+    return lines
 
 
 def _input(name: str, positions: Mapping[str, int] | None) -> str:

@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -93,6 +94,26 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:  # a closed pipe shows at the last flush (also after --help's SystemExit)
+            sys.stdout.flush()
+    except BrokenPipeError:  # `python -m compare list | head`: the reader has what it wanted
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's capture): nothing left to flush
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
         return _list(args.paths or [DEFAULT_CASES])
@@ -254,7 +275,7 @@ def _check_slot(i: int):
         result = slot
     else:
         start = time.perf_counter()
-        result = check_case(slot, **_SHARED["options"])
+        result = dataclasses.replace(check_case(slot, **_SHARED["options"]), cause=None)  # it may not pickle
         seconds = time.perf_counter() - start
         try:
             png = render_plot(result) if available() else None
@@ -371,6 +392,19 @@ def _generated(name: str) -> bool:
     return name == "results.json" or (name.endswith((".md", ".png")) and not name.startswith("."))
 
 
+def _folder_mode(target: str) -> int:
+    """The mode the reports folder keeps: its own, or the umask's default for a new folder.
+
+    `mkdtemp` makes the staging folder 0700; renamed into place unchanged, it
+    would make a shared or served reports folder private.
+    """
+    if os.path.isdir(target):
+        return stat.S_IMODE(os.stat(target).st_mode)
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
 def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = None,
                   rendered: dict[str, tuple[str, dict]] | None = None) -> None:
     """Render every page, then put them in place at once.
@@ -409,6 +443,7 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
         for page, png in pictures.items():
             with open(os.path.join(staging, f"{page}.png"), "wb") as f:
                 f.write(png)
+        os.chmod(staging, _folder_mode(target))
         old = None
         if os.path.exists(target):
             for name in sorted(os.listdir(target)):

@@ -8,6 +8,7 @@ is an `error` whose message names the file, the line and the cause.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import inspect
 import math
@@ -23,17 +24,17 @@ import numpy as np
 import sympy
 import torch
 
-from . import claims, derive, kinks, numeric, oracles
+from . import claims, continuity, derive, kinks, numeric, oracles
 from .case import Case
 from .errors import CaseOutputError, display_path, one_line
-from .explore import Piece, explore, path_key, run_symbolic
+from .explore import Piece, explore, is_branch, path_key, run_symbolic
 from .feasible import Oracle
-from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, OracleResult, PieceResult,
-                      PointResult, UncoveredRegion, worst)
+from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, JacobianEntry, OracleResult,
+                      PieceResult, PointResult, UncoveredRegion, worst)
 from .sym import as_expr, detach, exact, input_symbols, release
 from .symbolic import SymTensor, recording
 from .symbolic.elementwise import Step
-from .verdict import Errors, Tolerance, largest, measure
+from .verdict import Errors, Tolerance, agreeing, largest, measure
 
 __all__ = ["check_case", "case_source", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
@@ -113,7 +114,7 @@ def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int =
     except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
         return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
-                          traceback=traceback.format_exc(), **base)
+                          traceback=traceback.format_exc(), cause=exc, **base)
 
 
 def _return_line(fn) -> int | None:
@@ -238,7 +239,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
                                        epsilon=epsilon)
     scalar = bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
     second = case.order >= 2 and scalar
-    u = oracles.direction(case.inputs, case_seed(seed, case.name))
+    u = oracles.direction(case.inputs, case_seed(seed, case.name))  # the one direction of every oracle
     pieces = [_piece_result(case, k, piece, symbols, sym_inputs, oracle, exploration, exact_points,
                             u if second else None)
               for k, piece in enumerate(exploration.pieces)]
@@ -252,9 +253,14 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     shown_checks = [(origin, exploration.point_pieces[i], exact_points[i])
                     for i, (origin, _) in enumerate(shown_points, start=len(user_points))]
     everywhere = checks + shown_checks  # shown points are checked alike, reported apart
+    pieces = [dataclasses.replace(p, float64=_float64_piece(case, k, piece, symbols, dtype, u if second else None))
+              for k, (p, piece) in enumerate(zip(pieces, exploration.pieces))]
     exact = _exact_values(pieces, everywhere, symbols)
+    exact64 = _exact_values([p.float64 for p in pieces if p.float64 is not None], everywhere, symbols)
+    extendable = [_extendable(piece) for piece in exploration.pieces]
     checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
-                            sites=sites[k], u=u, second=second, reverse=reverse)
+                            sites=sites[k], u=u, second=second, extendable=extendable[k], exact64=exact64[i],
+                            reverse=reverse)
                for i, (origin, k, point) in enumerate(everywhere)]
     points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
@@ -275,6 +281,30 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
                       pieces=tuple(pieces), points=tuple(points), uncovered=uncovered,
                       backward_error=backward, output_shape=output_shape,
                       hessian_note=_hessian_note(case, scalar, pieces), shown=shown, **base)
+
+
+def _float64_piece(case: Case, k: int, piece: Piece, symbols, dtype, u) -> PieceResult | None:
+    """The piece as the float64 run computes it, where that is another function; None where it is not.
+
+    The symbolic run makes constants as the code asks: `linspace(..., dtype=a.dtype)` or
+    `full_like(a, 0.1)` in a float32 case give float32 numbers, which the float64 autograd
+    run makes in float64. That run's exact reference is then the derivative of the function
+    it computed: the same path, run once more on float64 symbolic inputs.
+    """
+    if dtype == torch.float64:
+        return None
+    fresh = {name: SymTensor(syms.copy(), torch.float64) for name, syms in symbols.items()}
+    output = run_symbolic(case.fn, fresh, _Replay(piece))
+    if output.shape == piece.output.shape and all(a == b for a, b in zip(output.flat, piece.output.flat)):
+        return None
+    grad = derive.gradient(output, symbols)
+    size = output.size * sum(s.size for s in symbols.values())
+    jac = derive.jacobian(output, symbols) if output.ndim and size <= JACOBIAN_LIMIT else None
+    hess = hess_v = None
+    if u is not None:
+        hess, hess_v = _hessian(grad, symbols, u)
+    return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
+                       claim=None, hessian=hess, hessian_v=hess_v)
 
 
 def _hessian_note(case: Case, scalar: bool, pieces) -> str:
@@ -383,7 +413,8 @@ def _local_hessian(result: PieceResult, symbols, point, u) -> tuple[str, np.ndar
 
 
 def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None, np.ndarray]]:
-    """(exact gradient, exact Jacobian or None, exact output) at each check, piece by piece in one call."""
+    """(exact gradient, exact Jacobian or None, exact output) at each check, piece by piece in one call;
+    None at a check whose piece is not among `pieces`."""
     found: list = [None] * len(checks)
     for piece in pieces:
         mine = [i for i, (_, k, _) in enumerate(checks) if k == piece.index]
@@ -433,31 +464,48 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
                  symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
-                 u=None, second: bool = False, reverse=None) -> PointResult:
+                 u=None, second: bool = False, extendable: bool = False, exact64=None, reverse=None) -> PointResult:
+    """One point. `exact64`: (gradient, Jacobian, output) of the function the float64 run computes,
+    where it is another (`_float64_piece`); the float64 run, and the float64 oracles, are then
+    compared with it. `reverse`: the function autograd's reverse mode runs (compiled, or the case's own)."""
     tensors = _tensor_point(point, symbols, dtype)
-    reverse = reverse or case.fn  # the function autograd's reverse mode runs: compiled, or the case's own
+    reverse = reverse or case.fn
+    continued = _continued(result, piece, point, sites, symbols, exact_grad, exact_jac, exact_out, second,
+                           extendable)
+    if continued is not None:
+        exact_grad, exact_jac = continued.gradient, continued.jacobian
+    result64, grad64, jac64, out64, continued64 = result, exact_grad, exact_jac, exact_out, continued
+    if exact64 is not None:
+        result64, (grad64, jac64, out64) = result.float64, exact64
+        continued64 = _continued(result64, piece, point, sites, symbols, grad64, jac64, out64, second, extendable)
+        if continued64 is not None:
+            grad64, jac64 = continued64.gradient, continued64.jacobian
     low = numeric.autograd_run(reverse, tensors, dtype)
     high = numeric.autograd_run(reverse, tensors, torch.float64)
-    by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, exact_grad, torch.float64)
+    by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, grad64, torch.float64)
     errors, errors64 = _combine(by_input.values()), _combine(by_input64.values())
     kink = _kink(piece, result, point, sites, symbols, exact_grad, high.grads)
-    found = _oracles(case, piece, result, tensors, symbols, point, exact_grad, high.grads, by_input64, u)
+    found = _oracles(case, piece, result64, tensors, symbols, point, grad64, high.grads, by_input64, u)
     forward = found["forward"]
     jac_errors = jac_forward = None
+    jac_differs = ()
     if result.jacobian is not None and kink is None:
         auto_jac = numeric.jacobian_run(reverse, tensors)
-        jac_errors = _combine([measure(auto_jac[n], exact_jac[n], torch.float64) for n in result.jacobian])
+        jac_errors = _combine([measure(auto_jac[n], jac64[n], torch.float64) for n in result.jacobian])
+        if not jac_errors.agree:
+            jac_differs = _jacobian_differs(auto_jac, jac64, piece.output.shape)
         if forward.jacobian is not None:
-            jac_forward = _combine([measure(forward.jacobian[n], exact_jac[n], torch.float64) for n in exact_jac])
+            jac_forward = _combine([measure(forward.jacobian[n], jac64[n], torch.float64) for n in jac64])
     hessian = None
     if second:
-        hessian = _hessian_check(case, result, tensors, point, u, kink, symbols)
+        hessian = _hessian_check(case, result64, tensors, point, u, kink, symbols,
+                                 continued64.hessian if continued64 is not None else None)
     claim = None
     if case.expect is not None:
         takes_out = "out" in inspect.signature(case.expect).parameters
         out = torch.as_tensor(low.output).to(dtype) if takes_out else None
         claim = numeric.claim_exact(low.grads, numeric.claim_values(case.expect, tensors, dtype, out), dtype)
-    want = path_key(piece.decisions)
+    want = path_key([d for d in piece.decisions if is_branch(d)])  # autograd records Python branches only
     status, note, rule = AGREE, "", None
     label = str(dtype).replace("torch.", "")
     for run, name in ((low, label), (high, "float64")):
@@ -467,7 +515,7 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                                    f"(branch at line {line}); the point is too close to a boundary")
             break
     if status == AGREE:
-        mismatch = _forward_mismatch(exact_out, high.output)
+        mismatch = _forward_mismatch(out64, high.output)
         if mismatch:
             status, note = ERROR, mismatch
     if status == AGREE and kink is not None:
@@ -484,7 +532,60 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
                        oracles={name: o.result for name, o in found.items()},
                        jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
                        torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
-                       errors64_by_input=by_input64)
+                       errors64_by_input=by_input64, jacobian_differs=jac_differs,
+                       by_continuity=_continuity_text(continued or continued64),
+                       symbolic64=grad64 if exact64 is not None else None)
+
+
+def _extendable(piece: Piece) -> bool:
+    """Whether the output may be another expression near a point than at it: an `==` or `!=`, or a `0**e`."""
+    return any(as_expr(o).has(sympy.Eq, sympy.Ne) or any(p.base.is_zero for p in as_expr(o).atoms(sympy.Pow))
+               for o in piece.output.flat)
+
+
+def _continued(result: PieceResult, piece: Piece, point, sites, symbols, exact_grad, exact_jac, exact_out,
+               second: bool, equality: bool) -> continuity.Continued | None:
+    """The exact derivatives by continuity (`compare/continuity.py`) where the formulas fail at the point.
+
+    Only off kinks and piece boundaries (which keep PyTorch's rules) and where
+    the output itself is defined; tried where a gradient or Jacobian entry is
+    undefined or, with `equality` (`_extendable`), an `==` branch or a `0**e` may be there.
+    """
+    undefined = any(not np.isfinite(v).all() for v in exact_grad.values()) or (
+        exact_jac is not None and any(not np.isfinite(v).all() for v in exact_jac.values()))
+    if not (undefined or equality) or not np.isfinite(np.asarray(exact_out, dtype=np.float64)).all():
+        return None
+    if kinks.locate(sites, point) or kinks.boundaries(piece.decisions, point):
+        return None
+    hessian = result.hessian if second else None
+    return continuity.at_point(result.output, result.gradient, result.jacobian, hessian, symbols, point,
+                               exact_grad, exact_jac, derive.evaluate(hessian, point) if hessian is not None else None)
+
+
+def _continuity_text(continued: continuity.Continued | None) -> str:
+    """What the page says of a point whose exact values were taken by continuity ("" for none)."""
+    if continued is None:
+        return ""
+    parts = []
+    if continued.equality:
+        parts.append("the output is taken as it is near this point (an `==` branch of measure zero set "
+                     "aside for the branch it continues, or a `0**e` that is 0 all around it), and differentiated")
+    if continued.entries:
+        shown = ", ".join(continued.entries[:6]) + (", …" if len(continued.entries) > 6 else "")
+        parts.append(f"the formula is 0/0 or 0·∞ here; its limit is the value ({shown})")
+    return "by continuity: " + "; ".join(parts)
+
+
+def _jacobian_differs(got: dict, want: dict, output_shape: tuple) -> tuple[JacobianEntry, ...]:
+    """The entries of autograd's float64 Jacobian outside the tolerance, in row-major order."""
+    found = []
+    for name, exact_jac in want.items():
+        bad = ~agreeing(got[name], exact_jac, torch.float64)
+        for idx in zip(*np.nonzero(bad)):
+            idx = tuple(int(i) for i in idx)
+            found.append(JacobianEntry(output=idx[:len(output_shape)], input=name, index=idx[len(output_shape):],
+                                       exact=float(exact_jac[idx]), autograd=float(got[name][idx])))
+    return tuple(sorted(found, key=lambda e: (e.output, list(want).index(e.input), e.index)))
 
 
 class _Found:
@@ -507,9 +608,8 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         flat = np.concatenate([exact_grad[n].reshape(-1) for n in symbols])
         want = {"u": np.asarray(math.fsum(flat * u.numpy()))}
     mode = "directional" if directional else "full"
-    seed = case_seed(0, case.name)
-    try:
-        fwd = oracles.forward_mode(case.fn, tensors, seed=seed)
+    try:  # one direction u for the exact side, forward mode and finite differences: `_check`'s
+        fwd = oracles.forward_mode(case.fn, tensors, u=u)
         each = _each(fwd.grads, want, torch.float64)
         fwd_errors, note = _combine(each.values()), ""
         if not fwd_errors.agree and not directional and _sees_through_detach(piece, symbols, point, fwd.grads):
@@ -521,7 +621,7 @@ def _oracles(case: Case, piece: Piece, result: PieceResult, tensors, symbols, po
         found["forward"] = _Found(OracleResult(values=None, errors=None, mode=mode,
                                                note=f"forward mode failed: {one_line(exc, case.file)}"))
     try:
-        fd = oracles.finite_difference(case.fn, tensors, seed=seed)
+        fd = oracles.finite_difference(case.fn, tensors, u=u)
         own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
         tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
         fd_each = _each(fd.grads, want, torch.float64, tol)
@@ -561,8 +661,12 @@ def _against(got: dict, want: dict, dtype, tolerance=None) -> Errors:
 _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 
 
-def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols) -> HessianCheck:
-    if result.hessian is None and result.hessian_v is None:  # taken at each point (`_local_hessian`)
+def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols,
+                   continued: np.ndarray | None = None) -> HessianCheck:
+    """`continued`: the exact Hessian at the point where some of it was taken by continuity."""
+    if continued is not None:
+        mode, exact_h = "full", continued
+    elif result.hessian is None and result.hessian_v is None:  # taken at each point (`_local_hessian`)
         if kink is not None:  # no smooth expression holds around a kink
             return HessianCheck("skipped", None, None, None, _AT_A_KINK)
         mode, exact_h = _local_hessian(result, symbols, point, u)

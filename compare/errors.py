@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import traceback
 
-__all__ = ["CaseOutputError", "display_path", "error_line", "one_line"]
+__all__ = ["CannotCheck", "CaseOutputError", "display_path", "error_line", "one_line"]
 
 
 def display_path(path: str) -> str:
@@ -53,3 +53,9 @@ class CaseOutputError(TypeError):
         super().__init__(message)
         self.line = line
         """The line of the case file it applies to, when the traceback cannot tell."""
+
+
+class CannotCheck(Exception):
+    """`assert_agrees` could not check the function: an op the symbolic side does not support,
+    or a function that fails or returns no tensor. Not an AssertionError: nothing was found
+    wrong with its derivative, so pytest reports an error, not a failed test."""

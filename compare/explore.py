@@ -25,15 +25,18 @@ from .feasible import SAT, UNSAT, Check, Oracle
 from .sym import truth
 from .symbolic import BRANCH, SymTensor, exprs_of
 
-__all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key"]
+__all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key",
+           "is_branch"]
 
 
 @dataclass(frozen=True)
 class Decision:
     """One branch taken on a path."""
 
-    site: tuple[str, int]
-    """(file, line) of the `if`/`while` in the case file."""
+    site: tuple
+    """(file, line) of the `if`/`while` in the case file; (file, line, op) for a selection made
+    inside an op on that line (a sort's comparison, a boolean mask) or a branch inside a TorchScript
+    function called there, which autograd's own run makes below Python, not as a Python branch."""
     condition: sympy.Basic
     """The relation as the code wrote it (`2*Abs(a) < 1000`)."""
     taken: bool
@@ -90,6 +93,11 @@ class Exploration:
     """For each point passed to `explore`, the index of its piece."""
     runs: int = 0
     """How many times the case function ran symbolically."""
+
+
+def is_branch(decision: Decision) -> bool:
+    """A Python branch (`if`, `while`, `bool()`), not a selection inside an op."""
+    return len(decision.site) == 2
 
 
 def path_key(decisions: Sequence) -> tuple:
@@ -155,7 +163,7 @@ class _Forced:
         if len(self.decisions) < len(self.prefix):
             return self._take(condition, site, self.prefix[len(self.decisions)])
         path = [d.literal for d in self.decisions]
-        if self.counts[site] > 1:
+        if self.counts[site] > 1 and len(site) == 2:  # a loop; an op's selections are finite
             self._bound_loop(site, path)
         # The side the known point takes is feasible: only the other side needs the solver.
         sides = {truth(condition, self.witness): Check(SAT, self.witness)} if self.witness else {}

@@ -200,6 +200,10 @@ RULES: dict[str, Rule] = {r.op: r for r in [
          lambda v, p: ((sympy.S.One, sympy.S.Zero)
                        if _sign(v[0] - v[1]) * (1 if dict(p)["side"] == "min" else -1) >= 0
                        else (sympy.S.Zero, sympy.S.One))),
+    Rule("hardtanh", "hardtanh (and relu6) passes the gradient strictly between its bounds and gives 0 at them",
+         (sympy.Max, sympy.Min), lambda v, p: _sign(v[0] - v[1]) == 0 or _sign(v[0] - v[2]) == 0,
+         lambda v, p: (sympy.S.One if _sign(v[0] - v[1]) > 0 and _sign(v[0] - v[2]) < 0 else sympy.S.Zero,
+                       sympy.S.Zero, sympy.S.Zero)),
     Rule("max", "max and amax over ties share the gradient evenly: the minimum-norm subgradient",
          (sympy.Max,), _tied(_largest), _spread(_largest)),
     Rule("min", "min and amin over ties share the gradient evenly: the minimum-norm supergradient",

@@ -113,8 +113,13 @@ def jvp(fn: Callable, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, t
     return primal.detach(), tangent.detach()
 
 
-def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
-    """The gradient of out.sum() by forward mode: one jvp per input entry, the columns J e_j."""
+def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0,
+                 u: torch.Tensor | None = None) -> Numbers:
+    """The gradient of out.sum() by forward mode: one jvp per input entry, the columns J e_j.
+
+    Above FULL_LIMIT entries, the derivative along `u` (by default `direction(point, seed)`):
+    a caller comparing it with another oracle passes the one direction both use.
+    """
     names, flat, shapes = _flat(point)
     flat = flat.detach().requires_grad_()  # before make_dual: detaching a dual drops its tangent
     run = _as_float64_case(fn, names, shapes)
@@ -126,7 +131,7 @@ def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int =
         return out.to(torch.float64)
 
     if flat.numel() > FULL_LIMIT:
-        u = direction(point, seed)
+        u = direction(point, seed) if u is None else u
         _, t = jvp(lambda v: f(v).sum(), flat, u)
         return Numbers(grads={"u": np.asarray(float(t))})
     columns = []
@@ -201,13 +206,15 @@ def _ignoring_path(f):
     return lambda v: (f(v)[0], None)
 
 
-def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0) -> Numbers:
+def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0,
+                      u: torch.Tensor | None = None) -> Numbers:
     """The gradient of out.sum() by central differences in float64, step chosen per entry.
 
     The step for entry j is eps**(1/5) * max(1, |x_j|), halved twice for
     Richardson extrapolation (`_richardson`), and cut further while a step
     would leave the point's piece (take other branches). It cannot see a
-    stop-gradient (`detach`): it differentiates the values.
+    stop-gradient (`detach`): it differentiates the values. Above FULL_LIMIT
+    entries, the derivative along `u`, as for `forward_mode`.
     """
     names, flat, shapes = _flat(point)
     run = _as_float64_case(fn, names, shapes)
@@ -220,7 +227,7 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
     path = f(flat)[1]
     scale = _EPS ** FD_EPS_POWER
     if flat.numel() > FULL_LIMIT:
-        u = direction(point, seed)
+        u = direction(point, seed) if u is None else u
         value, estimate, h, crossed = _step(f, flat, u, scale * max(1.0, float(flat.abs().max())), path)
         return Numbers(grads={"u": np.asarray(value)}, estimate=estimate, step=h, crossed=crossed)
     grad = np.empty(flat.numel())

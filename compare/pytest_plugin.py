@@ -17,6 +17,9 @@ case files import, gives no test item, as a test file without tests does
 (`compare run` reports such a file as an error instead: name helpers
 `_something.py` to keep both quiet).
 
+In any test, `compare.assert_agrees` raising `compare.CannotCheck` (an
+unsupported op, a broken function) counts as an error, not a failure.
+
 Installed, the plugin registers itself through the `pytest11` entry point;
 from a checkout, load it with `pytest -p compare.pytest_plugin --compare cases`.
 This module imports neither torch nor SymPy until a case runs, since pytest
@@ -155,6 +158,24 @@ def _convention_text(result) -> str:
     notes = [p.note for p in result.points if getattr(p, "note", "")]
     reason = getattr(result, "convention", None) or (notes[0] if notes else result.error)
     return f"{result.name}: agrees under a documented convention" + (f": {reason}" if reason else "")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Mark a test that raised `compare.CannotCheck`: nothing was found wrong, it could not be checked."""
+    outcome = yield
+    if call.when == "call" and call.excinfo is not None:
+        from .errors import CannotCheck
+
+        if call.excinfo.errisinstance(CannotCheck):
+            outcome.get_result().compare_cannot_check = True
+
+
+def pytest_report_teststatus(report, config):
+    """Count a test that could not be checked as an error (E), as pytest counts a broken fixture."""
+    if report.when == "call" and report.failed and getattr(report, "compare_cannot_check", False):
+        return "error", "E", "ERROR"
+    return None
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

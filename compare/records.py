@@ -8,7 +8,7 @@ import sympy
 
 from .verdict import Errors
 
-__all__ = ["Meta", "PieceResult", "PointResult", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
+__all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
            "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
 
 AGREE, CONVENTION, DISAGREE, ERROR = "agree", "convention", "disagree", "error"
@@ -45,6 +45,10 @@ class PieceResult:
     when checked in full; None otherwise."""
     hessian_v: np.ndarray | None = None
     """The exact H v along the case's seeded direction, when the Hessian is too large to show."""
+    float64: "PieceResult | None" = None
+    """The same piece as the float64 run computes it, where that is another function: constants
+    the code makes in the input's dtype (`linspace(..., dtype=a.dtype)`, `full_like(a, 0.1)`)
+    are float32 numbers in the case's run and float64 numbers there. None where the two agree."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,22 @@ class HessianCheck:
     """Autograd against exact; None when not compared."""
     note: str = ""
     """Why it was not compared (a kink, a failure)."""
+
+
+@dataclass(frozen=True)
+class JacobianEntry:
+    """One entry d out[output] / d input[index] where autograd's Jacobian differs from SymPy's."""
+
+    output: tuple[int, ...]
+    """The output entry's index."""
+    input: str
+    """The input's name."""
+    index: tuple[int, ...]
+    """The input entry's index."""
+    exact: float
+    """SymPy's value, rounded to float64."""
+    autograd: float
+    """Autograd's, in float64 (one backward pass per output entry)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,14 @@ class PointResult:
     """`errors` for each input alone; `errors` is the worst of them."""
     errors64_by_input: dict[str, Errors] = field(default_factory=dict)
     """`errors64` for each input alone."""
+    symbolic64: dict[str, np.ndarray] | None = None
+    """The exact gradient of the function the float64 run computes, where it is another one (its
+    constants made in float64: `PieceResult.float64`); the float64 run is compared with it."""
+    by_continuity: str = ""
+    """Where some exact values are limits (their formula is 0/0 or 0·∞ at the point, or an `==`
+    branch of measure zero holds there), what was taken by continuity; "" elsewhere."""
+    jacobian_differs: tuple[JacobianEntry, ...] = ()
+    """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +200,9 @@ class CaseResult:
     limit such as overflow is the lesson, not a fault of autograd)."""
     traceback: str | None = None
     """The full traceback of an error, for `--verbose`; never rendered in reports."""
+    cause: BaseException | None = field(default=None, compare=False, repr=False)
+    """The exception behind an error, for `assert_agrees` to chain; never rendered, and
+    dropped before a result crosses processes (a user's exception may not pickle)."""
     compiled: str | None = None
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
     parameters: tuple[str, ...] = ()

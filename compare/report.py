@@ -240,6 +240,21 @@ def _derivative_section(result: CaseResult) -> list[str]:
     if piece.claim:
         out += [f"The claim `expect` is **{piece.claim}**" + (f": {piece.claim_note}" if piece.claim_note else ".")
                 + "", ""]
+    return out + _float64_lines(result)
+
+
+def _float64_lines(result: CaseResult) -> list[str]:
+    """Where the float64 run computes another function than the case's dtype run, say so and show it."""
+    differ = [p for p in result.pieces if p.float64 is not None]
+    if not differ:
+        return []
+    out = [f"**In float64 this code computes another function.** It makes constants in its input's dtype "
+           f"(`linspace(..., dtype=a.dtype)`, say): {result.dtype} numbers in the {result.dtype} run, float64 "
+           f"numbers in the float64 run. Each run is compared with the exact derivative of the function it "
+           f"computed; in float64" + (f" (piece {differ[0].index + 1})" if len(result.pieces) > 1 else "") + ":", ""]
+    for name in result.shapes:
+        out += ["```", f"d out.sum() / d {name} = {readable_array(differ[0].float64.gradient[name], result.symbols)}",
+                "```", ""]
     return out
 
 
@@ -298,11 +313,29 @@ def _nonscalar_section(result: CaseResult) -> list[str]:
         if errs:
             out += [f"Autograd's full Jacobian (float64, one backward pass per output entry) against "
                     f"SymPy's: largest error {_fmt(largest(errs))}.", ""]
+        out += _jacobian_differs(result)
         fwd = [p.jacobian_forward_errors.max_abs for p in result.points if p.jacobian_forward_errors]
         if fwd:
             out += [f"Forward mode's Jacobian (float64, one jvp per input entry: its columns) "
                     f"against SymPy's: largest error {_fmt(largest(fwd))}.", ""]
     return out
+
+
+JACOBIAN_ROWS = 12
+"""How many differing Jacobian entries a page lists, over all points."""
+
+
+def _jacobian_differs(result: CaseResult) -> list[str]:
+    """The Jacobian entries where autograd differs from SymPy, point by point (the first few)."""
+    rows = [[p.origin, f"out{list(e.output)}", f"{e.input}{list(e.index)}", _fmt(e.exact), _fmt(e.autograd)]
+            for p in result.points for e in p.jacobian_differs]
+    if not rows:
+        return []
+    more = len(rows) - JACOBIAN_ROWS
+    return ([f"Where they differ ({len(rows)} entries):", "",
+             tabulate(rows[:JACOBIAN_ROWS], headers=["point", "output", "input", "exact (SymPy)",
+                                                      "autograd float64"], tablefmt="github"), ""]
+            + ([f"…and {more} more.", ""] if more > 0 else []))
 
 
 def _detach_section(result: CaseResult) -> list[str]:
@@ -456,7 +489,17 @@ def _points_section(result: CaseResult) -> list[str]:
     return ["## Points", "",
             f"Autograd in {result.dtype} and in float64 against the exact derivative (rounded to float64). "
             "ULP: units in the last place of the case's dtype.", "",
-            points_table(result, result.points), ""]
+            points_table(result, result.points), ""] + _continuity_lines(result.points)
+
+
+def _continuity_lines(points: Sequence[PointResult]) -> list[str]:
+    """Which points' exact values are limits, and why (`compare/continuity.py`)."""
+    marked = [(i + 1, p) for i, p in enumerate(points) if p.by_continuity]
+    if not marked:
+        return []
+    return ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
+             f"formula is not defined, and its limit is the value):", ""]
+            + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
 
 
 def _shown_section(result: CaseResult) -> list[str]:
@@ -478,7 +521,8 @@ def points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
                          e.max_ulp if e.max_ulp is not None and p.rule is None else "—",  # no ULPs at a kink
                          _fmt(e64.max_abs),
                          "—" if p.claim_exact is None else str(p.claim_exact),
-                         p.status + (f": {p.note}" if p.note else "")])
+                         p.status + (f": {p.note}" if p.note else "")
+                         + (" (exact by continuity)" if p.by_continuity else "")])
     return tabulate(rows, headers=["#", "origin", "piece", "point", "exact", f"autograd {result.dtype}",
                                    "abs err", "rel err", "ULP", "abs err float64", "notes' `==`", "status"],
                     tablefmt="github", disable_numparse=True)

@@ -59,6 +59,8 @@ def _point_json(p: PointResult) -> dict:
         "jacobian_forward_max_abs_err": (_num(p.jacobian_forward_errors.max_abs)
                                          if p.jacobian_forward_errors else None),
         "hessian": _hessian_json(p.hessian) if p.hessian else None,
+        **({"by_continuity": p.by_continuity} if p.by_continuity else {}),  # only where some value is a limit
+        **({"symbolic_float64": {n: _nested(v) for n, v in p.symbolic64.items()}} if p.symbolic64 is not None else {}),
     }
 
 
@@ -104,6 +106,9 @@ def _piece_json(result: CaseResult, piece: PieceResult) -> dict:
         "point": {n: _nested(v) for n, v in inside.inputs.items()} if inside else None,
         "claim": piece.claim,
         "status": inside.status if inside else "unchecked",
+        **({"gradient_float64": {n: str(readable_array(piece.float64.gradient[n], result.symbols))
+                                 for n in result.shapes}}
+           if piece.float64 is not None else {}),  # only where the float64 run computes another function
     }
 
 

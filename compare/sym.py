@@ -113,12 +113,34 @@ def to_float(value: sympy.Basic) -> float:
     if isinstance(value, sympy.logic.boolalg.BooleanAtom):
         return float(bool(value))
     number = value.evalf(30)
+    if isinstance(number, sympy.Float) and number._prec < SIGNIFICANT_BITS:
+        number = _significant(value, number)
     if number.is_real is False or not number.is_number:
         return math.nan
     try:
         return float(number)
     except (TypeError, OverflowError):
         return math.nan
+
+
+SIGNIFICANT_BITS = 60
+"""Fewer correct bits than this (a float64 has 53) and `evalf` has not found the value's digits."""
+
+
+def _significant(value: sympy.Basic, number: sympy.Float) -> sympy.Basic:
+    """`value` evaluated to significant digits, where `evalf(30)` found none (cancellation).
+
+    An expression whose terms cancel exactly (the gradient of softmax(x).sum(),
+    for one) evaluates to a Float without significant digits, such as
+    -0.e-167: its magnitude is only an error bound, and as a float it would
+    claim a tiny nonzero value. More working precision finds the digits of a
+    value that is not 0; one that still has none is tested for being 0
+    exactly (`equals`: simplification, then numbers); undecided, it stays the bound.
+    """
+    deeper = value.evalf(30, maxn=1000)
+    if not (isinstance(deeper, sympy.Float) and deeper._prec < SIGNIFICANT_BITS):
+        return deeper
+    return sympy.S.Zero if value.equals(0) else number
 
 
 _SIDES = {sympy.StrictLessThan: lambda d: d < 0, sympy.LessThan: lambda d: d <= 0,

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Tolerance", "TOLERANCES", "Errors", "largest", "measure", "ulp_distance"]
+__all__ = ["Tolerance", "TOLERANCES", "Errors", "agreeing", "largest", "measure", "ulp_distance"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,22 @@ def ulp_distance(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> int |
     return int(d.max()) if d.size else 0
 
 
+def _difference(got: np.ndarray, want: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: masked out
+        return np.where(finite, np.abs(got - want), 0.0)
+
+
+def agreeing(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
+             tolerance: Tolerance | None = None) -> np.ndarray:
+    """Entry by entry, whether `got` agrees with `want` under the rules above (a bool array)."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    tol = tolerance or TOLERANCES.get(dtype, TOLERANCES[torch.float32])
+    both_nan = np.isnan(got) & np.isnan(want)
+    same_inf = np.isinf(got) & np.isinf(want) & (np.sign(got) == np.sign(want))
+    finite = np.isfinite(got) & np.isfinite(want)
+    return both_nan | same_inf | (finite & (_difference(got, want, finite) <= tol.atol + tol.rtol * np.abs(want)))
+
+
 def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
             tolerance: Tolerance | None = None) -> Errors:
     """Compare `got` (computed in `dtype`) with `want` (exact, as float64).
@@ -113,12 +129,9 @@ def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
     if got.shape != want.shape:
         raise ValueError(f"shapes differ: got {got.shape}, exact {want.shape}")
     tol = tolerance or TOLERANCES.get(dtype, TOLERANCES[torch.float32])
-    both_nan = np.isnan(got) & np.isnan(want)
-    same_inf = np.isinf(got) & np.isinf(want) & (np.sign(got) == np.sign(want))
     finite = np.isfinite(got) & np.isfinite(want)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: masked out just below
-        diff = np.where(finite, np.abs(got - want), 0.0)
-    ok = both_nan | same_inf | (finite & (diff <= tol.atol + tol.rtol * np.abs(want)))
+    diff = _difference(got, want, finite)
+    ok = agreeing(got, want, dtype, tolerance=tolerance)
     nonzero = finite & (want != 0)
     rel = np.where(nonzero, diff / np.where(nonzero, np.abs(want), 1.0), 0.0)
     excess = np.where(ok, 0.0, np.inf)

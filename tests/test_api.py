@@ -58,8 +58,18 @@ def test_assert_agrees_fails_on_a_wrong_backward_with_aligned_values():
 
 
 def test_assert_agrees_names_the_cause_of_an_error():
-    with pytest.raises(AssertionError, match=r"(?s)could not be checked.*aten\.histc"):
+    with pytest.raises(compare.CannotCheck, match=r"(?s)could not be checked.*aten\.histc") as info:
         compare.assert_agrees(lambda x: torch.histc(x, bins=2), torch.tensor([1.0, 2.0]))
+    assert not isinstance(info.value, AssertionError)  # nothing was found wrong: an error, not a failure
+    assert type(info.value.__cause__).__name__ == "UnsupportedOp"
+
+
+def test_a_broken_function_cannot_be_checked():
+    def broken(x):
+        raise RuntimeError("the function itself fails")
+
+    with pytest.raises(compare.CannotCheck, match="RuntimeError: the function itself fails"):
+        compare.assert_agrees(broken, torch.tensor([1.0, 2.0]))
 
 
 def test_a_declared_case_can_be_passed_alone():
@@ -233,7 +243,28 @@ def test_a_failure_names_the_real_parameter_or_the_position_never_a_constant():
 
 
 def test_only_constants_is_nothing_to_differentiate_and_dicts_stay_strict():
-    with pytest.raises(AssertionError, match="no floating-point tensor among the inputs"):
+    with pytest.raises(compare.CannotCheck, match="no floating-point tensor among the inputs"):
         compare.assert_agrees(lambda k: k * 2.0, (INDEX,))
-    with pytest.raises(AssertionError, match="input 'k' has dtype torch.int64"):
+    with pytest.raises(compare.CannotCheck, match="input 'k' has dtype torch.int64"):
         compare.assert_agrees(lambda x, k: x * k, {"x": X64, "k": INDEX})
+
+
+def test_a_jacobian_mismatch_shows_the_entries_that_differ():
+    """A backward that ignores grad_output passes out.sum() and fails on the Jacobian: which entries?"""
+    from compare.load import load_file
+    from compare.records import Meta
+    from compare.report import render_case
+
+    wrong, fixed = load_file("tests/mutations/ignores_grad_output.py").cases
+    with pytest.raises(AssertionError) as failure:
+        compare.assert_agrees(wrong)
+    message = str(failure.value)
+    assert "the gradient of out.sum() agrees, but the Jacobian does not" in message
+    rows = [line for line in message.splitlines() if line.lstrip().startswith(("output", "out["))]
+    assert rows[0].split() == ["output", "input", "exact", "(SymPy)", "autograd", "float64"]
+    assert rows[1].split() == ["out[0]", "x[1]", "0", "2"]  # d out[0] / d x[1] is 0; this backward says 2 x_1
+    assert len({len(r) for r in rows}) == 1  # aligned columns
+    result = compare.check(wrong)
+    page = render_case(result, Meta(python="3", torch="2", sympy="1", seed=0, samples=4))
+    assert "| example  | out[0]   | x[1]    |" in page
+    assert compare.assert_agrees(fixed).status == "agree"

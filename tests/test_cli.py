@@ -172,3 +172,17 @@ def test_list_says_it_misses_cases_declared_in_a_loop(tmp_path):
         readme = " ".join(f.read().split())
     assert "`list` lists cases without running them" in readme
     assert "so it misses cases declared in a loop or through a helper" in readme
+
+
+@pytest.mark.parametrize("args", [("list",), ("--help",)])
+def test_a_closed_pipe_ends_quietly(args):
+    """`python -m compare list | head -1`: the reader goes away; no BrokenPipeError traceback."""
+    read, write = os.pipe()
+    os.close(read)  # no reader at all: the first flush meets EPIPE
+    try:
+        proc = subprocess.run([sys.executable, "-m", "compare", *args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, cwd=ROOT)
+    finally:
+        os.close(write)
+    assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr == ""

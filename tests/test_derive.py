@@ -67,3 +67,14 @@ def test_a_large_gradient_with_max_gets_its_hessian_point_by_point():
     assert r.status == "agree", r.error
     assert r.pieces[0].hessian is None and "smooth expression" in r.hessian_note
     assert all(p.hessian.errors.agree for p in r.points)
+
+
+def test_an_exact_cancellation_evaluates_to_zero_not_to_its_error_bound():
+    """evalf gives -0.e-167 (no significant digit) for this exact 0: as a float, not -8.5e-168."""
+    from compare.sym import to_float
+
+    x0, x1 = sympy.symbols("x0 x1", real=True)
+    s = sympy.exp(x0) + sympy.exp(x1)
+    g = sympy.exp(x0) / s - sympy.exp(2 * x0) / s**2 - sympy.exp(x0) * sympy.exp(x1) / s**2  # d/dx0 of sum(softmax)
+    assert to_float(g.xreplace({x0: 1, x1: 2})) == 0.0
+    assert to_float((sympy.exp(1) - sympy.exp(1) + sympy.Rational(1, 10**200))) == 1e-200  # a tiny value stays

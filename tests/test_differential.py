@@ -55,7 +55,14 @@ UNARY = {
     "relu": ("torch.relu({0})", lambda a: torch.relu(_away(a, 0.0))),
     "clamp": ("torch.clamp({0}, -1.0, 1.0)", lambda a: torch.clamp(_away(_away(a, 1.0), -1.0), -1.0, 1.0)),
     "detach": ("{0}.detach() * {0}", lambda a: a.detach() * a),
+    # In place and through views: the write must reach the tensor that is returned.
+    "mul_": ("({0} * 1).mul_(3)", lambda a: (a * 1).mul_(3)),
+    "add_self": ("({0} * 1).add_({0})", lambda a: (a * 1).add_(a)),
+    "view_neg_": ("(lambda y: (y.view(-1)[:1].neg_(), y)[1])({0} * 1)",
+                  lambda a: (lambda y: (y.view(-1)[:1].neg_(), y)[1])(a * 1)),
+    "clamp_": ("({0} * 1).clamp_(-1.0, 1.0)", lambda a: (_away(_away(a, 1.0), -1.0) * 1).clamp_(-1.0, 1.0)),
 }
+
 BINARY = {
     "add": ("({0} + {1})", lambda a, b: a + b),
     "sub": ("({0} - {1})", lambda a, b: a - b),
@@ -226,7 +233,7 @@ def test_a_failure_reads_as_a_case_file():
 def test_the_differential_test_catches_a_wrong_op(monkeypatch, op, wrong):
     """Break one entry of the meaning table: the property above must fail, and say where."""
     monkeypatch.setitem(MEANINGS, op, lambda x, *a, **k: wrong(exprs_of(x)))
-    quick = settings(max_examples=100, deadline=None, derandomize=True, database=None,
+    quick = settings(max_examples=500, deadline=None, derandomize=True, database=None,
                      report_multiple_bugs=False, phases=[Phase.generate],
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     with pytest.raises(AssertionError, match=r"(?s)differ.* for\n.*def found\(x, y\):"):

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 import sympy
 import torch
 
@@ -72,6 +73,21 @@ def test_large_inputs_are_checked_along_a_direction():
     fd = oracles.finite_difference(lambda x: (x * x).sum(), {"x": x}, seed=7)
     assert set(fwd.grads) == {"u"} and math.isclose(float(fwd.grads["u"]), want, rel_tol=1e-14)
     assert abs(float(fd.grads["u"]) - want) <= fd.estimate + 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_seed_gives_every_oracle_one_direction(seed):
+    """Above FULL_LIMIT entries forward mode, finite differences and the exact side share u."""
+    import compare
+
+    x = torch.linspace(-1, 1, 80, dtype=torch.float64)
+    assert x.numel() > oracles.FULL_LIMIT
+    result = compare.check(lambda x: (x**3).sum(), inputs={"x": x}, seed=seed, samples=1)
+    assert result.status == "agree"
+    for point in result.points:
+        for name in ("forward", "finite_difference"):
+            found = point.oracles[name]
+            assert found.mode == "directional" and found.errors.agree, (seed, point.origin, name, found.errors)
 
 
 def test_exact_hessian_term_by_term():

@@ -125,3 +125,36 @@ def test_a_file_that_fails_to_import_is_one_error_and_the_others_still_run(tmp_p
             in out)
     assert "functions.py" not in out and "_private" not in out and "inside.py" not in out
     assert "Traceback" not in out
+
+
+PLAIN_TESTS = '''
+import torch
+import compare
+
+
+class Wrong(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def test_unsupported():
+    compare.assert_agrees(lambda x: torch.cummax(x, 0)[0], torch.tensor([1.0, 2.0]))
+
+
+def test_wrong():
+    compare.assert_agrees(Wrong.apply, torch.tensor([1.0, 2.0]))
+'''
+
+
+def test_a_plain_test_that_cannot_be_checked_is_an_error_and_compares_frames_are_hidden(tmp_path):
+    (tmp_path / "test_plain.py").write_text(PLAIN_TESTS)
+    proc = _pytest(["-q", "test_plain.py"], cwd=tmp_path)
+    assert "1 failed, 1 error" in proc.stdout, proc.stdout
+    assert "ERROR test_plain.py::test_unsupported" in proc.stdout, proc.stdout
+    assert "FAILED test_plain.py::test_wrong" in proc.stdout, proc.stdout
+    assert "compare/api.py" not in proc.stdout and "raise AssertionError(message)" not in proc.stdout, proc.stdout

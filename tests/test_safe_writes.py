@@ -118,3 +118,19 @@ def test_a_failing_swap_puts_kept_entries_back_too(previous, monkeypatch):
         cli.write_reports(_results(3), META, str(out))
     assert _snapshot(out) == {**before, "notes.txt": b"mine"}
     assert _leftovers(out.parent) == []
+
+
+def test_the_reports_folder_keeps_its_mode(previous):
+    out, _ = previous
+    os.chmod(out, 0o755)
+    cli.write_reports(_results(3), META, str(out))
+    assert oct(os.stat(out).st_mode & 0o777) == oct(0o755)  # not mkdtemp's 0700
+
+
+def test_a_new_reports_folder_takes_the_umask_default(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        cli.write_reports(_results(1), META, str(tmp_path / "fresh"))
+    finally:
+        os.umask(mask)
+    assert oct(os.stat(tmp_path / "fresh").st_mode & 0o777) == oct(0o750)

@@ -316,3 +316,16 @@ def log_sigmoid_forward(x):
     """-log(1 + exp(-x)) (and torch's buffer, which only its backward reads)"""
     values = ufunc(lambda v: -sympy.log(1 + sympy.exp(-v)), 1)(exprs(x))
     return values, np.zeros(values.shape, dtype=object)
+
+
+@meaning(aten.hardtanh)
+def hardtanh(x, min_val=-1, max_val=1):
+    """min(max(x, min_val), max_val), whose kinks follow hardtanh's own rule, not clamp's"""
+    lo, hi = exprs(min_val)[()], exprs(max_val)[()]
+
+    def node(v):
+        out = sympy.Min(sympy.Max(v, lo), hi)
+        note_kink("hardtanh", out, (v, lo, hi))
+        return out
+
+    return ufunc(node, 1)(exprs(x))

@@ -116,8 +116,12 @@ def binary(f: Callable) -> Callable:
     return impl
 
 
-def decide(condition: sympy.Basic) -> bool:
-    """A Python bool for a symbolic condition: a number decides itself, else the path explorer does."""
+def decide(condition: sympy.Basic, op: str | None = None) -> bool:
+    """A Python bool for a symbolic condition: a number decides itself, else the path explorer does.
+
+    `op` names the op when the choice is a selection inside it (a sort's
+    comparison), not a Python branch of the case (`bool()`, `if`).
+    """
     from .sites import user_site
 
     condition = as_expr(condition)
@@ -130,7 +134,8 @@ def decide(condition: sympy.Basic) -> bool:
     decider = BRANCH.get(None)
     if decider is None:
         raise NeedsValue("a branch on a symbolic value outside a symbolic run")
-    return decider(condition, user_site())
+    site = user_site()
+    return decider(condition, site if op is None else tuple(site) + (op,))
 
 
 # -- nodes made by ops with a kink, for the verdict's rules ------------------------------------

@@ -238,7 +238,7 @@ def concrete_index(value) -> np.ndarray:
         return value.detach().cpu().numpy()
     e = exprs(value)
     if e.size and isinstance(e.flat[0], sympy.logic.boolalg.Boolean):
-        out = np.array([decide(c) for c in e.flat], dtype=bool)
+        out = np.array([decide(c, "index") for c in e.flat], dtype=bool)
         return out.reshape(e.shape)
     out = np.array([_integer(v) for v in e.flat], dtype=np.int64)
     return out.reshape(e.shape)
@@ -249,7 +249,7 @@ def _integer(v) -> int:
         return int(v)
     if isinstance(v, sympy.Piecewise):  # an index from argmax: the explorer decides which piece holds
         for value, condition in v.args:
-            if decide(condition):
+            if decide(condition, "index"):
                 return _integer(value)
     raise NeedsValue(f"an index with the symbolic value {v} needs a concrete number")
 

@@ -226,8 +226,20 @@ def dispatch(func, args: tuple, kwargs: dict) -> Any:
         return _in_place(func, args, kwargs)
     if func.is_view:
         return _view(func, args, kwargs)
-    args, kwargs = tree_map(_read, (args, kwargs))
+    if _any_stopped(args) or _any_stopped(kwargs.values()):
+        args, kwargs = tree_map(_read, (args, kwargs))
     return _answer(func, args, kwargs)
+
+
+def _any_stopped(values) -> bool:
+    """Is a stopped view among the arguments (or in a list of them)? Cheaper than a pytree walk."""
+    for v in values:
+        if isinstance(v, SymTensor):
+            if v.stopped:
+                return True
+        elif isinstance(v, (list, tuple)) and _any_stopped(v):
+            return True
+    return False
 
 
 def _answer(func, args, kwargs):
@@ -260,7 +272,7 @@ def _decomposed(func, args, kwargs):
 def _scalar(t: SymTensor):
     """A Python scalar for a one-entry tensor: a branch for a condition, else a concrete number."""
     if t.dtype == torch.bool:
-        return decide(t.exprs.reshape(-1)[0])
+        return decide(t.exprs.reshape(-1)[0], "TorchScript")  # Python's bool() never gets here
     return t.item()
 
 
@@ -282,7 +294,7 @@ def _read(value):
 
 def _view(func, args, kwargs):
     """A view op: its entries alias the input's (NumPy views), and it is stopped if made under no_grad."""
-    stopped = any(isinstance(a, SymTensor) and a.stopped for a in tree_flatten((args, kwargs))[0])
+    stopped = _any_stopped(args) or _any_stopped(kwargs.values())
     impl = _meaning_of(func)
     if impl is not None:
         out = _wrap(impl(*args, **kwargs), _meta(func, args, kwargs), func, args)
