@@ -300,7 +300,8 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
              f"gradient of out.sum() with respect to "
              f"{f'parameter {name!r}' if name in result.parameters else f'input {_input(name, positions)}'}:"]
-    pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
+    pairs = [(f"{'parameter' if n in result.parameters else 'input'} {n}", _values(v))
+             for n, v in point.inputs.items()]
     pairs += [("exact (SymPy)", _values(point.symbolic[name])),
               (f"autograd {dtype}", _values(point.autograd[name]))]
     if dtype != "float64":

@@ -342,9 +342,9 @@ def _check_all(slots: list, options: dict, jobs: int, pages: list[str], meta,
                 started(i)
             for found in pool.imap_unordered(_check_slot, order, chunksize=1):
                 waiting.remove(found[0])
+                yield found  # reported done before the next slot is reported started
                 for i in waiting[:workers]:
                     started(i)
-                yield found
     finally:
         _SLOTS, _SHARED = [], {}
 

@@ -43,9 +43,9 @@ def markdown(result: CaseResult) -> str:
         return "\n".join(out + ["```", result.error or "", "```"])
     if result.status in (DISAGREE, ERROR):
         out += ["```", mismatch_message(result), "```", ""]
-    if result.status == CONVENTION:
-        note = next((p.note for p in result.points if p.status == CONVENTION), "")
-        out += [f"At a nondifferentiable point {note.removeprefix('at ')}." if note else "", ""]
+    note = next((p.note for p in result.points if p.status == CONVENTION), "")
+    if result.status == CONVENTION and note:  # "at a kink of relu: autograd follows PyTorch's rule (...)"
+        out += [note[0].upper() + note[1:] + ".", ""]
     out += _derivative(result, gradient_latex)
     if result.output_shape != () and result.backward_error:
         out += [f"The output has shape {tuple(result.output_shape)}: plain `out.backward()` raises "

