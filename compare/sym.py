@@ -134,15 +134,20 @@ def _significant(value: sympy.Basic, number: sympy.Float) -> sympy.Basic:
 
     An expression whose terms cancel exactly (the gradient of softmax(x).sum(),
     for one) evaluates to a Float without significant digits, such as
-    -0.e-167: its magnitude is only an error bound, and as a float it would
-    claim a tiny nonzero value. More working precision finds the digits of a
-    value that is not 0; one that still has none is tested for being 0
-    exactly (`equals`: simplification, then numbers); undecided, it stays the bound.
+    -0.e-167: its magnitude is only a bound on the value, and as a float it
+    would claim a tiny nonzero value. More working precision (`maxn`) finds the
+    digits of a value that is not 0, or a smaller bound; a bound below half the
+    smallest subnormal float64 rounds to 0 whatever the value is. Otherwise
+    the bound stays, as before.
     """
-    deeper = value.evalf(30, maxn=1000)
+    deeper = value.evalf(30, maxn=DEEPEST)
     if not (isinstance(deeper, sympy.Float) and deeper._prec < SIGNIFICANT_BITS):
         return deeper
-    return sympy.S.Zero if value.equals(0) else number
+    return sympy.S.Zero if abs(deeper) < sympy.Rational(1, 2**1075) else number
+
+
+DEEPEST = 1200
+"""Bits of working precision `_significant` may use (evalf's `maxn`)."""
 
 
 _SIDES = {sympy.StrictLessThan: lambda d: d < 0, sympy.LessThan: lambda d: d <= 0,
