@@ -23,6 +23,7 @@ every point at once, on NumPy object arrays:
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections import defaultdict
@@ -36,7 +37,7 @@ import sympy
 
 from .sym import as_expr, release, to_float
 
-__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "evaluate", "evaluate_many", "template"]
+__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate", "evaluate_many", "template"]
 
 
 def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
@@ -51,30 +52,62 @@ def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
 _DUMMIES: dict = {}
 
 
-def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
-    """{symbol: d expr / d symbol} for the symbols of `wanted` that occur in `expr`.
+def _term_partials(expr: sympy.Expr, wanted: Mapping, cache: dict):
+    """For each term of `expr` with symbols of `wanted`: (the term, its own symbols, in `wanted`'s order, and
+    its derivative by each, written in generic symbols `_dummy(k, ...)` for the k-th own symbol).
 
     Each term is differentiated only by the symbols it contains, and only
     once per shape: `2*x_7**2` is `2*g0**2` with its symbol renamed, whose
-    derivative `4*g0` (kept in `cache`) is renamed back. SymPy's `diff`
-    costs milliseconds a call (its assumption system); renaming costs
-    microseconds, so n terms of one shape cost one `diff`.
-    `wanted` maps each symbol to its position, which orders the renaming.
+    derivative `4*g0` is kept in `cache`. SymPy's `diff` costs milliseconds
+    a call (its assumption system); the shape of a term costs microseconds,
+    so n terms of one shape cost one `diff`.
     """
-    acc: dict = defaultdict(list)
     for term in sympy.Add.make_args(expr):
         own = sorted(term.free_symbols & wanted.keys(), key=wanted.__getitem__)
         if not own:
             continue
         generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
-        generic = term.xreplace(generic_of)
-        derivatives = cache.get(generic)
+        key = _shape(term, generic_of)  # the tree with each own symbol as its generic one
+        derivatives = cache.get(key)
         if derivatives is None:
-            derivatives = cache[generic] = tuple(generic.diff(g) for g in generic_of.values())
+            generic = term.xreplace(generic_of)
+            derivatives = cache[key] = tuple(generic.diff(g) for g in generic_of.values())
+        yield term, own, derivatives
+
+
+def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
+    """{symbol: d expr / d symbol} for the symbols of `wanted` that occur in `expr`, term by term
+    (`_term_partials`), each generic derivative renamed back to the term's own symbols."""
+    acc: dict = defaultdict(list)
+    for term, own, derivatives in _term_partials(expr, wanted, cache):
+        generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
         back = {g: s for s, g in generic_of.items()}
+        # the term's own function nodes (tanh(x_7)) stand in for their generic forms (tanh(g0)):
+        # renaming then builds no new function node, whose construction (`tanh.eval`) is the slow part
+        back.update({f.xreplace(generic_of): f for f in term.atoms(sympy.Function)})
         for s, d in zip(own, derivatives):
             acc[s].append(d.xreplace(back))
     return {s: sympy.Add(*terms) for s, terms in acc.items()}
+
+
+_OWN = object()
+"""Marks, in a `_shape` key, where an entry's own symbol stands."""
+
+
+def _shape(expr: sympy.Basic, own: Mapping) -> object:
+    """`expr`'s tree as nested tuples, with each symbol of `own` replaced by its marker.
+
+    Two expressions with equal shapes are one tree that differs only in those
+    symbols: what `xreplace` with generic symbols would show, without building
+    (and re-simplifying: `tanh` looks at its argument each time) a new
+    expression per entry.
+    """
+    found = own.get(expr)
+    if found is not None:
+        return found
+    if not expr.args:
+        return expr
+    return (expr.func, *(_shape(a, own) for a in expr.args))
 
 
 def _positions(inputs: Mapping[str, np.ndarray]) -> dict:
@@ -181,8 +214,56 @@ def hessian_vector(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarr
     """
     wanted, cache = _positions(inputs), {}
     weight = dict(zip(_flat(inputs, inputs), v))
-    return np.array([sympy.Add(*(d * weight[s] for s, d in _partials(g, wanted, cache).items()))
-                     for g in _flat(grad, inputs)], dtype=object)
+    return np.array([_hessian_row(g, wanted, cache, weight) for g in _flat(grad, inputs)], dtype=object)
+
+
+def _hessian_row(g: sympy.Expr, wanted: Mapping, cache: dict, weight: Mapping) -> sympy.Expr:
+    """sum_j (d g / d x_j) v_j, with `weight` mapping each x_j to v_j."""
+    return sympy.Add(*(d * weight[s] for s, d in _partials(g, wanted, cache).items()))
+
+
+def hessian_vector_values(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray], v,
+                          points: Sequence[Mapping]) -> np.ndarray:
+    """`evaluate(hessian_vector(grad, inputs, v), p)` for every point p, stacked: (len(points), N).
+
+    Row i is sum_j (d g_i / d x_j) v_j. Where every term of g_i holds x_i
+    alone (a separable function: `(tanh(x)**2).sum()`), the row is
+    (sum over terms of their generic derivative by g0) * v_i, so rows whose
+    terms have the same shapes share one template, run over all their
+    entries and points at once with g0 = x_i and the weight = v_i. Building
+    each row as an expression first would cost a renaming per entry, and
+    give every row its own coefficient v_i, hence its own shape. Other rows
+    are built (`hessian_vector`) and evaluated alone.
+    """
+    flat = _flat(inputs, inputs)
+    wanted, cache = _positions(inputs), {}
+    weight = sympy.Dummy("w", real=True)
+    count, out = len(points), np.empty((len(points), len(flat)), dtype=np.float64)
+    templates: dict = defaultdict(list)
+    alone = []
+    for i, g in enumerate(_flat(grad, inputs)):
+        parts = list(_term_partials(g, wanted, cache))
+        if all(own == [flat[i]] for _, own, _ in parts):
+            templates[(tuple(d[0] for _, _, d in parts), _dummy(0, flat[i]))].append(i)
+        else:
+            alone.append(i)
+    try:
+        coords = np.array([[_fraction(p[s]) for s in flat] for p in points], dtype=object).reshape(count, len(flat))
+        weights = np.array([[_fraction(sympy.Rational(w)) for w in v]], dtype=object)
+    except (_Unsupported, KeyError):  # a point that is not rational: row by row
+        coords = None
+    for (derivatives, g0), idx in templates.items():
+        template = sympy.Add(*derivatives) * weight
+        undecided = np.ones((count, len(idx)), dtype=bool)
+        if coords is not None and template.free_symbols <= {g0, weight}:
+            env = {g0: coords[:, idx], weight: weights[:, idx]}
+            out[:, idx], undecided = _run_group(template, env, (count, len(idx)))
+        alone += [idx[k] for k in sorted(set(np.nonzero(undecided)[1]))]
+    entries, weights_of = _flat(grad, inputs), dict(zip(flat, v))
+    for i in sorted(set(alone)):
+        row = _hessian_row(entries[i], wanted, cache, weights_of)
+        out[:, i] = [to_float(release(as_expr(row)).xreplace(p)) for p in points]
+    return out
 
 
 def evaluate(exprs: np.ndarray, point: Mapping[sympy.Symbol, sympy.Rational]) -> np.ndarray:
@@ -242,21 +323,21 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         return out.reshape((count,) + exprs.shape)
     flat = [release(as_expr(e)) for e in exprs.flat]
     same = {name: syms.reshape(-1) for name, syms in inputs.items() if syms.shape == exprs.shape}
-    generic_of = {name: sympy.Dummy(name, real=True) for name in same}
-    name_of = {g: n for n, g in generic_of.items()}
     groups: dict = defaultdict(list)
     for i, e in enumerate(flat):
-        groups[e.xreplace({syms[i]: generic_of[n] for n, syms in same.items()})].append(i)
+        groups[_shape(e, {syms[i]: (_OWN, name) for name, syms in same.items()})].append(i)
     try:
         values = _Values(points, same)
     except _Unsupported:  # a point that is not rational: entry by entry
         values = None
-    for generic, idx in groups.items():
+    for idx in groups.values():
+        # the group's first entry stands for all: its own symbols take each entry's values in turn
+        first = flat[idx[0]]
+        own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
-        if values is not None and generic.free_symbols <= values.known | name_of.keys():
-            env = {s: values.entries(name_of[s], idx) if s in name_of else values.scalar(s)
-                   for s in generic.free_symbols}
-            block, undecided = _run_group(generic, env, (count, len(idx)))
+        if values is not None and first.free_symbols <= values.known:
+            env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in first.free_symbols}
+            block, undecided = _run_group(first, env, (count, len(idx)))
             out[:, idx] = block
         for p, k in zip(*np.nonzero(undecided)):
             out[p, idx[k]] = to_float(flat[idx[k]].xreplace(points[p]))
@@ -378,9 +459,9 @@ class _Exact:
         if e is sympy.true or e is sympy.false:
             return bool(e)
         if e.is_Add:
-            return reduce(operator.add, map(self, e.args))
+            return _fold(operator.add, map(self, e.args))
         if e.is_Mul:
-            return reduce(operator.mul, map(self, e.args))
+            return _fold(operator.mul, map(self, e.args))
         if e.is_Pow:
             return self.power(self(e.base), e)
         if isinstance(e, sympy.Abs):
@@ -407,6 +488,14 @@ class _Exact:
         raise _Unsupported(type(e).__name__)
 
 
+def _fold(op, values):
+    """`reduce(op, values)` with the arrays first: a number meeting an array then goes through
+    NumPy's elementwise loop, where mpmath's `mpf * array` would first try (slowly, through the
+    array's repr) to read the whole array as one number before giving way."""
+    values = list(values)
+    return reduce(op, sorted(values, key=lambda v: not isinstance(v, np.ndarray)))
+
+
 def _as_fraction(v):
     return Fraction(v) if isinstance(v, int) else v
 
@@ -414,6 +503,31 @@ def _as_fraction(v):
 _MPMATH = {sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.sin: mpmath.sin, sympy.cos: mpmath.cos,
            sympy.tan: mpmath.tan, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
            sympy.atan: mpmath.atan, sympy.asin: mpmath.asin, sympy.acos: mpmath.acos, sympy.erf: mpmath.erf}
+
+
+def _mpf(f: Fraction) -> mpmath.mpf:
+    """f at the working precision, rounded once."""
+    return _rounded(f, mpmath.mp.prec)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _rounded(f: Fraction, prec: int) -> mpmath.mpf:  # kept: the same coordinates meet every entry
+    return mpmath.mpf(f.numerator) / f.denominator
+
+
+_FUNCTION_VALUES: dict = {}
+"""(function, argument, precision) -> value: the output, the gradient and H v of one check meet the
+same tanh(x_i) at the same points. Pure functions of exact arguments: nothing here goes stale."""
+
+
+def _function_value(fn, arg):
+    key = (fn, arg, mpmath.mp.prec)
+    found = _FUNCTION_VALUES.get(key)
+    if found is None:
+        if len(_FUNCTION_VALUES) >= 1 << 20:
+            _FUNCTION_VALUES.clear()
+        found = _FUNCTION_VALUES[key] = fn(arg)
+    return found
 
 
 class _Numeric(_Exact):
@@ -428,11 +542,11 @@ class _Numeric(_Exact):
 
     def run(self, e):
         if e in self.env:
-            return np.frompyfunc(lambda f: mpmath.mpf(f.numerator) / f.denominator, 1, 1)(self.env[e])
+            return np.frompyfunc(_mpf, 1, 1)(self.env[e])
         if e is sympy.pi or e is sympy.E:
             return self.number(e)
         if type(e) in _MPMATH:
-            return np.frompyfunc(_MPMATH[type(e)], 1, 1)(self(e.args[0]))
+            return np.frompyfunc(functools.partial(_function_value, _MPMATH[type(e)]), 1, 1)(self(e.args[0]))
         return super().run(e)
 
     def power(self, base, e):

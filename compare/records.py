@@ -43,8 +43,10 @@ class PieceResult:
     hessian: np.ndarray | None = None
     """The exact Hessian of a scalar output over all input entries (flattened, in input order),
     when checked in full; None otherwise."""
-    hessian_v: np.ndarray | None = None
-    """The exact H v along the case's seeded direction, when the Hessian is too large to show."""
+    hessian_mode: str | None = None
+    """How second derivatives are checked: "full" (`hessian`), "directional" (H v along the case's
+    seeded direction, evaluated from the gradient at each point: the Hessian is too large to show),
+    "local" (at each point, from the expression that holds around it); None when not checked."""
 
 
 @dataclass(frozen=True)

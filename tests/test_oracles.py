@@ -193,6 +193,9 @@ def test_every_library_case_gets_every_oracle():
         for c in load_file(path).cases:
             r = check_case(c, samples=0)
             for p in r.points:
+                if p.origin.startswith("piece "):  # they decide no status: not run inside every piece
+                    assert p.oracles is None, (c.name, p.origin)
+                    continue
                 for name in ("forward", "finite_difference"):
                     assert p.oracles[name].values is not None, (c.name, name, p.oracles[name].note)
                 if p.rule is None:
