@@ -150,7 +150,8 @@ def test_vectorised_path_is_taken(kind, monkeypatch):
     assert slow == []
 
 
-WEIGHTS = [sympy.Rational(3, 7), sympy.Rational(-2), sympy.Rational(1, 1024), sympy.Rational(5, 3), sympy.Rational(-1, 9)]
+WEIGHTS = [sympy.Rational(3, 7), sympy.Rational(-2), sympy.Rational(1, 1024), sympy.Rational(5, 3),
+           sympy.Rational(-1, 9)]
 
 
 @pytest.mark.parametrize("kind", list(outputs()))
@@ -197,3 +198,22 @@ def test_a_wrong_hessian_along_a_direction_is_still_caught():
     assert result.status == "disagree"
     assert all(p.hessian.mode == "directional" and not p.hessian.errors.agree for p in result.points)
     assert all(p.errors64.agree for p in result.points)  # the gradient itself is right
+
+
+def test_an_exact_cancellation_evaluates_to_zero_on_both_paths():
+    """softmax(x).sum() is 1, so its gradient is 0 exactly: the mpmath passes disagree on
+    tiny values, and algebra, not SymPy's digitless evalf, says 0."""
+    g = derive.gradient(outputs()["softmax"], INPUTS)["x"]
+    pts = points()[:3]
+    assert not derive.evaluate_many(g, pts, INPUTS).any()
+    assert not np.array([derive.evaluate(g, p) for p in pts]).any()
+
+
+def test_identically_zero_is_sound_not_complete():
+    s, t = X[0], X[1]
+    e = sympy.exp
+    assert derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - 2 * e(s + t) - e(2 * t))
+    assert derive.identically_zero(e(s) / (e(s) + e(t)) + e(t) / (e(s) + e(t)) - 1)
+    assert not derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - e(2 * t))
+    assert not derive.identically_zero(e(s) / (e(s) + e(t)) - sympy.Rational(1, 2))
+    assert not derive.identically_zero(sympy.sin(s) ** 2 + sympy.cos(s) ** 2 - 1)  # true, but not found
