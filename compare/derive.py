@@ -378,14 +378,24 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         values = _Values(points, same)
     except _Unsupported:  # a point that is not rational: entry by entry
         values = None
+    # without inputs of the array's shape (a Jacobian, a Hessian, a scalar), every group sees the
+    # same coordinates: one set of evaluators, so that entries share the subexpressions they have in
+    # common (tanh(x @ W1) in every entry of an MLP's Jacobian) instead of each computing them anew
+    shared = None
+    if not same and values is not None:
+        scalars = {s: values.scalar(s) for s in set().union(*(e.free_symbols for e in flat)) & values.known}
+        shared = (scalars, _runners(scalars))
     for idx in groups.values():
         # the group's first entry stands for all: its own symbols take each entry's values in turn
         first = flat[idx[0]]
         own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
         if values is not None and first.free_symbols <= values.known:
-            env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in first.free_symbols}
-            block, undecided = _run_group(first, env, (count, len(idx)))
+            if shared is not None:
+                block, undecided = _run_group(first, shared[0], (count, len(idx)), shared[1])
+            else:
+                env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in first.free_symbols}
+                block, undecided = _run_group(first, env, (count, len(idx)))
             out[:, idx] = block
             # the passes disagree on tiny values: an exact cancellation, most often, decided by algebra
             # once for the whole group (its entries share one template) instead of by SymPy value by value
@@ -418,14 +428,16 @@ def _fraction(value) -> Fraction:
     raise _Unsupported(f"a coordinate {value!r} that is not rational")
 
 
-def _run_group(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _run_group(generic: sympy.Expr, env: dict, shape: tuple,
+               runners: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, undecided mask) of one compiled shape over all its entries and points.
 
     A point where the run raises (1/0, say) is retried alone, so it does
-    not send the other points to the slow path.
+    not send the other points to the slow path. `runners` (see `_runners`)
+    are evaluators on this very `env` whose memo other groups share.
     """
     try:
-        return _run_block(generic, env, shape)
+        return _run_block(generic, env, shape, runners or _runners(env))
     except (ArithmeticError, ValueError, TypeError):
         if shape[0] == 1:
             return np.full(shape, np.nan), np.ones(shape, dtype=bool)
@@ -436,17 +448,30 @@ def _run_group(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray
     return values, undecided
 
 
-def _run_block(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        exact_values = np.broadcast_to(_Exact(env)(generic), shape)
-        return np.frompyfunc(_round, 1, 1)(exact_values).astype(np.float64), np.zeros(shape, dtype=bool)
-    except _Unsupported:
-        pass
+def _runners(env: dict) -> dict:
+    """The exact evaluator and one mpmath evaluator per precision, on `env`."""
+    return {"exact": _Exact(env), **{bits: _Numeric(env) for bits in PRECISIONS}}
+
+
+def _transcendental(expr: sympy.Basic) -> bool:
+    """Does `expr` hold what exact Fractions cannot run (exp, a root, pi)? Then `_Exact` is not tried:
+    it would do the Fraction arithmetic below such a node, at big-integer cost, to give up at it."""
+    return any(type(n) in _MPMATH or n in (sympy.pi, sympy.E) or n.is_Pow and not n.exp.is_Integer
+               for n in sympy.preorder_traversal(expr))
+
+
+def _run_block(generic: sympy.Expr, env: dict, shape: tuple, runners: dict) -> tuple[np.ndarray, np.ndarray]:
+    if not _transcendental(generic):
+        try:
+            exact_values = np.broadcast_to(runners["exact"](generic), shape)
+            return np.frompyfunc(_round, 1, 1)(exact_values).astype(np.float64), np.zeros(shape, dtype=bool)
+        except _Unsupported:
+            pass
     results = []
     try:
         for bits in PRECISIONS:
             with mpmath.workprec(bits):
-                results.append(np.frompyfunc(_round, 1, 1)(np.broadcast_to(_Numeric(env)(generic), shape))
+                results.append(np.frompyfunc(_round, 1, 1)(np.broadcast_to(runners[bits](generic), shape))
                                .astype(np.float64))
     except _Unsupported:
         return np.full(shape, np.nan), np.ones(shape, dtype=bool)
