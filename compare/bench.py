@@ -215,6 +215,7 @@ def _ms(seconds: float) -> str:
 
 
 def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> str:
+    from . import bench_calls
     from .bench_calls import FRESH_COMPARE, FRESH_TORCH
 
     wall_floor, mem_floor = m.start["floor"]
@@ -289,6 +290,18 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
               "| n | seconds | spread |", "|---|---|---|"]
     for n, sample in growth.items():
         lines.append(f"| {n} | {sample.median:.2f} | {sample.spread()} |")
+    stages = [label for _, label in bench_calls.PHASES]
+    lines += ["", "## Where the time goes", "",
+              "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
+              "timer around its function in compare/engine.py (exploration: `explore_case`, the symbolic runs "
+              "and z3; derivation: `_piece_result`, gradients, Jacobians, Hessians and the claim; exact values: "
+              "`_exact_values`; forward mode + FD: `_oracles`; autograd's Hessian: `_hessian_check`). "
+              "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
+              "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]
+    for label, spent in m.phases.items():
+        other = spent["total"] - sum(spent[k] for k in stages)
+        lines.append(f"| {label} | {_ms(spent['total'])} | " + " | ".join(
+            f"{100 * spent[k] / spent['total']:.0f}%" for k in stages) + f" | {100 * other / spent['total']:.0f}% |")
     lines += ["", "## Fresh processes", "",
               "Each repetition runs the README's example twice, as child processes: once checked by "
               "`compare.assert_agrees`, once by `gradcheck`, wall time around each (one unmeasured run "
@@ -302,7 +315,7 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
               "</details>", ""]
     start, scale, explored = m.start, m.scale, m.explored
     lines += [
-        "## 1. Start-up: `python -m compare all` against the import floor", "",
+        "## Start-up: `python -m compare all` against the import floor", "",
         f"Each repetition runs `python -c \"{FLOOR}\"`, then `python -m compare all --out <temp dir>` "
         f"(every case under `cases/`: {_case_count('cases')} cases, each with four oracles, a Hessian for "
         f"scalar outputs and a picture for one-dimensional ones, on {os.cpu_count()} worker processes), then "
@@ -312,7 +325,8 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         "first warms the file cache. Beyond the floor, a run pays fixed costs before any case: torch's "
         "forward-mode AD imports its JVP decompositions (about 0.17 s), and its first product of a dual "
         "tensor with a Python number runs a Python decomposition whose first call imports `torch._dynamo` "
-        "(about 0.55 s, in each worker); the pictures import matplotlib (about 0.35 s).", "",
+        "(about 0.55 s); the pictures import matplotlib (about 0.35 s). Both are imported once, before the "
+        "workers fork.", "",
         "| command | wall time (s) | spread | peak memory (MiB) | spread |",
         "|---|---|---|---|---|",
         f"| import floor | {wall_floor.median:.2f} | {wall_floor.spread()} | {mem_floor.median:.0f} | "
@@ -324,7 +338,7 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         f"{mem_notes.median:.0f} | {mem_notes.spread('{:.0f}')} |",
         f"| ratio | {wall_notes.median / wall_floor.median:.2f}x | | "
         f"{mem_notes.median / mem_floor.median:.2f}x | |", "",
-        "## 2. The whole check for growing n", "",
+        "## The whole check for growing n", "",
         "`check_case` on `x = torch.arange(float(n))` with the claim as `expect` (`4 * x`, `2 * x`): the "
         "symbolic run, the exact gradient, the proof of the claim, the exact values and autograd (float32 "
         "and float64) at the example and 4 sampled points, and the comparison. SymPy's cache is cleared "
@@ -340,7 +354,7 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         lines.append(f"| `{code}` | {n} | {check.median:.3f} | {check.spread('{:.3f}')} | {cpu.median:.3f} | "
                      f"{report.median:.3f} | {1e6 * check.median / n:.0f} |")
     lines += [
-        "", "## 3. Exploration of the notes' control flow", "",
+        "", "## Exploration of the notes' control flow", "",
         "`explore` on `control_flow` (cases/notes/autograd.py) as `check_case` runs it: z3 decides each side "
         "of each branch, loops are cut when the region still looping has probability below half the "
         "remaining 1e-9 budget, or at the loop bound. Smaller bounds show how the time grows with it.", "",
@@ -372,6 +386,8 @@ class Measured:
     """`bench_calls.growth`: n -> seconds."""
     fresh: tuple
     """`bench_calls.fresh`: (compare seconds, gradcheck seconds)."""
+    phases: dict
+    """`bench_calls.all_phases`: label -> stage -> seconds of one call."""
 
 
 def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMARKS.md") -> int:
@@ -394,7 +410,9 @@ def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMAR
     scale = scaling(repeat)
     print("exploration of the control flow ...", file=sys.stderr)
     explored = exploration(repeat)
-    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh), quick=quick)
+    print("where the time goes ...", file=sys.stderr)
+    phases = bench_calls.all_phases()
+    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases), quick=quick)
     with tempfile.NamedTemporaryFile("w", delete=False, dir=os.path.dirname(os.path.abspath(out)),
                                      encoding="utf-8", newline="\n", suffix=".tmp") as f:
         f.write(text)

@@ -183,3 +183,49 @@ def fresh(repeat: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
         ours.append(run(FRESH_COMPARE))
         theirs.append(run(FRESH_TORCH))
     return tuple(ours), tuple(theirs)
+
+
+PHASES = (("explore_case", "exploration"), ("_piece_result", "derivation"), ("_exact_values", "exact values"),
+          ("_oracles", "forward mode + FD"), ("_hessian_check", "autograd's Hessian"))
+"""The stages of `check_case` timed by `phases`, by their function in compare/engine.py."""
+
+
+def phases(fn: Callable, inputs: tuple) -> dict[str, float]:
+    """Seconds per stage of one `assert_agrees(fn, inputs)` (warm, SymPy's cache cleared), and "total".
+
+    Each stage's function in `compare.engine` is wrapped in a timer for this one call.
+    """
+    from . import engine
+
+    spent = {label: 0.0 for _, label in PHASES}
+    originals = {name: getattr(engine, name) for name, _ in PHASES}
+
+    def timed(f, label):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - start
+        return run
+
+    try:
+        for name, label in PHASES:
+            setattr(engine, name, timed(originals[name], label))
+        total = _compare(fn, inputs)
+    finally:
+        for name, f in originals.items():
+            setattr(engine, name, f)
+    return {**spent, "total": total}
+
+
+def all_phases() -> dict[str, dict[str, float]]:
+    """`phases` of each function of the table, of the notes' control flow and of tanh² at n = 1000."""
+    from .load import load_file
+
+    out = {f.label: phases(f.fn, _inputs(f)) for f in FUNCTIONS}
+    case = next(c for c in load_file(CASES_FILE).cases if c.name == "control_flow")
+    out["the notes' control flow"] = phases(case, None)
+    x = torch.randn(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    out["`(tanh(x)**2).sum()`, n = 1000"] = phases(tanh_squared, (x,))
+    return out
