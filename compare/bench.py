@@ -243,7 +243,9 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         + ", medians with the spread (min–max) beside them. The machines are shared; medians, not single "
         "runs, and never timed tests.", "",
         "## Machine", "",
-        *(f"- {k}: {v}" for k, v in machine().items()), "",
+        *(f"- {k}: {v}" for k, v in machine().items()),
+        *([f"- load average (1 minute) at the start and the end of this run: {m.load[0]:.1f}, {m.load[1]:.1f} "
+           "(other work on the machine: times scale with it, paired ratios less so)"] if m.load else []), "",
         "## Versions", "",
         *(f"- {k}: {v}" for k, v in versions().items()), "",
         "## Targets (issue 13)", "",
@@ -388,11 +390,14 @@ class Measured:
     """`bench_calls.fresh`: (compare seconds, gradcheck seconds)."""
     phases: dict
     """`bench_calls.all_phases`: label -> stage -> seconds of one call."""
+    load: tuple = ()
+    """The machine's 1-minute load average when the run began and when it ended."""
 
 
 def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMARKS.md") -> int:
     from . import bench_calls
 
+    load = os.getloadavg()[0]
     repeat = repeat or (3 if quick else 5)
     command = "python -m compare bench" + (" --quick" if quick else "") + \
         (f" --repeat {repeat}" if repeat != (3 if quick else 5) else "")
@@ -412,7 +417,8 @@ def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMAR
     explored = exploration(repeat)
     print("where the time goes ...", file=sys.stderr)
     phases = bench_calls.all_phases()
-    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases), quick=quick)
+    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases,
+                                            (load, os.getloadavg()[0])), quick=quick)
     with tempfile.NamedTemporaryFile("w", delete=False, dir=os.path.dirname(os.path.abspath(out)),
                                      encoding="utf-8", newline="\n", suffix=".tmp") as f:
         f.write(text)
