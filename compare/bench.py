@@ -5,7 +5,9 @@ spread (min–max):
 
 1. start-up: `python -m compare all` against the import floor
    `python -c "import torch, sympy"`, wall time and peak memory (each
-   child's own maximum resident set size, from `os.wait4`);
+   child's own maximum resident set size, from `os.wait4`), and the
+   per-call measures of `bench_calls` (against gradcheck, a large Hessian,
+   fresh processes);
 2. the whole check (explore, derive, evaluate, compare: `check_case`) of
    `2 * torch.dot(x, x)` and `(x * x).sum()` for n = 10 ... 10000, with
    SymPy's cache cleared before each run so every run starts cold;
@@ -17,6 +19,7 @@ as slow as the next. Speed goals live here, never in timed tests.
 """
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -202,45 +205,119 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) -> str:
-    wall_floor, mem_floor = start["floor"]
-    wall_all, mem_all = start["all"]
-    wall_notes, mem_notes = start["notes"]
+def _geomean(values) -> float:
+    values = list(values)
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def _ms(seconds: float) -> str:
+    return f"{1000 * seconds:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> str:
+    from . import bench_calls
+    from .bench_calls import FRESH_COMPARE, FRESH_TORCH
+
+    wall_floor, mem_floor = m.start["floor"]
+    wall_all, mem_all = m.start["all"]
+    wall_notes, mem_notes = m.start["notes"]
     wall_ratio, mem_ratio = wall_all.median / wall_floor.median, mem_all.median / mem_floor.median
-    dot = {n: scale[("dot", n)][0].median for (name, n) in scale if name == "dot"}
-    dot_cpu = {n: scale[("dot", n)][1].median for (name, n) in scale if name == "dot"}
-    big, mid = max(dot), 1000
-    growth = dot[big] / dot[mid] if mid in dot and big != mid else None
-    default_bound = max(explored)
-    explore_s = explored[default_bound][0].median
+    dot = {n: m.scale[("dot", n)][0].median for (name, n) in m.scale if name == "dot"}
+    dot_cpu = {n: m.scale[("dot", n)][1].median for (name, n) in m.scale if name == "dot"}
+    big = max(dot)
+    calls = {label: (Sample(label, ours), Sample(label, theirs)) for label, (ours, theirs) in m.calls.items()}
+    ratios = {label: ours.median / theirs.median for label, (ours, theirs) in calls.items()}
+    mean = _geomean(ratios.values())
+    slowest = max(ours.median for ours, _ in calls.values())
+    flow = Sample("control flow", m.flow[0])
+    growth = {n: Sample(f"n = {n}", v) for n, v in m.growth.items()}
+    g_small, g_big = min(growth), max(growth)
+    grows = growth[g_big].median / growth[g_small].median
+    fresh_ours, fresh_theirs = Sample("compare", m.fresh[0]), Sample("gradcheck", m.fresh[1])
+    fresh_ratio = fresh_ours.median / fresh_theirs.median
 
     lines = [
         "# Benchmarks", "",
-        f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}: {repeat} paired repetitions, "
-        "medians with the spread (min–max) beside them. The machines are shared; medians, not single runs, "
-        "and never timed tests.", "",
+        f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}: {repeat} paired repetitions"
+        + (" (one for the largest `tanh` check)" if quick else "")
+        + ", medians with the spread (min–max) beside them. The machines are shared; medians, not single "
+        "runs, and never timed tests.", "",
         "## Machine", "",
-        *(f"- {k}: {v}" for k, v in machine().items()), "",
+        *(f"- {k}: {v}" for k, v in machine().items()),
+        *([f"- load average (1 minute) at the start and the end of this run: {m.load[0]:.1f}, {m.load[1]:.1f} "
+           "(other work on the machine: times scale with it, paired ratios less so)"] if m.load else []), "",
         "## Versions", "",
         *(f"- {k}: {v}" for k, v in versions().items()), "",
-        "## Targets (issue 6)", "",
+        "## Targets (issue 13)", "",
         "| target | measured (median) | |",
         "|---|---|---|",
-        f"| `python -m compare all` wall time ≤ 1.3x the import floor | {wall_ratio:.2f}x "
-        f"({wall_all.median:.2f} s / {wall_floor.median:.2f} s) | {_verdict(wall_ratio <= 1.3)} |",
+        f"| per call against `gradcheck` + `gradgradcheck` at the same 5 points: geometric mean ≤ 1.0x | "
+        f"{mean:.2f}x | {_verdict(mean <= 1.0)} |",
+        f"| ... none above 3x | largest {max(ratios.values()):.2f}x ({max(ratios, key=ratios.get)}) | "
+        f"{_verdict(max(ratios.values()) <= 3)} |",
+        f"| ... no call above 0.3 s | slowest {_ms(slowest)} | {_verdict(slowest <= 0.3)} |",
+        f"| the notes' control flow through `assert_agrees` ≤ 0.5 s a call | {_ms(flow.median)} "
+        f"({m.flow[1]} points) | {_verdict(flow.median <= 0.5)} |",
+        f"| `(tanh(x)**2).sum()` with its Hessian at n = {g_big} ≤ 10 s | {_ms(growth[g_big].median)} | "
+        f"{_verdict(growth[g_big].median <= 10)} |",
+        f"| ... from n = {g_small} to n = {g_big} grows ≤ 11x | {grows:.1f}x | {_verdict(grows <= 11)} |",
+        f"| n = {big}: whole check of `2 * torch.dot(x, x)` ≤ 3 s beyond the import floor | "
+        f"{dot[big]:.2f} s wall ({dot_cpu[big]:.2f} s CPU) | {_verdict(dot[big] <= 3)} |",
+        f"| `python -m compare all` wall time ≤ 2.5x the import floor | {wall_ratio:.2f}x "
+        f"({wall_all.median:.2f} s / {wall_floor.median:.2f} s) | {_verdict(wall_ratio <= 2.5)} |",
         f"| `python -m compare all` peak memory ≤ 1.5x the import floor | {mem_ratio:.2f}x "
         f"({mem_all.median:.0f} MiB / {mem_floor.median:.0f} MiB) | {_verdict(mem_ratio <= 1.5)} |",
+        f"| a fresh process with one `assert_agrees` ≤ 1.3x one with one `gradcheck` | {fresh_ratio:.2f}x "
+        f"({fresh_ours.median:.2f} s / {fresh_theirs.median:.2f} s) | {_verdict(fresh_ratio <= 1.3)} |", "",
+        "## Per call: `assert_agrees` against `gradcheck` + `gradgradcheck`", "",
+        "In this process, imports done, after one unmeasured call of each. `compare.assert_agrees(f, inputs)` "
+        "checks the exact gradient (and the Hessian of a scalar output, or the Jacobian of a small "
+        "non-scalar one) at the example and four seeded samples, with SymPy's cache cleared before each "
+        "call, so no call reuses a derivative from the one before. Torch's side runs `gradcheck` and "
+        "`gradgradcheck` at the same five points. Inputs are float64 (seeded standard normals), the dtype "
+        "gradcheck asks for.", "",
+        "| function | compare | spread | torch's checks x5 | spread | ratio |",
+        "|---|---|---|---|---|---|",
     ]
-    if big == 10000:
-        lines.append(f"| n = 10000: whole check of `2 * torch.dot(x, x)` ≤ 3 s beyond the import floor | "
-                     f"{dot[big]:.2f} s wall ({dot_cpu[big]:.2f} s CPU) | {_verdict(dot[big] <= 3)} |")
-    if growth is not None:
-        lines.append(f"| time from n = 1000 to n = {big} grows ≤ 15x | {growth:.1f}x | {_verdict(growth <= 15)} |")
-    lines += [f"| notes' control flow explored to its 1e-9 bound in < 1 s | {explore_s:.2f} s "
-              f"(loop bound {default_bound}) | {_verdict(explore_s < 1)} |", ""]
-
+    for label, (ours, theirs) in calls.items():
+        lines.append(f"| {label} | {_ms(ours.median)} | {ours.spread('{:.3f}')} | {_ms(theirs.median)} | "
+                     f"{theirs.spread('{:.3f}')} | {ratios[label]:.2f}x |")
+    lines += [f"| geometric mean | | | | | {mean:.2f}x |", "",
+              "## The notes' control flow and a large Hessian", "",
+              f"`compare.assert_agrees(control_flow)` (the `@case` of {CASES_FILE}): {_ms(flow.median)} a call "
+              f"(spread {flow.spread('{:.3f}')} s), {m.flow[1]} points: the example, the samples and one in each "
+              "piece.", "",
+              "`compare.assert_agrees(lambda x: (torch.tanh(x)**2).sum(), (x,))`, x a seeded standard normal "
+              "in float64; above 400 Hessian entries the Hessian is checked as H v along a seeded direction.", "",
+              "| n | seconds | spread |", "|---|---|---|"]
+    for n, sample in growth.items():
+        lines.append(f"| {n} | {sample.median:.2f} | {sample.spread()} |")
+    stages = [label for _, label in bench_calls.PHASES]
+    lines += ["", "## Where the time goes", "",
+              "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
+              "timer around its function in compare/engine.py (exploration: `explore_case`, the symbolic runs "
+              "and z3; derivation: `_piece_result`, gradients, Jacobians, Hessians and the claim; exact values: "
+              "`_exact_values`; forward mode + FD: `_oracles`; autograd's Hessian: `_hessian_check`). "
+              "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
+              "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]
+    for label, spent in m.phases.items():
+        other = spent["total"] - sum(spent[k] for k in stages)
+        lines.append(f"| {label} | {_ms(spent['total'])} | " + " | ".join(
+            f"{100 * spent[k] / spent['total']:.0f}%" for k in stages) + f" | {100 * other / spent['total']:.0f}% |")
+    lines += ["", "## Fresh processes", "",
+              "Each repetition runs the README's example twice, as child processes: once checked by "
+              "`compare.assert_agrees`, once by `gradcheck`, wall time around each (one unmeasured run "
+              "first warms the file cache).", "",
+              "| process | wall time (s) | spread |", "|---|---|---|",
+              f"| one `assert_agrees` | {fresh_ours.median:.2f} | {fresh_ours.spread()} |",
+              f"| one `gradcheck` | {fresh_theirs.median:.2f} | {fresh_theirs.spread()} |",
+              f"| ratio | {fresh_ratio:.2f}x | |", "",
+              "<details><summary>the two programs</summary>", "",
+              "```python", FRESH_COMPARE.rstrip(), "```", "", "```python", FRESH_TORCH.rstrip(), "```", "",
+              "</details>", ""]
+    start, scale, explored = m.start, m.scale, m.explored
     lines += [
-        "## 1. Start-up: `python -m compare all` against the import floor", "",
+        "## Start-up: `python -m compare all` against the import floor", "",
         f"Each repetition runs `python -c \"{FLOOR}\"`, then `python -m compare all --out <temp dir>` "
         f"(every case under `cases/`: {_case_count('cases')} cases, each with four oracles, a Hessian for "
         f"scalar outputs and a picture for one-dimensional ones, on {os.cpu_count()} worker processes), then "
@@ -250,7 +327,8 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
         "first warms the file cache. Beyond the floor, a run pays fixed costs before any case: torch's "
         "forward-mode AD imports its JVP decompositions (about 0.17 s), and its first product of a dual "
         "tensor with a Python number runs a Python decomposition whose first call imports `torch._dynamo` "
-        "(about 0.55 s, in each worker); the pictures import matplotlib (about 0.35 s).", "",
+        "(about 0.55 s); the pictures import matplotlib (about 0.35 s). Both are imported once, before the "
+        "workers fork.", "",
         "| command | wall time (s) | spread | peak memory (MiB) | spread |",
         "|---|---|---|---|---|",
         f"| import floor | {wall_floor.median:.2f} | {wall_floor.spread()} | {mem_floor.median:.0f} | "
@@ -262,7 +340,7 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
         f"{mem_notes.median:.0f} | {mem_notes.spread('{:.0f}')} |",
         f"| ratio | {wall_notes.median / wall_floor.median:.2f}x | | "
         f"{mem_notes.median / mem_floor.median:.2f}x | |", "",
-        "## 2. The whole check for growing n", "",
+        "## The whole check for growing n", "",
         "`check_case` on `x = torch.arange(float(n))` with the claim as `expect` (`4 * x`, `2 * x`): the "
         "symbolic run, the exact gradient, the proof of the claim, the exact values and autograd (float32 "
         "and float64) at the example and 4 sampled points, and the comparison. SymPy's cache is cleared "
@@ -278,7 +356,7 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
         lines.append(f"| `{code}` | {n} | {check.median:.3f} | {check.spread('{:.3f}')} | {cpu.median:.3f} | "
                      f"{report.median:.3f} | {1e6 * check.median / n:.0f} |")
     lines += [
-        "", "## 3. Exploration of the notes' control flow", "",
+        "", "## Exploration of the notes' control flow", "",
         "`explore` on `control_flow` (cases/notes/autograd.py) as `check_case` runs it: z3 decides each side "
         "of each branch, loops are cut when the region still looping has probability below half the "
         "remaining 1e-9 budget, or at the loop bound. Smaller bounds show how the time grows with it.", "",
@@ -292,17 +370,55 @@ def render(command: str, repeat: int, start: dict, scale: dict, explored: dict) 
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Measured:
+    """Everything one `bench` run measured, as the page shows it."""
+
+    start: dict
+    """`startup`: command -> (wall Sample, memory Sample)."""
+    scale: dict
+    """`scaling`: (function, n) -> (wall, CPU, report) Samples."""
+    explored: dict
+    """`exploration`: loop bound -> (Sample, pieces, uncovered probability)."""
+    calls: dict
+    """`bench_calls.calls`: label -> (compare seconds, torch's checks seconds)."""
+    flow: tuple
+    """`bench_calls.control_flow`: (seconds, points)."""
+    growth: dict
+    """`bench_calls.growth`: n -> seconds."""
+    fresh: tuple
+    """`bench_calls.fresh`: (compare seconds, gradcheck seconds)."""
+    phases: dict
+    """`bench_calls.all_phases`: label -> stage -> seconds of one call."""
+    load: tuple = ()
+    """The machine's 1-minute load average when the run began and when it ended."""
+
+
 def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMARKS.md") -> int:
+    from . import bench_calls
+
+    load = os.getloadavg()[0]
     repeat = repeat or (3 if quick else 5)
     command = "python -m compare bench" + (" --quick" if quick else "") + \
         (f" --repeat {repeat}" if repeat != (3 if quick else 5) else "")
     print(f"start-up, {repeat} pairs ...", file=sys.stderr)
     start = startup(repeat)
+    print("fresh processes: one assert_agrees, one gradcheck ...", file=sys.stderr)
+    fresh = bench_calls.fresh(repeat)
+    print("per call against gradcheck + gradgradcheck ...", file=sys.stderr)
+    calls = bench_calls.calls(repeat)
+    print("the notes' control flow through assert_agrees ...", file=sys.stderr)
+    flow = bench_calls.control_flow(repeat)
+    print("(tanh(x)**2).sum() with its Hessian ...", file=sys.stderr)
+    growth = bench_calls.growth(1 if quick else repeat)
     print("whole check for growing n ...", file=sys.stderr)
     scale = scaling(repeat)
     print("exploration of the control flow ...", file=sys.stderr)
     explored = exploration(repeat)
-    text = render(command, repeat, start, scale, explored)
+    print("where the time goes ...", file=sys.stderr)
+    phases = bench_calls.all_phases()
+    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases,
+                                            (load, os.getloadavg()[0])), quick=quick)
     with tempfile.NamedTemporaryFile("w", delete=False, dir=os.path.dirname(os.path.abspath(out)),
                                      encoding="utf-8", newline="\n", suffix=".tmp") as f:
         f.write(text)

@@ -252,8 +252,25 @@ def settle() -> None:
     import torch
 
     torch.set_num_threads(1)
+    _import_before_fork()
     gc.collect()
     gc.freeze()
+
+
+def _import_before_fork() -> None:
+    """Import here, once, what each forked worker would otherwise import for itself: forward mode's
+    first product of a dual tensor with a number imports torch's JVP decompositions and, through
+    them, torch._dynamo (about 0.7 s); the pictures import matplotlib (about 0.35 s)."""
+    import torch
+
+    from .oracles import jvp
+    from .plot import available
+
+    jvp(lambda v: v * 2.0, torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
+    if available():
+        import matplotlib.backends.backend_agg  # noqa: F401  (what render_plot imports)
+        import matplotlib.figure  # noqa: F401
+        import matplotlib.style  # noqa: F401
 
 
 _SLOTS: list = []

@@ -23,6 +23,7 @@ every point at once, on NumPy object arrays:
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections import defaultdict
@@ -36,7 +37,8 @@ import sympy
 
 from .sym import as_expr, release, to_float
 
-__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "evaluate", "evaluate_many", "template"]
+__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate",
+           "evaluate_many", "template", "identically_zero"]
 
 
 def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
@@ -51,30 +53,62 @@ def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
 _DUMMIES: dict = {}
 
 
-def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
-    """{symbol: d expr / d symbol} for the symbols of `wanted` that occur in `expr`.
+def _term_partials(expr: sympy.Expr, wanted: Mapping, cache: dict):
+    """For each term of `expr` with symbols of `wanted`: (the term, its own symbols, in `wanted`'s order, and
+    its derivative by each, written in generic symbols `_dummy(k, ...)` for the k-th own symbol).
 
     Each term is differentiated only by the symbols it contains, and only
     once per shape: `2*x_7**2` is `2*g0**2` with its symbol renamed, whose
-    derivative `4*g0` (kept in `cache`) is renamed back. SymPy's `diff`
-    costs milliseconds a call (its assumption system); renaming costs
-    microseconds, so n terms of one shape cost one `diff`.
-    `wanted` maps each symbol to its position, which orders the renaming.
+    derivative `4*g0` is kept in `cache`. SymPy's `diff` costs milliseconds
+    a call (its assumption system); the shape of a term costs microseconds,
+    so n terms of one shape cost one `diff`.
     """
-    acc: dict = defaultdict(list)
     for term in sympy.Add.make_args(expr):
         own = sorted(term.free_symbols & wanted.keys(), key=wanted.__getitem__)
         if not own:
             continue
         generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
-        generic = term.xreplace(generic_of)
-        derivatives = cache.get(generic)
+        key = _shape(term, generic_of)  # the tree with each own symbol as its generic one
+        derivatives = cache.get(key)
         if derivatives is None:
-            derivatives = cache[generic] = tuple(generic.diff(g) for g in generic_of.values())
+            generic = term.xreplace(generic_of)
+            derivatives = cache[key] = tuple(generic.diff(g) for g in generic_of.values())
+        yield term, own, derivatives
+
+
+def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
+    """{symbol: d expr / d symbol} for the symbols of `wanted` that occur in `expr`, term by term
+    (`_term_partials`), each generic derivative renamed back to the term's own symbols."""
+    acc: dict = defaultdict(list)
+    for term, own, derivatives in _term_partials(expr, wanted, cache):
+        generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
         back = {g: s for s, g in generic_of.items()}
+        # the term's own function nodes (tanh(x_7)) stand in for their generic forms (tanh(g0)):
+        # renaming then builds no new function node, whose construction (`tanh.eval`) is the slow part
+        back.update({f.xreplace(generic_of): f for f in term.atoms(sympy.Function)})
         for s, d in zip(own, derivatives):
             acc[s].append(d.xreplace(back))
     return {s: sympy.Add(*terms) for s, terms in acc.items()}
+
+
+_OWN = object()
+"""Marks, in a `_shape` key, where an entry's own symbol stands."""
+
+
+def _shape(expr: sympy.Basic, own: Mapping) -> object:
+    """`expr`'s tree as nested tuples, with each symbol of `own` replaced by its marker.
+
+    Two expressions with equal shapes are one tree that differs only in those
+    symbols: what `xreplace` with generic symbols would show, without building
+    (and re-simplifying: `tanh` looks at its argument each time) a new
+    expression per entry.
+    """
+    found = own.get(expr)
+    if found is not None:
+        return found
+    if not expr.args:
+        return expr
+    return (expr.func, *(_shape(a, own) for a in expr.args))
 
 
 def _positions(inputs: Mapping[str, np.ndarray]) -> dict:
@@ -181,16 +215,108 @@ def hessian_vector(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarr
     """
     wanted, cache = _positions(inputs), {}
     weight = dict(zip(_flat(inputs, inputs), v))
-    return np.array([sympy.Add(*(d * weight[s] for s, d in _partials(g, wanted, cache).items()))
-                     for g in _flat(grad, inputs)], dtype=object)
+    return np.array([_hessian_row(g, wanted, cache, weight) for g in _flat(grad, inputs)], dtype=object)
+
+
+def _hessian_row(g: sympy.Expr, wanted: Mapping, cache: dict, weight: Mapping) -> sympy.Expr:
+    """sum_j (d g / d x_j) v_j, with `weight` mapping each x_j to v_j."""
+    return sympy.Add(*(d * weight[s] for s, d in _partials(g, wanted, cache).items()))
+
+
+def hessian_vector_values(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray], v,
+                          points: Sequence[Mapping]) -> np.ndarray:
+    """`evaluate(hessian_vector(grad, inputs, v), p)` for every point p, stacked: (len(points), N).
+
+    Row i is sum_j (d g_i / d x_j) v_j. Where every term of g_i holds x_i
+    alone (a separable function: `(tanh(x)**2).sum()`), the row is
+    (sum over terms of their generic derivative by g0) * v_i, so rows whose
+    terms have the same shapes share one template, run over all their
+    entries and points at once with g0 = x_i and the weight = v_i. Building
+    each row as an expression first would cost a renaming per entry, and
+    give every row its own coefficient v_i, hence its own shape. Other rows
+    are built (`hessian_vector`) and evaluated alone.
+    """
+    flat = _flat(inputs, inputs)
+    wanted, cache = _positions(inputs), {}
+    weight = sympy.Dummy("w", real=True)
+    count, out = len(points), np.empty((len(points), len(flat)), dtype=np.float64)
+    templates: dict = defaultdict(list)
+    alone = []
+    for i, g in enumerate(_flat(grad, inputs)):
+        parts = list(_term_partials(g, wanted, cache))
+        if all(own == [flat[i]] for _, own, _ in parts):
+            templates[(tuple(d[0] for _, _, d in parts), _dummy(0, flat[i]))].append(i)
+        else:
+            alone.append(i)
+    try:
+        coords = np.array([[_fraction(p[s]) for s in flat] for p in points], dtype=object).reshape(count, len(flat))
+        weights = np.array([[_fraction(sympy.Rational(w)) for w in v]], dtype=object)
+    except (_Unsupported, KeyError):  # a point that is not rational: row by row
+        coords = None
+    for (derivatives, g0), idx in templates.items():
+        template = sympy.Add(*derivatives) * weight
+        undecided = np.ones((count, len(idx)), dtype=bool)
+        if coords is not None and template.free_symbols <= {g0, weight}:
+            env = {g0: coords[:, idx], weight: weights[:, idx]}
+            out[:, idx], undecided = _run_group(template, env, (count, len(idx)))
+        alone += [idx[k] for k in sorted(set(np.nonzero(undecided)[1]))]
+    entries, weights_of = _flat(grad, inputs), dict(zip(flat, v))
+    for i in sorted(set(alone)):
+        row = _hessian_row(entries[i], wanted, cache, weights_of)
+        out[:, i] = [_exact_float(release(as_expr(row)), p) for p in points]
+    return out
 
 
 def evaluate(exprs: np.ndarray, point: Mapping[sympy.Symbol, sympy.Rational]) -> np.ndarray:
     """The exact value of each expression at `point`, rounded to the nearest float64."""
     out = np.empty(exprs.shape, dtype=np.float64)
     for idx in np.ndindex(*exprs.shape):
-        out[idx] = to_float(release(as_expr(exprs[idx])).xreplace(point))
+        out[idx] = _exact_float(release(as_expr(exprs[idx])), point)
     return out
+
+
+TINY = 2.0 ** -300
+"""A value this small (SymPy's `evalf` gives one, with no correct digit, for an exact cancellation
+such as the gradient of softmax(x).sum(), which is 0) is worth the algebraic test `identically_zero`."""
+
+ZERO_TEST_OPS = 2000
+"""Largest expression (SymPy operations) that `identically_zero` tries: cancelling costs more than
+the numbers it would replace beyond that."""
+
+
+def _exact_float(expr: sympy.Expr, point: Mapping) -> float:
+    """SymPy's value of `expr` at `point`, as the nearest float64; 0 where `expr` is zero by algebra."""
+    value = to_float(expr.xreplace(point))
+    if value != 0 and abs(value) < TINY and identically_zero(expr):
+        return 0.0
+    return value
+
+
+def identically_zero(expr: sympy.Expr) -> bool:
+    """Is `expr` zero as a function, by algebra?
+
+    Each exp(c1*t1 + c2*t2 + ...) becomes y1**c1 * y2**c2 * ... in fresh
+    positive symbols (so exp(2*x) and exp(x)**2 meet), every other function
+    node a fresh symbol, and the rational function that results must
+    cancel to 0. Sound: a rational function that is 0 is 0 for
+    every value of its symbols, these included. Not complete: a zero that
+    needs sin**2 + cos**2 = 1, say, is not found (and the caller keeps the
+    numbers).
+    """
+    if not expr.free_symbols or sympy.count_ops(expr) > ZERO_TEST_OPS:
+        return False
+    powers: dict = {}
+
+    def as_powers(arg):
+        factors = []
+        for term in sympy.Add.make_args(arg):
+            c, rest = term.as_coeff_Mul()
+            factors.append(powers.setdefault(rest, sympy.Dummy(positive=True)) ** c)
+        return sympy.Mul(*factors)
+
+    rational = expr.replace(lambda n: isinstance(n, sympy.exp), lambda n: as_powers(n.args[0]))
+    rational = rational.xreplace({f: sympy.Dummy() for f in rational.atoms(sympy.Function)})
+    return sympy.cancel(rational) == 0
 
 
 def template(values: np.ndarray, inputs: Mapping[str, np.ndarray]) -> sympy.Expr | None:
@@ -228,6 +354,9 @@ class _Unsupported(Exception):
 PRECISIONS = (128, 256)
 """Bits of the two mpmath evaluations that must agree for a non-rational entry."""
 
+CANCELLED = 2.0 ** -100
+"""Where the two evaluations disagree below this size, the entry is tested for being 0 by algebra."""
+
 
 def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     """`evaluate(exprs, p)` for every point p, stacked: shape (len(points),) + exprs.shape.
@@ -242,24 +371,38 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         return out.reshape((count,) + exprs.shape)
     flat = [release(as_expr(e)) for e in exprs.flat]
     same = {name: syms.reshape(-1) for name, syms in inputs.items() if syms.shape == exprs.shape}
-    generic_of = {name: sympy.Dummy(name, real=True) for name in same}
-    name_of = {g: n for n, g in generic_of.items()}
     groups: dict = defaultdict(list)
     for i, e in enumerate(flat):
-        groups[e.xreplace({syms[i]: generic_of[n] for n, syms in same.items()})].append(i)
+        groups[_shape(e, {syms[i]: (_OWN, name) for name, syms in same.items()})].append(i)
     try:
         values = _Values(points, same)
     except _Unsupported:  # a point that is not rational: entry by entry
         values = None
-    for generic, idx in groups.items():
+    # without inputs of the array's shape (a Jacobian, a Hessian, a scalar), every group sees the
+    # same coordinates: one set of evaluators, so that entries share the subexpressions they have in
+    # common (tanh(x @ W1) in every entry of an MLP's Jacobian) instead of each computing them anew
+    shared = None
+    if not same and values is not None:
+        scalars = {s: values.scalar(s) for s in set().union(*(e.free_symbols for e in flat)) & values.known}
+        shared = (scalars, _runners(scalars))
+    for idx in groups.values():
+        # the group's first entry stands for all: its own symbols take each entry's values in turn
+        first = flat[idx[0]]
+        own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
-        if values is not None and generic.free_symbols <= values.known | name_of.keys():
-            env = {s: values.entries(name_of[s], idx) if s in name_of else values.scalar(s)
-                   for s in generic.free_symbols}
-            block, undecided = _run_group(generic, env, (count, len(idx)))
+        if values is not None and first.free_symbols <= values.known:
+            if shared is not None:
+                block, undecided = _run_group(first, shared[0], (count, len(idx)), shared[1])
+            else:
+                env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in first.free_symbols}
+                block, undecided = _run_group(first, env, (count, len(idx)))
             out[:, idx] = block
+            # the passes disagree on tiny values: an exact cancellation, most often, decided by algebra
+            # once for the whole group (its entries share one template) instead of by SymPy value by value
+            if np.any(undecided & (np.abs(np.nan_to_num(block, nan=1.0)) < CANCELLED)) and identically_zero(first):
+                out[:, idx], undecided = 0.0, np.zeros_like(undecided)
         for p, k in zip(*np.nonzero(undecided)):
-            out[p, idx[k]] = to_float(flat[idx[k]].xreplace(points[p]))
+            out[p, idx[k]] = _exact_float(flat[idx[k]], points[p])
     return out.reshape((count,) + exprs.shape)
 
 
@@ -285,14 +428,16 @@ def _fraction(value) -> Fraction:
     raise _Unsupported(f"a coordinate {value!r} that is not rational")
 
 
-def _run_group(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _run_group(generic: sympy.Expr, env: dict, shape: tuple,
+               runners: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, undecided mask) of one compiled shape over all its entries and points.
 
     A point where the run raises (1/0, say) is retried alone, so it does
-    not send the other points to the slow path.
+    not send the other points to the slow path. `runners` (see `_runners`)
+    are evaluators on this very `env` whose memo other groups share.
     """
     try:
-        return _run_block(generic, env, shape)
+        return _run_block(generic, env, shape, runners or _runners(env))
     except (ArithmeticError, ValueError, TypeError):
         if shape[0] == 1:
             return np.full(shape, np.nan), np.ones(shape, dtype=bool)
@@ -303,17 +448,30 @@ def _run_group(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray
     return values, undecided
 
 
-def _run_block(generic: sympy.Expr, env: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        exact_values = np.broadcast_to(_Exact(env)(generic), shape)
-        return np.frompyfunc(_round, 1, 1)(exact_values).astype(np.float64), np.zeros(shape, dtype=bool)
-    except _Unsupported:
-        pass
+def _runners(env: dict) -> dict:
+    """The exact evaluator and one mpmath evaluator per precision, on `env`."""
+    return {"exact": _Exact(env), **{bits: _Numeric(env) for bits in PRECISIONS}}
+
+
+def _transcendental(expr: sympy.Basic) -> bool:
+    """Does `expr` hold what exact Fractions cannot run (exp, a root, pi)? Then `_Exact` is not tried:
+    it would do the Fraction arithmetic below such a node, at big-integer cost, to give up at it."""
+    return any(type(n) in _MPMATH or n in (sympy.pi, sympy.E) or n.is_Pow and not n.exp.is_Integer
+               for n in sympy.preorder_traversal(expr))
+
+
+def _run_block(generic: sympy.Expr, env: dict, shape: tuple, runners: dict) -> tuple[np.ndarray, np.ndarray]:
+    if not _transcendental(generic):
+        try:
+            exact_values = np.broadcast_to(runners["exact"](generic), shape)
+            return np.frompyfunc(_round, 1, 1)(exact_values).astype(np.float64), np.zeros(shape, dtype=bool)
+        except _Unsupported:
+            pass
     results = []
     try:
         for bits in PRECISIONS:
             with mpmath.workprec(bits):
-                results.append(np.frompyfunc(_round, 1, 1)(np.broadcast_to(_Numeric(env)(generic), shape))
+                results.append(np.frompyfunc(_round, 1, 1)(np.broadcast_to(runners[bits](generic), shape))
                                .astype(np.float64))
     except _Unsupported:
         return np.full(shape, np.nan), np.ones(shape, dtype=bool)
@@ -378,9 +536,9 @@ class _Exact:
         if e is sympy.true or e is sympy.false:
             return bool(e)
         if e.is_Add:
-            return reduce(operator.add, map(self, e.args))
+            return _fold(operator.add, map(self, e.args))
         if e.is_Mul:
-            return reduce(operator.mul, map(self, e.args))
+            return _fold(operator.mul, map(self, e.args))
         if e.is_Pow:
             return self.power(self(e.base), e)
         if isinstance(e, sympy.Abs):
@@ -407,6 +565,14 @@ class _Exact:
         raise _Unsupported(type(e).__name__)
 
 
+def _fold(op, values):
+    """`reduce(op, values)` with the arrays first: a number meeting an array then goes through
+    NumPy's elementwise loop, where mpmath's `mpf * array` would first try (slowly, through the
+    array's repr) to read the whole array as one number before giving way."""
+    values = list(values)
+    return reduce(op, sorted(values, key=lambda v: not isinstance(v, np.ndarray)))
+
+
 def _as_fraction(v):
     return Fraction(v) if isinstance(v, int) else v
 
@@ -414,6 +580,31 @@ def _as_fraction(v):
 _MPMATH = {sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.sin: mpmath.sin, sympy.cos: mpmath.cos,
            sympy.tan: mpmath.tan, sympy.tanh: mpmath.tanh, sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh,
            sympy.atan: mpmath.atan, sympy.asin: mpmath.asin, sympy.acos: mpmath.acos, sympy.erf: mpmath.erf}
+
+
+def _mpf(f: Fraction) -> mpmath.mpf:
+    """f at the working precision, rounded once."""
+    return _rounded(f, mpmath.mp.prec)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _rounded(f: Fraction, prec: int) -> mpmath.mpf:  # kept: the same coordinates meet every entry
+    return mpmath.mpf(f.numerator) / f.denominator
+
+
+_FUNCTION_VALUES: dict = {}
+"""(function, argument, precision) -> value: the output, the gradient and H v of one check meet the
+same tanh(x_i) at the same points. Pure functions of exact arguments: nothing here goes stale."""
+
+
+def _function_value(fn, arg):
+    key = (fn, arg, mpmath.mp.prec)
+    found = _FUNCTION_VALUES.get(key)
+    if found is None:
+        if len(_FUNCTION_VALUES) >= 1 << 20:
+            _FUNCTION_VALUES.clear()
+        found = _FUNCTION_VALUES[key] = fn(arg)
+    return found
 
 
 class _Numeric(_Exact):
@@ -428,11 +619,11 @@ class _Numeric(_Exact):
 
     def run(self, e):
         if e in self.env:
-            return np.frompyfunc(lambda f: mpmath.mpf(f.numerator) / f.denominator, 1, 1)(self.env[e])
+            return np.frompyfunc(_mpf, 1, 1)(self.env[e])
         if e is sympy.pi or e is sympy.E:
             return self.number(e)
         if type(e) in _MPMATH:
-            return np.frompyfunc(_MPMATH[type(e)], 1, 1)(self(e.args[0]))
+            return np.frompyfunc(functools.partial(_function_value, _MPMATH[type(e)]), 1, 1)(self(e.args[0]))
         return super().run(e)
 
     def power(self, base, e):

@@ -257,12 +257,15 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     everywhere = checks + shown_checks  # shown points are checked alike, reported apart
     pieces = [dataclasses.replace(p, float64=_float64_piece(case, k, piece, symbols, dtype, u if second else None))
               for k, (p, piece) in enumerate(zip(pieces, exploration.pieces))]
-    exact = _exact_values(pieces, everywhere, symbols)
-    exact64 = _exact_values([p.float64 for p in pieces if p.float64 is not None], everywhere, symbols)
+    exact = _exact_values(pieces, everywhere, symbols, u if second else None)
+    exact64 = _exact_values([p.float64 for p in pieces if p.float64 is not None], everywhere, symbols,
+                            u if second else None)
     extendable = [_extendable(piece) for piece in exploration.pieces]
+    # forward mode and finite differences decide no status: they run where a reader looks for them,
+    # the example, the samples and the shown points, not at the point found inside every piece
     checked = [_check_point(case, origin, k, exploration.pieces[k], pieces[k], point, symbols, dtype, *exact[i],
                             sites=sites[k], u=u, second=second, extendable=extendable[k], exact64=exact64[i],
-                            reverse=reverse)
+                            reverse=reverse, informs=i < len(user_points) or i >= len(checks))
                for i, (origin, k, point) in enumerate(everywhere)]
     points, shown = checked[:len(checks)], tuple(checked[len(checks):])
 
@@ -308,11 +311,11 @@ def _float64_piece(case: Case, k: int, piece: Piece, symbols, dtype, u) -> Piece
     grad = derive.gradient(output, symbols)
     size = output.size * sum(s.size for s in symbols.values())
     jac = derive.jacobian(output, symbols) if output.ndim and size <= JACOBIAN_LIMIT else None
-    hess = hess_v = None
+    hess = mode = None
     if u is not None:
-        hess, hess_v = _hessian(grad, symbols, u)
+        hess, mode = _hessian(grad, symbols)
     return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
-                       claim=None, hessian=hess, hessian_v=hess_v)
+                       claim=None, hessian=hess, hessian_mode=mode)
 
 
 def _hessian_note(case: Case, scalar: bool, pieces) -> str:
@@ -321,7 +324,7 @@ def _hessian_note(case: Case, scalar: bool, pieces) -> str:
     if not scalar:
         return "the output is not a scalar: no Hessian (its Jacobian is checked instead)"
     local = ""
-    if pieces and pieces[0].hessian is None and pieces[0].hessian_v is None:
+    if pieces and pieces[0].hessian_mode == "local":
         local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
                  "are those of the smooth expression that holds around it (each max replaced by its "
                  "largest argument there, each step by its value)")
@@ -364,9 +367,9 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
     grad = derive.gradient(piece.output, symbols)
     size = piece.output.size * sum(s.size for s in symbols.values())
     jac = derive.jacobian(piece.output, symbols) if piece.output.ndim and size <= JACOBIAN_LIMIT else None
-    hess = hess_v = None
+    hess = mode = None
     if u is not None:
-        hess, hess_v = _hessian(grad, symbols, u)
+        hess, mode = _hessian(grad, symbols)
     claim, note = None, ""
     if case.expect is not None:
         inside = piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces)
@@ -375,7 +378,7 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
     return PieceResult(index=k, condition=oracle.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
                        output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
-                       hessian=hess, hessian_v=hess_v)
+                       hessian=hess, hessian_mode=mode)
 
 
 _STEPPED = (sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign)
@@ -386,17 +389,21 @@ LOCAL_HESSIAN_OPS = 200
 heads (Max, Abs, Heaviside) gets its Hessian point by point, from `derive.localize`."""
 
 
-def _hessian(grad: dict, symbols, u) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The exact Hessian over all input entries, or H v when it has more than HESSIAN_LIMIT entries.
+def _hessian(grad: dict, symbols) -> tuple[np.ndarray | None, str]:
+    """(the exact Hessian over all input entries, "full"), or (None, "directional") when it has
+    more than HESSIAN_LIMIT entries: H v is then evaluated from the gradient at each point
+    (`derive.hessian_vector_values`), never built as n expressions.
 
-    (None, None) when the Hessian is taken at each point instead (`_local_hessian`): `diff` of
+    (None, "local") when the Hessian is taken at each point instead (`_local_hessian`): `diff` of
     `Max` of many arguments, and of the `Heaviside`s it makes, takes seconds per entry.
     """
     entries = [e for g in grad.values() for e in g.flat]
     if any(as_expr(e).has(*_STEPPED) for e in entries) and \
             sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
-        return None, None
-    return _second_derivatives(grad, symbols, u)
+        return None, "local"
+    if _full_hessian(sum(syms.size for syms in symbols.values())):
+        return derive.hessian(grad, symbols), "full"
+    return None, "directional"
 
 
 def _full_hessian(entries: int) -> bool:
@@ -420,9 +427,10 @@ def _local_hessian(result: PieceResult, symbols, point, u) -> tuple[str, np.ndar
         ("directional", derive.evaluate(hess_v, point))
 
 
-def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tuple[dict, dict | None, np.ndarray]]:
-    """(exact gradient, exact Jacobian or None, exact output) at each check, piece by piece in one call;
-    None at a check whose piece is not among `pieces`."""
+def _exact_values(pieces: list[PieceResult], checks: list, symbols, u=None) -> list[tuple | None]:
+    """(exact gradient, exact Jacobian or None, exact output, exact Hessian or H v or None) at each
+    check, piece by piece in one call; None at a check whose piece is not among `pieces`. The
+    Hessian is left None where it is taken at each point (`_local_hessian`) or not checked (`u` None)."""
     found: list = [None] * len(checks)
     for piece in pieces:
         mine = [i for i, (_, k, _) in enumerate(checks) if k == piece.index]
@@ -431,9 +439,15 @@ def _exact_values(pieces: list[PieceResult], checks: list, symbols) -> list[tupl
         jacs = ({n: derive.evaluate_many(j, at, symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
         outputs = derive.evaluate_many(piece.output, at, symbols)
+        hessians = [None] * len(at)
+        if u is not None and piece.hessian is not None:
+            hessians = derive.evaluate_many(piece.hessian, at, {})
+        elif u is not None and piece.hessian_mode == "directional":
+            hessians = derive.hessian_vector_values(piece.gradient, symbols, [exact(x) for x in u.tolist()], at)
         for row, i in enumerate(mine):
             found[i] = ({n: v[row] for n, v in grads.items()},
-                        {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row])
+                        {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
+                        hessians[row])
     return found
 
 
@@ -471,11 +485,13 @@ def _forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | Non
 
 
 def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceResult, point: dict,
-                 symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, *, sites=(),
-                 u=None, second: bool = False, extendable: bool = False, exact64=None, reverse=None) -> PointResult:
-    """One point. `exact64`: (gradient, Jacobian, output) of the function the float64 run computes,
-    where it is another (`_float64_piece`); the float64 run, and the float64 oracles, are then
-    compared with it. `reverse`: the function autograd's reverse mode runs (compiled, or the case's own)."""
+                 symbols, dtype, exact_grad: dict, exact_jac: dict | None, exact_out: np.ndarray, exact_hess=None,
+                 *, sites=(), u=None, second: bool = False, extendable: bool = False, exact64=None, reverse=None,
+                 informs: bool = True) -> PointResult:
+    """One point. `exact64`: (gradient, Jacobian, output, Hessian) of the function the float64 run
+    computes, where it is another (`_float64_piece`); the float64 run, and the float64 oracles, are
+    then compared with it. `reverse`: the function autograd's reverse mode runs (compiled, or the
+    case's own). `informs`: run forward mode and finite differences here (they decide no status)."""
     tensors = _tensor_point(point, symbols, dtype)
     reverse = reverse or case.fn
     continued = _continued(result, piece, point, sites, symbols, exact_grad, exact_jac, exact_out, second,
@@ -483,8 +499,9 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
     if continued is not None:
         exact_grad, exact_jac = continued.gradient, continued.jacobian
     result64, grad64, jac64, out64, continued64 = result, exact_grad, exact_jac, exact_out, continued
+    hess64 = exact_hess
     if exact64 is not None:
-        result64, (grad64, jac64, out64) = result.float64, exact64
+        result64, (grad64, jac64, out64, hess64) = result.float64, exact64
         continued64 = _continued(result64, piece, point, sites, symbols, grad64, jac64, out64, second, extendable)
         if continued64 is not None:
             grad64, jac64 = continued64.gradient, continued64.jacobian
@@ -493,8 +510,9 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
     by_input, by_input64 = _each(low.grads, exact_grad, dtype), _each(high.grads, grad64, torch.float64)
     errors, errors64 = _combine(by_input.values()), _combine(by_input64.values())
     kink = _kink(piece, result, point, sites, symbols, exact_grad, high.grads)
-    found = _oracles(case, piece, result64, tensors, symbols, point, grad64, high.grads, by_input64, u)
-    forward = found["forward"]
+    found = _oracles(case, piece, result64, tensors, symbols, point, grad64, high.grads, by_input64, u) \
+        if informs else None
+    forward = found["forward"] if found else None
     jac_errors = jac_forward = None
     jac_differs = ()
     if result.jacobian is not None and kink is None:
@@ -502,12 +520,13 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
         jac_errors = _combine([measure(auto_jac[n], jac64[n], torch.float64) for n in result.jacobian])
         if not jac_errors.agree:
             jac_differs = _jacobian_differs(auto_jac, jac64, piece.output.shape)
-        if forward.jacobian is not None:
+        if forward is not None and forward.jacobian is not None:
             jac_forward = _combine([measure(forward.jacobian[n], jac64[n], torch.float64) for n in jac64])
     hessian = None
     if second:
         hessian = _hessian_check(case, result64, tensors, point, u, kink, symbols,
-                                 continued64.hessian if continued64 is not None else None)
+                                 continued64.hessian if continued64 is not None and continued64.hessian is not None
+                                 else hess64, continued=continued64 is not None and continued64.hessian is not None)
     claim = None
     if case.expect is not None:
         takes_out = "out" in inspect.signature(case.expect).parameters
@@ -537,7 +556,7 @@ def _check_point(case: Case, origin: str, k: int, piece: Piece, result: PieceRes
     return PointResult(origin=origin, piece=k, inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=exact_grad, autograd=low.grads, autograd64=high.grads, errors=errors,
                        errors64=errors64, jacobian_errors=jac_errors, claim_exact=claim, status=status, note=note,
-                       oracles={name: o.result for name, o in found.items()},
+                       oracles={name: o.result for name, o in found.items()} if found else None,
                        jacobian_forward_errors=jac_forward, hessian=hessian, rule=rule,
                        torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac_differs,
@@ -670,17 +689,20 @@ _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 
 
 def _hessian_check(case: Case, result: PieceResult, tensors, point, u, kink, symbols,
-                   continued: np.ndarray | None = None) -> HessianCheck:
-    """`continued`: the exact Hessian at the point where some of it was taken by continuity."""
-    if continued is not None:
-        mode, exact_h = "full", continued
-    elif result.hessian is None and result.hessian_v is None:  # taken at each point (`_local_hessian`)
+                   exact_h: np.ndarray | None = None, *, continued: bool = False) -> HessianCheck:
+    """`exact_h`: the exact Hessian (or H v) at the point, when already evaluated; `continued`: it was
+    taken by continuity (so it is the full Hessian, also where the piece's is taken locally)."""
+    if continued:
+        mode = "full"
+    elif result.hessian_mode == "local":  # taken at each point (`_local_hessian`)
         if kink is not None:  # no smooth expression holds around a kink
             return HessianCheck("skipped", None, None, None, _AT_A_KINK)
         mode, exact_h = _local_hessian(result, symbols, point, u)
     else:
-        mode = "full" if result.hessian is not None else "directional"
-        exact_h = derive.evaluate(result.hessian if mode == "full" else result.hessian_v, point)
+        mode = result.hessian_mode
+        if exact_h is None:
+            exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
+                derive.hessian_vector_values(result.gradient, symbols, [exact(x) for x in u.tolist()], [point])[0]
     try:
         got = (oracles.autograd_hessian(case.fn, tensors) if mode == "full"
                else oracles.autograd_hvp(case.fn, tensors, u))

@@ -51,8 +51,10 @@ class PieceResult:
     hessian: np.ndarray | None = None
     """The exact Hessian of a scalar output over all input entries (flattened, in input order),
     when checked in full; None otherwise."""
-    hessian_v: np.ndarray | None = None
-    """The exact H v along the case's seeded direction, when the Hessian is too large to show."""
+    hessian_mode: str | None = None
+    """How second derivatives are checked: "full" (`hessian`), "directional" (H v along the case's
+    seeded direction, evaluated from the gradient at each point: the Hessian is too large to show),
+    "local" (at each point, from the expression that holds around it); None when not checked."""
     float64: "PieceResult | None" = None
     """The same piece as the float64 run computes it, where that is another function: constants
     the code makes in the input's dtype (`linspace(..., dtype=a.dtype)`, `full_like(a, 0.1)`)

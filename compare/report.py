@@ -445,6 +445,10 @@ def _oracles_section(result: CaseResult) -> list[str]:
            "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson, and cut by 8, up to "
            "8 times, while a step would leave the point's piece; \"FD est.\" is their own error estimate). Errors are against the exact value; ✗ marks values that do not "
            "agree with it (within float64's tolerance, or for finite differences their own).", ""]
+    skipped = len(result.points) - len(points)
+    if skipped:
+        out += [f"Forward mode and finite differences decide no status, so they run at the example and the "
+                f"samples and not at the point inside each piece ({skipped} points without them).", ""]
     if directional:
         out += [f"The input has more than {_oracle_limit()} entries: forward mode and finite differences give "
                 "the derivative along one seeded random unit direction u (`∇·u`), as gradcheck's fast "

@@ -148,3 +148,72 @@ def test_vectorised_path_is_taken(kind, monkeypatch):
     g = derive.gradient(outputs()[kind], INPUTS)["x"]
     derive.evaluate_many(g, points()[:3], INPUTS)
     assert slow == []
+
+
+WEIGHTS = [sympy.Rational(3, 7), sympy.Rational(-2), sympy.Rational(1, 1024), sympy.Rational(5, 3),
+           sympy.Rational(-1, 9)]
+
+
+@pytest.mark.parametrize("kind", list(outputs()))
+def test_hessian_vector_values_equal_the_built_rows_evaluated(kind):
+    """H v from shared templates equals H v built as expressions and evaluated entry by entry."""
+    grad = derive.gradient(outputs()[kind], INPUTS)
+    pts = points()
+    fast = derive.hessian_vector_values(grad, INPUTS, WEIGHTS, pts)
+    rows = derive.hessian_vector(grad, INPUTS, WEIGHTS)
+    np.testing.assert_array_equal(fast, np.array([derive.evaluate(rows, p) for p in pts]), err_msg=kind)
+
+
+def test_separable_hessian_vector_takes_the_template_path(monkeypatch):
+    slow = []
+    monkeypatch.setattr(derive, "to_float", lambda v: slow.append(v) or math.nan)
+    output = np.array(sympy.Add(*(sympy.tanh(s) ** 2 for s in X)) + sympy.exp(A), dtype=object)
+    derive.hessian_vector_values(derive.gradient(output, INPUTS), INPUTS, WEIGHTS, points()[:3])
+    assert slow == []
+
+
+def test_a_wrong_hessian_along_a_direction_is_still_caught():
+    """Above the full-Hessian size H v is evaluated from templates; a backward whose own
+    derivative is lost (once_differentiable) must still fail there."""
+    from torch.autograd.function import once_differentiable
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    def cube_sum(x):
+        return Cube.apply(x).sum()
+
+    x = torch.linspace(-1, 1, 30, dtype=torch.float64)
+    from compare.api import as_case
+    result = check_case(as_case(cube_sum, (x,)), samples=1)
+    assert result.status == "disagree"
+    assert all(p.hessian.mode == "directional" and not p.hessian.errors.agree for p in result.points)
+    assert all(p.errors64.agree for p in result.points)  # the gradient itself is right
+
+
+def test_an_exact_cancellation_evaluates_to_zero_on_both_paths():
+    """softmax(x).sum() is 1, so its gradient is 0 exactly: the mpmath passes disagree on
+    tiny values, and algebra, not SymPy's digitless evalf, says 0."""
+    g = derive.gradient(outputs()["softmax"], INPUTS)["x"]
+    pts = points()[:3]
+    assert not derive.evaluate_many(g, pts, INPUTS).any()
+    assert not np.array([derive.evaluate(g, p) for p in pts]).any()
+
+
+def test_identically_zero_is_sound_not_complete():
+    s, t = X[0], X[1]
+    e = sympy.exp
+    assert derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - 2 * e(s + t) - e(2 * t))
+    assert derive.identically_zero(e(s) / (e(s) + e(t)) + e(t) / (e(s) + e(t)) - 1)
+    assert not derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - e(2 * t))
+    assert not derive.identically_zero(e(s) / (e(s) + e(t)) - sympy.Rational(1, 2))
+    assert not derive.identically_zero(sympy.sin(s) ** 2 + sympy.cos(s) ** 2 - 1)  # true, but not found

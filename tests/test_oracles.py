@@ -209,9 +209,15 @@ def test_every_library_case_gets_every_oracle():
         for c in load_file(path).cases:
             r = check_case(c, samples=0)
             for p in r.points:
+                if p.origin.startswith("piece "):  # they decide no status: not run inside every piece
+                    assert p.oracles is None, (c.name, p.origin)
+                    continue
                 for name in ("forward", "finite_difference"):
+                    if name == "forward" and "implement the jvp function" in p.oracles[name].note:
+                        continue  # a custom Function without a jvp: forward mode cannot run, as torch says
                     assert p.oracles[name].values is not None, (c.name, name, p.oracles[name].note)
-                if p.rule is None:
+                explained = "does not stop forward-mode AD" in p.oracles["forward"].note  # no_grad, as documented
+                if p.rule is None and p.oracles["forward"].values is not None and not explained:
                     assert p.oracles["forward"].errors.agree, (c.name, p.origin)
                 if p.hessian is not None:
                     assert p.hessian.autograd is not None, (c.name, p.hessian.note)
