@@ -41,7 +41,7 @@ import numpy as np
 import sympy
 
 from . import derive
-from .sym import release, to_float, truth
+from .sym import as_expr, release, to_float, truth
 
 __all__ = ["value", "derivative", "extension", "zero_powers", "at_point", "Continued", "same", "MOST_SINGULAR", "LARGEST"]
 
@@ -65,7 +65,7 @@ def _finite_number(e: sympy.Basic) -> bool:
 
 def value(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Rational]) -> sympy.Expr | None:
     """The exact value of `expr` at `point` by continuity: its limit there, or None (module docstring)."""
-    expr = release(sympy.sympify(expr))
+    expr = release(as_expr(expr))
     direct = expr.xreplace(point)
     if _finite_number(direct):
         return direct
@@ -106,7 +106,7 @@ def derivative(formula: sympy.Basic, function: sympy.Basic,
     caller checks that the output itself is defined there: `sin(x)/x` at 0,
     as torch computes it, is 0/0 and has no derivative to take.
     """
-    formula, function = release(sympy.sympify(formula)), release(sympy.sympify(function))
+    formula, function = release(as_expr(formula)), release(as_expr(function))
     singular, limit = _limit(formula, point)
     if limit is None:
         return None
@@ -154,7 +154,7 @@ def extension(expr: sympy.Basic, point: Mapping[sympy.Symbol, sympy.Rational]) -
     taken to continue the other branch as well, which is checked only at the
     point itself.
     """
-    expr = sympy.sympify(expr)
+    expr = as_expr(expr)
     near = {q: sympy.false for q in expr.atoms(sympy.Eq) if truth(q, point)}
     near.update({q: sympy.true for q in expr.atoms(sympy.Ne) if not truth(q, point)})
     if not near:
