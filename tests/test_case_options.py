@@ -37,7 +37,7 @@ def test_a_misspelled_keyword_is_the_cases_error_with_a_suggestion(keywords, pro
 def test_a_keyword_like_no_other_lists_the_keywords():
     record = _declared(inputs=X, colour="red")
     assert record.problem == ("unknown option 'colour'; @case takes inputs, expect, samples, loop_bound, "
-                              "order, compile, name, show_at")
+                              "order, compile, name, show_at, known_wrong")
 
 
 def test_the_wrong_claim_behind_a_misspelled_expect_is_not_reported_as_agree():

@@ -1,4 +1,5 @@
 """`pytest --compare FOLDER`, tried as a new user would: the right cases pass, the wrong one fails."""
+import re
 import importlib.metadata
 import os
 import subprocess
@@ -71,7 +72,7 @@ def test_right_cases_pass_and_the_wrong_one_fails(tmp_path):
 def test_the_project_cases_pass_under_the_plugin():
     run = _pytest(["--compare", "cases", "--compare-samples", "1", "-q"], cwd=ROOT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert " passed" in run.stdout and not re.search(r"\b\d+ failed", run.stdout), run.stdout
 
 
 HELPER = '''
@@ -143,7 +144,7 @@ class Wrong(torch.autograd.Function):
 
 
 def test_unsupported():
-    compare.assert_agrees(lambda x: torch.cummax(x, 0)[0], torch.tensor([1.0, 2.0]))
+    compare.assert_agrees(lambda x: torch.histc(x, bins=2), torch.tensor([1.0, 2.0]))
 
 
 def test_wrong():

@@ -199,9 +199,9 @@ def _wrap(values, meta, func, args):
                 raise RuntimeError(f"compare's meaning of {aten_name(func)} gives shape {values.shape}, "
                                    f"torch's {tuple(meta.shape)}: a bug in compare")
             return SymTensor(values, meta.dtype, strides=meta.stride(), offset=meta.storage_offset())
-        dtype = torch.bool if values.size and isinstance(values.flat[0], sympy.logic.boolalg.Boolean) \
-            else _first_dtype(args)
-        return SymTensor(values, dtype)
+        # No meta kernel (a data-dependent shape: a boolean mask): the first tensor argument's dtype.
+        first = next((a for a in tree_flatten(args)[0] if isinstance(a, torch.Tensor)), None)
+        return SymTensor(values, first.dtype if first is not None else _first_dtype(args))
     if isinstance(values, (tuple, list)):
         metas = meta if isinstance(meta, (tuple, list)) else [None] * len(values)
         wrapped = [_wrap(v, m, func, args) for v, m in zip(values, metas)]
