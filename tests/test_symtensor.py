@@ -93,3 +93,14 @@ def test_autograd_function_apply_runs_forward_symbolically():
 
     out = Square.apply(symbolic("x", X))
     assert [str(e) for e in exprs_of(out)] == ["x_0**2", "x_1**2", "x_2**2", "x_3**2"]
+
+
+def test_in_place_view_ops_change_the_tensors_own_shape():
+    """matmul of a vector and a matrix ends in `mm(...).squeeze_(0)`, which returns the tensor itself."""
+    v = symbolic("x", X)
+    m = torch.arange(8.0, dtype=torch.float64).reshape(4, 2)
+    out = v @ m
+    assert tuple(out.shape) == (2,) and exprs_of(out).shape == (2,)
+    np.testing.assert_allclose(evaluate(exprs_of(out), point("x", X)), (X @ m).numpy(), rtol=1e-12)
+    y = v.clone()
+    assert y.unsqueeze_(0) is y and tuple(y.shape) == (1, 4) and exprs_of(y).shape == (1, 4)

@@ -328,12 +328,22 @@ def _in_place(func, args, kwargs):
     the write.
     """
     target = args[0]
+    functional = _functional(func)
+    if functional.is_view and isinstance(target, SymTensor):
+        # squeeze_, unsqueeze_, t_, transpose_ change the tensor's own shape (matmul's composite
+        # kernel ends in `mm(...).squeeze_(0)` and returns the tensor itself): the wrapper takes the
+        # view's shape and strides (`.data =` swaps them in), and its entries become the view's.
+        new = dispatch(functional, args, kwargs)
+        with torch._C.DisableTorchFunctionSubclass():
+            target.data = new
+        target.exprs, target.stopped = new.exprs, new.stopped
+        return target
     if not isinstance(target, SymTensor):
         raise UnsupportedOp(f"{aten_name(func)} writing a symbolic value into a tensor made without the "
                             "inputs (make it from an input: zeros_like, new_zeros, clone)")
     _depth[0] += 1  # the functional op is part of this op: grad mode is applied once, below
     try:
-        new = dispatch(_functional(func), args, kwargs)
+        new = dispatch(functional, args, kwargs)
     finally:
         _depth[0] -= 1
     values = _convert_into(exprs(new), new.dtype, target.dtype)
