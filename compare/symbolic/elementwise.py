@@ -100,7 +100,7 @@ _UNARY = {
     "acosh": sympy.acosh, "atanh": sympy.atanh, "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv,
     "sigmoid": sigmoid, "rsqrt": lambda x: 1 / sympy.sqrt(x), "reciprocal": lambda x: 1 / x,
     "neg": operator.neg, "sign": _kinked("sign", sign),
-    "lgamma": sympy.loggamma, "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
+    "lgamma": lambda x: sympy.log(sympy.Abs(sympy.gamma(x))),  # torch's lgamma is log|gamma|, real also for x < 0 "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
     "ceil": _kinked("ceil", ceil), "trunc": _kinked("trunc", trunc), "frac": lambda x: x - _kinked("trunc", trunc)(x),
     "round": _kinked("round", round_),
     "sinc": lambda x: sympy.sinc(sympy.pi * x), "square": lambda x: x**2,
@@ -331,3 +331,10 @@ def hardtanh(x, min_val=-1, max_val=1):
         return out
 
     return ufunc(node, 1)(exprs(x))
+
+
+@meaning(aten.round.decimals)
+def round_decimals(x, *, decimals=0):
+    """round(x * 10**decimals) / 10**decimals, ties to even"""
+    scale = sympy.Integer(10) ** int(decimals)
+    return ufunc(lambda v: _kinked("round", round_)(v * scale) / scale, 1)(exprs(x))
