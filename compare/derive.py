@@ -292,6 +292,10 @@ def _exact_float(expr: sympy.Expr, point: Mapping) -> float:
     return value
 
 
+ZERO_TEST_DIGITS = 2**24
+"""Largest numerator or denominator of a constant for which `identically_zero` tries algebra."""
+
+
 def identically_zero(expr: sympy.Expr) -> bool:
     """Is `expr` zero as a function, by algebra?
 
@@ -305,6 +309,8 @@ def identically_zero(expr: sympy.Expr) -> bool:
     """
     if not expr.free_symbols or sympy.count_ops(expr) > ZERO_TEST_OPS:
         return False
+    if any(abs(r.p) > ZERO_TEST_DIGITS or r.q > ZERO_TEST_DIGITS for r in expr.atoms(sympy.Rational)):
+        return False  # float constants as exact rationals (a layer's weights): cancel's gcds take minutes
     powers: dict = {}
 
     def as_powers(arg):

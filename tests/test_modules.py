@@ -47,6 +47,7 @@ def test_a_layer_whose_weight_gradient_is_halved_fails_naming_the_parameter():
 
 
 def test_buffers_and_frozen_parameters_are_constants():
+    torch.manual_seed(0)  # the same weights whichever tests ran before in this process
     model = nn.Sequential(nn.Linear(3, 2), nn.LayerNorm(2)).double()
     model.register_buffer("offset", torch.ones(2, dtype=torch.float64))
     model[0].weight.requires_grad_(False)
