@@ -100,7 +100,8 @@ _UNARY = {
     "acosh": sympy.acosh, "atanh": sympy.atanh, "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv,
     "sigmoid": sigmoid, "rsqrt": lambda x: 1 / sympy.sqrt(x), "reciprocal": lambda x: 1 / x,
     "neg": operator.neg, "sign": _kinked("sign", sign),
-    "lgamma": lambda x: sympy.log(sympy.Abs(sympy.gamma(x))),  # torch's lgamma is log|gamma|, real also for x < 0 "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
+    "lgamma": lambda x: sympy.log(sympy.Abs(sympy.gamma(x))),  # log|gamma|, as torch's: real for x < 0 too
+    "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
     "ceil": _kinked("ceil", ceil), "trunc": _kinked("trunc", trunc), "frac": lambda x: x - _kinked("trunc", trunc)(x),
     "round": _kinked("round", round_),
     "sinc": lambda x: sympy.sinc(sympy.pi * x), "square": lambda x: x**2,
