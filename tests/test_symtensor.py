@@ -104,3 +104,12 @@ def test_in_place_view_ops_change_the_tensors_own_shape():
     np.testing.assert_allclose(evaluate(exprs_of(out), point("x", X)), (X @ m).numpy(), rtol=1e-12)
     y = v.clone()
     assert y.unsqueeze_(0) is y and tuple(y.shape) == (1, 4) and exprs_of(y).shape == (1, 4)
+
+
+def test_a_cast_to_an_integer_dtype_truncates_toward_zero():
+    s = symbolic("x", X)
+    got = evaluate(exprs_of((s * 3).to(torch.int64).to(torch.float64) * s), point("x", X))
+    np.testing.assert_allclose(got, ((X * 3).to(torch.int64).to(torch.float64) * X).numpy(), rtol=1e-12)
+    import compare
+
+    assert compare.check(lambda x: x * (x * 3).long(), {"x": X}).status == "agree"

@@ -279,7 +279,7 @@ def convert(values: np.ndarray, source: torch.dtype, target: torch.dtype) -> np.
     if source.is_complex and not target.is_complex:  # torch keeps the real part (and warns)
         values = ufunc(lambda e: sympy.re(e) if not e.is_extended_real else e, 1)(values)
     if not target.is_floating_point and not target.is_complex and (source.is_floating_point or source.is_complex):
-        return ufunc(_trunc, 1)(values)
+        return ufunc(trunc, 1)(values)
     return values
 
 
