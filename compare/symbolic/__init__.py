@@ -7,7 +7,7 @@ family below, or through PyTorch's own decompositions of the rest.
 from . import complexes, elementwise, linalg, nn, reductions, shapes  # noqa: F401  (each fills MEANINGS)
 from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp, recording
 from .sites import user_site
-from .tensor import SymTensor, exprs_of, symbolic
+from .tensor import SymTensor, exprs_of
 
-__all__ = ["SymTensor", "symbolic", "exprs_of", "MEANINGS", "BRANCH", "UnsupportedOp", "NeedsValue",
+__all__ = ["SymTensor", "exprs_of", "MEANINGS", "BRANCH", "UnsupportedOp", "NeedsValue",
            "recording", "user_site"]

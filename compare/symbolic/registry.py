@@ -21,6 +21,7 @@ import sympy
 import torch
 
 from ..sym import as_expr, exact
+from .sites import user_site
 
 __all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
            "binary", "ufunc", "KINKS", "note_kink", "recording"]
@@ -122,8 +123,6 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     `op` names the op when the choice is a selection inside it (a sort's
     comparison), not a Python branch of the case (`bool()`, `if`).
     """
-    from .sites import user_site
-
     condition = as_expr(condition)
     if condition is sympy.true or condition is sympy.false:
         return condition is sympy.true

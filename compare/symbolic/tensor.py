@@ -38,7 +38,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from ..sym import as_expr, detach
 from .registry import MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
 
-__all__ = ["SymTensor", "symbolic", "exprs_of", "aten_name"]
+__all__ = ["SymTensor", "exprs_of"]
 
 aten = torch.ops.aten
 _DETACH = np.frompyfunc(detach, 1, 1)
@@ -127,19 +127,8 @@ class SymTensor(torch.Tensor):
         raise TypeError("a symbolic tensor cannot be pickled or deep-copied")
 
 
-def symbolic(entries: np.ndarray, dtype: torch.dtype) -> SymTensor:
-    """A symbolic tensor holding `entries` (an object array of SymPy expressions)."""
-    return SymTensor(entries, dtype)
-
-
-def exprs_of(value) -> np.ndarray:
-    """The entries of a symbolic tensor, or of a real tensor or number, as an object array."""
-    return exprs(value)
-
-
-def aten_name(func) -> str:
-    """`aten.add.Tensor` for an op overload (what an error names)."""
-    return str(func)
+exprs_of = exprs
+"""The entries of a symbolic tensor, or of a real tensor or number, as an object array."""
 
 
 # -- the dispatcher ----------------------------------------------------------------------------
@@ -184,24 +173,17 @@ def _meta(func, args, kwargs):
     return found
 
 
-def _first_dtype(args) -> torch.dtype:
-    for a in tree_flatten(args)[0]:
-        if isinstance(a, torch.Tensor) and a.dtype.is_floating_point:
-            return a.dtype
-    return torch.float32
-
-
 def _wrap(values, meta, func, args):
     """Wrap a meaning's entries as torch's meta kernel says the outputs look."""
     if isinstance(values, np.ndarray):
         if isinstance(meta, torch.Tensor):
             if tuple(values.shape) != tuple(meta.shape):
-                raise RuntimeError(f"compare's meaning of {aten_name(func)} gives shape {values.shape}, "
+                raise RuntimeError(f"compare's meaning of {func} gives shape {values.shape}, "
                                    f"torch's {tuple(meta.shape)}: a bug in compare")
             return SymTensor(values, meta.dtype, strides=meta.stride(), offset=meta.storage_offset())
         # No meta kernel (a data-dependent shape: a boolean mask): the first tensor argument's dtype.
         first = next((a for a in tree_flatten(args)[0] if isinstance(a, torch.Tensor)), None)
-        return SymTensor(values, first.dtype if first is not None else _first_dtype(args))
+        return SymTensor(values, first.dtype if first is not None else torch.float32)
     if isinstance(values, (tuple, list)):
         metas = meta if isinstance(meta, (tuple, list)) else [None] * len(values)
         wrapped = [_wrap(v, m, func, args) for v, m in zip(values, metas)]
@@ -217,7 +199,7 @@ def dispatch(func, args: tuple, kwargs: dict) -> Any:
     """Answer one ATen op on symbolic tensors (see the module's docstring for the order)."""
     name = func.overloadpacket.__name__
     if name in _RANDOM:
-        raise UnsupportedOp(f"{aten_name(func)} (random numbers have no exact derivative; draw them outside "
+        raise UnsupportedOp(f"{func} (random numbers have no exact derivative; draw them outside "
                             "the function, or seed and pass them in)")
     if func is aten._local_scalar_dense.default:  # bool() or item() below Python (TorchScript)
         return _scalar(args[0])
@@ -259,14 +241,14 @@ def _decomposed(func, args, kwargs):
     if decomposition is None and func.has_kernel_for_dispatch_key(torch._C.DispatchKey.CompositeImplicitAutograd):
         decomposition = func.decompose
     if decomposition is None:
-        raise UnsupportedOp(aten_name(func))
+        raise UnsupportedOp(str(func))
     _depth[0] += 1
     try:
         out = decomposition(*args, **kwargs)
     finally:
         _depth[0] -= 1
     if out is NotImplemented:
-        raise UnsupportedOp(aten_name(func))
+        raise UnsupportedOp(str(func))
     return out
 
 
@@ -313,7 +295,7 @@ def _functional(func):
     packet = getattr(aten, func.overloadpacket.__name__[:-1], None)
     overload = getattr(packet, func._overloadname, None) if packet is not None else None
     if overload is None:
-        raise UnsupportedOp(aten_name(func))
+        raise UnsupportedOp(str(func))
     return overload
 
 
@@ -339,7 +321,7 @@ def _in_place(func, args, kwargs):
         target.exprs, target.stopped = new.exprs, new.stopped
         return target
     if not isinstance(target, SymTensor):
-        raise UnsupportedOp(f"{aten_name(func)} writing a symbolic value into a tensor made without the "
+        raise UnsupportedOp(f"{func} writing a symbolic value into a tensor made without the "
                             "inputs (make it from an input: zeros_like, new_zeros, clone)")
     _depth[0] += 1  # the functional op is part of this op: grad mode is applied once, below
     try:
