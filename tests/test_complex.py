@@ -3,6 +3,9 @@
 Each check is shown catching a wrong answer: a backward that forgets the
 conjugate of a holomorphic derivative, and one that drops the imaginary part.
 """
+import importlib.util
+import os
+
 import pytest
 import sympy
 import torch
@@ -16,23 +19,17 @@ from compare.wirtinger import complex_symbols
 Z = torch.tensor([1.0 + 2.0j, -0.5 + 0.25j], dtype=torch.complex128)
 
 
-class Square(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, z):
-        ctx.save_for_backward(z)
-        return z * z
-
-    @staticmethod
-    def backward(ctx, g):
-        (z,) = ctx.saved_tensors
-        return g * (2 * z).conj()
+def _case_module():
+    """cases/complex/wirtinger.py, whose right and forgotten-conjugate Functions the tests reuse."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cases", "complex", "wirtinger.py")
+    spec = importlib.util.spec_from_file_location("_wirtinger_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class SquareNoConj(Square):
-    @staticmethod
-    def backward(ctx, g):
-        (z,) = ctx.saved_tensors
-        return g * 2 * z
+_CASES = _case_module()
+Square, SquareNoConj = _CASES.Square, _CASES.SquareNoConj
 
 
 class RealPartOnly(Square):
