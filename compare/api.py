@@ -251,7 +251,7 @@ def _worst_input(point: PointResult, dtype: str) -> str:
     """The input whose gradient is furthest outside the tolerance (the first, if all are inside)."""
     import torch
 
-    from .verdict import measure
+    from .judge.verdict import measure
 
     def outside(name: str) -> tuple:
         e = measure(point.autograd[name], point.symbolic[name], getattr(torch, dtype, torch.float32))

@@ -123,8 +123,8 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
     from .cli import settle
     from .engine import check_case
     from .records import Meta
-    from .report import render_case
-    from .results_json import render_json
+    from .render.report import render_case
+    from .render.results_json import render_json
 
     settle()  # as `python -m compare all` does after its imports
     meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=4)

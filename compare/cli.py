@@ -168,11 +168,11 @@ def _run(paths: list[str], args) -> int:
 
     from .engine import CaseTimeout, time_limit
     from .load import LoadedFile, discover, load_file
-    from .plot import available
+    from .render.plot import available
     from .progress import Progress
     from .records import ERROR, CaseResult, fails_run
     from .records import Meta
-    from .report import page_names
+    from .render.report import page_names
 
     unwritable = out_problem(args.out)
     if unwritable:  # before hours of checks, not after them
@@ -263,8 +263,8 @@ def _import_before_fork() -> None:
     them, torch._dynamo (about 0.7 s); the pictures import matplotlib (about 0.35 s)."""
     import torch
 
-    from .oracles import jvp
-    from .plot import available
+    from .numeric.oracles import jvp
+    from .render.plot import available
 
     jvp(lambda v: v * 2.0, torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
     if available():
@@ -285,10 +285,10 @@ def _check_slot(i: int):
     on this result alone, and the workers run side by side.
     """
     from .engine import check_case
-    from .plot import available, render_plot
+    from .render.plot import available, render_plot
     from .records import CaseResult
-    from .report import render_case
-    from .results_json import case_entry
+    from .render.report import render_case
+    from .render.results_json import case_entry
 
     slot, page, meta = _SLOTS[i], _SHARED["pages"][i], _SHARED["meta"]
     seconds, png = 0.0, None
@@ -440,8 +440,8 @@ def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = N
     a subfolder) is moved into the new folder first, by rename, so nothing
     else is lost and a file still open for writing stays the same file.
     """
-    from .report import page_names, render_case, render_index
-    from .results_json import render_json
+    from .render.report import page_names, render_case, render_index
+    from .render.results_json import render_json
 
     target = os.path.abspath(out)
     parent = os.path.dirname(target)

@@ -11,7 +11,7 @@ are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
-on the kink of a documented rule in `compare.kinks`, where autograd must
+on the kink of a documented rule in `compare.judge.kinks`, where autograd must
 give what the rule gives), else `unsupported` if one meets an ATen op with
 no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
 over its time bound), else `runs`. `skipped` ops have no small sample.
@@ -37,11 +37,12 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import derive, kinks
+from . import derive
+from .judge import kinks
 from .explore import ByValue
 from .sym import exact, input_symbols
 from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
-from .verdict import measure
+from .judge.verdict import measure
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
            "EXPECTED"]

@@ -24,17 +24,19 @@ import numpy as np
 import sympy
 import torch
 
-from . import claims, continuity, derive, kinks, numeric, oracles, wirtinger
+from .judge import claims, kinks
+from . import continuity, derive, numeric, wirtinger
+from .numeric import oracles
 from .case import Case
 from .errors import CaseOutputError, display_path, one_line
 from .explore import Piece, explore, is_branch, path_key, run_symbolic
-from .feasible import Oracle
+from .explore.feasible import Feasibility
 from .records import (AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, HessianCheck, JacobianEntry, OracleResult,
                       PieceResult, PointResult, UncoveredRegion, worst)
 from .sym import as_expr, detach, exact, input_symbols, release
 from .symbolic import SymTensor, recording
 from .symbolic.elementwise import Step
-from .verdict import Errors, Tolerance, agreeing, largest, measure
+from .judge.verdict import Errors, Tolerance, agreeing, largest, measure
 
 __all__ = ["check_case", "case_source", "explore_case", "case_symbols", "sample_points", "exact_point", "case_seed", "CaseTimeout", "CaseOutputError", "JACOBIAN_LIMIT"]
 
@@ -208,7 +210,7 @@ def case_symbols(case: Case) -> dict[str, np.ndarray]:
 
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
                  loop_bound: int = 64, epsilon: float = 1e-9) -> tuple:
-    """(Exploration, Oracle): the case's pieces, as `check_case` finds them.
+    """(Exploration, Feasibility): the case's pieces, as `check_case` finds them.
 
     Every piece's witness is rounded to the case's dtype, the point autograd
     will really see, and kept only if it still takes the piece's path.
@@ -216,14 +218,14 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
     dtype = next(iter(case.inputs.values())).dtype
     flat = [s for syms in symbols.values() for s in syms.flat]
     sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
-    oracle = Oracle(flat, seed=case_seed(seed, case.name))
+    feasibility = Feasibility(flat, seed=case_seed(seed, case.name))
 
     def in_dtype(candidate: dict) -> dict:
         return exact_point(_tensor_point(candidate, symbols, dtype), symbols)
 
-    exploration = explore(_tensor_valued(case.fn), sym_inputs, oracle=oracle, points=points,
+    exploration = explore(_tensor_valued(case.fn), sym_inputs, feasibility=feasibility, points=points,
                           loop_bound=loop_bound, epsilon=epsilon, interior=in_dtype)
-    return exploration, oracle
+    return exploration, feasibility
 
 
 def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
@@ -237,12 +239,12 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     user_points = sample_points(case, seed, samples)
     shown_points = _shown_points(case, dtype)
     exact_points = [exact_point(p, symbols) for _, p in user_points + shown_points]
-    exploration, oracle = explore_case(case, symbols, exact_points, seed=seed, loop_bound=loop_bound,
+    exploration, feasibility = explore_case(case, symbols, exact_points, seed=seed, loop_bound=loop_bound,
                                        epsilon=epsilon)
     scalar = bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
     second = case.order >= 2 and scalar
     u = oracles.direction(case.inputs, case_seed(seed, case.name))  # the one direction of every oracle
-    pieces = [_piece_result(case, k, piece, symbols, sym_inputs, oracle, exploration, exact_points,
+    pieces = [_piece_result(case, k, piece, symbols, sym_inputs, feasibility, exploration, exact_points,
                             u if second else None)
               for k, piece in enumerate(exploration.pieces)]
     sites = [_sites(case, piece, symbols, dtype) for piece in exploration.pieces]
@@ -284,7 +286,7 @@ def _check(case: Case, base: dict, *, seed: int, samples: int, loop_bound: int,
     if status == ERROR:
         first = next(p for p in points if p.status == ERROR)
         error = f"{_where(case)}: {first.origin}: {first.note}"
-    uncovered = tuple(UncoveredRegion(oracle.readable([d.literal for d in u.decisions]), u.reason,
+    uncovered = tuple(UncoveredRegion(feasibility.readable([d.literal for d in u.decisions]), u.reason,
                                       u.probability, u.how) for u in exploration.uncovered)
     shown_dtype = next(iter(kinds.values())) if kinds else dtype  # complex64's parts are its float32 run
     return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
@@ -362,7 +364,7 @@ def _sites(case: Case, piece: Piece, symbols, dtype) -> list:
     return kinks.present(kinks.sites(noted), piece.output)
 
 
-def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle: Oracle, exploration,
+def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, feasibility: Feasibility, exploration,
                   exact_points, u) -> PieceResult:
     grad = derive.gradient(piece.output, symbols)
     size = piece.output.size * sum(s.size for s in symbols.values())
@@ -375,7 +377,7 @@ def _piece_result(case: Case, k: int, piece: Piece, symbols, sym_inputs, oracle:
         inside = piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces)
                                         if j == k), None)
         claim, note = claims.prove(case, piece, grad, sym_inputs, inside)
-    return PieceResult(index=k, condition=oracle.readable([d.literal for d in piece.decisions]),
+    return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
                        output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
                        hessian=hess, hessian_mode=mode)

@@ -153,7 +153,7 @@ class CaseItem(pytest.Item):
 
 def _failure_text(result) -> str:
     from .api import mismatch_message
-    from .report import points_table
+    from .render.report import points_table
 
     return "\n".join([mismatch_message(result), "", points_table(result, result.points)])
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from .verdict import Errors
+from .judge.verdict import Errors
 
 __all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
            "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
@@ -223,15 +223,15 @@ class CaseResult:
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
 
-    # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/display.py, which
+    # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/render/display.py, which
     # renders with the report's and assert_agrees's own code; imported here only when shown).
     def _repr_markdown_(self) -> str:
-        from .display import markdown
+        from .render.display import markdown
 
         return markdown(self)
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:
-        from .display import short
+        from .render.display import short
 
         printer.text(short(self))
 

@@ -253,7 +253,7 @@ def test_a_jacobian_mismatch_shows_the_entries_that_differ():
     """A backward that ignores grad_output passes out.sum() and fails on the Jacobian: which entries?"""
     from compare.load import load_file
     from compare.records import Meta
-    from compare.report import render_case
+    from compare.render.report import render_case
 
     wrong, fixed = load_file("tests/mutations/ignores_grad_output.py").cases
     with pytest.raises(AssertionError) as failure:

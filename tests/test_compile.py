@@ -17,7 +17,7 @@ import compare
 from compare.case import case, collecting
 from compare.engine import check_case
 from compare.records import Meta
-from compare.report import render_case
+from compare.render.report import render_case
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from compare import derive
 from compare.sym import exact, input_symbols
 from compare.symbolic import MEANINGS, SymTensor, exprs_of
-from compare.verdict import measure
+from compare.judge.verdict import measure
 
 F64 = torch.float64
 LIMIT = 1e3   # largest intermediate value kept

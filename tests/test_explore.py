@@ -6,7 +6,7 @@ from compare import case
 from compare.case import collecting
 from compare.engine import check_case
 from compare.explore import explore
-from compare.feasible import Oracle
+from compare.explore.feasible import Feasibility
 from compare.sym import input_symbols, truth
 from compare.symbolic import SymTensor
 
@@ -19,8 +19,8 @@ def declare(fn, **kwargs):
 
 def pieces_of(fn, shape=(), **kwargs):
     syms = input_symbols("a", shape)
-    oracle = Oracle(list(syms.flat))
-    return explore(fn, {"a": SymTensor(syms)}, oracle=oracle, **kwargs)
+    feasibility = Feasibility(list(syms.flat))
+    return explore(fn, {"a": SymTensor(syms)}, feasibility=feasibility, **kwargs)
 
 
 def nested(a):

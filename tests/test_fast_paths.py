@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from compare import derive
 from compare.case import case, collecting
 from compare.engine import check_case
-from compare.notation import SHOWN_TERMS, readable_array
+from compare.render.notation import SHOWN_TERMS, readable_array
 from compare.sym import detach, exact, input_symbols
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -8,11 +8,11 @@ import torch
 from compare import case
 from compare.case import collecting
 from compare.engine import check_case
-from compare.kinks import RULES, TORCH
+from compare.judge.kinks import RULES, TORCH
 from compare.load import load_file
 from compare.records import Meta
-from compare.report import render_index
-from compare.results_json import render_json
+from compare.render.report import render_index
+from compare.render.results_json import render_json
 
 
 def _one(declare):

@@ -9,8 +9,8 @@ import compare
 from compare.engine import check_case
 from compare.load import load_file
 from compare.records import Meta
-from compare.report import render_case
-from compare.results_json import case_entry
+from compare.render.report import render_case
+from compare.render.results_json import case_entry
 
 from module_cases.layers import X, HalvedWeightGrad, MyLinear, RightGrad
 

@@ -33,7 +33,7 @@ def test_gradient_at_the_notes_point(results, name, expected):
 
 
 def test_readable_derivatives(results):
-    from compare.notation import readable_gradient
+    from compare.render.notation import readable_gradient
 
     assert readable_gradient(results["dot"], "x") == "4*x"
     assert readable_gradient(results["sum"], "x") == "1"

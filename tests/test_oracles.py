@@ -6,7 +6,8 @@ import pytest
 import sympy
 import torch
 
-from compare import case, derive, oracles
+from compare import case, derive
+from compare.numeric import oracles
 from compare.case import collecting
 from compare.engine import check_case
 from compare.load import load_file

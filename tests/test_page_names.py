@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from compare import cli
 from compare.load import discover, load_file
-from compare.report import page_names
+from compare.render.report import page_names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import compare
-from compare.plot import available, curve, render_plot
+from compare.render.plot import available, curve, render_plot
 
 
 def _flow(a):
@@ -33,14 +33,15 @@ def test_pictures_are_byte_identical_and_carry_no_software_stamp():
 
 
 def test_reports_do_not_import_matplotlib():
-    code = ("import sys; import compare.cli, compare.report, compare.engine, compare.plot, compare.api; "
+    code = ("import sys; import compare.cli, compare.render.report, compare.engine, compare.render.plot, compare.api; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_without_matplotlib_pages_are_complete_and_have_no_picture(monkeypatch, tmp_path):
-    from compare import cli, plot
+    from compare import cli
+    from compare.render import plot
 
     case_file = tmp_path / "sine.py"
     case_file.write_text("import torch\nfrom compare import case\n\n"
@@ -55,7 +56,8 @@ def test_without_matplotlib_pages_are_complete_and_have_no_picture(monkeypatch, 
 
 
 def test_a_picture_that_cannot_be_drawn_costs_only_the_picture(monkeypatch, tmp_path, capsys):
-    from compare import cli, plot
+    from compare import cli
+    from compare.render import plot
 
     case_file = tmp_path / "sine.py"
     case_file.write_text("import torch\nfrom compare import case\n\n"
@@ -75,7 +77,7 @@ def test_erfc_is_drawn_entry_by_entry():
     import numpy as np
     import sympy
 
-    from compare.plot import _numeric
+    from compare.render.plot import _numeric
 
     x = sympy.Symbol("x", real=True)
     got = _numeric(sympy.erfc(x) * sympy.asin(x / 2), x)(np.array([0.5, -1.0]))

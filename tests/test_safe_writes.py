@@ -3,7 +3,8 @@ import os
 
 import pytest
 
-from compare import cli, report
+from compare import cli
+from compare.render import report
 from compare.records import ERROR, CaseResult
 from compare.records import Meta
 

@@ -177,7 +177,7 @@ def test_constants_in_the_inputs_dtype_give_each_run_its_own_function():
 
 def test_the_page_says_when_the_two_dtypes_functions_differ():
     from compare.records import Meta
-    from compare.report import render_case
+    from compare.render.report import render_case
 
     page = render_case(verdict(_scaled, {"a": torch.tensor([1.0, 2.0, 3.0])}),
                        Meta(python="3", torch="2", sympy="1", seed=0, samples=4))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from compare.verdict import TOLERANCES, measure, ulp_distance
+from compare.judge.verdict import TOLERANCES, measure, ulp_distance
 
 inf, nan = math.inf, math.nan
 F64, F32 = torch.float64, torch.float32
@@ -128,7 +128,7 @@ def test_a_disagreeing_non_finite_pair_never_reads_as_error_0(got, want, shown):
 
 
 def test_the_largest_error_is_nan_when_any_is_whatever_the_order():
-    from compare.verdict import largest
+    from compare.judge.verdict import largest
 
     assert math.isnan(largest([1.0, nan, 2.0])) and math.isnan(largest([nan, 1.0]))
     assert largest([1.0, 3.0]) == 3.0 and largest([]) == 0.0

@@ -26,7 +26,7 @@ def sigmoid(x):
 
 
 def _kinked(op: str, f):
-    """`f`, each node it makes noted as a possible kink of `op` (see `compare.kinks`)."""
+    """`f`, each node it makes noted as a possible kink of `op` (see `compare.judge.kinks`)."""
 
     def g(*args):
         node = f(*args)

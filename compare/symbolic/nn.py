@@ -248,7 +248,7 @@ def median(x):
     """the lower median of all entries: entry (n - 1) // 2 of them sorted"""
     # Caveat: at a tie with the median, autograd shares the gradient evenly among the entries equal
     # to it (torch's backward of median without dim); the piece the point falls in gives all of it
-    # to one entry, and no rule in compare.kinks says otherwise yet, so such a point is `disagree`.
+    # to one entry, and no rule in compare.judge.kinks says otherwise yet, so such a point is `disagree`.
     flat = exprs(x).reshape(-1)
     values, _ = _sorted_along(flat, 0, False)
     return np.array(values[(flat.size - 1) // 2], dtype=object)

@@ -146,7 +146,7 @@ def note_kink(op: str, node, args, **params) -> None:
     """Note that `op` made `node` from `args` (nothing outside `recording()`).
 
     `op` names the rule that autograd follows at the op's kink (the
-    verdict's table in `compare.kinks` is keyed by it); the symbolic side
+    verdict's table in `compare.judge.kinks` is keyed by it); the symbolic side
     only says which op made which node.
     """
     sites = KINKS.get()

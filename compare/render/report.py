@@ -15,9 +15,9 @@ import sympy
 from tabulate import tabulate
 
 from .notation import readable_array, readable_gradient
-from .records import CONVENTION, DISAGREE, ERROR, STATUSES, CaseResult, Meta, PointResult
-from .sym import as_expr
-from .verdict import largest
+from ..records import CONVENTION, DISAGREE, ERROR, STATUSES, CaseResult, Meta, PointResult
+from ..sym import as_expr
+from ..judge.verdict import largest
 
 __all__ = ["Meta", "compiled_note", "parameters_note", "gradient_latex", "page_names", "points_table", "render_index", "render_case"]
 
@@ -197,7 +197,7 @@ def compiled_note(backend: str) -> str:
 
 def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -> str:
     """The case's page; `picture` is the file name of its PNG, embedded after the derivative."""
-    from .errors import display_path
+    from ..errors import display_path
 
     out = [f"# {result.name}", ""]
     if result.doc:
@@ -389,7 +389,7 @@ def _jacobian_differs(result: CaseResult) -> list[str]:
 
 
 def _detach_section(result: CaseResult) -> list[str]:
-    from .sym import detach
+    from ..sym import detach
 
     held = []
     for piece in result.pieces[:1]:
@@ -472,7 +472,7 @@ def _err(e) -> str:
 
 
 def _oracle_limit() -> int:
-    from .oracles import FULL_LIMIT
+    from ..numeric.oracles import FULL_LIMIT
 
     return FULL_LIMIT
 

@@ -30,8 +30,8 @@ import numpy as np
 import sympy
 import torch
 
-from .sym import as_expr, release
-from .symbolic.elementwise import Step
+from ..sym import as_expr, release
+from ..symbolic.elementwise import Step
 
 __all__ = ["Rule", "RULES", "Site", "Kink", "TORCH", "sites", "present", "locate", "conventional",
            "boundaries"]
@@ -284,7 +284,7 @@ def conventional(outputs: np.ndarray, sites: Sequence[Site], symbols: Mapping[st
     differentiating the result is the chain rule autograd applies, and it
     meets inf and 0 as autograd does (inf * 0 is nan).
     """
-    from . import derive
+    from .. import derive
 
     heads = {}
     for s in sites:

@@ -26,9 +26,9 @@ import sympy
 import z3
 
 from . import intervals
-from .sym import detach, exact, release, truth
+from ..sym import detach, exact, release, truth
 
-__all__ = ["Oracle", "Check", "SAT", "UNSAT", "UNKNOWN"]
+__all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN"]
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
@@ -161,7 +161,7 @@ def _model_point(model, translator: _Translator) -> tuple[dict, bool]:
     return point, is_exact
 
 
-class Oracle:
+class Feasibility:
     """Decides conditions over `symbols` and finds points, for one exploration.
 
     Translations and univariate solution sets are cached by condition: the

@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .symbolic.sites import user_site
+from ..symbolic.sites import user_site
 
 __all__ = ["AutogradRun", "PathRecorder", "autograd_run", "compiled", "defined", "jacobian_run", "backward_error",
-           "claim_values"]
+           "claim_values", "claim_exact"]
 
 
 @dataclass(frozen=True)

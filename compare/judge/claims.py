@@ -12,12 +12,12 @@ from typing import Mapping
 import numpy as np
 import sympy
 
-from . import derive
-from .case import Case
-from .errors import CaseOutputError
-from .explore import Piece, ByValue
-from .sym import as_expr, release
-from .symbolic import BRANCH, SymTensor, exprs_of
+from .. import derive
+from ..case import Case
+from ..errors import CaseOutputError
+from ..explore import Piece, ByValue
+from ..sym import as_expr, release
+from ..symbolic import BRANCH, SymTensor, exprs_of
 
 __all__ = ["prove", "vanishes", "same_template", "nonzero"]
 

@@ -14,8 +14,8 @@ import numpy as np
 import sympy
 
 from .notation import readable_array, readable_gradient
-from .records import CaseResult, Meta, PieceResult, PointResult
-from .verdict import largest
+from ..records import CaseResult, Meta, PieceResult, PointResult
+from ..judge.verdict import largest
 
 __all__ = ["case_entry", "render_json"]
 
@@ -114,7 +114,7 @@ def _piece_json(result: CaseResult, piece: PieceResult) -> dict:
 
 def case_entry(result: CaseResult) -> dict:
     """The case's entry in `results.json`; worker processes build it beside the case's check."""
-    from .errors import display_path
+    from ..errors import display_path
 
     entry = {"name": result.name, "file": display_path(result.file), "line": result.line,
              "status": result.status, "error": result.error, "dtype": result.dtype or None}

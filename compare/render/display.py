@@ -10,7 +10,7 @@ same in the same words.
 """
 from __future__ import annotations
 
-from .records import AGREE, CONVENTION, DISAGREE, ERROR, CaseResult
+from ..records import AGREE, CONVENTION, DISAGREE, ERROR, CaseResult
 
 __all__ = ["markdown", "short", "SHOWN_POINTS", "SHOWN_PIECES"]
 
@@ -31,7 +31,7 @@ def short(result: CaseResult) -> str:
 
 def markdown(result: CaseResult) -> str:
     """The result as markdown: verdict first, then the derivative, the failure if any, and the points."""
-    from .api import mismatch_message
+    from ..api import mismatch_message
     from .report import compiled_note, gradient_latex, parameters_note, points_table
 
     out = [f"**{result.status}** · `{result.name}`" + _summary(result), ""]

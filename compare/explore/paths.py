@@ -2,7 +2,7 @@
 
 The case function is re-run on SymTensors, each time forcing a prefix of
 branch decisions (depth first, deterministic). At a branch it has not met
-on this prefix, the explorer asks the oracle which sides are feasible
+on this prefix, the explorer asks the feasibility which sides are feasible
 under the path so far and forks only when both are. A finished run is one
 piece. Loops are bounded per branch site: a side is cut when its
 probability under the sampling distribution is below the budget, or when
@@ -21,9 +21,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import sympy
 
-from .feasible import SAT, UNSAT, Check, Oracle
-from .sym import truth
-from .symbolic import BRANCH, SymTensor, exprs_of
+from .feasible import SAT, UNSAT, Check, Feasibility
+from ..sym import truth
+from ..symbolic import BRANCH, SymTensor, exprs_of
 
 __all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key",
            "is_branch"]
@@ -144,11 +144,11 @@ class _Forced:
     or when the site's count passes the bound; a cut region is reported.
     """
 
-    def __init__(self, prefix: tuple[bool, ...], oracle: Oracle, *, loop_bound: int, budget: list,
+    def __init__(self, prefix: tuple[bool, ...], feasibility: Feasibility, *, loop_bound: int, budget: list,
                  epsilon: float, witness: dict | None = None):
         self.prefix = prefix
         self.witness = witness  # a point on the path so far, when one is known
-        self.oracle = oracle
+        self.feasibility = feasibility
         self.loop_bound = loop_bound
         self.budget = budget  # [remaining probability budget], shared by all runs
         self.epsilon = epsilon
@@ -169,11 +169,11 @@ class _Forced:
         sides = {truth(condition, self.witness): Check(SAT, self.witness)} if self.witness else {}
         for taken in (True, False):
             if taken not in sides:
-                sides[taken] = self.oracle.check(path + [_side(condition, taken)])
+                sides[taken] = self.feasibility.check(path + [_side(condition, taken)])
         feasible = [taken for taken in (True, False) if sides[taken].status == SAT]
         for taken in (True, False):
             if sides[taken].status not in (SAT, UNSAT):
-                p, how = self.oracle.probability(path + [_side(condition, taken)])
+                p, how = self.feasibility.probability(path + [_side(condition, taken)])
                 self.cuts.append(Uncovered(tuple(self.decisions) + (Decision(site, condition, taken),),
                                            "unverified: no proof either way and no witness found", p, how))
         if not feasible:
@@ -186,10 +186,10 @@ class _Forced:
     def _bound_loop(self, site, path) -> None:
         where = f"line {site[1]} of {os.path.basename(site[0])}"
         if self.counts[site] > self.loop_bound:
-            p, how = self.oracle.probability(path)
+            p, how = self.feasibility.probability(path)
             reason = f"loop bound {self.loop_bound} reached at {where}"
         else:
-            proven = self.oracle.below(path, self.budget[0] / 2)
+            proven = self.feasibility.below(path, self.budget[0] / 2)
             if proven is None:
                 return
             p, how = proven
@@ -203,7 +203,7 @@ class _Forced:
         return taken
 
 
-def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
+def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasibility,
             points: Sequence[dict] = (), loop_bound: int = 64, epsilon: float = 1e-9,
             interior: Callable[[dict], dict | None] = lambda p: p) -> Exploration:
     """Every feasible path of `fn` (within the bounds), and the piece of each point.
@@ -219,7 +219,7 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
     runs = 0
     while stack:
         prefix, witness = stack.pop()
-        decider = _Forced(prefix, oracle, loop_bound=loop_bound, budget=budget, epsilon=epsilon,
+        decider = _Forced(prefix, feasibility, loop_bound=loop_bound, budget=budget, epsilon=epsilon,
                           witness=witness)
         runs += 1
         try:
@@ -234,7 +234,7 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
         key = path_key(decisions)
         if key in keys:
             continue
-        witness = _interior_point(decisions, oracle, interior) if decisions else None
+        witness = _interior_point(decisions, feasibility, interior) if decisions else None
         keys[key] = len(pieces)
         pieces.append(Piece(decisions, output, witness))
 
@@ -254,7 +254,7 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, oracle: Oracle,
     return Exploration(tuple(pieces), tuple(uncovered), tuple(point_pieces), runs)
 
 
-def _interior_point(decisions, oracle: Oracle, interior) -> dict | None:
+def _interior_point(decisions, feasibility: Feasibility, interior) -> dict | None:
     literals = [d.literal for d in decisions]
 
     def accept(candidate: dict) -> dict | None:
@@ -263,4 +263,4 @@ def _interior_point(decisions, oracle: Oracle, interior) -> dict | None:
             return None
         return point if all(truth(c, point) for c in literals) else None
 
-    return oracle.interior(literals, accept=accept)
+    return feasibility.interior(literals, accept=accept)

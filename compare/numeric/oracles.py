@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from .numeric import PathRecorder, cast_up_on_mixed_dtypes
+from .runs import PathRecorder, cast_up_on_mixed_dtypes
 
 __all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "finite_difference", "autograd_hessian", "autograd_hvp"]

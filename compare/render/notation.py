@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from . import derive
-from .records import CaseResult
-from .sym import as_expr
+from .. import derive
+from ..records import CaseResult
+from ..sym import as_expr
 
 __all__ = ["SHOWN_TERMS", "readable_array", "readable_gradient", "shortened"]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from .records import ERROR, CaseResult
-from .sym import as_expr, release
+from ..records import ERROR, CaseResult
+from ..sym import as_expr, release
 
 __all__ = ["available", "Curve", "curve", "render_plot"]
 
@@ -63,7 +63,7 @@ class Curve:
 
 def curve(result: CaseResult) -> Curve | None:
     """The curve of a case with one scalar input, or one vector input used elementwise; else None."""
-    from .derive import template
+    from ..derive import template
 
     if result.status == ERROR or not result.pieces or not result.shapes or len(result.shapes) != 1:
         return None

@@ -1,0 +1,6 @@
+"""Stage 4, the verdict: tolerances and statuses, PyTorch's rules at kinks, and claims.
+
+`verdict.py` holds every tolerance and decides agreement; `kinks.py` the
+documented rules at nondifferentiable points; `claims.py` proves or
+refutes a case's `expect` by algebra.
+"""
