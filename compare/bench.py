@@ -102,8 +102,7 @@ def _cases(n: int):
 
 
 def _case_count(folder: str) -> int:
-    from .cli import declared_cases
-    from .load import discover
+    from .load import declared_cases, discover
 
     return sum(len(declared_cases(path)) for path in discover([folder]))
 
@@ -120,9 +119,9 @@ def _timed(run: Callable[[], object]) -> tuple[float, float, object]:
 
 def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], tuple[Sample, Sample, Sample]]:
     """(check wall seconds, check CPU seconds, report seconds) per (function, n)."""
-    from .cli import settle
+    from .batch import settle
     from .engine import check_case
-    from .records import Meta
+    from .records import AGREE, Meta
     from .render.report import render_case
     from .render.results_json import render_json
 
@@ -134,7 +133,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
             walls, cpus, reports = [], [], []
             for _ in range(repeat):
                 wall, cpu, result = _timed(lambda: check_case(c, timeout=None))
-                if result.status != "agree":
+                if result.status != AGREE:
                     raise RuntimeError(f"{c.name} at n = {n}: {result.status} {result.error or ''}")
                 walls.append(wall)
                 cpus.append(cpu)
@@ -146,7 +145,8 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 # -- 3. exploration of the notes' control flow ----------------------------------------------
 def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
-    from .engine import case_symbols, exact_point, explore_case, sample_points
+    from .engine import explore_case
+    from .points import case_symbols, exact_point, sample_points
     from .load import load_file
 
     loaded = load_file(CASES_FILE)
@@ -292,12 +292,13 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
               "| n | seconds | spread |", "|---|---|---|"]
     for n, sample in growth.items():
         lines.append(f"| {n} | {sample.median:.2f} | {sample.spread()} |")
-    stages = [label for _, label in bench_calls.PHASES]
+    stages = [label for _, _, label in bench_calls.PHASES]
     lines += ["", "## Where the time goes", "",
               "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
-              "timer around its function in compare/engine.py (exploration: `explore_case`, the symbolic runs "
-              "and z3; derivation: `_piece_result`, gradients, Jacobians, Hessians and the claim; exact values: "
-              "`_exact_values`; forward mode + FD: `_oracles`; autograd's Hessian: `_hessian_check`). "
+              "timer around its function (exploration: `engine.explore_case`, the symbolic runs and z3; "
+              "derivation: `pieces.derive_piece`, gradients, Jacobians, Hessians and the claim; exact values: "
+              "`exact_values.exact_values`; forward mode + FD: `judge.oracles.oracle_answers`; autograd's "
+              "Hessian: `judge.oracles.hessian_check`). "
               "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
               "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]
     for label, spent in m.phases.items():

@@ -87,7 +87,7 @@ def _inputs(f: Function) -> tuple[torch.Tensor, ...]:
 def _points(fn: Callable, inputs: tuple) -> list[tuple[torch.Tensor, ...]]:
     """The five points compare checks for a smooth function: the example and its four samples."""
     from .api import as_case
-    from .engine import sample_points
+    from .points import sample_points
 
     case = as_case(fn, inputs)
     return [tuple(p[n].detach().clone().requires_grad_() for n in case.inputs) for _, p in sample_points(case, 0, 4)]
@@ -185,20 +185,22 @@ def fresh(repeat: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(ours), tuple(theirs)
 
 
-PHASES = (("explore_case", "exploration"), ("_piece_result", "derivation"), ("_exact_values", "exact values"),
-          ("_oracles", "forward mode + FD"), ("_hessian_check", "autograd's Hessian"))
-"""The stages of `check_case` timed by `phases`, by their function in compare/engine.py."""
+PHASES = (("engine", "explore_case", "exploration"), ("engine", "derive_piece", "derivation"),
+          ("engine", "exact_values", "exact values"), ("point", "oracle_answers", "forward mode + FD"),
+          ("point", "hessian_check", "autograd's Hessian"))
+"""The stages of `check_case` timed by `phases`: (module of compare that calls it, function, label)."""
 
 
 def phases(fn: Callable, inputs: tuple) -> dict[str, float]:
     """Seconds per stage of one `assert_agrees(fn, inputs)` (warm, SymPy's cache cleared), and "total".
 
-    Each stage's function in `compare.engine` is wrapped in a timer for this one call.
+    Each stage's function is wrapped in a timer, where its caller looks it up, for this one call.
     """
-    from . import engine
+    import importlib
 
-    spent = {label: 0.0 for _, label in PHASES}
-    originals = {name: getattr(engine, name) for name, _ in PHASES}
+    spent = {label: 0.0 for _, _, label in PHASES}
+    modules = {where: importlib.import_module(f"compare.{where}") for where, _, _ in PHASES}
+    originals = {(where, name): getattr(modules[where], name) for where, name, _ in PHASES}
 
     def timed(f, label):
         def run(*args, **kwargs):
@@ -210,12 +212,12 @@ def phases(fn: Callable, inputs: tuple) -> dict[str, float]:
         return run
 
     try:
-        for name, label in PHASES:
-            setattr(engine, name, timed(originals[name], label))
+        for where, name, label in PHASES:
+            setattr(modules[where], name, timed(originals[where, name], label))
         total = _compare(fn, inputs)
     finally:
-        for name, f in originals.items():
-            setattr(engine, name, f)
+        for (where, name), f in originals.items():
+            setattr(modules[where], name, f)
     return {**spent, "total": total}
 
 

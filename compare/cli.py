@@ -8,19 +8,13 @@ written to (found before any case runs).
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import os
-import shutil
-import stat
 import sys
-import tempfile
-import time
-from typing import Callable
 
 from .case import COMPILE_DEFAULT
 
-__all__ = ["main", "write_reports"]
+__all__ = ["main"]
 
 DEFAULT_CASES = "cases"
 DEFAULT_OUT = "reports"
@@ -126,24 +120,13 @@ def _main(argv: list[str] | None) -> int:
 
 
 # -- list: read the files, import nothing ------------------------------------------------
-def declared_cases(path: str) -> list[tuple[str, int, str]]:
-    """(name, line, first docstring line) of each @case function in a file, read with `ast`."""
-    with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), filename=path)
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for dec in node.decorator_list:
-                target = dec.func if isinstance(dec, ast.Call) else dec
-                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
-                if name == "case":
-                    doc = (ast.get_docstring(node) or "").strip().splitlines()
-                    found.append((node.name, node.lineno, doc[0] if doc else ""))
-    return sorted(found, key=lambda c: c[1])
+def _line_of(message: str) -> int:
+    parts = message.split(":")
+    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
 
 
 def _list(paths: list[str]) -> int:
-    from .load import discover
+    from .load import declared_cases, discover
 
     status = 0
     for path in discover(paths):
@@ -161,32 +144,60 @@ def _list(paths: list[str]) -> int:
 
 # -- all / run ---------------------------------------------------------------------------
 def _run(paths: list[str], args) -> int:
-    import platform
-
-    import sympy
-    import torch
-
-    from .engine import CaseTimeout, time_limit
-    from .load import LoadedFile, discover, load_file
-    from .render.plot import available
+    from .batch import check_all, done_line, settle
     from .progress import Progress
-    from .records import ERROR, CaseResult, fails_run
-    from .records import Meta
+    from .records import ERROR, fails_run
     from .render.report import page_names
+    from .write import out_problem, write_reports
 
     unwritable = out_problem(args.out)
     if unwritable:  # before hours of checks, not after them
         print(f"--out {args.out}: {unwritable}", file=sys.stderr)
         return 2
     settle()
-    files = discover(paths)
-    if not files:
+    slots = _slots(paths, args.timeout)
+    if slots is None:
         print(f"no case files under {', '.join(paths)}", file=sys.stderr)
         return 2
-    slots: list = []  # a CaseResult for a file that failed to load, else the Case to check
+    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
+                   compile=args.compile)
+    pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
+    meta = _meta(args)
+    results: list = [None] * len(slots)
+    pictures: dict[str, bytes] = {}
+    rendered: dict[str, tuple[str, dict]] = {}
+    progress = Progress([slot.name for slot in slots])
+    try:
+        for i, result, seconds, png, page_text, entry in check_all(slots, options, args.jobs, pages, meta,
+                                                                    progress.started):
+            results[i] = result
+            rendered[pages[i]] = page_text, entry
+            if png is not None:
+                pictures[pages[i]] = png
+            progress.done(i, done_line(result, seconds, args.verbose))
+    finally:
+        progress.close()
+    if not pictures:
+        meta = dataclasses.replace(meta, matplotlib=None)
+    write_reports(results, meta, args.out, pictures=pictures, rendered=rendered)
+    _summary(results, args.out)
+    errors = sum(r.status == ERROR for r in results)
+    return 2 if errors else 1 if any(fails_run(r) for r in results) else 0
+
+
+def _slots(paths: list[str], timeout: float) -> list | None:
+    """A CaseResult for each file that failed to load, else its Cases, in order; None: no case files."""
+    from .limits import CaseTimeout, time_limit
+    from .load import LoadedFile, discover, load_file
+    from .records import ERROR, CaseResult
+
+    files = discover(paths)
+    if not files:
+        return None
+    slots: list = []
     for path in files:
         try:  # importing runs the file's top level, which may loop too
-            with time_limit(args.timeout or None, "importing the file"):
+            with time_limit(timeout or None, "importing the file"):
                 loaded = load_file(path)
         except CaseTimeout as exc:
             loaded = LoadedFile(path, (), f"{path}: CaseTimeout: {exc}")
@@ -196,37 +207,34 @@ def _run(paths: list[str], args) -> int:
                                     error=loaded.error, traceback=loaded.traceback))
         else:
             slots.extend(loaded.cases)
-    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
-                   compile=args.compile)
-    pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
-    meta = Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
+    return slots
+
+
+def _meta(args):
+    import platform
+
+    import sympy
+    import torch
+
+    from .records import Meta
+    from .render.plot import available
+
+    return Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
                 seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if available() else None)
-    results: list = [None] * len(slots)
-    pictures: dict[str, bytes] = {}
-    rendered: dict[str, tuple[str, dict]] = {}
-    progress = Progress([slot.name for slot in slots])
-    try:
-        for i, result, seconds, png, page_text, entry in _check_all(slots, options, args.jobs, pages, meta,
-                                                                     progress.started):
-            results[i] = result
-            rendered[pages[i]] = page_text, entry
-            if png is not None:
-                pictures[pages[i]] = png
-            progress.done(i, _done_line(result, seconds, args.verbose))
-    finally:
-        progress.close()
-    if not pictures:
-        meta = dataclasses.replace(meta, matplotlib=None)
-    write_reports(results, meta, args.out, pictures=pictures, rendered=rendered)
-    counts = {s: sum(r.status == s for r in results) for s in ("agree", "convention", "disagree", "error")}
-    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {counts['agree']} agree, "
-          f"{counts['convention']} convention, {counts['disagree']} disagree, {counts['error']} errors. "
-          f"Reports in {args.out}/ (index.md, results.json).")
-    known = sum(r.known_wrong is not None and r.status == "disagree" for r in results)
+
+
+def _summary(results: list, out: str) -> None:
+    from .records import DISAGREE, STATUSES
+
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
+    agree, convention, disagree, error = (counts[s] for s in STATUSES)
+    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {agree} agree, "
+          f"{convention} convention, {disagree} disagree, {error} errors. "
+          f"Reports in {out}/ (index.md, results.json).")
+    known = sum(r.known_wrong is not None and r.status == DISAGREE for r in results)
     if known:
         print(f"({known} of the disagreements {'is a case' if known == 1 else 'are cases'} declared known_wrong: "
               f"{'its' if known == 1 else 'their'} bug was caught, as it should be.)")
-    return 2 if counts["error"] else 1 if any(fails_run(r) for r in results) else 0
 
 
 def _version(package: str) -> str | None:
@@ -238,254 +246,3 @@ def _version(package: str) -> str | None:
         return None
 
 
-def settle() -> None:
-    """Prepare the process for many small checks.
-
-    Every object alive now (torch's and SymPy's modules) lives for the whole
-    run: freezing them keeps each full collection from re-scanning them,
-    about a fifth of the CPU time of a large check. And the tensors a case
-    sees are tiny, so torch's intra-op thread pool only adds overhead: one
-    thread makes `compare all` about 1.5x faster on two cores, same bytes.
-    """
-    import gc
-
-    import torch
-
-    torch.set_num_threads(1)
-    _import_before_fork()
-    gc.collect()
-    gc.freeze()
-
-
-def _import_before_fork() -> None:
-    """Import here, once, what each forked worker would otherwise import for itself: forward mode's
-    first product of a dual tensor with a number imports torch's JVP decompositions and, through
-    them, torch._dynamo (about 0.7 s); the pictures import matplotlib (about 0.35 s)."""
-    import torch
-
-    from .numeric.oracles import jvp
-    from .render.plot import available
-
-    jvp(lambda v: v * 2.0, torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
-    if available():
-        import matplotlib.backends.backend_agg  # noqa: F401  (what render_plot imports)
-        import matplotlib.figure  # noqa: F401
-        import matplotlib.style  # noqa: F401
-
-
-_SLOTS: list = []
-_SHARED: dict = {}
-
-
-def _check_slot(i: int):
-    """(i, result, seconds, PNG or None, page, JSON entry) for the i-th slot.
-
-    Runs in a worker, which inherited the loaded cases when it was forked.
-    The picture, the page and the JSON entry are made here too: each depends
-    on this result alone, and the workers run side by side.
-    """
-    from .engine import check_case
-    from .render.plot import available, render_plot
-    from .records import CaseResult
-    from .render.report import render_case
-    from .render.results_json import case_entry
-
-    slot, page, meta = _SLOTS[i], _SHARED["pages"][i], _SHARED["meta"]
-    seconds, png = 0.0, None
-    if isinstance(slot, CaseResult):  # a file that failed to load
-        result = slot
-    else:
-        start = time.perf_counter()
-        result = dataclasses.replace(check_case(slot, **_SHARED["options"]), cause=None)  # it may not pickle
-        seconds = time.perf_counter() - start
-        try:
-            png = render_plot(result) if available() else None
-        except Exception as exc:  # a picture is an extra: drawing it must not cost the case's results
-            print(f"{result.name}: no picture: {type(exc).__name__}: {str(exc).strip()[:200]}", file=sys.stderr)
-    text = render_case(result, meta, picture=f"{page}.png" if png is not None else None)
-    return i, result, seconds, png, text, case_entry(result)
-
-
-def _longest_first(slots: list) -> list[int]:
-    """The slots' indices, those likely to take longest first.
-
-    A case whose code branches or loops is explored piece by piece and is
-    checked at a point inside every piece: it can take a hundred times as
-    long as a smooth case. Started first, it does not leave one worker
-    finishing alone at the end. The order changes nothing in the reports.
-    """
-    from .engine import case_source
-
-    def branches(slot) -> int:
-        source = case_source(slot) if hasattr(slot, "fn") else ""  # else a file that failed to load
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            return 0
-        return sum(isinstance(n, (ast.If, ast.While, ast.For, ast.IfExp)) for n in ast.walk(tree))
-
-    weight = [branches(slot) for slot in slots]
-    return sorted(range(len(slots)), key=lambda i: -weight[i])
-
-
-def _check_all(slots: list, options: dict, jobs: int, pages: list[str], meta,
-               started: Callable[[int], None] = lambda i: None):
-    """`_check_slot`'s tuple for each slot, as each is done; cases run `jobs` at a time.
-
-    Workers are forked after the imports and after the case files are loaded,
-    so they neither import torch again nor re-run the case files; each case
-    is checked as a whole in one worker, so the results do not depend on `jobs`.
-    `started(i)` is called as slot i is taken up (for the progress line).
-    """
-    global _SLOTS, _SHARED
-    _SLOTS, _SHARED = slots, dict(options=options, pages=pages, meta=meta)
-    order = _longest_first(slots)
-    try:
-        import multiprocessing
-
-        cases = sum(not hasattr(s, "status") for s in slots)
-        if jobs <= 1 or cases <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            for i in order:  # one process (no fork on Windows)
-                started(i)
-                yield _check_slot(i)
-            return
-
-        workers = min(jobs, cases)  # no idle workers
-        waiting = list(order)
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            # Each worker takes the next slot in `order` as it frees, so the slots being checked
-            # are the first `workers` not yet done (up to the moment a result is in transit).
-            for i in waiting[:workers]:
-                started(i)
-            for found in pool.imap_unordered(_check_slot, order, chunksize=1):
-                waiting.remove(found[0])
-                yield found  # reported done before the next slot is reported started
-                for i in waiting[:workers]:
-                    started(i)
-    finally:
-        _SLOTS, _SHARED = [], {}
-
-
-def _line_of(message: str) -> int:
-    parts = message.split(":")
-    return int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0
-
-
-def _done_line(result, seconds: float, verbose: bool) -> str:
-    """The line printed for a finished case (and its traceback, with `-v`)."""
-    mark = {"agree": "ok", "convention": "conv", "disagree": "DISAGREE", "error": "ERROR"}.get(result.status,
-                                                                                          result.status)
-    line = f"{mark:>8}  {result.name}"
-    if result.status != "error":
-        line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"
-    else:
-        line += f"  {result.error}"
-    if verbose and result.traceback:
-        line += "\n" + result.traceback.rstrip("\n")
-    return line
-
-
-def out_problem(out: str) -> str | None:
-    """Why `write_reports` could not put a folder at `out`, or None: checked before any case runs.
-
-    `out` must be a folder or not exist yet; the nearest of its parents that
-    exists must be a folder this process may write in, since the reports are
-    written beside `out` and renamed into place (the missing parents are
-    made then, not now: a run that fails writes nothing).
-    """
-    target = os.path.abspath(out)
-    if os.path.exists(target) and not os.path.isdir(target):
-        return "exists and is not a folder; give a folder for the reports"
-    parent = os.path.dirname(target)
-    while not os.path.exists(parent):  # a dangling link is not a folder either
-        if os.path.islink(parent) or os.path.dirname(parent) == parent:
-            break
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        return f"{parent} is not a folder, so the reports cannot be written under it"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot write in {parent}"
-    return None
-
-
-def _generated(name: str) -> bool:
-    """Is this entry of the reports folder one that a run writes (and so replaces)?"""
-    return name == "results.json" or (name.endswith((".md", ".png")) and not name.startswith("."))
-
-
-def _folder_mode(target: str) -> int:
-    """The mode the reports folder keeps: its own, or the umask's default for a new folder.
-
-    `mkdtemp` makes the staging folder 0700; renamed into place unchanged, it
-    would make a shared or served reports folder private.
-    """
-    if os.path.isdir(target):
-        return stat.S_IMODE(os.stat(target).st_mode)
-    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(mask)
-    return 0o777 & ~mask
-
-
-def write_reports(results, meta, out: str, pictures: dict[str, bytes] | None = None,
-                  rendered: dict[str, tuple[str, dict]] | None = None) -> None:
-    """Render every page, then put them in place at once.
-
-    `pictures` maps a page name to its PNG, written beside the page as
-    `PAGE.png` and embedded in it. `rendered` maps a page name to its page
-    and its `results.json` entry where the workers have made them already.
-
-    The pages go to a temporary folder beside `out`, which replaces `out`
-    only when all are written: a run that dies midway leaves the previous
-    reports as they were. What a run does not write (a log, a user's notes,
-    a subfolder) is moved into the new folder first, by rename, so nothing
-    else is lost and a file still open for writing stays the same file.
-    """
-    from .render.report import page_names, render_case, render_index
-    from .render.results_json import render_json
-
-    target = os.path.abspath(out)
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
-    kept: list[str] = []
-    try:
-        pictures, rendered = pictures or {}, rendered or {}
-        names = page_names(results)
-        files = {"index.md": render_index(results, meta),
-                 "results.json": render_json(results, meta, [rendered.get(page, (None, None))[1] for page in names])}
-        for result, page in zip(results, names):
-            if page in rendered:
-                files[f"{page}.md"] = rendered[page][0]
-            else:
-                files[f"{page}.md"] = render_case(result, meta, picture=f"{page}.png" if page in pictures else None)
-        for name, text in files.items():
-            with open(os.path.join(staging, name), "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        for page, png in pictures.items():
-            with open(os.path.join(staging, f"{page}.png"), "wb") as f:
-                f.write(png)
-        os.chmod(staging, _folder_mode(target))
-        old = None
-        if os.path.exists(target):
-            for name in sorted(os.listdir(target)):
-                if not _generated(name):
-                    os.rename(os.path.join(target, name), os.path.join(staging, name))
-                    kept.append(name)
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=parent)
-            os.rmdir(old)
-            os.rename(target, old)
-        try:
-            os.rename(staging, target)
-        except BaseException:  # put the previous reports back where they were
-            if old:
-                os.rename(old, target)
-            raise
-        kept = []
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        for name in kept:  # the swap did not happen: the kept entries go back
-            if os.path.exists(target):
-                os.rename(os.path.join(staging, name), os.path.join(target, name))
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

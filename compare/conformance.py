@@ -28,7 +28,6 @@ import json
 import os
 import signal
 import sys
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
@@ -43,18 +42,13 @@ from .explore import ByValue
 from .sym import exact, input_symbols
 from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
 from .judge.verdict import measure
+from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
            "EXPECTED"]
 
-STATUSES = ("runs", "disagrees", "unsupported", "error", "skipped")
-"""An op's classification (skipped: no small sample)."""
 _PRECEDENCE = ("disagrees", "unsupported", "error", "runs")
 """Which sample's status is the op's: one failing sample fails the op."""
-
-EXPECTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "opdb.json")
-"""The committed record of the last full run: what docs/ops.md lists, what tests/test_opdb.py holds to."""
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -68,23 +62,6 @@ class Settings:
     """Time bound of one sample (SIGALRM); a slower sample is an `error`."""
     seed: int = 0
     """torch's generator is seeded with this before each op draws its samples."""
-
-
-@dataclass(frozen=True)
-class OpResult:
-    """What one op_db entry gave."""
-
-    name: str
-    """`op.name`, with `.variant_test_name` when it has one (`max.reduction_with_dim`)."""
-    status: str
-    """One of STATUSES."""
-    route: str
-    """`direct` (every ATen op it reached has a meaning), `decomposition` (some went through
-    PyTorch's decompositions), or empty when it did not run."""
-    detail: str
-    """Where it disagrees, which ATen op is unsupported, the error's first line, or the kink rule met."""
-    samples: int
-    """How many samples were run."""
 
 
 class _Timeout(Exception):
@@ -293,11 +270,6 @@ def run(ops: Iterable, settings: Settings = Settings(), *, progress=None) -> lis
     return found
 
 
-def counts(results: Sequence[OpResult]) -> dict[str, int]:
-    c = Counter(r.status for r in results)
-    return {s: c.get(s, 0) for s in STATUSES}
-
-
 def render_table(results: Sequence[OpResult]) -> str:
     """The counts and one row per op, as markdown."""
     c = counts(results)
@@ -312,14 +284,6 @@ def dump(results: Sequence[OpResult], settings: Settings) -> str:
     """The committed record: settings, torch's version, every op's result (stable JSON)."""
     return json.dumps({"torch": torch.__version__, "settings": asdict(settings),
                        "ops": [asdict(r) for r in results]}, indent=1, sort_keys=True) + "\n"
-
-
-def load(path: str = EXPECTED) -> list[OpResult]:
-    """The committed results (empty when there is no record)."""
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [OpResult(**r) for r in json.load(f)["ops"]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,7 +43,7 @@ import sympy
 from . import derive
 from .sym import as_expr, release, to_float, truth
 
-__all__ = ["value", "derivative", "extension", "zero_powers", "at_point", "Continued", "same", "MOST_SINGULAR", "LARGEST"]
+__all__ = ["value", "derivative", "extension", "zero_powers", "at_point", "Derivatives", "Continued", "same", "MOST_SINGULAR", "LARGEST"]
 
 MOST_SINGULAR = 3
 """Most singular symbols whose iterated limits are taken (in every order: 3! = 6 of them)."""
@@ -197,17 +197,27 @@ def _label(name: str, idx: tuple) -> str:
     return f"{name}{list(idx)}" if idx else name
 
 
-def at_point(output: np.ndarray, gradient: dict, jacobian: dict | None, hessian: np.ndarray | None,
-             symbols: Mapping[str, np.ndarray], point: Mapping, values: dict, jacobian_values: dict | None,
-             hessian_values: np.ndarray | None) -> Continued | None:
+@dataclass(frozen=True)
+class Derivatives:
+    """A gradient (input name -> array), a Jacobian or None, a Hessian or None: as formulas or values."""
+
+    gradient: dict
+    jacobian: dict | None = None
+    hessian: np.ndarray | None = None
+
+
+def at_point(output: np.ndarray, formulas: Derivatives, values: Derivatives, symbols: Mapping[str, np.ndarray],
+             point: Mapping) -> Continued | None:
     """The derivatives at `point` by continuity where their formulas fail, or None where none does.
 
-    `values`, `jacobian_values` and `hessian_values` are the formulas' own
-    values there (NaN where undefined). Where an equality branch holds at the
+    `values` are the `formulas`' own values there (NaN where undefined); a
+    Hessian is continued when `formulas` has one. Where an equality branch holds at the
     point and `extension` replaces it, or a `0**e` is 0 all around it
     (`zero_powers`), every derivative is taken anew from the output as it is
     near the point; otherwise only the undefined entries are.
     """
+    gradient, jacobian, hessian = formulas.gradient, formulas.jacobian, formulas.hessian
+    values, jacobian_values, hessian_values = values.gradient, values.jacobian, values.hessian
     extended = np.vectorize(lambda e: zero_powers(extension(e, point), point), otypes=[object])(output)
     equality = any(e != o for e, o in zip(extended.flat, output.flat))
     if equality:

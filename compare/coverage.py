@@ -1,7 +1,6 @@
 """The core set of ATen ops with a SymPy meaning, listed from the table itself: `docs/ops.md`.
 
     python -m compare.coverage > docs/ops.md
-    python -m compare.coverage --opdb       # run op_db's conformance (compare.conformance)
 
 One row per meaning: every ATen (or prims) op that reaches it, and what it
 computes (its SymPy formula for an elementwise op, else its docstring).
@@ -57,7 +56,7 @@ def render_ops() -> str:
 
 def render_opdb() -> list[str]:
     """Every op of PyTorch's op_db, as the committed conformance record (docs/opdb.json) saw it."""
-    from .conformance import EXPECTED, counts, load
+    from .opdb_record import EXPECTED, counts, load
 
     results = load(EXPECTED)
     if not results:
@@ -88,8 +87,4 @@ def render_opdb() -> list[str]:
 if __name__ == "__main__":
     import sys
 
-    if "--opdb" in sys.argv[1:]:
-        from .conformance import main
-
-        sys.exit(main([a for a in sys.argv[1:] if a != "--opdb"]))
     sys.stdout.write(render_ops())

@@ -35,10 +35,10 @@ import mpmath
 import numpy as np
 import sympy
 
-from .sym import as_expr, release, to_float
+from .sym import RELATIONS, as_expr, release, to_float
 
 __all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate",
-           "evaluate_many", "template", "identically_zero"]
+           "evaluate_many", "template", "identically_zero", "localize", "LOCALIZED"]
 
 
 def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
@@ -167,6 +167,10 @@ def hessian(grad: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) ->
     return out
 
 
+LOCALIZED = (sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside)
+"""The kinked heads `localize` replaces by what they are around a point off their kinks."""
+
+
 def localize(expr: sympy.Expr, point: Mapping[sympy.Symbol, sympy.Basic]) -> sympy.Expr:
     """`expr` as it is on a neighbourhood of `point`: every kinked head that is smooth there replaced.
 
@@ -192,16 +196,16 @@ def localize(expr: sympy.Expr, point: Mapping[sympy.Symbol, sympy.Basic]) -> sym
         v = value(node.args[0])
         return make(node.args[0], v) if v.is_real and v != 0 else node
 
-    rules = [
-        (sympy.Max, lambda n: extreme(n, True)),
-        (sympy.Min, lambda n: extreme(n, False)),
-        (sympy.Abs, lambda n: signed(n, lambda a, v: a if v > 0 else -a)),
-        (sympy.sign, lambda n: signed(n, lambda a, v: sympy.Integer(1 if v > 0 else -1))),
-        (sympy.Heaviside, lambda n: signed(n, lambda a, v: sympy.Integer(1 if v > 0 else 0))),
-    ]
+    rules = {
+        sympy.Max: lambda n: extreme(n, True),
+        sympy.Min: lambda n: extreme(n, False),
+        sympy.Abs: lambda n: signed(n, lambda a, v: a if v > 0 else -a),
+        sympy.sign: lambda n: signed(n, lambda a, v: sympy.Integer(1 if v > 0 else -1)),
+        sympy.Heaviside: lambda n: signed(n, lambda a, v: sympy.Integer(1 if v > 0 else 0)),
+    }
     out = expr  # detach() stays: its derivative is 0 here too
-    for head, rule in rules:
-        out = out.replace(lambda n, head=head: isinstance(n, head), rule)
+    for head in LOCALIZED:
+        out = out.replace(lambda n, head=head: isinstance(n, head), rules[head])
     return out
 
 
@@ -503,10 +507,6 @@ def _round(value) -> float:
     raise TypeError(f"cannot round {value!r}")
 
 
-_RELATIONS = {sympy.StrictLessThan: np.less, sympy.LessThan: np.less_equal, sympy.StrictGreaterThan: np.greater,
-              sympy.GreaterThan: np.greater_equal, sympy.Equality: np.equal, sympy.Unequality: np.not_equal}
-
-
 class _Exact:
     """Runs an expression on object arrays of Fractions: +, -, *, /, integer powers, Abs, Max,
     Min, sign, Heaviside, Piecewise and comparisons. Anything else raises _Unsupported."""
@@ -561,8 +561,8 @@ class _Exact:
             for value, cond in reversed(e.args):
                 result = np.where(np.asarray(self(cond), dtype=bool), self(value), result)
             return result
-        if type(e) in _RELATIONS:
-            return _RELATIONS[type(e)](self(e.lhs), self(e.rhs))
+        if type(e) in RELATIONS:
+            return RELATIONS[type(e)](self(e.lhs), self(e.rhs))
         if isinstance(e, (sympy.And, sympy.Or)):
             return reduce(np.logical_and if isinstance(e, sympy.And) else np.logical_or,
                           (np.asarray(self(a), dtype=bool) for a in e.args))

@@ -9,6 +9,7 @@ with `require_case=False`, as pytest collects a test file without tests.
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import sys
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from .case import Case, collecting
 from .errors import display_path, one_line
 
-__all__ = ["LoadedFile", "discover", "load_file", "passed_over"]
+__all__ = ["declared_cases", "LoadedFile", "discover", "load_file", "passed_over"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,19 @@ def load_file(path: str, *, require_case: bool = True) -> LoadedFile:
     if not mine and require_case:
         return LoadedFile(shown, (), f"{shown}:1: no case: decorate a function with @case(inputs=...)")
     return LoadedFile(shown, mine, None)
+
+
+def declared_cases(path: str) -> list[tuple[str, int, str]]:
+    """(name, line, first docstring line) of each @case function in a file, read with `ast`."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), filename=path)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                target = dec.func if isinstance(dec, ast.Call) else dec
+                name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+                if name == "case":
+                    doc = (ast.get_docstring(node) or "").strip().splitlines()
+                    found.append((node.name, node.lineno, doc[0] if doc else ""))
+    return sorted(found, key=lambda c: c[1])

@@ -31,10 +31,9 @@ from pathlib import Path
 
 import pytest
 
+from .statuses import CONVENTION, DISAGREE, ERROR
+
 __all__ = ["CaseFile", "CaseItem", "LoadErrorItem"]
-
-CONVENTION = "convention"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("compare", "checking autograd against exact derivatives")
@@ -130,17 +129,17 @@ class CaseItem(pytest.Item):
 
         self.result = check_case(self.case, seed=self.config.getoption("compare_seed"),
                                  samples=self.config.getoption("compare_samples"))
-        if self.result.status == "error":
+        if self.result.status == ERROR:
             pytest.fail(f"error: {self.result.error}", pytrace=False)
 
     def runtest(self) -> None:
         result = self.result
-        if result.known_wrong and result.status == "disagree":
+        if result.known_wrong and result.status == DISAGREE:
             pytest.xfail(f"known wrong: {result.known_wrong}")
         if result.known_wrong:
             pytest.fail(f"declared known_wrong ({result.known_wrong}) but {result.status}: the bug was not caught",
                         pytrace=False)
-        if result.status == "disagree":
+        if result.status == DISAGREE:
             pytest.fail(_failure_text(result), pytrace=False)
         if result.status == CONVENTION:
             why = _convention_text(result)
@@ -152,7 +151,7 @@ class CaseItem(pytest.Item):
 
 
 def _failure_text(result) -> str:
-    from .api import mismatch_message
+    from .render.message import mismatch_message
     from .render.report import points_table
 
     return "\n".join([mismatch_message(result), "", points_table(result, result.points)])

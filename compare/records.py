@@ -7,19 +7,10 @@ import numpy as np
 import sympy
 
 from .judge.verdict import Errors
+from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
 
 __all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "UncoveredRegion", "CaseResult",
            "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
-
-AGREE, CONVENTION, DISAGREE, ERROR = "agree", "convention", "disagree", "error"
-STATUSES = (AGREE, CONVENTION, DISAGREE, ERROR)
-"""From best to worst. `convention`: at a kink, autograd gives the value PyTorch's documented rule gives."""
-
-
-def worst(statuses) -> str:
-    """The worst of some statuses (agree when there are none)."""
-    return max(statuses, key=STATUSES.index, default=AGREE)
-
 
 def fails_run(result: "CaseResult") -> bool:
     """Does this result make a run fail (exit 1)? A `disagree`, unless the case is declared
@@ -223,17 +214,8 @@ class CaseResult:
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
 
-    # In Jupyter: the verdict, the derivative in LaTeX and the points (compare/render/display.py, which
-    # renders with the report's and assert_agrees's own code; imported here only when shown).
-    def _repr_markdown_(self) -> str:
-        from .render.display import markdown
-
-        return markdown(self)
-
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
-        from .render.display import short
-
-        printer.text(short(self))
+    # In Jupyter a result shows its verdict, derivative and points: compare/render/display.py gives
+    # CaseResult its `_repr_markdown_` and `_repr_pretty_` (records never import their renderers).
 
 
 @dataclass(frozen=True)

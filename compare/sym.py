@@ -6,11 +6,12 @@ decimal approximation: `exact(0.1)` is 3602879701896397/36028797018963968.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 import sympy
 
-__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth"]
+__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth", "RELATIONS"]
 
 
 def exact(value) -> sympy.Expr:
@@ -150,9 +151,9 @@ DEEPEST = 1200
 """Bits of working precision `_significant` may use (evalf's `maxn`)."""
 
 
-_SIDES = {sympy.StrictLessThan: lambda d: d < 0, sympy.LessThan: lambda d: d <= 0,
-          sympy.StrictGreaterThan: lambda d: d > 0, sympy.GreaterThan: lambda d: d >= 0,
-          sympy.Equality: lambda d: d == 0, sympy.Unequality: lambda d: d != 0}
+RELATIONS = {sympy.StrictLessThan: operator.lt, sympy.LessThan: operator.le, sympy.StrictGreaterThan: operator.gt,
+             sympy.GreaterThan: operator.ge, sympy.Equality: operator.eq, sympy.Unequality: operator.ne}
+"""Each SymPy relation as the Python operator that decides it, on numbers, arrays or z3 terms alike."""
 
 
 def truth(condition: sympy.Basic, point: dict) -> bool:
@@ -165,13 +166,13 @@ def truth(condition: sympy.Basic, point: dict) -> bool:
     c = release(condition)
     if c is sympy.true or c is sympy.false:
         return c is sympy.true
-    if type(c) in _SIDES:
+    if type(c) in RELATIONS:
         d = (c.lhs - c.rhs).xreplace(point)
         if not d.is_Rational:
             d = d.evalf(50)
             if not (d.is_real and d.is_finite):
                 return False
-        return bool(_SIDES[type(c)](d))
+        return bool(RELATIONS[type(c)](d, 0))
     if isinstance(c, sympy.And):
         return all(truth(a, point) for a in c.args)
     if isinstance(c, sympy.Or):

@@ -1,7 +1,7 @@
 """The case library: at least 25 cases in folders, each saying in one line what it teaches."""
 import os
 
-from compare.cli import declared_cases
+from compare.load import declared_cases
 from compare.load import discover
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

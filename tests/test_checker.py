@@ -196,7 +196,7 @@ def test_a_float64_case_names_its_one_run_once():
 def test_saved_tensors_are_cast_up_only_when_a_float64_backward_needs_it(monkeypatch):
     """The saved-tensor hooks keep every run's graph alive (a cycle through C++ that gc cannot
     see): a run that does not need them must not have them on."""
-    from compare import numeric
+    from compare.numeric import runs as numeric
 
     def refuse(dtype):
         raise AssertionError("saved_cast_up used without need")

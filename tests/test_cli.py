@@ -87,7 +87,7 @@ def test_committed_reports_are_current(tmp_path):
 
 
 def test_cases_that_branch_start_first_and_the_rest_keep_their_order():
-    from compare.cli import _longest_first
+    from compare.batch import _longest_first
     from compare.load import load_file
 
     slots = list(load_file("cases/notes/autograd.py").cases)
@@ -150,10 +150,10 @@ def test_out_in_a_folder_that_cannot_be_written_is_an_error_before_anything_runs
 
 
 def test_out_that_does_not_exist_yet_is_fine(tmp_path):
-    from compare import cli
+    from compare import write
 
-    assert cli.out_problem(str(tmp_path / "a" / "b" / "reports")) is None
-    assert cli.out_problem(str(tmp_path)) is None
+    assert write.out_problem(str(tmp_path / "a" / "b" / "reports")) is None
+    assert write.out_problem(str(tmp_path)) is None
     assert not (tmp_path / "a").exists()
 
 

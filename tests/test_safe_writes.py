@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from compare import cli
+from compare import cli, write
 from compare.render import report
 from compare.records import ERROR, CaseResult
 from compare.records import Meta
@@ -23,7 +23,7 @@ def _snapshot(folder):
 @pytest.fixture
 def previous(tmp_path):
     out = tmp_path / "reports"
-    cli.write_reports(_results(2), META, str(out))
+    write.write_reports(_results(2), META, str(out))
     return out, _snapshot(out)
 
 
@@ -44,7 +44,7 @@ def test_a_renderer_dying_midway_leaves_the_previous_reports(previous, monkeypat
 
     monkeypatch.setattr(report, "render_case", dies_on_the_second_page)
     with pytest.raises(RuntimeError, match="died here"):
-        cli.write_reports(_results(3), META, str(out))
+        write.write_reports(_results(3), META, str(out))
     assert len(calls) == 2
     assert _snapshot(out) == before
     assert _leftovers(out.parent) == []
@@ -66,14 +66,14 @@ def test_a_failing_swap_puts_the_previous_reports_back(previous, monkeypatch):
     out, before = previous
     _fail_the_swap(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
-        cli.write_reports(_results(3), META, str(out))
+        write.write_reports(_results(3), META, str(out))
     assert _snapshot(out) == before
     assert _leftovers(out.parent) == []
 
 
 def test_a_complete_run_replaces_the_reports_and_leaves_nothing_behind(previous):
     out, before = previous
-    cli.write_reports(_results(3), META, str(out))
+    write.write_reports(_results(3), META, str(out))
     after = _snapshot(out)
     assert after != before and "case2.md" in after
     assert _leftovers(out.parent) == []
@@ -101,7 +101,7 @@ def test_what_a_run_does_not_write_is_kept_and_stale_pages_go(previous):
     log = open(out / ".log", "w")  # a log still open for writing across the swap, as a hook keeps it
     log.write("before\n")
     log.flush()
-    cli.write_reports(_results(1), META, str(out))  # case1's page is stale now
+    write.write_reports(_results(1), META, str(out))  # case1's page is stale now
     log.write("after\n")
     log.close()
     names = sorted(os.listdir(out))
@@ -116,7 +116,7 @@ def test_a_failing_swap_puts_kept_entries_back_too(previous, monkeypatch):
     (out / "notes.txt").write_text("mine")
     _fail_the_swap(monkeypatch)
     with pytest.raises(OSError, match="disk full"):
-        cli.write_reports(_results(3), META, str(out))
+        write.write_reports(_results(3), META, str(out))
     assert _snapshot(out) == {**before, "notes.txt": b"mine"}
     assert _leftovers(out.parent) == []
 
@@ -124,14 +124,14 @@ def test_a_failing_swap_puts_kept_entries_back_too(previous, monkeypatch):
 def test_the_reports_folder_keeps_its_mode(previous):
     out, _ = previous
     os.chmod(out, 0o755)
-    cli.write_reports(_results(3), META, str(out))
+    write.write_reports(_results(3), META, str(out))
     assert oct(os.stat(out).st_mode & 0o777) == oct(0o755)  # not mkdtemp's 0700
 
 
 def test_a_new_reports_folder_takes_the_umask_default(tmp_path):
     mask = os.umask(0o027)
     try:
-        cli.write_reports(_results(1), META, str(tmp_path / "fresh"))
+        write.write_reports(_results(1), META, str(tmp_path / "fresh"))
     finally:
         os.umask(mask)
     assert oct(os.stat(tmp_path / "fresh").st_mode & 0o777) == oct(0o750)

@@ -26,7 +26,7 @@ import sympy
 import z3
 
 from . import intervals
-from ..sym import detach, exact, release, truth
+from ..sym import RELATIONS, detach, exact, release, truth
 
 __all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN"]
 
@@ -90,26 +90,44 @@ class _Translator:
                 out = out * tr(a)
             return out
         if isinstance(e, sympy.Pow):
-            base, p = e.args
-            if p.is_Integer:
-                b = tr(base)
-                if p == 0:
-                    return z3.RealVal(1, self.ctx)
-                if int(p) < 0:
-                    sides.append(b != 0)
-                    return 1 / (b ** int(-p)) if int(-p) > 1 else 1 / b
-                return b ** int(p) if int(p) > 1 else b
-            if p.is_Rational and p.q == 2:  # sqrt(b)**p: a fresh s >= 0 with s*s == b
-                b = tr(base)
-                self.fresh += 1
-                s = z3.Real(f"__sqrt{self.fresh}", self.ctx)
-                sides.extend([s >= 0, s * s == b])
-                k = int(p.p)
-                if k < 0:
-                    sides.append(s != 0)
-                    return 1 / (s ** -k) if -k > 1 else 1 / s
-                return s ** k if k > 1 else s
-            raise Untranslatable(f"power {e}")
+            return self._power(e, sides)
+        if isinstance(e, detach):
+            return tr(e.args[0])
+        if type(e) in RELATIONS:
+            return RELATIONS[type(e)](tr(e.lhs), tr(e.rhs))
+        if isinstance(e, (sympy.And, sympy.Or)):
+            return (z3.And if isinstance(e, sympy.And) else z3.Or)([tr(a) for a in e.args])
+        if isinstance(e, sympy.Not):
+            return z3.Not(tr(e.args[0]))
+        return self._piecewise(e, tr)
+
+    def _power(self, e, sides):
+        base, p = e.args
+        if p.is_Integer:
+            b = self._tr(base, sides)
+            if p == 0:
+                return z3.RealVal(1, self.ctx)
+            if int(p) < 0:
+                sides.append(b != 0)
+                return 1 / (b ** int(-p)) if int(-p) > 1 else 1 / b
+            return b ** int(p) if int(p) > 1 else b
+        if p.is_Rational and p.q == 2:  # sqrt(b)**p: a fresh s >= 0 with s*s == b
+            b = self._tr(base, sides)
+            self.fresh += 1
+            s = z3.Real(f"__sqrt{self.fresh}", self.ctx)
+            sides.extend([s >= 0, s * s == b])
+            k = int(p.p)
+            if k < 0:
+                sides.append(s != 0)
+                return 1 / (s ** -k) if -k > 1 else 1 / s
+            return s ** k if k > 1 else s
+        raise Untranslatable(f"power {e}")
+
+    def _piecewise(self, e, tr):
+        """The heads that are a choice between expressions: Abs, Max, Min, sign, Heaviside, Piecewise."""
+        def real(value):  # made where used, in the order used: z3's models depend on the terms it has seen
+            return z3.RealVal(value, self.ctx)
+
         if isinstance(e, sympy.Abs):
             a = tr(e.args[0])
             return z3.If(a >= 0, a, -a)
@@ -121,30 +139,17 @@ class _Translator:
             return out
         if isinstance(e, sympy.sign):
             a = tr(e.args[0])
-            return z3.If(a > 0, z3.RealVal(1, self.ctx), z3.If(a < 0, z3.RealVal(-1, self.ctx), z3.RealVal(0, self.ctx)))
+            return z3.If(a > 0, real(1), z3.If(a < 0, real(-1), real(0)))
         if isinstance(e, sympy.Heaviside):
             a = tr(e.args[0])
             h0 = e.args[1] if len(e.args) > 1 else sympy.Rational(1, 2)
-            return z3.If(a > 0, z3.RealVal(1, self.ctx), z3.If(a < 0, z3.RealVal(0, self.ctx), tr(h0)))
+            return z3.If(a > 0, real(1), z3.If(a < 0, real(0), tr(h0)))
         if isinstance(e, sympy.Piecewise):
             out = None
             for value, cond in reversed(e.args):
                 v = tr(value)
                 out = v if out is None else z3.If(tr(cond), v, out)
             return out
-        if isinstance(e, detach):
-            return tr(e.args[0])
-        rel = {sympy.StrictLessThan: lambda a, b: a < b, sympy.LessThan: lambda a, b: a <= b,
-               sympy.StrictGreaterThan: lambda a, b: a > b, sympy.GreaterThan: lambda a, b: a >= b,
-               sympy.Equality: lambda a, b: a == b, sympy.Unequality: lambda a, b: a != b}
-        if type(e) in rel:
-            return rel[type(e)](tr(e.lhs), tr(e.rhs))
-        if isinstance(e, sympy.And):
-            return z3.And([tr(a) for a in e.args])
-        if isinstance(e, sympy.Or):
-            return z3.Or([tr(a) for a in e.args])
-        if isinstance(e, sympy.Not):
-            return z3.Not(tr(e.args[0]))
         raise Untranslatable(f"{type(e).__name__} in {e}")
 
 

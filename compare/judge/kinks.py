@@ -33,7 +33,7 @@ import torch
 from ..sym import as_expr, release
 from ..symbolic.elementwise import Step
 
-__all__ = ["Rule", "RULES", "Site", "Kink", "TORCH", "sites", "present", "locate", "conventional",
+__all__ = ["Rule", "RULES", "KINKED_HEADS", "may_kink", "Site", "Kink", "TORCH", "sites", "present", "locate", "conventional",
            "boundaries"]
 
 TORCH = torch.__version__
@@ -226,6 +226,15 @@ RULES: dict[str, Rule] = {r.op: r for r in [
          (sympy.Min,), _tied(_smallest), _spread(_smallest)),
 ]}
 """op -> the rule autograd follows at its kink (torch `TORCH`)."""
+
+KINKED_HEADS = tuple(dict.fromkeys(h for r in RULES.values() for h in r.kinds if h not in (sympy.Add, sympy.Pow)))
+"""The SymPy heads a kinked op's node has (Max, Min, Abs, the steps); a root is a non-integer Pow."""
+
+
+def may_kink(expr) -> bool:
+    """Whether an expression holds a node some rule's op may have made: only then are its sites recorded."""
+    expr = as_expr(expr)
+    return expr.has(*KINKED_HEADS) or any(not p.exp.is_integer for p in expr.atoms(sympy.Pow))
 
 BOUNDARY_RULE = ("control flow: autograd differentiates the branch that ran, so on a piece boundary "
                  "it gives that piece's one-sided derivative")

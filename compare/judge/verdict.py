@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import torch
 
-__all__ = ["Tolerance", "TOLERANCES", "Errors", "agreeing", "largest", "measure", "ulp_distance"]
+__all__ = ["Tolerance", "TOLERANCES", "FD_TOLERANCE", "FORWARD_TOLERANCE", "Errors", "agreeing", "largest", "measure",
+           "measure_each", "measure_all", "combine", "ulp_distance"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,14 @@ TOLERANCES: dict[torch.dtype, Tolerance] = {
 TOLERANCES[torch.complex64] = TOLERANCES[torch.float32]
 TOLERANCES[torch.complex128] = TOLERANCES[torch.float64]
 """How far a gradient computed in each dtype may be from the exact value."""
+
+FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
+"""How far finite differences may be from the exact value, besides their own error estimate."""
+
+FORWARD_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-3)
+"""How far torch's float64 output may be from the exact output (atol times the largest exact
+value, at least 1) before the two runs are taken to compute different functions: loose, since
+it looks for another function, not for rounding, which cancellation can make large."""
 
 _BITS = {torch.float64: (np.float64, np.int64), torch.float32: (np.float32, np.int32),
          torch.float16: (np.float16, np.int16)}
@@ -173,3 +183,26 @@ def largest(values, default=0.0):
 
 def is_nan(x: float) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+def measure_each(got: Mapping, want: Mapping, dtype: torch.dtype, tolerance: Tolerance | None = None) -> dict:
+    """`measure` per input: name -> Errors, for the names of `want`."""
+    return {n: measure(got[n], want[n], dtype, tolerance=tolerance) for n in want}
+
+
+def measure_all(got: Mapping, want: Mapping, dtype: torch.dtype, tolerance: Tolerance | None = None) -> Errors:
+    """`measure` over all inputs at once: the worst of each measure."""
+    return combine(measure_each(got, want, dtype, tolerance).values())
+
+
+def combine(parts) -> Errors:
+    """One Errors for several inputs: the worst of each measure."""
+    parts = list(parts)
+    ulps = [p.max_ulp for p in parts]
+    return Errors(
+        max_abs=largest(p.max_abs for p in parts),
+        max_rel=largest(p.max_rel for p in parts),
+        max_ulp=None if any(u is None for u in ulps) else max(ulps, default=0),
+        agree=all(p.agree for p in parts),
+        worst=None,
+    )

@@ -2,15 +2,17 @@
 
     compare.check(f, {"x": x})      # as a cell's last line: displayed as markdown
 
-`CaseResult._repr_markdown_` calls `markdown`; `_repr_pretty_` calls `short`,
-the text IPython shows beside it (instead of a repr with every array). The
-pieces are those of the case page (`report`) and of `assert_agrees`'s
-message (`api.mismatch_message`), so the notebook and the reports say the
+Importing this module gives `CaseResult` its `_repr_markdown_` (`markdown`) and `_repr_pretty_`
+(`short`), the text IPython shows beside it (instead of a repr with every array); `compare.api`
+imports it, so `compare.check` results show themselves. The records never import their renderers.
+The pieces are those of the case page (`report`) and of `assert_agrees`'s
+message (`message.mismatch_message`), so the notebook and the reports say the
 same in the same words.
 """
 from __future__ import annotations
 
 from ..records import AGREE, CONVENTION, DISAGREE, ERROR, CaseResult
+from .message import mismatch_message
 
 __all__ = ["markdown", "short", "SHOWN_POINTS", "SHOWN_PIECES"]
 
@@ -31,7 +33,6 @@ def short(result: CaseResult) -> str:
 
 def markdown(result: CaseResult) -> str:
     """The result as markdown: verdict first, then the derivative, the failure if any, and the points."""
-    from ..api import mismatch_message
     from .report import compiled_note, gradient_latex, parameters_note, points_table
 
     out = [f"**{result.status}** · `{result.name}`" + _summary(result), ""]
@@ -90,3 +91,11 @@ def _derivative(result: CaseResult, gradient_latex) -> list[str]:
         total = sum(u.probability for u in result.uncovered)
         out += [f"Not explored (never hidden): a region of probability {total:.3g}.", ""]
     return out
+
+
+def _pretty(result: CaseResult, printer, cycle: bool) -> None:
+    printer.text(short(result))
+
+
+CaseResult._repr_markdown_ = markdown
+CaseResult._repr_pretty_ = _pretty

@@ -145,23 +145,8 @@ def render_plot(result: CaseResult) -> bytes | None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    var = sympy.Symbol(c.name, real=True)
     x, linthresh = _grid(c)
-    f = np.full(x.shape, np.nan)
-    d = np.full(x.shape, np.nan)
-    owner = np.full(x.shape, -1)
-    with np.errstate(all="ignore"):
-        for k, (where, fk, dk) in enumerate(c.pieces):
-            inside = np.ones(x.shape, bool) if where is sympy.true else \
-                np.broadcast_to(np.asarray(_condition(where, var)(x), dtype=bool), x.shape)
-            inside = inside & (owner < 0)
-            owner[inside] = k
-            f[inside] = _numeric(fk, var)(x)[inside]
-            d[inside] = _numeric(dk, var)(x)[inside]
-        uncovered = np.zeros(x.shape, bool)
-        for cond in c.uncovered:
-            uncovered |= np.broadcast_to(np.asarray(_condition(cond, var)(x), dtype=bool), x.shape)
-    uncovered |= owner < 0
+    f, d, owner, uncovered = _sampled(c, x)
 
     with matplotlib.style.context("default"), matplotlib.rc_context(_STYLE):
         fig = Figure(figsize=(7.0, 5.0))
@@ -197,6 +182,27 @@ def render_plot(result: CaseResult) -> bytes | None:
         out = io.BytesIO()
         fig.savefig(out, format="png", metadata={"Software": None})
     return out.getvalue()
+
+
+def _sampled(c: "Curve", x: np.ndarray) -> tuple:
+    """(f, its exact derivative, the piece owning each x or -1, uncovered) on the grid `x`."""
+    var = sympy.Symbol(c.name, real=True)
+    f = np.full(x.shape, np.nan)
+    d = np.full(x.shape, np.nan)
+    owner = np.full(x.shape, -1)
+    with np.errstate(all="ignore"):
+        for k, (where, fk, dk) in enumerate(c.pieces):
+            inside = np.ones(x.shape, bool) if where is sympy.true else \
+                np.broadcast_to(np.asarray(_condition(where, var)(x), dtype=bool), x.shape)
+            inside = inside & (owner < 0)
+            owner[inside] = k
+            f[inside] = _numeric(fk, var)(x)[inside]
+            d[inside] = _numeric(dk, var)(x)[inside]
+        uncovered = np.zeros(x.shape, bool)
+        for cond in c.uncovered:
+            uncovered |= np.broadcast_to(np.asarray(_condition(cond, var)(x), dtype=bool), x.shape)
+    uncovered |= owner < 0
+    return f, d, owner, uncovered
 
 
 def _condition(cond: sympy.Basic, var: sympy.Symbol):

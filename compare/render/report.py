@@ -15,7 +15,7 @@ import sympy
 from tabulate import tabulate
 
 from .notation import readable_array, readable_gradient
-from ..records import CONVENTION, DISAGREE, ERROR, STATUSES, CaseResult, Meta, PointResult
+from ..records import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, CaseResult, Meta, PointResult
 from ..sym import as_expr
 from ..judge.verdict import largest
 
@@ -529,7 +529,7 @@ def _hessian_section(result: CaseResult) -> list[str]:
         rows.append([i + 1, p.origin, _array(h.exact) if h.exact is not None else "—",
                      _array(h.autograd) if h.autograd is not None else "—",
                      _fmt(h.errors.max_abs) if h.errors else "—",
-                     ("agree" if h.errors.agree else "disagree") if h.errors else h.note])
+                     (AGREE if h.errors.agree else DISAGREE) if h.errors else h.note])
     out += [tabulate(rows, headers=["#", "origin", "exact", "autograd", "abs err", "verdict"],
                      tablefmt="github", disable_numparse=True), ""]
     return out

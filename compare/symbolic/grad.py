@@ -4,17 +4,17 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from ..derive import gradient
 from ..sym import detach
 from .registry import exprs
 
 __all__ = ["symbolic_grad"]
 
 
-def symbolic_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
-                  allow_unused=None, is_grads_batched=False, materialize_grads=False):
-    """The exact derivative of sum(grad_outputs * outputs) by each input (held constant unless create_graph)."""
-    from ..derive import gradient
-    from .tensor import SymTensor
+def symbolic_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, *_,
+                  **__) -> list[np.ndarray]:
+    """The exact derivative of sum(grad_outputs * outputs) by each input (held constant unless create_graph),
+    one array of expressions per input. `torch.autograd.grad`'s other options change nothing here."""
 
     outs = [outputs] if not isinstance(outputs, (tuple, list)) else list(outputs)
     ins = [inputs] if not isinstance(inputs, (tuple, list)) else list(inputs)
@@ -38,5 +38,4 @@ def symbolic_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_
         symbols[k] = data
     grads = gradient(np.array(sympy.Add(*total), dtype=object), symbols)
     keep = (lambda g: g) if create_graph else np.frompyfunc(detach, 1, 1)
-    return tuple(SymTensor(np.asarray(keep(grads[k]) if grads[k].size else grads[k], dtype=object), x.dtype)
-                 for k, x in enumerate(ins))
+    return [np.asarray(keep(grads[k]) if grads[k].size else grads[k], dtype=object) for k in range(len(ins))]

@@ -48,11 +48,13 @@ def _batched(x, spatial: int) -> tuple[np.ndarray, bool]:
 
 # -- convolution ---------------------------------------------------------------------------------
 @meaning(aten.convolution)
-def convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+def convolution(x, weight, bias, *layout):
     """out[n, o, p] = bias[o] + sum over the group's channels c and kernel offsets k of x[n, c, i] w[., ., k]
 
-    with i = p s - pad + k d (direct) or p = i s - pad + k d (transposed).
+    with i = p s - pad + k d (direct) or p = i s - pad + k d (transposed). `layout` is the rest of
+    `aten.convolution`'s schema: stride, padding, dilation, transposed, output_padding, groups.
     """
+    stride, padding, dilation, transposed, output_padding, groups = layout
     data, w = exprs(x), exprs(weight)
     n_spatial = w.ndim - 2
     data, unbatched = (data[None], True) if data.ndim == n_spatial + 1 else (data, False)

@@ -36,6 +36,7 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
 from ..sym import as_expr, detach
+from .grad import symbolic_grad
 from .registry import MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
 
 __all__ = ["SymTensor", "exprs_of"]
@@ -71,10 +72,11 @@ class SymTensor(torch.Tensor):
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
-        from .grad import symbolic_grad  # the one op answered above the dispatcher
-
-        if func is torch.autograd.grad:
-            return symbolic_grad(*args, **(kwargs or {}))
+        if func is torch.autograd.grad:  # the one op answered above the dispatcher
+            grads = symbolic_grad(*args, **(kwargs or {}))
+            inputs = args[1] if len(args) > 1 else kwargs["inputs"]
+            inputs = [inputs] if not isinstance(inputs, (tuple, list)) else list(inputs)
+            return tuple(SymTensor(g, x.dtype) for g, x in zip(grads, inputs))
         if func is torch.Tensor.backward:
             raise UnsupportedOp("torch.Tensor.backward inside the function (use torch.autograd.grad)")
         with torch._C.DisableTorchFunctionSubclass():

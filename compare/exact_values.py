@@ -1,0 +1,67 @@
+"""The exact derivatives' values at the points checked: every point of a piece in one evaluation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import derive
+from .context import CaseRun
+from .pieces import full_hessian
+from .records import PieceResult
+
+__all__ = ["Exact", "Check", "exact_values", "local_hessian"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A point to check: where it comes from, the piece it lies in, the exact point."""
+
+    origin: str
+    """"example", "sample 2", "piece 3", "shown 1"."""
+    piece: int
+    point: dict
+    informs: bool = True
+    """Forward mode and finite differences run here: where a reader looks for them (they decide no status)."""
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A piece's exact values at one point, as float64 arrays."""
+
+    gradient: dict
+    jacobian: dict | None
+    output: np.ndarray
+    hessian: np.ndarray | None = None
+    """The Hessian or H v; None where it is taken at each point (`local_hessian`) or not checked."""
+
+
+def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -> list[Exact | None]:
+    """`Exact` at each check, piece by piece in one call; None at a check whose piece is not among `pieces`."""
+    found: list = [None] * len(checks)
+    for piece in pieces:
+        mine = [i for i, c in enumerate(checks) if c.piece == piece.index]
+        at = [checks[i].point for i in mine]
+        grads = {n: derive.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
+        jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
+                if piece.jacobian is not None else None)
+        outputs = derive.evaluate_many(piece.output, at, run.symbols)
+        hessians = [None] * len(at)
+        if run.second and piece.hessian is not None:
+            hessians = derive.evaluate_many(piece.hessian, at, {})
+        elif run.second and piece.hessian_mode == "directional":
+            hessians = derive.hessian_vector_values(piece.gradient, run.symbols, run.exact_u(), at)
+        for row, i in enumerate(mine):
+            found[i] = Exact({n: v[row] for n, v in grads.items()},
+                             {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
+                             hessians[row])
+    return found
+
+
+def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:
+    """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
+    local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
+             for n, g in result.gradient.items()}
+    if full_hessian(sum(syms.size for syms in run.symbols.values())):
+        return "full", derive.evaluate(derive.hessian(local, run.symbols), point)
+    return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), point)

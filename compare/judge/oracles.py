@@ -1,0 +1,126 @@
+"""The other numeric answers at a point, measured against the exact values.
+
+Forward mode and finite differences decide no status: they tell a reader
+whether a disagreement is autograd's alone. Both are taken along the run's
+one direction `u` when the inputs are too many for full columns, and the
+exact side along the same `u`. Autograd's Hessian (or H v) is checked here too.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import derive
+from ..context import CaseRun
+from ..errors import one_line
+from ..exact_values import local_hessian
+from ..numeric import oracles
+from ..records import HessianCheck, OracleResult
+from ..sym import as_expr, detach, release
+from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, measure_each
+
+__all__ = ["Found", "oracle_answers", "hessian_check"]
+
+
+class Found:
+    """An oracle's result, with forward mode's Jacobian kept aside for the Jacobian check."""
+
+    def __init__(self, result: OracleResult, jacobian=None):
+        self.result, self.jacobian = result, jacobian
+
+
+_DETACH_FORWARD = ("forward mode matches the derivative with detach removed: torch.no_grad() does not stop "
+                   "forward-mode AD (detach() does); this is not a failure")
+_DETACH_FD = ("finite differences cannot see detach(): they match the derivative with detach "
+              "removed, not autograd's; this is not a failure")
+
+
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) -> dict[str, Found]:
+    """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
+    per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
+    detach() calls explain forward mode and finite differences seeing through them."""
+    grads64, by_input64 = reverse
+    found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
+             "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
+                                           errors_by_input=by_input64))}
+    directional = sum(t.numel() for t in tensors.values()) > oracles.FULL_LIMIT
+    want = exact_grad
+    if directional:  # the exact derivative along u, to compare with forward mode's and FD's
+        flat = np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols])
+        want = {"u": np.asarray(math.fsum(flat * run.u.numpy()))}
+    mode = "directional" if directional else "full"
+    seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
+    found["forward"] = _forward(run, tensors, want, mode, seen)
+    found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
+    return found
+
+
+def _forward(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+    try:
+        fwd = oracles.forward_mode(run.case.fn, tensors, u=run.u)
+    except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
+        return Found(OracleResult(values=None, errors=None, mode=mode,
+                                  note=f"forward mode failed: {one_line(exc, run.case.file)}"))
+    each = measure_each(fwd.grads, want, torch.float64)
+    errors = combine(each.values())
+    note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(fwd.grads) else ""
+    return Found(OracleResult(values=fwd.grads, errors=errors, errors_by_input=each, mode=mode, note=note),
+                 fwd.jacobian)
+
+
+def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+    try:
+        fd = oracles.finite_difference(run.case.fn, tensors, u=run.u)
+    except Exception as exc:
+        return Found(OracleResult(values=None, errors=None, mode=mode,
+                                  note=f"finite differences failed: {one_line(exc, run.case.file)}"))
+    own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
+    tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
+    each = measure_each(fd.grads, want, torch.float64, tol)
+    errors = combine(each.values())
+    note = ""
+    if fd.crossed:
+        note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
+    if not errors.agree and seen is not None and seen(fd.grads, tol):
+        note = _DETACH_FD
+    return Found(OracleResult(values=fd.grads, errors=errors, errors_by_input=each, mode=mode,
+                              estimate=fd.estimate, step=fd.step, note=note))
+
+
+def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> bool:
+    """Do these values match the piece's derivative with every detach removed (and the output has one)?"""
+    if not any(as_expr(o).has(detach) for o in output.flat):
+        return False
+    seen = {n: derive.evaluate(g, point) for n, g in
+            derive.gradient(np.vectorize(release, otypes=[object])(output), symbols).items()}
+    return measure_all(got, seen, torch.float64, tolerance).agree
+
+
+_AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
+
+
+def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False) -> HessianCheck:
+    """Autograd's Hessian (or H v) against the exact one. `exact_h`: the exact one at the point, when
+    already evaluated; `continued`: it was taken by continuity (so it is the full Hessian, also where
+    the piece's is taken locally)."""
+    if continued:
+        mode = "full"
+    elif result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
+        if kink is not None:  # no smooth expression holds around a kink
+            return HessianCheck("skipped", None, None, None, _AT_A_KINK)
+        mode, exact_h = local_hessian(run, result, point)
+    else:
+        mode = result.hessian_mode
+        if exact_h is None:
+            exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
+                derive.hessian_vector_values(result.gradient, run.symbols, run.exact_u(), [point])[0]
+    try:
+        got = (oracles.autograd_hessian(run.case.fn, tensors) if mode == "full"
+               else oracles.autograd_hvp(run.case.fn, tensors, run.u))
+    except Exception as exc:
+        return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
+    if kink is not None:
+        return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
+    return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))

@@ -1,0 +1,49 @@
+"""The committed record of a conformance run over op_db (docs/opdb.json): its entries, read and written.
+
+`compare.conformance` makes it; `compare.coverage` lists it in docs/ops.md;
+tests/test_opdb.py holds the code to what it records as running.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+__all__ = ["STATUSES", "EXPECTED", "OpResult", "counts", "load"]
+
+STATUSES = ("runs", "disagrees", "unsupported", "error", "skipped")
+"""An op's classification (skipped: no small sample)."""
+EXPECTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "opdb.json")
+"""The committed record of the last full run: what docs/ops.md lists, what tests/test_opdb.py holds to."""
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """What one op_db entry gave."""
+
+    name: str
+    """`op.name`, with `.variant_test_name` when it has one (`max.reduction_with_dim`)."""
+    status: str
+    """One of STATUSES."""
+    route: str
+    """`direct` (every ATen op it reached has a meaning), `decomposition` (some went through
+    PyTorch's decompositions), or empty when it did not run."""
+    detail: str
+    """Where it disagrees, which ATen op is unsupported, the error's first line, or the kink rule met."""
+    samples: int
+    """How many samples were run."""
+
+
+def counts(results: Sequence[OpResult]) -> dict[str, int]:
+    c = Counter(r.status for r in results)
+    return {s: c.get(s, 0) for s in STATUSES}
+
+
+def load(path: str = EXPECTED) -> list[OpResult]:
+    """The committed results (empty when there is no record)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [OpResult(**r) for r in json.load(f)["ops"]]

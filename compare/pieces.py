@@ -1,0 +1,159 @@
+"""Stage 2, the exact side of each piece: gradient, Jacobian, Hessian, kink sites and claim.
+
+A piece (from `explore`) is one path through the case's control flow and
+the SymPy output along it. Here it gets its exact derivatives: the gradient
+always, the Jacobian of a small non-scalar output, and the Hessian (or H v
+along the run's direction) when second derivatives are checked.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+import torch
+
+from . import derive
+from .context import CaseRun
+from .explore import Piece, run_symbolic
+from .explore.feasible import Feasibility
+from .judge import claims, kinks
+from .numeric import oracles
+from .records import PieceResult
+from .sym import as_expr
+from .symbolic import SymTensor, recording
+
+__all__ = ["Derived", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS", "derive_piece", "float64_piece", "kink_sites", "extendable",
+           "full_hessian", "hessian_note"]
+
+JACOBIAN_LIMIT = 400
+"""Largest output size x input size for which full Jacobians are built and shown."""
+
+LOCAL_HESSIAN_OPS = 200
+"""Size (SymPy operations, all gradient entries together) above which a gradient with kinked
+heads (Max, Abs, Heaviside) gets its Hessian point by point, from `derive.localize`."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A piece as the point checks use it: explored, derived, and where its kinks are."""
+
+    piece: Piece
+    result: PieceResult
+    """Its exact derivatives; `result.float64` those of the float64 run where it computes another function."""
+    sites: list
+    """Its kinked ops' nodes (`kink_sites`)."""
+    extendable: bool
+    """Its output may be another expression near a point than at it (`extendable`)."""
+
+
+def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, inside: dict | None) -> PieceResult:
+    """Piece `k`'s exact derivatives and, where the case makes a claim, its proof or refutation.
+
+    `inside`: a point of the piece, where a claim that cannot be proved is tried numerically."""
+    grad, jac, hess, mode = _derivatives(run, piece.output)
+    claim, note = None, ""
+    if run.case.expect is not None:
+        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside)
+    return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
+                       sites=tuple((d.site[1], d.taken) for d in piece.decisions),
+                       output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
+                       hessian=hess, hessian_mode=mode)
+
+
+def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
+    """The piece as the float64 run computes it, where that is another function; None where it is not.
+
+    The symbolic run makes constants as the code asks: `linspace(..., dtype=a.dtype)` or
+    `full_like(a, 0.1)` in a float32 case give float32 numbers, which the float64 autograd
+    run makes in float64. That run's exact reference is then the derivative of the function
+    it computed: the same path, run once more on float64 symbolic inputs.
+    """
+    if run.dtype == torch.float64:
+        return None
+    output = run_symbolic(run.case.fn, _symbolic_inputs(run, torch.float64), _Replay(piece))
+    if output.shape == piece.output.shape and all(a == b for a, b in zip(output.flat, piece.output.flat)):
+        return None
+    grad, jac, hess, mode = _derivatives(run, output)
+    return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
+                       claim=None, hessian=hess, hessian_mode=mode)
+
+
+def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
+    """(gradient, Jacobian or None, Hessian or None, Hessian mode or None) of an output."""
+    grad = derive.gradient(output, run.symbols)
+    size = output.size * sum(s.size for s in run.symbols.values())
+    jac = derive.jacobian(output, run.symbols) if output.ndim and size <= JACOBIAN_LIMIT else None
+    hess = mode = None
+    if run.second:
+        hess, mode = _hessian(grad, run.symbols)
+    return grad, jac, hess, mode
+
+
+def _symbolic_inputs(run: CaseRun, dtype) -> dict[str, SymTensor]:
+    return {name: SymTensor(syms.copy(), dtype) for name, syms in run.symbols.items()}
+
+
+class _Replay:
+    """Decides each branch as a piece did: its sides, in order."""
+
+    def __init__(self, piece: Piece):
+        self.taken = [d.taken for d in piece.decisions]
+
+    def __call__(self, condition, site) -> bool:
+        return self.taken.pop(0) if self.taken else True  # a replay never outruns its piece
+
+
+def kink_sites(run: CaseRun, piece: Piece) -> list:
+    """The kinked ops' nodes in a piece's output: one more symbolic run along its path, recorded."""
+    if not any(kinks.may_kink(o) for o in piece.output.flat):
+        return []
+    with recording() as noted:
+        run_symbolic(run.case.fn, _symbolic_inputs(run, run.dtype), _Replay(piece))
+    return kinks.present(kinks.sites(noted), piece.output)
+
+
+def extendable(piece: Piece) -> bool:
+    """Whether the output may be another expression near a point than at it: an `==` or `!=`, or a `0**e`."""
+    return any(as_expr(o).has(sympy.Eq, sympy.Ne) or any(p.base.is_zero for p in as_expr(o).atoms(sympy.Pow))
+               for o in piece.output.flat)
+
+
+def _hessian(grad: dict, symbols) -> tuple[np.ndarray | None, str]:
+    """(the exact Hessian over all input entries, "full"), or (None, "directional") when it has
+    more than HESSIAN_LIMIT entries: H v is then evaluated from the gradient at each point
+    (`derive.hessian_vector_values`), never built as n expressions.
+
+    (None, "local") when the Hessian is taken at each point instead (`exact_values.local_hessian`):
+    `diff` of `Max` of many arguments, and of the `Heaviside`s it makes, takes seconds per entry.
+    """
+    entries = [e for g in grad.values() for e in g.flat]
+    if any(as_expr(e).has(*derive.LOCALIZED) for e in entries) and \
+            sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
+        return None, "local"
+    if full_hessian(sum(syms.size for syms in symbols.values())):
+        return derive.hessian(grad, symbols), "full"
+    return None, "directional"
+
+
+def full_hessian(entries: int) -> bool:
+    """Is the Hessian over this many input entries small enough to build in full (else H v)?"""
+    return entries * entries <= oracles.HESSIAN_LIMIT
+
+
+def hessian_note(case, scalar: bool, pieces) -> str:
+    """What the page says of the second derivatives it checks, or why it checks none."""
+    if case.order < 2:
+        return f"order={case.order}: second derivatives are not checked"
+    if not scalar:
+        return "the output is not a scalar: no Hessian (its Jacobian is checked instead)"
+    local = ""
+    if pieces and pieces[0].hessian_mode == "local":
+        local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
+                 "are those of the smooth expression that holds around it (each max replaced by its "
+                 "largest argument there, each step by its value)")
+    if pieces and not full_hessian(sum(v.numel() for v in case.inputs.values())):
+        directional = (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
+                       f"random direction v instead of in full")
+        return f"{directional}; {local}" if local else directional
+    return local

@@ -1,0 +1,177 @@
+"""One point of one piece: autograd's runs and the other oracles against the exact values, and the status.
+
+The exact values are the piece's formulas at the point, or their limits
+where the formulas are 0/0 (`continuity`). The case-dtype run is compared
+with the piece; the float64 run with the function it computes (the same
+piece, or `result.float64` where the case's constants differ in float64).
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from . import continuity, derive, numeric
+from .context import CaseRun
+from .exact_values import Check, Exact
+from .explore import is_branch, path_key
+from .judge import kinks
+from .judge.oracles import hessian_check, oracle_answers
+from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
+from .judge.verdict import agreeing, combine, measure, measure_each
+from .pieces import Derived
+from .records import ERROR, JacobianEntry, PieceResult, PointResult
+
+__all__ = ["check_point"]
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """What one autograd run is compared with: a piece's formulas and their exact values at the point."""
+
+    result: PieceResult
+    exact: Exact
+    continued: continuity.Continued | None = None
+
+
+@dataclass(frozen=True)
+class _Jacobians:
+    errors: object = None
+    forward: object = None
+    differs: tuple = ()
+
+
+def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64: Exact | None) -> PointResult:
+    """The point `check` of the piece `work`. `exact64`: the exact values of the function the float64
+    run computes, where it is another (`pieces.float64_piece`)."""
+    tensors = run.tensors(check.point)
+    ref = _reference(run, work, work.result, check.point, exact)
+    ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
+    low = numeric.autograd_run(run.reverse, tensors, run.dtype)
+    high = numeric.autograd_run(run.reverse, tensors, torch.float64)
+    by_input = measure_each(low.grads, ref.exact.gradient, run.dtype)
+    by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64)
+    errors, errors64 = combine(by_input.values()), combine(by_input64.values())
+    kink = find_kink(work.piece, check.point, work.sites, run.symbols, ref.exact.gradient, high.grads)
+    found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
+                           (high.grads, by_input64)) if check.informs else None
+    jac = _jacobians(run, work, tensors, ref64, kink, found)
+    hessian = None
+    if run.second:
+        continued = ref64.continued is not None and ref64.continued.hessian is not None
+        hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
+                                continued=continued)
+    label = str(run.dtype).replace("torch.", "")
+    status = _status(work, (low, high), ref64, kink, run.dtype, [
+        (label, errors), ("float64", errors64), ("Jacobian", jac.errors),
+        ("Hessian", hessian.errors if hessian else None)])
+    return PointResult(origin=check.origin, piece=check.piece,
+                       inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
+                       symbolic=ref.exact.gradient, autograd=low.grads, autograd64=high.grads, errors=errors,
+                       errors64=errors64, jacobian_errors=jac.errors, claim_exact=_claim(run, tensors, low),
+                       status=status.status, note=status.note,
+                       oracles={name: o.result for name, o in found.items()} if found else None,
+                       jacobian_forward_errors=jac.forward, hessian=hessian, rule=status.rule,
+                       torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
+                       errors64_by_input=by_input64, jacobian_differs=jac.differs,
+                       by_continuity=_continuity_text(ref.continued or ref64.continued),
+                       symbolic64=ref64.exact.gradient if exact64 is not None else None)
+
+
+def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> Status:
+    """The point's status, in the order `judge.status` documents."""
+    low, high = runs
+    want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
+    label = str(dtype).replace("torch.", "")
+    found = path_error(((label, low), ("float64", high)), want)
+    if found is None:
+        mismatch = forward_mismatch(ref64.exact.output, high.output)
+        found = Status(ERROR, mismatch) if mismatch else None
+    if found is not None:
+        return found
+    if kink is not None:
+        return kink_status(kink, ((dtype, low), (torch.float64, high)))
+    return comparison_status(compared)
+
+
+def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> _Reference:
+    """The exact values a run is compared with: the formulas', or their limits where those are 0/0."""
+    continued = _continued(run, work, result, point, exact)
+    if continued is None:
+        return _Reference(result, exact)
+    hessian = continued.hessian if continued.hessian is not None else exact.hessian
+    return _Reference(result, replace(exact, gradient=continued.gradient, jacobian=continued.jacobian,
+                                      hessian=hessian), continued)
+
+
+def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:
+    """The exact derivatives by continuity (`compare/continuity.py`) where the formulas fail at the point.
+
+    Only off kinks and piece boundaries (which keep PyTorch's rules) and where
+    the output itself is defined; tried where a gradient or Jacobian entry is
+    undefined or, for an extendable piece, where an `==` branch or a `0**e` may be there.
+    """
+    undefined = any(not np.isfinite(v).all() for v in exact.gradient.values()) or (
+        exact.jacobian is not None and any(not np.isfinite(v).all() for v in exact.jacobian.values()))
+    if not (undefined or work.extendable) or not np.isfinite(np.asarray(exact.output, dtype=np.float64)).all():
+        return None
+    if kinks.locate(work.sites, point) or kinks.boundaries(work.piece.decisions, point):
+        return None
+    hessian = result.hessian if run.second else None
+    formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
+    values = continuity.Derivatives(exact.gradient, exact.jacobian,
+                                    derive.evaluate(hessian, point) if hessian is not None else None)
+    return continuity.at_point(result.output, formulas, values, run.symbols, point)
+
+
+def _jacobians(run: CaseRun, work: Derived, tensors, ref64: _Reference, kink, found) -> _Jacobians:
+    """Autograd's (and forward mode's) Jacobian against the exact one, off kinks, where the piece has one."""
+    if work.result.jacobian is None or kink is not None:
+        return _Jacobians()
+    want = ref64.exact.jacobian
+    auto_jac = numeric.jacobian_run(run.reverse, tensors)
+    errors = combine([measure(auto_jac[n], want[n], torch.float64) for n in work.result.jacobian])
+    differs = () if errors.agree else _jacobian_differs(auto_jac, want, work.piece.output.shape)
+    forward = found["forward"] if found else None
+    jac_forward = None
+    if forward is not None and forward.jacobian is not None:
+        jac_forward = combine([measure(forward.jacobian[n], want[n], torch.float64) for n in want])
+    return _Jacobians(errors, jac_forward, differs)
+
+
+def _jacobian_differs(got: dict, want: dict, output_shape: tuple) -> tuple[JacobianEntry, ...]:
+    """The entries of autograd's float64 Jacobian outside the tolerance, in row-major order."""
+    found = []
+    for name, exact_jac in want.items():
+        bad = ~agreeing(got[name], exact_jac, torch.float64)
+        for idx in zip(*np.nonzero(bad)):
+            idx = tuple(int(i) for i in idx)
+            found.append(JacobianEntry(output=idx[:len(output_shape)], input=name, index=idx[len(output_shape):],
+                                       exact=float(exact_jac[idx]), autograd=float(got[name][idx])))
+    return tuple(sorted(found, key=lambda e: (e.output, list(want).index(e.input), e.index)))
+
+
+def _claim(run: CaseRun, tensors, low):
+    """The notes' own check of the case's claim (`x.grad == claim`), or None where it makes none."""
+    case = run.case
+    if case.expect is None:
+        return None
+    takes_out = "out" in inspect.signature(case.expect).parameters
+    out = torch.as_tensor(low.output).to(run.dtype) if takes_out else None
+    return numeric.claim_exact(low.grads, numeric.claim_values(case.expect, tensors, run.dtype, out), run.dtype)
+
+
+def _continuity_text(continued: continuity.Continued | None) -> str:
+    """What the page says of a point whose exact values were taken by continuity ("" for none)."""
+    if continued is None:
+        return ""
+    parts = []
+    if continued.equality:
+        parts.append("the output is taken as it is near this point (an `==` branch of measure zero set "
+                     "aside for the branch it continues, or a `0**e` that is 0 all around it), and differentiated")
+    if continued.entries:
+        shown = ", ".join(continued.entries[:6]) + (", …" if len(continued.entries) > 6 else "")
+        parts.append(f"the formula is 0/0 or 0·∞ here; its limit is the value ({shown})")
+    return "by continuity: " + "; ".join(parts)

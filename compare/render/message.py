@@ -1,0 +1,158 @@
+"""What `assert_agrees` says when autograd and the exact derivative differ, or when it cannot check.
+
+The same message is the pytest plugin's failure and part of Jupyter's
+display: the case, the point, the input and both values on aligned,
+labelled lines, so every place says the same in the same words.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import display_path
+from ..judge.verdict import measure
+from ..records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
+
+__all__ = ["cannot_check", "mismatch_message", "jacobian_lines", "JACOBIAN_SHOWN", "ONLY_SECOND_ORDER"]
+
+
+def cannot_check(result: CaseResult) -> bool:
+    """An error with nothing found to disagree: an unsupported op, a broken function."""
+    return result.status == ERROR and not any(p.status == DISAGREE for p in result.points)
+
+
+def _values(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a, dtype=np.float64), precision=10, separator=", ",
+                           max_line_width=10_000, threshold=64, floatmode="maxprec")
+
+
+def _lines(pairs: list[tuple[str, str]]) -> list[str]:
+    """`label: value` lines with the labels right-aligned, so the values line up."""
+    width = max(len(label) for label, _ in pairs)
+    indent = "\n" + " " * (width + 6)  # a matrix's further rows start under its first
+    return [f"    {label.rjust(width)}: {value.replace(chr(10), indent)}" for label, value in pairs]
+
+
+def _worst_input(point: PointResult, dtype: str) -> str:
+    """The input whose gradient is furthest outside the tolerance (the first, if all are inside)."""
+    def outside(name: str) -> tuple:
+        e = measure(point.autograd[name], point.symbolic[name], getattr(torch, dtype, torch.float32))
+        return (not e.agree, math.inf if math.isnan(e.max_rel) else e.max_rel)  # NaN: a NaN met a number
+
+    return max(point.symbolic, key=outside)
+
+
+def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = None) -> str:
+    """Why `assert_agrees` failed: the case, the point, the input and both values, aligned.
+
+    `positions` gives, for inputs whose names were invented (`torch.sin` or
+    `Cube.apply` name no parameters: x, y, ... by position), which
+    positional argument each is, so that the message says so.
+    """
+    where = f"{display_path(result.file)}:{result.line}"
+    head = f"compare: {result.name} ({where})"
+    if result.compiled:
+        head += f" through torch.compile (backend {result.compiled})"
+    bad = [p for p in result.points if p.status != AGREE]
+    if cannot_check(result):
+        return f"{head} could not be checked:\n    {result.error}"
+    if not bad:  # only a claim was disproven
+        notes = [f"piece {p.index + 1}: {p.claim_note}" for p in result.pieces if p.claim == "disproven"]
+        return "\n".join([f"{head}: the claim `expect` is not the exact gradient"] + [f"    {n}" for n in notes])
+    disagree = [p for p in bad if p.status == DISAGREE]
+    # a wrong gradient says more than a wrong Hessian: show one where there is one
+    point = next((p for p in disagree if _gradient_differs(p)), disagree[0])
+    others = len(bad) - 1
+    if not _gradient_differs(point) and _hessian_differs(point):
+        return _hessian_message(result, head, point, others)
+    dtype = result.dtype or "float32"
+    name = _worst_input(point, dtype)
+    if point.errors.agree and point.errors64.agree and point.jacobian_differs:
+        head += (": the gradient of out.sum() agrees, but the Jacobian does not (as for a backward that "
+                 "ignores its incoming gradient, which out.sum() sets to ones)")
+        lines = [head, f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}):"]
+        lines += _lines([(f"input {n}", _values(v)) for n, v in point.inputs.items()])
+        lines += jacobian_lines(point.jacobian_differs)
+        if others:
+            lines.append(f"  and {others} more of {len(result.points)} points differ")
+        return "\n".join(lines)
+    lines = [f"{head}: autograd disagrees with the exact derivative",
+             f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
+             f"gradient of out.sum() with respect to "
+             f"{f'parameter {name!r}' if name in result.parameters else f'input {_input(name, positions)}'}:"]
+    pairs = [(f"{'parameter' if n in result.parameters else 'input'} {n}", _values(v))
+             for n, v in point.inputs.items()]
+    pairs += [("exact (SymPy)", _values(point.symbolic[name])),
+              (f"autograd {dtype}", _values(point.autograd[name]))]
+    if dtype != "float64":
+        pairs.append(("autograd float64", _values(point.autograd64[name])))
+    ulp = f", {point.errors.max_ulp} ULP" if point.errors.max_ulp is not None else ""
+    pairs.append(("largest error", f"abs {point.errors.max_abs:.3g}, rel {point.errors.max_rel:.3g}{ulp} "
+                                   f"({dtype}); abs {point.errors64.max_abs:.3g} (float64)"))
+    lines += _lines(pairs)
+    if point.jacobian_differs:
+        lines += jacobian_lines(point.jacobian_differs)
+    if point.note:
+        lines.append(f"  {point.note}")
+    if others:
+        lines.append(f"  and {others} more of {len(result.points)} points differ")
+    return "\n".join(lines)
+
+
+JACOBIAN_SHOWN = 8
+"""How many differing Jacobian entries a message lists."""
+
+
+def jacobian_lines(entries: Sequence, limit: int = JACOBIAN_SHOWN) -> list[str]:
+    """The differing Jacobian entries, one a line, in aligned labelled columns."""
+    rows = [("output", "input", "exact (SymPy)", "autograd float64")]
+    rows += [(f"out{list(e.output)}", f"{e.input}{list(e.index)}", f"{e.exact:.10g}", f"{e.autograd:.10g}")
+             for e in entries[:limit]]
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    lines = [f"  Jacobian entries d out[i] / d input[j] that differ ({len(entries)}):"]
+    lines += ["    " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    if len(entries) > limit:
+        lines.append(f"    and {len(entries) - limit} more")
+    return lines
+
+
+def _input(name: str, positions: Mapping[str, int] | None) -> str:
+    """`'x'`, or `'y' (positional argument 2)` where the name was invented by position."""
+    where = (positions or {}).get(name)
+    return f"{name!r} (positional argument {where})" if where else repr(name)
+
+
+def _gradient_differs(point: PointResult) -> bool:
+    """Whether autograd's first derivatives (gradient, or Jacobian) are outside the tolerance."""
+    return not (point.errors.agree and point.errors64.agree
+                and (point.jacobian_errors is None or point.jacobian_errors.agree))
+
+
+def _hessian_differs(point: PointResult) -> bool:
+    h = point.hessian
+    return h is not None and h.errors is not None and not h.errors.agree
+
+
+ONLY_SECOND_ORDER = ("  A backward that is not itself differentiable (@once_differentiable, or computed "
+                     "through .detach()\n  or numpy) gives this; if so, "
+                     "check the gradient alone with order=1:\n  assert_agrees(..., order=1), or @case(..., order=1).")
+
+
+def _hessian_message(result: CaseResult, head: str, point: PointResult, others: int) -> str:
+    """The gradient is right and only the second derivatives differ: say so, and how to check first order only."""
+    h = point.hessian
+    what = ("Hessian of out.sum() over all input entries (flattened, in input order)" if h.mode == "full"
+            else "Hessian-vector product H v of out.sum() along a seeded direction v")
+    lines = [f"{head}: autograd's gradient agrees with the exact derivative, but its second derivatives do not",
+             f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), {what}:"]
+    pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
+    pairs += [("exact (SymPy)", _values(h.exact)), ("autograd float64", _values(h.autograd)),
+              ("largest error", f"abs {h.errors.max_abs:.3g}, rel {h.errors.max_rel:.3g} (float64)")]
+    lines += _lines(pairs)
+    lines.append(ONLY_SECOND_ORDER)
+    if others:
+        lines.append(f"  and {others} more of {len(result.points)} points differ")
+    return "\n".join(lines)
