@@ -31,6 +31,18 @@ def test_a_relative_error_of_1e_3_is_caught_in_float32_and_float64():
     assert not agree([1.001], [1.0], F64)
 
 
+def test_torch_s_own_float64_kernel_accuracy_is_no_disagreement_but_a_wrong_derivative_is():
+    # torch's trigamma (digamma's derivative) against mpmath at 40 digits: 4.9e-10 relative
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    x = 1.1349000000000005
+    got = torch.special.polygamma(1, torch.tensor(x, dtype=F64)).item()
+    exact = float(mpmath.polygamma(1, x))
+    assert abs(got - exact) / exact > 1e-10  # the kernel really is this far off
+    assert agree([got], [exact], F64)
+    assert not agree([exact * (1 + 1e-6)], [exact], F64)  # a derivative off by a millionth is caught
+
+
 def test_one_wrong_entry_among_many_is_caught_and_located():
     got = np.arange(6.0).reshape(2, 3)
     want = got.copy()

@@ -48,8 +48,11 @@ class Tolerance:
     atol: float
 
 
+# float64's rtol is the one torch.testing.assert_close holds PyTorch's own float64 kernels to:
+# some are no more accurate than that (torch's trigamma, digamma's derivative, is off by 4.9e-10
+# relative at 1.1349, against mpmath at 40 digits), and a wrong derivative is off by far more.
 TOLERANCES: dict[torch.dtype, Tolerance] = {
-    torch.float64: Tolerance(rtol=1e-10, atol=1e-12),
+    torch.float64: Tolerance(rtol=1e-7, atol=1e-12),
     torch.float32: Tolerance(rtol=1e-5, atol=1e-6),
     torch.float16: Tolerance(rtol=1e-2, atol=1e-3),
     torch.bfloat16: Tolerance(rtol=2e-2, atol=1e-2),
