@@ -184,6 +184,31 @@ def _call(op, input, args, kwargs):
     return op.gradcheck_wrapper(op.op, input, *args, **kwargs)
 
 
+def _symbolic_leaf(t: torch.Tensor, entries: np.ndarray) -> SymTensor:
+    """A symbolic tensor of `t`'s entries, laid out in a model of `t`'s storage.
+
+    A sample's input can be a view (`base[5:15]`) whose storage reaches
+    past it, and `as_strided` reads there: the storage is modelled whole,
+    the view's entries as symbols and the rest as their exact values
+    (constants: they do not require grad).
+    """
+    shape, stride, offset = tuple(t.shape), tuple(t.stride()), t.storage_offset()
+    size = t.untyped_storage().nbytes() // t.element_size()
+    if (offset == 0 and size == t.numel() and t.is_contiguous()) or t.numel() == 0:
+        return SymTensor(entries.copy(), t.dtype)
+    positions = {offset + sum(i * s for i, s in zip(index, stride)) for index in np.ndindex(*shape)}
+    if len(positions) != t.numel():  # entries that share memory: one symbol each cannot say so
+        return SymTensor(entries.copy(), t.dtype)
+    whole = torch.as_strided(t.detach(), (size,), (1,), 0)
+    storage = np.empty(size, dtype=object)
+    storage[:] = [exact(v) for v in whole.tolist()]
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=shape, strides=tuple(s * item for s in stride),
+                                           writeable=True)
+    view[...] = entries
+    return SymTensor(view, t.dtype, strides=stride, offset=offset)
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
@@ -191,7 +216,7 @@ def check_sample(op, sample) -> _Sample:
     if any(isinstance(o, torch.Tensor) and o.is_complex() for o in real_out):
         return _Sample("error", "complex output")
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): SymTensor(symbols[f"t{k}"].copy(), t.dtype) for k, t in enumerate(leaves)}
+    by_id = {id(t): _symbolic_leaf(t, symbols[f"t{k}"]) for k, t in enumerate(leaves)}
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist())}
     swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
