@@ -174,6 +174,11 @@ def _floating(outputs) -> list[torch.Tensor]:
     return [o for o in outputs if isinstance(o, torch.Tensor) and o.dtype.is_floating_point and o.requires_grad]
 
 
+def _coarsest(dtypes) -> torch.dtype:
+    """The least precise of some floating dtypes (the largest machine epsilon)."""
+    return max(dtypes, key=lambda d: torch.finfo(d).eps)
+
+
 def _where(errors, label: str) -> str:
     return f"{label} differs (abs {errors.max_abs:.3g} at {list(errors.worst or ())})"
 
@@ -238,8 +243,10 @@ def check_sample(op, sample) -> _Sample:
         values = exprs_of(s)
         if values.shape != got.shape:
             return _Sample("disagrees", f"output {k} has shape {values.shape}, torch's {got.shape}", decomposed)
-        # torch computes each output in its own dtype (`.float()`, `.half()` round): its tolerance
-        errors = measure(got, derive.evaluate(values, point), r.dtype if r.dtype.is_floating_point else torch.float64)
+        # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less precise
+        # input's where one is (cov's float32 aweights are summed in float32): the coarser one's tolerance
+        errors = measure(got, derive.evaluate(values, point), _coarsest(
+            [r.dtype if r.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
         if not errors.agree:
             return _Sample("disagrees", _where(errors, f"forward output {k}"), decomposed)
     floating = _floating(real_out)
@@ -252,14 +259,16 @@ def check_sample(op, sample) -> _Sample:
     exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
+    # autograd's gradient is in its leaf's dtype, computed with every input and output in play
+    coarsest = _coarsest([t.dtype for t in leaves] + [f.dtype for f in floating])
     for name in symbols:
-        errors = measure(auto[name], exact_grad[name], torch.float64)
+        errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
         on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
         if on:
             rule = kinks.conventional(outputs, on, symbols, point)
-            if all(measure(auto[n], rule[n], torch.float64).agree for n in symbols):
+            if all(measure(auto[n], rule[n], coarsest).agree for n in symbols):
                 ops = ", ".join(sorted({s.rule.op for s in on}))
                 return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", decomposed)
         return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)
