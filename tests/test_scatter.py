@@ -297,3 +297,20 @@ def test_the_conformance_run_catches_a_wrong_scatter_reduce(monkeypatch):
                         lambda x, dim, index, src, reduce, include_self=True:  # the input's entries wrongly
                         right(x, dim, index, src, reduce, include_self=not include_self))  # in or out of the mean
     assert conformance.check_op(op, conformance.Settings(samples=1)).status == "disagrees"
+
+
+def test_an_excluded_input_tying_the_result_takes_a_share_in_torch():
+    """scatter_reduce_backward counts an input entry equal to the result among the ties even with
+    include_self=False, then drops its share: src[0], the one maximum, gets half of the gradient in
+    torch, all of it exactly (the function does not depend on the input at all)."""
+    import compare
+    from compare.records import DISAGREE
+
+    fn = lambda s: torch.tensor([1.0, 2.0, 0.0], dtype=s.dtype).scatter_reduce(  # noqa: E731
+        0, torch.tensor([1, 1]), s, "amax", include_self=False)
+    s = torch.tensor([2.0, 1.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.grad(fn(s).sum(), s)[0].tolist() == [0.5, 0.0]
+    symbols, point = _symbolic([s.detach()])
+    grad = derive.gradient(exprs_of(fn(SymTensor(symbols["t0"].copy(), s.dtype))), symbols)
+    assert derive.evaluate(grad["t0"], point).tolist() == [1, 0]
+    assert compare.check(fn, {"s": s}, samples=0, order=1).status == DISAGREE
