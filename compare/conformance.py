@@ -152,6 +152,11 @@ def _floating(outputs) -> list[torch.Tensor]:
     return [o for o in outputs if isinstance(o, torch.Tensor) and o.dtype.is_floating_point and o.requires_grad]
 
 
+def _coarsest(dtypes) -> torch.dtype:
+    """The least precise of some floating dtypes (the largest machine epsilon)."""
+    return max(dtypes, key=lambda d: torch.finfo(d).eps)
+
+
 def _where(errors, label: str) -> str:
     return f"{label} differs (abs {errors.max_abs:.3g} at {list(errors.worst or ())})"
 
@@ -162,6 +167,31 @@ def _call(op, input, args, kwargs):
     return op.gradcheck_wrapper(op.op, input, *args, **kwargs)
 
 
+def _symbolic_leaf(t: torch.Tensor, entries: np.ndarray) -> SymTensor:
+    """A symbolic tensor of `t`'s entries, laid out in a model of `t`'s storage.
+
+    A sample's input can be a view (`base[5:15]`) whose storage reaches
+    past it, and `as_strided` reads there: the storage is modelled whole,
+    the view's entries as symbols and the rest as their exact values
+    (constants: they do not require grad).
+    """
+    shape, stride, offset = tuple(t.shape), tuple(t.stride()), t.storage_offset()
+    size = t.untyped_storage().nbytes() // t.element_size()
+    if (offset == 0 and size == t.numel() and t.is_contiguous()) or t.numel() == 0:
+        return SymTensor(entries.copy(), t.dtype)
+    positions = {offset + sum(i * s for i, s in zip(index, stride)) for index in np.ndindex(*shape)}
+    if len(positions) != t.numel():  # entries that share memory: one symbol each cannot say so
+        return SymTensor(entries.copy(), t.dtype)
+    whole = torch.as_strided(t.detach(), (size,), (1,), 0)
+    storage = np.empty(size, dtype=object)
+    storage[:] = [exact(v) for v in whole.tolist()]
+    item = storage.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=shape, strides=tuple(s * item for s in stride),
+                                           writeable=True)
+    view[...] = entries
+    return SymTensor(view, t.dtype, strides=stride, offset=offset)
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
@@ -169,7 +199,7 @@ def check_sample(op, sample) -> _Sample:
     if any(isinstance(o, torch.Tensor) and o.is_complex() for o in real_out):
         return _Sample("error", "complex output")
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): SymTensor(symbols[f"t{k}"].copy(), t.dtype) for k, t in enumerate(leaves)}
+    by_id = {id(t): _symbolic_leaf(t, symbols[f"t{k}"]) for k, t in enumerate(leaves)}
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist())}
     swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
@@ -191,8 +221,10 @@ def check_sample(op, sample) -> _Sample:
         values = exprs_of(s)
         if values.shape != got.shape:
             return _Sample("disagrees", f"output {k} has shape {values.shape}, torch's {got.shape}", decomposed)
-        # torch computes each output in its own dtype (`.float()`, `.half()` round): its tolerance
-        errors = measure(got, derive.evaluate(values, point), r.dtype if r.dtype.is_floating_point else torch.float64)
+        # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less precise
+        # input's where one is (cov's float32 aweights are summed in float32): the coarser one's tolerance
+        errors = measure(got, derive.evaluate(values, point), _coarsest(
+            [r.dtype if r.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
         if not errors.agree:
             return _Sample("disagrees", _where(errors, f"forward output {k}"), decomposed)
     floating = _floating(real_out)
@@ -205,14 +237,16 @@ def check_sample(op, sample) -> _Sample:
     exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
+    # autograd's gradient is in its leaf's dtype, computed with every input and output in play
+    coarsest = _coarsest([t.dtype for t in leaves] + [f.dtype for f in floating])
     for name in symbols:
-        errors = measure(auto[name], exact_grad[name], torch.float64)
+        errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
         on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
         if on:
             rule = kinks.conventional(outputs, on, symbols, point)
-            if all(measure(auto[n], rule[n], torch.float64).agree for n in symbols):
+            if all(measure(auto[n], rule[n], coarsest).agree for n in symbols):
                 ops = ", ".join(sorted({s.rule.op for s in on}))
                 return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", decomposed)
         return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)

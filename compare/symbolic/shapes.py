@@ -12,7 +12,7 @@ import numpy as np
 import sympy
 import torch
 
-from .registry import prim, NeedsValue, decide, exprs, meaning
+from .registry import prim, NeedsValue, UnsupportedOp, decide, exprs, meaning
 
 aten = torch.ops.aten
 
@@ -30,16 +30,61 @@ def _shape(size, total: int) -> tuple[int, ...]:
 
 
 def _root(a: np.ndarray) -> np.ndarray:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+    """The array that owns `a`'s memory (through `as_strided`'s views too, whose base holds the array)."""
+    while True:
+        base = a.base
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)  # as_strided's holder of the interface
+        if not isinstance(base, np.ndarray):
+            return a
+        a = base
+
+
+def _storage(x) -> tuple[np.ndarray, int] | None:
+    """`x`'s storage as NumPy holds it (a flat view of the root array) and `x`'s offset in it.
+
+    None when the NumPy layout of `x`'s entries is not the one torch gives
+    `x` (a detached view is a fresh array with its view's strides and
+    offset): then positions in torch's storage have no NumPy counterpart.
+    """
+    e = exprs(x)
+    root = _root(e)
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return None
+    start = e.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    at = start // _ITEM
+    torch_offset = x.storage_offset() if isinstance(x, torch.Tensor) else 0
+    torch_strides = x.stride() if isinstance(x, torch.Tensor) else tuple(s // _ITEM for s in e.strides)
+    if at != torch_offset or any(n > 1 and s != t * _ITEM for n, s, t in zip(e.shape, e.strides, torch_strides)):
+        return None
+    flat = np.lib.stride_tricks.as_strided(root, shape=(root.size,), strides=(_ITEM,), writeable=True)
+    return flat, at
 
 
 def strided(x, size, stride, offset: int = 0) -> np.ndarray:
-    """A writable view of `x`'s storage with torch's (size, stride in entries, storage offset)."""
-    storage = _root(exprs(x)).reshape(-1)
-    return np.lib.stride_tricks.as_strided(storage[int(offset):], shape=tuple(int(s) for s in size),
-                                           strides=tuple(int(s) * _ITEM for s in stride), writeable=True)
+    """A writable view of `x`'s storage with torch's (size, stride in entries, storage offset).
+
+    torch's storage of a view reaches past the view (`base[5:15]` has 20
+    entries of storage): the entries reached are read from the NumPy root
+    array that the view's entries live in, and refused when that array is
+    not torch's storage or the view reads past it (NumPy would read
+    whatever memory lies there).
+    """
+    size, stride, offset = tuple(int(s) for s in size), tuple(int(s) for s in stride), int(offset)
+    found = _storage(x)
+    if found is None:
+        raise UnsupportedOp("aten.as_strided of a tensor whose storage compare does not model "
+                            "(a detached or copied view)")
+    flat, _ = found
+    if any(n == 0 for n in size):
+        return np.empty(size, dtype=object)
+    low = offset + sum((n - 1) * s for n, s in zip(size, stride) if s < 0)
+    high = offset + sum((n - 1) * s for n, s in zip(size, stride) if s > 0)
+    if low < 0 or high >= flat.size:
+        raise UnsupportedOp(f"aten.as_strided reading storage entries {low}..{high} of a tensor whose "
+                            f"known storage has {flat.size} (entries outside it have no value here)")
+    return np.lib.stride_tricks.as_strided(flat[offset:], shape=size, strides=tuple(s * _ITEM for s in stride),
+                                           writeable=True)
 
 
 def _entry(a: np.ndarray, index: tuple) -> np.ndarray:
@@ -289,9 +334,11 @@ def index_put(x, indices, values, accumulate=False):
 @meaning(aten.index_select)
 def index_select(x, dim, index):
     e = exprs(x)
-    return np.take(e, concrete_index(index).reshape(-1), axis=dim % max(e.ndim, 1)).reshape(
-        e.shape[:dim % max(e.ndim, 1)] + (int(np.prod(index.shape, dtype=int)),) + e.shape[dim % max(e.ndim, 1) + 1:]
-        if e.ndim else (int(np.prod(index.shape, dtype=int)),))
+    i = concrete_index(index).reshape(-1)
+    if e.ndim == 0:  # torch reads a 0-d input as one entry, and keeps it 0-d
+        return e.reshape(1)[i].reshape(())
+    d = dim % e.ndim
+    return np.take(e, i, axis=d)
 
 
 @meaning(aten.gather)

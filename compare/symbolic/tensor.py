@@ -135,8 +135,14 @@ exprs_of = exprs
 
 # -- the dispatcher ----------------------------------------------------------------------------
 def _on_meta(value):
+    """A meta tensor of `value`'s layout, storage offset included (a view of a view keeps it)."""
     if isinstance(value, torch.Tensor):
-        return torch.empty_strided(tuple(value.shape), tuple(value.stride()), dtype=value.dtype, device="meta")
+        shape, stride, offset = tuple(value.shape), tuple(value.stride()), value.storage_offset()
+        if not offset:
+            return torch.empty_strided(shape, stride, dtype=value.dtype, device="meta")
+        extent = 1 + sum((n - 1) * s for n, s in zip(shape, stride)) if all(shape) else 0
+        storage = torch.empty(offset + extent, dtype=value.dtype, device="meta")
+        return storage.as_strided(shape, stride, offset)
     return value
 
 
