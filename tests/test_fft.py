@@ -65,8 +65,10 @@ NORMS = [None, "ortho", "forward"]  # ATen's normalization 0 / 1 / 2 on the forw
     (lambda x, norm: torch.fft.rfft2(x, norm=norm), GRID),
     (lambda x, norm: torch.fft.irfft2(x, s=(2, 4), norm=norm), CGRID),  # c2c over dim 0, then c2r
     (lambda x, norm: torch.fft.ifftn(x, dim=(1,), norm=norm), CGRID),
+    (lambda x, norm: torch.fft.rfft2(x, dim=(1, 0), norm=norm), GRID),     # onesided along dim 0
+    (lambda x, norm: torch.fft.irfft2(x, s=(3, 5), dim=(1, 0), norm=norm), CGRID.mT),
 ], ids=["fft-real", "rfft-odd", "rfft-even", "fft", "ifft", "irfft-even", "irfft-odd", "hfft", "ihfft",
-        "fft2", "rfft2", "irfft2", "ifftn-dim1"])
+        "fft2", "rfft2", "irfft2", "ifftn-dim1", "rfft2-dims-reversed", "irfft2-dims-reversed"])
 def test_the_transforms_are_torchs(f, x, norm):
     _assert_exact_forward(lambda t: f(t, norm), x)
 

@@ -6,13 +6,15 @@ one dimension of length n the transform is
 
     X[k] = sum_j x[j] w**(j k),   w = exp(-2 pi i / n) forward, exp(+2 pi i / n) backward,
 
-applied dimension by dimension over `dim` (the transform is separable), and
+and over several dimensions (`dim`) the product of theirs (it is separable),
 scaled by `normalization` as ATen's `fft_norm_mode` numbers it: 0 none,
 1 by 1/sqrt(N), 2 by 1/N, with N the product of the signal's lengths over
-`dim` (the output's lengths for c2r). The powers of w are taken from a
-table of the n roots of unity, cos(2 pi m / n) and sin(2 pi m / n) with
-m = j k mod n, which SymPy writes exactly (rationals and square roots for
-n = 1, 2, 3, 4, 5, 6, 8, 10, 12; cos(2 pi / 7) stays a closed symbol).
+`dim` (the output's lengths for c2r). The product w_1**(j_1 k_1) w_2**(j_2 k_2) ...
+is one root of unity exp(2 pi i m / L), L = lcm(n_1, n_2, ..), taken from a
+table of cos(2 pi m / L) and sin(2 pi m / L), which SymPy writes exactly
+(rationals and square roots for L = 1, 2, 3, 4, 5, 6, 8, 10, 12; cos(2 pi / 7)
+stays a closed symbol). So every output entry is one sum over the input's
+entries, not a transform of transforms.
 
 An entry is kept as u + i v with u and v real expressions, computed from
 the parts of the input's entries, so that the real and imaginary parts of
@@ -22,15 +24,17 @@ an output are read off without expanding products of complex sums.
   last dimension in `dim` (the rest are conjugates of those).
 - c2c: `forward` chooses the sign.
 - c2r (always backward): the input's last dimension in `dim` holds
-  X[0 .. N//2] (or all N entries, of which those are read) of a Hermitian spectrum of length N = `last_dim_size`, the
-  other half being conj(X[N - k]). The real output is
-  x[t] = sum_{k=0}^{N//2} c_k Re(X[k] w**(k t)), c_k = 1 for k = 0 and for
-  k = N/2 (N even), 2 otherwise: the imaginary parts of X[0] and X[N/2] do
-  not reach it, as in pocketfft and MKL. The other dimensions in `dim` are
-  first transformed c2c backward.
+  X[0 .. N//2] (or all N entries, of which those are read) of a Hermitian
+  spectrum of length N = `last_dim_size`, the other half being conj(X[N - k]).
+  Along it the real output is x[t] = sum_{k=0}^{N//2} c_k Re(X[k] w**(k t)),
+  c_k = 1 for k = 0 and for k = N/2 (N even), 2 otherwise: the imaginary parts
+  of X[0] and X[N/2] do not reach it, as in pocketfft and MKL. The other
+  dimensions in `dim` are transformed c2c backward (torch does them first; Re
+  is real-linear, so they enter the same one sum).
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -84,45 +88,74 @@ def _split(x) -> tuple[np.ndarray, np.ndarray]:
     return ufunc(real_part, 1)(values), ufunc(imaginary_part, 1)(values)
 
 
-def _transform(re: np.ndarray, im: np.ndarray, axis: int, sign: int, keep: int | None = None):
-    """The 1-d DFT along `axis` with w = exp(sign 2 pi i / n), of the parts (re, im); outputs k < keep."""
-    n = re.shape[axis]
-    cos, sin = roots_of_unity(n)
-    keep = n if keep is None else keep
-    re, im = np.moveaxis(re, axis, -1), np.moveaxis(im, axis, -1)
-    out_re = np.empty(re.shape[:-1] + (keep,), dtype=object)
+def _exponents(sizes: list[int], outs: list[int]) -> tuple[int, np.ndarray]:
+    """(L, M): M[k, j] = sum_d j_d k_d L / n_d mod L, over the flat output index k (lengths `outs`) and
+    input index j (lengths `sizes`), for L = lcm of the lengths: w_1**(j_1 k_1) w_2**(j_2 k_2) ... is
+    the one root of unity exp(2 pi i M[k, j] / L)."""
+    period = math.lcm(*sizes) if sizes else 1
+    steps = np.array([period // n for n in sizes], dtype=np.int64)
+    ins = np.array(list(np.ndindex(*sizes)), dtype=np.int64).reshape(-1, len(sizes))
+    found = np.array(list(np.ndindex(*outs)), dtype=np.int64).reshape(-1, len(outs))
+    return period, (found * steps) @ ins.T % period
+
+
+def _lines(re: np.ndarray, im: np.ndarray, dims: list[int]):
+    """The parts moved so that `dims` come last (in their order), and how to move an answer back."""
+    rest = [d for d in range(re.ndim) if d not in dims]
+    order = rest + dims
+    back = list(np.argsort(order))
+    return np.transpose(re, order), np.transpose(im, order), len(rest), back
+
+
+def _transform(re: np.ndarray, im: np.ndarray, dims: list[int], sign: int, keep: int | None = None):
+    """The DFT over `dims` with w = exp(sign 2 pi i / n) per dimension, of the parts (re, im); along
+    dims[-1] only k < keep. All of `dims` at once: each output entry is one sum over the input's entries
+    with one root of unity each, not a transform of transforms (nested sums cost the derivative)."""
+    re, im, lead, back = _lines(re, im, dims)
+    sizes = list(re.shape[lead:])
+    outs = sizes[:-1] + [sizes[-1] if keep is None else keep]
+    period, exponent = _exponents(sizes, outs)
+    cos, sin = roots_of_unity(period)
+    out_re = np.empty(re.shape[:lead] + tuple(outs), dtype=object)
     out_im = np.empty(out_re.shape, dtype=object)
-    for idx in np.ndindex(*re.shape[:-1]):
-        xr, xi = re[idx], im[idx]
-        for k in range(keep):
+    for idx in np.ndindex(*re.shape[:lead]):
+        xr, xi = re[idx].reshape(-1), im[idx].reshape(-1)
+        real_out, imaginary_out = out_re[idx].reshape(-1), out_im[idx].reshape(-1)
+        for k, row in enumerate(exponent):
             real_terms, imaginary_terms = [], []
-            for j in range(n):
-                c, s = cos[j * k % n], sign * sin[j * k % n]
+            for j, m in enumerate(row.tolist()):
+                c, s = cos[m], sign * sin[m]
                 # (xr + i xi)(c + i s) = (xr c - xi s) + i (xi c + xr s)
                 real_terms += [xr[j] * c, -xi[j] * s]
                 imaginary_terms += [xi[j] * c, xr[j] * s]
-            out_re[idx + (k,)] = sympy.Add(*real_terms)
-            out_im[idx + (k,)] = sympy.Add(*imaginary_terms)
-    return np.moveaxis(out_re, -1, axis), np.moveaxis(out_im, -1, axis)
+            real_out[k], imaginary_out[k] = sympy.Add(*real_terms), sympy.Add(*imaginary_terms)
+        out_re[idx], out_im[idx] = real_out.reshape(outs), imaginary_out.reshape(outs)
+    return np.transpose(out_re, back), np.transpose(out_im, back)
 
 
-def _hermitian_to_real(re: np.ndarray, im: np.ndarray, axis: int, n: int) -> np.ndarray:
-    """x[t] = sum_{k <= n//2} c_k Re(X[k] exp(2 pi i k t / n)) along `axis` (see the module's docstring)."""
-    cos, sin = roots_of_unity(n)
-    re, im = np.moveaxis(re, axis, -1), np.moveaxis(im, axis, -1)
+def _hermitian_to_real(re: np.ndarray, im: np.ndarray, dims: list[int], n: int) -> np.ndarray:
+    """x[t] = sum_k c_{k_last} Re(X[k] exp(2 pi i sum_d k_d t_d / n_d)) over dims, k_last <= n//2
+    (see the module's docstring): the c2c transforms of the other dims and the last one's c2r in one sum."""
+    re, im, lead, back = _lines(re, im, dims)
     half = n // 2 + 1
     if re.shape[-1] not in (half, n):  # torch's own kernel accepts these two (and reads the first half)
         raise ValueError(f"_fft_c2r of length {n} needs {half} or {n} entries along its last dimension, "
                          f"the input has {re.shape[-1]}")
-    weight = [1 if k == 0 or 2 * k == n else 2 for k in range(half)]
-    out = np.empty(re.shape[:-1] + (n,), dtype=object)
-    for idx in np.ndindex(*re.shape[:-1]):
-        xr, xi = re[idx], im[idx]
-        for t in range(n):
+    re, im = re[..., :half], im[..., :half]
+    outs = list(re.shape[lead:-1]) + [n]
+    period, exponent = _exponents(outs, list(re.shape[lead:]))  # M[k, t]: the same sum, read the other way
+    cos, sin = roots_of_unity(period)
+    weight = [1 if k == 0 or 2 * k == n else 2 for k in range(half)] * (exponent.shape[0] // half)
+    out = np.empty(re.shape[:lead] + tuple(outs), dtype=object)
+    for idx in np.ndindex(*re.shape[:lead]):
+        xr, xi = re[idx].reshape(-1), im[idx].reshape(-1)
+        flat = out[idx].reshape(-1)
+        for t, column in enumerate(exponent.T):
             # Re((xr + i xi)(c + i s)) = xr c - xi s
-            out[idx + (t,)] = sympy.Add(*[weight[k] * (xr[k] * cos[k * t % n] - xi[k] * sin[k * t % n])
-                                          for k in range(half)])
-    return np.moveaxis(out, -1, axis)
+            flat[t] = sympy.Add(*[weight[k] * (xr[k] * cos[m] - xi[k] * sin[m])
+                                  for k, m in enumerate(column.tolist())])
+        out[idx] = flat.reshape(outs)
+    return np.transpose(out, back)
 
 
 def _scale(normalization: int, sizes: list[int]):
@@ -151,10 +184,7 @@ def fft_r2c(x, dim, normalization, onesided):
     re, im = _split(x)
     dims = _dims(dim, re.ndim)
     sizes = [re.shape[d] for d in dims]
-    last = dims[-1]
-    re, im = _transform(re, im, last, -1, re.shape[last] // 2 + 1 if onesided else None)
-    for d in dims[:-1]:
-        re, im = _transform(re, im, d, -1)
+    re, im = _transform(re, im, dims, -1, sizes[-1] // 2 + 1 if onesided else None)
     return _complex(re, im, _scale(normalization, sizes))
 
 
@@ -163,8 +193,8 @@ def fft_c2c(x, dim, normalization, forward):
     """the DFT over dim, w = exp(-2 pi i / n) forward, exp(2 pi i / n) backward"""
     re, im = _split(x)
     dims = _dims(dim, re.ndim)
-    for d in dims:
-        re, im = _transform(re, im, d, -1 if forward else 1)
+    if dims:
+        re, im = _transform(re, im, dims, -1 if forward else 1)
     return _complex(re, im, _scale(normalization, [re.shape[d] for d in dims]))
 
 
@@ -173,8 +203,6 @@ def fft_c2r(x, dim, normalization, last_dim_size):
     """the backward DFT over dim of a Hermitian spectrum, real, of length last_dim_size along dim[-1]"""
     re, im = _split(x)
     dims = _dims(dim, re.ndim)
-    for d in dims[:-1]:
-        re, im = _transform(re, im, d, 1)
-    out = _hermitian_to_real(re, im, dims[-1], int(last_dim_size))
+    out = _hermitian_to_real(re, im, dims, int(last_dim_size))
     factor = _scale(normalization, [out.shape[d] for d in dims])
     return ufunc(lambda u: factor * u, 1)(out)
