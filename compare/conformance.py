@@ -5,8 +5,17 @@ own small float64 samples are run twice: on real tensors under autograd,
 and on symbolic tensors (each floating input that requires grad becomes a
 tensor of symbols, the rest stay as they are). The symbolic forward,
 evaluated exactly at the sample's values, must equal torch's forward, and
-the exact gradient of the sum of the floating outputs must equal
-autograd's, both by `verdict.measure` in float64. Branches met on the way
+the exact gradient of a real loss of the outputs must equal autograd's,
+both by `verdict.measure` (an output in its own dtype's tolerance, a
+gradient in float64's). The loss is the sum of every floating output's
+entries plus, for a complex output w = u + i v, a sum of a u + b v with
+small integer weights that vary along the output (`_loss_terms`): it sees
+both parts, so a meaning wrong in either part changes the gradient. A
+complex output's forward is compared part by part, u and v each exactly
+(in the tolerance of its parts' dtype, float64 for complex128). The inputs
+are op_db's float64 samples, so the leaves are real and autograd's
+gradient with respect to them needs no convention; complex values occur
+inside the op and at its outputs (`fft.fft`, `polar`). Branches met on the way
 are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
@@ -43,6 +52,8 @@ from .sym import exact, input_symbols
 from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
 from .judge.verdict import measure
 from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
+from .symbolic.complexes import imaginary_part, real_part
+from .symbolic.registry import ufunc
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
            "EXPECTED"]
@@ -148,8 +159,50 @@ class _Sample:
     decomposed: tuple[str, ...] = ()
 
 
-def _floating(outputs) -> list[torch.Tensor]:
-    return [o for o in outputs if isinstance(o, torch.Tensor) and o.dtype.is_floating_point and o.requires_grad]
+def _differentiable(outputs) -> list[torch.Tensor]:
+    """The outputs the loss sums: floating and complex ones that autograd tracks."""
+    return [o for o in outputs if isinstance(o, torch.Tensor) and (o.dtype.is_floating_point or o.is_complex())
+            and o.requires_grad]
+
+
+def _parts(values: np.ndarray, r: torch.Tensor) -> list[tuple[str, np.ndarray, torch.Tensor]]:
+    """(label, exact entries, torch's entries) for each real part of an output: u and v of a complex one."""
+    if not r.is_complex():
+        return [("", values, r)]
+    return [(" (real part)", ufunc(real_part, 1)(values), r.real),
+            (" (imaginary part)", ufunc(imaginary_part, 1)(values), r.imag)]
+
+
+def _weights(size: int, period: int) -> np.ndarray:
+    """1, 2, .., period, 1, 2, ..: a complex output's entries' weights in the loss (see `_loss_terms`)."""
+    return 1 + np.arange(size) % period
+
+
+def _loss_terms(values: np.ndarray, r: torch.Tensor) -> np.ndarray:
+    """The entries an output adds to the loss, flat: a u + b v for a complex entry u + i v.
+
+    The weights a (1, 2, 3, 4, 1, ..) and b (1, .., 5, 1, ..) vary along the
+    output: a plain sum of u (or of v) can be blind, as the real and the
+    imaginary parts of a discrete Fourier transform each sum to a multiple
+    of the input's first entry, whatever the rest (a full period of cosines,
+    or of sines, sums to 0), so that a meaning wrong in the derivative of
+    those parts would still give the right gradient. A real output's entries
+    are summed as they are.
+    """
+    if not r.is_complex():
+        return values.reshape(-1)
+    flat = values.reshape(-1)
+    a, b = _weights(flat.size, 4), _weights(flat.size, 5)
+    return np.array([int(a[i]) * real_part(e) + int(b[i]) * imaginary_part(e) for i, e in enumerate(flat)],
+                    dtype=object)
+
+
+def _loss(r: torch.Tensor) -> torch.Tensor:
+    """torch's side of `_loss_terms`, summed."""
+    if not r.is_complex():
+        return r.sum()
+    a, b = (torch.from_numpy(_weights(r.numel(), p)).to(r.real.dtype).reshape(r.shape) for p in (4, 5))
+    return (r.real * a).sum() + (r.imag * b).sum()
 
 
 def _coarsest(dtypes) -> torch.dtype:
@@ -196,8 +249,6 @@ def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
     real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
-    if any(isinstance(o, torch.Tensor) and o.is_complex() for o in real_out):
-        return _Sample("error", "complex output")
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
     by_id = {id(t): _symbolic_leaf(t, symbols[f"t{k}"]) for k, t in enumerate(leaves)}
     point = {s: exact(v) for k, t in enumerate(leaves)
@@ -217,28 +268,30 @@ def check_sample(op, sample) -> _Sample:
     for k, (s, r) in enumerate(zip(sym_out, real_out)):
         if not isinstance(r, torch.Tensor):
             continue
-        got = r.detach().to(torch.float64).numpy() if r.dtype != torch.bool else r.detach().numpy().astype(float)
         values = exprs_of(s)
-        if values.shape != got.shape:
-            return _Sample("disagrees", f"output {k} has shape {values.shape}, torch's {got.shape}", decomposed)
-        # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less precise
-        # input's where one is (cov's float32 aweights are summed in float32): the coarser one's tolerance
-        errors = measure(got, derive.evaluate(values, point), _coarsest(
-            [r.dtype if r.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
-        if not errors.agree:
-            return _Sample("disagrees", _where(errors, f"forward output {k}"), decomposed)
-    floating = _floating(real_out)
-    if not leaves or not floating:
+        if values.shape != tuple(r.shape):
+            return _Sample("disagrees", f"output {k} has shape {values.shape}, torch's {tuple(r.shape)}", decomposed)
+        for label, want, part in _parts(values, r):
+            got = part.detach().resolve_neg().to(torch.float64).numpy() if part.dtype != torch.bool \
+                else part.detach().numpy().astype(float)
+            # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less
+            # precise input's where one is (cov's float32 aweights are summed in float32): the coarser's tolerance
+            errors = measure(got, derive.evaluate(want, point), _coarsest(
+                [part.dtype if part.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
+            if not errors.agree:
+                return _Sample("disagrees", _where(errors, f"forward output {k}{label}"), decomposed)
+    differentiable = _differentiable(real_out)
+    if not leaves or not differentiable:
         return _Sample("runs", "", decomposed)
-    index = [k for k, r in enumerate(real_out) if any(r is f for f in floating)]
-    total = sum(f.sum() for f in floating)
+    index = [k for k, r in enumerate(real_out) if any(r is f for f in differentiable)]
+    total = sum(_loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, leaves, allow_unused=True)
-    outputs = np.concatenate([exprs_of(sym_out[k]).reshape(-1) for k in index])
+    outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
     exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play
-    coarsest = _coarsest([t.dtype for t in leaves] + [f.dtype for f in floating])
+    coarsest = _coarsest([t.dtype for t in leaves] + [f.real.dtype if f.is_complex() else f.dtype for f in differentiable])
     for name in symbols:
         errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:

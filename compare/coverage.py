@@ -77,7 +77,8 @@ def render_opdb() -> list[str]:
             "From `docs/opdb.json`, written by `python -m compare.conformance --write`: each OpInfo of "
             "`torch.testing._internal.common_methods_invocations.op_db` that supports autograd in float64 "
             "was run on its first small float64 samples, on real and on symbolic tensors, and its forward "
-            "value and the gradient of its outputs' sum compared with autograd's. *direct*: every ATen op "
+            "value (a complex one part by part) and the gradient of its outputs' sum (of a complex "
+            "output's real and imaginary parts, weighted) compared with autograd's. *direct*: every ATen op "
             "it reaches has a SymPy meaning above; *through a decomposition*: some reach one only through "
             "PyTorch's decompositions; *not supported*: the ATen op that has no meaning.", "",
             f"{len(results)} ops: " + ", ".join(f"{n} {s}" for s, n in c.items()) + ".", "",

@@ -24,20 +24,44 @@ from .registry import exprs, meaning, note_kink, prim, ufunc
 
 aten = torch.ops.aten
 
-__all__ = ["real_part", "imaginary_part", "conjugate"]
+__all__ = ["real_part", "imaginary_part", "conjugate", "from_parts"]
+
+_PARTS: dict = {}
+"""u + i v -> (u, v), for entries made by `from_parts`: their parts are known without SymPy's re and im."""
+PARTS_LIMIT = 100_000
+"""Entries remembered at most (beyond, parts are found by SymPy again)."""
 
 
 def _complex(x) -> bool:
     return isinstance(x, torch.Tensor) and x.dtype.is_complex
 
 
+def from_parts(u, v):
+    """u + i v for real expressions u and v, its parts remembered.
+
+    SymPy finds the parts of a long sum (an entry of a Fourier transform)
+    by asking of every term whether it is real, which costs seconds for a
+    few dozen entries; an entry built from its parts needs no such question.
+    """
+    e = u + sympy.I * v
+    if len(_PARTS) < PARTS_LIMIT and isinstance(e, sympy.Basic) and not e.is_Atom:
+        _PARTS[e] = (u, v)
+    return e
+
+
 def real_part(e):
     """Re e, expanded (the argument's symbols are real)."""
+    known = _PARTS.get(e)
+    if known is not None:
+        return known[0]
     return _explicit(sympy.re(e)) if not e.is_extended_real else e
 
 
 def imaginary_part(e):
     """Im e, expanded."""
+    known = _PARTS.get(e)
+    if known is not None:
+        return known[1]
     return _explicit(sympy.im(e)) if not e.is_extended_real else sympy.S.Zero
 
 
@@ -70,6 +94,9 @@ def _explicit(e):
 
 
 def conjugate(e):
+    known = _PARTS.get(e)
+    if known is not None:
+        return from_parts(known[0], -known[1])
     return sympy.conjugate(e) if not e.is_extended_real else e
 
 

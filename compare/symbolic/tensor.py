@@ -302,6 +302,10 @@ def _functional(func):
     """`aten.add.Tensor` for `aten.add_.Tensor`: the op that computes what the in-place one writes."""
     packet = getattr(aten, func.overloadpacket.__name__[:-1], None)
     overload = getattr(packet, func._overloadname, None) if packet is not None else None
+    if overload is None and packet is not None:  # transpose_.default is transpose.int: the same arguments
+        types = [str(a.type) for a in func._schema.arguments]
+        overload = next((getattr(packet, o) for o in packet.overloads()
+                         if [str(a.type) for a in getattr(packet, o)._schema.arguments] == types), None)
     if overload is None:
         raise UnsupportedOp(str(func))
     return overload
