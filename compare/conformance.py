@@ -25,6 +25,7 @@ Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -184,6 +185,21 @@ def _call(op, input, args, kwargs):
     return op.gradcheck_wrapper(op.op, input, *args, **kwargs)
 
 
+def _finite_symbols(symbols: np.ndarray, t: torch.Tensor) -> np.ndarray:
+    """The symbols of a leaf, with its entries that are inf or NaN in place of theirs.
+
+    A symbol stands for a real number, which is finite, so an infinite
+    entry (`_safe_softmax`'s samples hold -inf) is the constant it is, as
+    torch's kernel sees it: the exact gradient there is 0.
+    """
+    out = symbols.copy()
+    flat = out.reshape(-1)  # a view: the copy is contiguous
+    for i, v in enumerate(t.detach().reshape(-1).tolist()):
+        if not math.isfinite(v):
+            flat[i] = exact(v)
+    return out
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
@@ -191,9 +207,9 @@ def check_sample(op, sample) -> _Sample:
     if any(isinstance(o, torch.Tensor) and o.is_complex() for o in real_out):
         return _Sample("error", "complex output")
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): SymTensor(symbols[f"t{k}"].copy(), t.dtype) for k, t in enumerate(leaves)}
+    by_id = {id(t): SymTensor(_finite_symbols(symbols[f"t{k}"], t), t.dtype) for k, t in enumerate(leaves)}
     point = {s: exact(v) for k, t in enumerate(leaves)
-             for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist())}
+             for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
     swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
     s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     route = _Route()
