@@ -200,14 +200,31 @@ def _finite_symbols(symbols: np.ndarray, t: torch.Tensor) -> np.ndarray:
     return out
 
 
+def _state(sample, leaves) -> list:
+    """(tensor, its entries) for each plain floating tensor argument, before the real run.
+
+    An op may update such an argument in place: batch norm in training
+    writes its running statistics (torch's kernel does so without bumping
+    the tensor's version, so which ones cannot be told beforehand). The
+    symbolic run gets each as a constant symbolic tensor of the value the
+    real run started from, so a write lands there, as a module's buffers do
+    (`compare.modules`); the outputs are what is compared.
+    """
+    own = {id(t) for t in leaves}
+    return [(t, exprs_of(t).copy()) for t in _tensors(sample)
+            if t.dtype.is_floating_point and id(t) not in own and t.layout == torch.strided]
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
+    state = _state(sample, leaves)
     real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
     if any(isinstance(o, torch.Tensor) and o.is_complex() for o in real_out):
         return _Sample("error", "complex output")
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
     by_id = {id(t): SymTensor(_finite_symbols(symbols[f"t{k}"], t), t.dtype) for k, t in enumerate(leaves)}
+    by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
     swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
