@@ -20,6 +20,8 @@ def _r(*shape):
     return torch.randn(*shape, generator=g, dtype=torch.float64)
 
 
+_GRID = torch.tensor([[[[0.3, -0.4], [-0.9, 0.75], [1.2, 0.1]]]], dtype=torch.float64)  # one out of bounds
+_GRID3 = torch.tensor([[[[[0.3, -0.4, 0.6], [-0.9, 0.75, -0.2]]]]], dtype=torch.float64)
 _SAMPLES = torch.tensor([[[0.3, 0.8]]], dtype=torch.float64)  # fixed random samples: the windows are fixed
 
 CASES = {
@@ -48,6 +50,20 @@ CASES = {
     "safe_softmax": (lambda x: aten._safe_softmax(x, 1) * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64),
                      {"x": _r(2, 3)}),
     "i1e": (lambda x: torch.special.i1e(x), {"x": _r(3)}),
+    # a grid that is an input makes a piece per cell that each point may fall in: one point, 2 x 2
+    "grid_sample_bilinear": (lambda x, g: F.grid_sample(x, g, align_corners=False),
+                             {"x": _r(1, 1, 2, 2), "g": torch.tensor([[[[0.3, -0.4]]]], dtype=torch.float64)}),
+    "grid_sample_fixed_grid": (lambda x: F.grid_sample(x, _GRID, align_corners=False), {"x": _r(1, 2, 3, 3)}),
+    "grid_sample_border_corners": (lambda x: F.grid_sample(x, 1.5 * _GRID, padding_mode="border", align_corners=True),
+                                   {"x": _r(1, 1, 2, 3)}),
+    "grid_sample_nearest": (lambda x: F.grid_sample(x, _GRID, mode="nearest", align_corners=False),
+                            {"x": _r(1, 1, 3, 4)}),
+    # positions 0.5 and 1.5 exactly: nearest rounds half to even, to columns 0 and 2
+    "grid_sample_nearest_halves": (lambda x: F.grid_sample(x, torch.tensor([[[[-0.5, 0.0], [0.0, 0.0]]]],
+                                                                           dtype=torch.float64),
+                                                           mode="nearest", align_corners=False),
+                                   {"x": _r(1, 1, 4, 4)}),
+    "grid_sample_3d": (lambda x: F.grid_sample(x, _GRID3, align_corners=False), {"x": _r(1, 1, 2, 2, 3)}),
 }
 
 
@@ -119,6 +135,10 @@ def test_a_wrong_meaning_is_caught_in_op_db(ops, monkeypatch, name, op, wrong):
      lambda x, size: selections.adaptive_avg_pool3d(x, size) * 2),
     ("fractional_max2d", aten.fractional_max_pool2d.default,  # the samples' axes swapped
      lambda x, k, size, u: selections._fractional_max(2)(x, k, size, u.flip(-1))),
+    ("grid_sample_fixed_grid", aten.grid_sampler_2d.default,  # the grid's (x, y) read as (y, x)
+     lambda x, g, *rest: selections._grid_sampler(2)(x, g.flip(-1), *rest)),
+    ("grid_sample_nearest_halves", aten.grid_sampler_2d.default,  # nearest rounding halves up
+     lambda x, g, *rest: selections._grid_sampler(2)(x, g + 1e-9, *rest)),
 ])
 def test_a_wrong_meaning_is_caught_on_a_case(monkeypatch, name, op, wrong):
     monkeypatch.setitem(MEANINGS, op, wrong)

@@ -287,3 +287,92 @@ def safe_softmax(x, dim, dtype=None):
 
 
 meaning(aten.special_i1e, prim("bessel_i1e"))(unary(lambda x: sympy.exp(-sympy.Abs(x)) * sympy.besseli(1, x)))
+
+
+# -- grid_sampler ---------------------------------------------------------------------------------
+_BILINEAR, _NEAREST = 0, 1
+_ZEROS, _BORDER = 0, 1
+
+
+def _source(coord, size: int, padding: int, align_corners: bool):
+    """A grid coordinate in [-1, 1] as a position in the input (torch's grid_sampler_compute_source_index).
+
+    With border padding the position is clipped to [0, size - 1]: which
+    side it is on is decided, and a clipped position is a constant, as in
+    torch's backward (its clip passes no gradient outside).
+    """
+    x = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+    if padding == _BORDER:
+        if decide(sympy.Lt(x, 0), "grid_sampler"):
+            return sympy.S.Zero
+        if decide(sympy.Gt(x, size - 1), "grid_sampler"):
+            return sympy.Integer(size - 1)
+    return x
+
+
+def _floor(x, size: int):
+    """floor(x) where it matters, decided by comparisons: None when both neighbours are outside [0, size)."""
+    if x.is_number:
+        k = int(sympy.floor(x))
+        return k if -1 <= k < size else None
+    if decide(sympy.Lt(x, -1), "grid_sampler") or decide(sympy.Ge(x, size), "grid_sampler"):
+        return None
+    for k in range(-1, size):
+        if decide(sympy.Lt(x, k + 1), "grid_sampler"):
+            return k
+    return None  # not reached: x < size was decided
+
+
+def _nearest(x, size: int):
+    """x rounded half to even (torch's nearbyint), or None outside [0, size)."""
+    if decide(sympy.Lt(x, sympy.Rational(-1, 2)), "grid_sampler"):
+        return None
+    for k in range(size):
+        half = k + sympy.Rational(1, 2)
+        # at k + 1/2 exactly, the even neighbour
+        if decide(sympy.Le(x, half) if k % 2 == 0 else sympy.Lt(x, half), "grid_sampler"):
+            return k
+    return None
+
+
+def _grid_sampler(spatial: int):
+    def impl(x, grid, interpolation_mode, padding_mode, align_corners):
+        """each grid point's (bi/tri)linear interpolation (or nearest entry) of the input, 0 outside"""
+        if interpolation_mode not in (_BILINEAR, _NEAREST) or padding_mode not in (_ZEROS, _BORDER):
+            raise UnsupportedOp(f"aten.grid_sampler_{spatial}d with interpolation {interpolation_mode} and "
+                                f"padding {padding_mode} (bilinear or nearest, zeros or border are modelled)")
+        data, g = exprs(x), exprs(grid)
+        size = data.shape[2:]  # (H, W) or (D, H, W); the grid's last axis is (x, y[, z]) = (W, H[, D])
+        out = np.empty(data.shape[:2] + g.shape[1:-1], dtype=object)
+        for n in range(data.shape[0]):
+            for p in np.ndindex(*g.shape[1:-1]):
+                pos = [_source(g[(n,) + p + (spatial - 1 - d,)], size[d], padding_mode, align_corners)
+                       for d in range(spatial)]
+                terms = _corners(pos, size, interpolation_mode)
+                for c in range(data.shape[1]):
+                    out[(n, c) + p] = sympy.Add(*(w * data[(n, c) + at] for at, w in terms))
+        return out
+
+    return impl
+
+
+def _corners(pos: list, size, mode: int) -> list:
+    """(input position, weight) of the entries a sampling point reads (those inside the input)."""
+    if mode == _NEAREST:
+        at = [_nearest(x, n) for x, n in zip(pos, size)]
+        return [] if any(a is None for a in at) else [(tuple(at), sympy.S.One)]
+    low = [_floor(x, n) for x, n in zip(pos, size)]
+    if any(k is None for k in low):
+        return []
+    terms = []
+    for corner in itertools.product((0, 1), repeat=len(pos)):
+        at = tuple(k + c for k, c in zip(low, corner))
+        if all(0 <= a < n for a, n in zip(at, size)):
+            # the weight of a corner: the opposite corner's distance along every dimension
+            w = sympy.Mul(*((x - k) if c else (k + 1 - x) for x, k, c in zip(pos, low, corner)))
+            terms.append((at, w))
+    return terms
+
+
+meaning(aten.grid_sampler_2d.default)(_grid_sampler(2))
+meaning(aten.grid_sampler_3d.default)(_grid_sampler(3))
