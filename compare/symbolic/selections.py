@@ -1,11 +1,16 @@
 """More selections and pools: nanmedian, mode, adaptive and fractional max pooling, max_unpool,
-adaptive average pooling in 3-D, `_safe_softmax`, and i1e.
+adaptive average pooling in 3-D, grid sampling, `_safe_softmax`, and i1e.
 
 A selection picks entries by comparing them; each comparison is decided
 by the path explorer (`decide`), so a point gets the exact derivative of
 the piece it lies in, and at a tie the entry that torch's kernel returns
 (its index output) is the one whose value is used, so the gradient goes
 where autograd sends it (`value_selecting_reduction_backward`).
+
+Grid sampling reads the input at positions given by another tensor: the
+cell each position falls in is decided the same way, one comparison per
+cell boundary, so a grid that is itself differentiated has a piece per
+cell of every point (exact on small grids only, as sorting is).
 """
 from __future__ import annotations
 
@@ -226,9 +231,10 @@ def _max_unpool(spatial: int):
         """each entry written at its flat index in a zero output plane
 
         Indices repeated within a plane are refused: torch's kernel writes
-        one of them (the last, on the CPU), and its backward gathers, so
-        every repeated entry gets the gradient of the one position, which
-        is not the derivative of what the forward wrote.
+        one of them, and not by a rule one could state (on the CPU, entries
+        [4, 2] sent to one index leave 4 there, [4, 2, 7] leave 7), and its
+        backward gathers, so every repeated entry gets the gradient of the
+        one position, which is not the derivative of what the forward wrote.
         """
         op = f"max_unpool{spatial}d"
         data, unbatched = _batched(x, spatial)
