@@ -3,7 +3,9 @@
 For every OpInfo that supports autograd in float64 on the CPU, a few of its
 own small float64 samples are run twice: on real tensors under autograd,
 and on symbolic tensors (each floating input that requires grad becomes a
-tensor of symbols, the rest stay as they are). The symbolic forward,
+tensor of symbols, other floating tensors constant symbolic tensors of
+their values, so that an op may write into them, the rest stay as they
+are). The symbolic forward,
 evaluated exactly at the sample's values, must equal torch's forward, and
 the exact gradient of the sum of the floating outputs must equal
 autograd's, both by `verdict.measure` in float64. Branches met on the way
