@@ -5,8 +5,8 @@ own small float64 samples are run twice: on real tensors under autograd,
 and on symbolic tensors (each floating input that requires grad becomes a
 tensor of symbols, other floating tensors constant symbolic tensors of
 their values, so that an op may write into them, the rest stay as they
-are). The symbolic forward,
-evaluated exactly at the sample's values, must equal torch's forward, and
+are). The symbolic forward, evaluated exactly at the sample's values,
+must equal torch's forward, and
 the exact gradient of the sum of the floating outputs must equal
 autograd's, both by `verdict.measure` in float64. Branches met on the way
 are decided by the sample's values (`explore.ByValue`), so each sample gets
