@@ -3,9 +3,10 @@
 For every OpInfo that supports autograd in float64 on the CPU, a few of its
 own small float64 samples are run twice: on real tensors under autograd,
 and on symbolic tensors (each floating input that requires grad becomes a
-tensor of symbols, the rest stay as they are). The symbolic forward,
-evaluated exactly at the sample's values, must equal torch's forward, and
-the exact gradient of a real loss of the outputs must equal autograd's,
+tensor of symbols, other floating tensors constant symbolic tensors of
+their values, so that an op may write into them, the rest stay as they
+are). The symbolic forward, evaluated exactly at the sample's values,
+must equal torch's forward, and the exact gradient of a real loss of the outputs must equal autograd's,
 both by `verdict.measure` (an output in its own dtype's tolerance, a
 gradient in float64's). The loss is the sum of every floating output's
 entries plus, for a complex output w = u + i v, a sum of a u + b v with
@@ -34,6 +35,7 @@ Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -245,14 +247,46 @@ def _symbolic_leaf(t: torch.Tensor, entries: np.ndarray) -> SymTensor:
     return SymTensor(view, t.dtype, strides=stride, offset=offset)
 
 
+def _finite_symbols(symbols: np.ndarray, t: torch.Tensor) -> np.ndarray:
+    """The symbols of a leaf, with its entries that are inf or NaN in place of theirs.
+
+    A symbol stands for a real number, which is finite, so an infinite
+    entry (`_safe_softmax`'s samples hold -inf) is the constant it is, as
+    torch's kernel sees it: the exact gradient there is 0.
+    """
+    out = symbols.copy()
+    flat = out.reshape(-1)  # a view: the copy is contiguous
+    for i, v in enumerate(t.detach().reshape(-1).tolist()):
+        if not math.isfinite(v):
+            flat[i] = exact(v)
+    return out
+
+
+def _state(sample, leaves) -> list:
+    """(tensor, its entries) for each plain floating tensor argument, before the real run.
+
+    An op may update such an argument in place: batch norm in training
+    writes its running statistics (torch's kernel does so without bumping
+    the tensor's version, so which ones cannot be told beforehand). The
+    symbolic run gets each as a constant symbolic tensor of the value the
+    real run started from, so a write lands there, as a module's buffers do
+    (`compare.modules`); the outputs are what is compared.
+    """
+    own = {id(t) for t in leaves}
+    return [(t, exprs_of(t).copy()) for t in _tensors(sample)
+            if t.dtype.is_floating_point and id(t) not in own and t.layout == torch.strided]
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
+    state = _state(sample, leaves)
     real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): _symbolic_leaf(t, symbols[f"t{k}"]) for k, t in enumerate(leaves)}
+    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
+    by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
     point = {s: exact(v) for k, t in enumerate(leaves)
-             for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist())}
+             for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
     swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
     s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     route = _Route()

@@ -6,7 +6,8 @@ The function checked is `module(x)` as a function of `x` (its floating
 inputs) and of every parameter that requires grad, each named as
 `named_parameters()` names it (`0.weight`, `encoder.layer1.bias`). Buffers
 (a batch norm's running statistics) and frozen parameters
-(`requires_grad=False`) are constants. The call goes through
+(`requires_grad=False`) are constants; each call updates its own copies of
+the buffers (`_buffers`). The call goes through
 `torch.func.functional_call`, which puts the given tensors (real ones for
 autograd, symbolic ones for SymPy) in place of the parameters for that call
 only: the module itself is never changed.
@@ -48,7 +49,9 @@ def module_function(module: torch.nn.Module, inputs: Mapping[str, Any],
 
     def call(**given):
         args = tuple(given[n] if t else inputs[n] for n, t in zip(names, taken))
-        return torch.func.functional_call(module, {n: given[n] for n in params}, args)
+        tensors = {n: given[n] for n in params}
+        tensors.update(_buffers(module, symbolic=any(hasattr(v, "exprs") for v in given.values())))
+        return torch.func.functional_call(module, tensors, args)
 
     differentiated = {n: v for (n, v), t in zip(inputs.items(), taken) if t}
     differentiated.update(params)
@@ -59,6 +62,27 @@ def module_function(module: torch.nn.Module, inputs: Mapping[str, Any],
     call.__wrapped__ = type(module).forward  # its source is the forward's
     call.__compare_parameters__ = tuple(params)  # so that messages say "parameter '0.weight'"
     return call, differentiated
+
+
+def _buffers(module: torch.nn.Module, *, symbolic: bool) -> dict:
+    """A fresh copy of each buffer for one call: constants that the call may update in place.
+
+    A batch norm in training updates its running statistics (and its count
+    of batches) in place. Each call gets copies, so every call, real or
+    symbolic, starts from the module's own state and the module is never
+    changed. In a symbolic call a floating buffer is a constant symbolic
+    tensor, so that the write of a symbolic statistic lands in it (the
+    statistics feed no output of this call; a later call would read them).
+    """
+    from .symbolic import SymTensor
+    from .symbolic.registry import exprs
+
+    out = {}
+    for name, b in module.named_buffers():
+        if b is None:
+            continue
+        out[name] = SymTensor(exprs(b).copy(), b.dtype) if symbolic and b.dtype.is_floating_point else b.detach().clone()
+    return out
 
 
 def module_location(module: torch.nn.Module) -> tuple[str, int]:

@@ -170,6 +170,20 @@ def _norm_kink(v, p):
     return len(_ties(mags, _largest(mags))) > 1 or _sign(_largest(mags)) == 0
 
 
+def _p_norm_kink(v, p) -> bool:
+    """(sum |a|^p)^(1/p) for another p > 0: not differentiable at 0, nor (for p < 1) where an entry is 0."""
+    return all(_sign(a) == 0 for a in v) or (dict(p)["ord"] < 1 and any(_sign(a) == 0 for a in v))
+
+
+def _p_norm_partials(v, p):
+    """sgn(a) |a|^(p-1) / n^(p-1), and 0 for an entry at 0 (all of them at the zero vector)."""
+    order = dict(p)["ord"]
+    n = sympy.Add(*(abs(a) ** order for a in v)) ** (1 / order)
+    if _sign(n) == 0:
+        return tuple(sympy.S.Zero for _ in v)
+    return tuple(sympy.S.Zero if _sign(a) == 0 else _sign(a) * abs(a) ** (order - 1) * n ** (1 - order) for a in v)
+
+
 def _at_integer(v, p) -> bool:
     return as_expr(v[0]).is_integer is True
 
@@ -195,6 +209,10 @@ RULES: dict[str, Rule] = {r.op: r for r in [
     Rule("linalg.vector_norm", f"the gradient of a norm at the zero vector is 0: {_MIN_NORM} "
          "(the unit ball of the dual norm), and ties of the inf-norm share the gradient evenly",
          (sympy.Pow, sympy.Add, sympy.Abs, sympy.Max), _norm_kink, _norm_partials),
+    Rule("linalg.vector_norm(p)", "a p-norm's gradient (p other than 1, 2, inf) is 0 at the zero vector, where "
+         "0 is its minimum and so a subgradient of least norm, and for p < 1 an entry at 0 gets 0: |a|^p has a "
+         "cusp there whose subgradients are all the reals, and autograd takes the least",
+         (sympy.Pow,), _p_norm_kink, _p_norm_partials),
     Rule("clamp", "clamp passes the gradient at its bounds: d clamp(x, lo, hi) / dx = 1 for lo <= x <= hi",
          (sympy.Max, sympy.Min), lambda v, p: _sign(v[0] - v[1]) == 0,
          lambda v, p: ((sympy.S.One, sympy.S.Zero)

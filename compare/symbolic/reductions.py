@@ -208,8 +208,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
     def noted(entries):
         node = combine(entries)
-        if order is not None:  # other orders have no rule in the table
+        if order is not None:
             note_kink("linalg.vector_norm", node, entries, ord=order)
+        elif isinstance(ord, (int, float)) and 0 < ord < math.inf:  # a p-norm (p < 1: not a norm)
+            note_kink("linalg.vector_norm(p)", node, entries, ord=exact(ord))
         return node
 
     return reduce(x, dim, keepdim, noted)
