@@ -64,16 +64,33 @@ def _term_partials(expr: sympy.Expr, wanted: Mapping, cache: dict):
     so n terms of one shape cost one `diff`.
     """
     for term in sympy.Add.make_args(expr):
-        own = sorted(term.free_symbols & wanted.keys(), key=wanted.__getitem__)
+        own = term.free_symbols & wanted.keys()
         if not own:
             continue
-        generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
-        key = _shape(term, generic_of)  # the tree with each own symbol as its generic one
+        if len(own) == 1:
+            own = list(own)
+            generic_of = {own[0]: _dummy(0, own[0])}
+            key = _shape(term, generic_of)  # the tree with its own symbol as its generic one
+        else:
+            # the most frequent symbols first, so that softmax's entry i, exp(x_i) / sum_k exp(x_k),
+            # reads exp(g0) / sum_k exp(g_k) for every i: with sums and products keyed as multisets
+            # (`_unordered_shape`), one shape and one set of `diff` calls for all n entries
+            counts = _symbol_counts(term, own)
+            own = sorted(own, key=lambda s: (-counts[s], wanted[s]))
+            generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
+            key = _unordered_shape(term, generic_of)
         derivatives = cache.get(key)
         if derivatives is None:
-            generic = term.xreplace(generic_of)
-            derivatives = cache[key] = tuple(generic.diff(g) for g in generic_of.values())
+            derivatives = cache[key] = _generic_derivatives(term.xreplace(generic_of), tuple(generic_of.values()))
         yield term, own, derivatives
+
+
+@sympy.cacheit
+def _generic_derivatives(generic: sympy.Expr, symbols: tuple) -> tuple:
+    """d generic / d s for each s of `symbols`, in SymPy's own cache: the gradient and the Jacobian
+    of one output meet the same shapes (softmax's entries: 64 `diff` calls instead of 128). A pure
+    function of its arguments, so nothing in it goes stale; `clear_cache()` empties it."""
+    return tuple(generic.diff(g) for g in symbols)
 
 
 def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
@@ -109,6 +126,36 @@ def _shape(expr: sympy.Basic, own: Mapping) -> object:
     if not expr.args:
         return expr
     return (expr.func, *(_shape(a, own) for a in expr.args))
+
+
+def _symbol_counts(expr: sympy.Basic, symbols) -> dict:
+    """How often each of `symbols` occurs in `expr`'s tree."""
+    counts = dict.fromkeys(symbols, 0)
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if e in counts:
+            counts[e] += 1
+        else:
+            stack.extend(e.args)
+    return counts
+
+
+def _unordered_shape(expr: sympy.Basic, own: Mapping) -> object:
+    """`_shape`, with the arguments of a sum or product as a multiset: equal keys are still one
+    expression (both are commutative, and SymPy orders their arguments itself), whatever order
+    the renamed symbols would put the arguments in."""
+    found = own.get(expr)
+    if found is not None:
+        return found
+    if not expr.args:
+        return expr
+    if expr.is_Add or expr.is_Mul:
+        parts: dict = defaultdict(int)
+        for a in expr.args:
+            parts[_unordered_shape(a, own)] += 1
+        return expr.func, frozenset(parts.items())
+    return (expr.func, *(_unordered_shape(a, own) for a in expr.args))
 
 
 def _positions(inputs: Mapping[str, np.ndarray]) -> dict:

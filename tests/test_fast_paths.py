@@ -40,6 +40,9 @@ def outputs():
         "kinks": np.array([sympy.Abs(s) + sympy.Max(s, 0) / (1 + s**2) + sympy.exp(s) * A for s in X],
                           dtype=object),
         "softmax": np.array([sympy.exp(s) / sympy.Add(*map(sympy.exp, X)) for s in X], dtype=object),
+        # entries alike but for which neighbour is squared: shapes that must not be merged
+        "neighbours": np.array([sympy.exp(s) * X[(i + 1) % 4] ** 2 / sympy.Add(*map(sympy.exp, X)) + A * X[i - 1]
+                                for i, s in enumerate(X)], dtype=object),
     }
 
 
@@ -263,3 +266,12 @@ def test_a_nonzero_gradient_beside_an_exact_cancellation_keeps_its_value():
     fast = derive.evaluate_many(g, pts, INPUTS)
     np.testing.assert_array_equal(fast, np.array([derive.evaluate(g, p) for p in pts]))
     assert np.all(fast != 0)
+
+
+def test_softmax_entries_share_one_shape(monkeypatch):
+    """exp(x_i) / sum_k exp(x_k) is one expression up to renaming: its partials are derived once."""
+    calls = []
+    real = derive._generic_derivatives
+    monkeypatch.setattr(derive, "_generic_derivatives", lambda g, syms: calls.append(g) or real(g, syms))
+    derive.jacobian(outputs()["softmax"], INPUTS)
+    assert len(calls) == 1
