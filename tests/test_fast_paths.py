@@ -275,3 +275,33 @@ def test_softmax_entries_share_one_shape(monkeypatch):
     monkeypatch.setattr(derive, "_generic_derivatives", lambda g, syms: calls.append(g) or real(g, syms))
     derive.jacobian(outputs()["softmax"], INPUTS)
     assert len(calls) == 1
+
+
+def _mlp(x, w):
+    return torch.tanh(x @ w).sum(dim=0)
+
+
+def _branchy(x, w):
+    y = x @ w
+    return y * 2 if y.sum() > 0 else -y
+
+
+@pytest.mark.parametrize("fn", [_mlp, _branchy, lambda x, w: torch.softmax((x @ w).reshape(-1), dim=0)])
+def test_batched_finite_differences_equal_the_point_by_point_ones(fn, monkeypatch):
+    """One vmap run for every step gives what the loop gives, to the bit (and a branch falls back)."""
+    from compare import oracles
+
+    g = torch.Generator().manual_seed(3)
+    point = {"x": torch.randn(4, 3, dtype=torch.float64, generator=g),
+             "w": torch.randn(3, 2, dtype=torch.float64, generator=g)}
+    assert sum(t.numel() for t in point.values()) >= oracles.BATCHED_ENTRIES
+    used = []
+    real = oracles._batched
+    monkeypatch.setattr(oracles, "_batched", lambda f, *a: used.append(real(f, *a) is not f) or real(f, *a))
+    fast = oracles.finite_difference(fn, point)
+    monkeypatch.setattr(oracles, "_batched", lambda f, *a: f)
+    slow = oracles.finite_difference(fn, point)
+    assert used == [fn is not _branchy]
+    for name in point:
+        np.testing.assert_array_equal(fast.grads[name], slow.grads[name])
+    assert (fast.estimate, fast.step, fast.crossed) == (slow.estimate, slow.step, slow.crossed)
