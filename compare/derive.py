@@ -64,16 +64,33 @@ def _term_partials(expr: sympy.Expr, wanted: Mapping, cache: dict):
     so n terms of one shape cost one `diff`.
     """
     for term in sympy.Add.make_args(expr):
-        own = sorted(term.free_symbols & wanted.keys(), key=wanted.__getitem__)
+        own = term.free_symbols & wanted.keys()
         if not own:
             continue
-        generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
-        key = _shape(term, generic_of)  # the tree with each own symbol as its generic one
+        if len(own) == 1:
+            own = list(own)
+            generic_of = {own[0]: _dummy(0, own[0])}
+            key = _shape(term, generic_of)  # the tree with its own symbol as its generic one
+        else:
+            # the most frequent symbols first, so that softmax's entry i, exp(x_i) / sum_k exp(x_k),
+            # reads exp(g0) / sum_k exp(g_k) for every i: with sums and products keyed as multisets
+            # (`_unordered_shape`), one shape and one set of `diff` calls for all n entries
+            counts = _symbol_counts(term, own)
+            own = sorted(own, key=lambda s: (-counts[s], wanted[s]))
+            generic_of = {s: _dummy(k, s) for k, s in enumerate(own)}
+            key = _unordered_shape(term, generic_of)
         derivatives = cache.get(key)
         if derivatives is None:
-            generic = term.xreplace(generic_of)
-            derivatives = cache[key] = tuple(generic.diff(g) for g in generic_of.values())
+            derivatives = cache[key] = _generic_derivatives(term.xreplace(generic_of), tuple(generic_of.values()))
         yield term, own, derivatives
+
+
+@sympy.cacheit
+def _generic_derivatives(generic: sympy.Expr, symbols: tuple) -> tuple:
+    """d generic / d s for each s of `symbols`, in SymPy's own cache: the gradient and the Jacobian
+    of one output meet the same shapes (softmax's entries: 64 `diff` calls instead of 128). A pure
+    function of its arguments, so nothing in it goes stale; `clear_cache()` empties it."""
+    return tuple(generic.diff(g) for g in symbols)
 
 
 def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
@@ -109,6 +126,36 @@ def _shape(expr: sympy.Basic, own: Mapping) -> object:
     if not expr.args:
         return expr
     return (expr.func, *(_shape(a, own) for a in expr.args))
+
+
+def _symbol_counts(expr: sympy.Basic, symbols) -> dict:
+    """How often each of `symbols` occurs in `expr`'s tree."""
+    counts = dict.fromkeys(symbols, 0)
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if e in counts:
+            counts[e] += 1
+        else:
+            stack.extend(e.args)
+    return counts
+
+
+def _unordered_shape(expr: sympy.Basic, own: Mapping) -> object:
+    """`_shape`, with the arguments of a sum or product as a multiset: equal keys are still one
+    expression (both are commutative, and SymPy orders their arguments itself), whatever order
+    the renamed symbols would put the arguments in."""
+    found = own.get(expr)
+    if found is not None:
+        return found
+    if not expr.args:
+        return expr
+    if expr.is_Add or expr.is_Mul:
+        parts: dict = defaultdict(int)
+        for a in expr.args:
+            parts[_unordered_shape(a, own)] += 1
+        return expr.func, frozenset(parts.items())
+    return (expr.func, *(_unordered_shape(a, own) for a in expr.args))
 
 
 def _positions(inputs: Mapping[str, np.ndarray]) -> dict:
@@ -284,7 +331,7 @@ TINY = 2.0 ** -300
 such as the gradient of softmax(x).sum(), which is 0) is worth the algebraic test `identically_zero`."""
 
 ZERO_TEST_OPS = 2000
-"""Largest expression (SymPy operations) that `identically_zero` tries: cancelling costs more than
+"""Largest expression (SymPy operations) that `_zero_by_cancel` tries: cancelling costs more than
 the numbers it would replace beyond that."""
 
 
@@ -297,7 +344,7 @@ def _exact_float(expr: sympy.Expr, point: Mapping) -> float:
 
 
 ZERO_TEST_DIGITS = 2**24
-"""Largest numerator or denominator of a constant for which `identically_zero` tries algebra."""
+"""Largest numerator or denominator of a constant for which `_zero_by_cancel` tries algebra."""
 
 
 def identically_zero(expr: sympy.Expr) -> bool:
@@ -305,13 +352,25 @@ def identically_zero(expr: sympy.Expr) -> bool:
 
     Each exp(c1*t1 + c2*t2 + ...) becomes y1**c1 * y2**c2 * ... in fresh
     positive symbols (so exp(2*x) and exp(x)**2 meet), every other function
-    node a fresh symbol, and the rational function that results must
-    cancel to 0. Sound: a rational function that is 0 is 0 for
-    every value of its symbols, these included. Not complete: a zero that
-    needs sin**2 + cos**2 = 1, say, is not found (and the caller keeps the
-    numbers).
+    node a fresh symbol, and the rational function that results must be 0
+    (`_zero_at_random_points`, else `cancel`). Sound (by `cancel`; at random
+    points, but for a chance below 2**-216): a rational function that is 0
+    is 0 for every value of its symbols, these included. Not
+    complete: a zero that needs sin**2 + cos**2 = 1, say, is not found (and
+    the caller keeps the numbers).
     """
-    if not expr.free_symbols or sympy.count_ops(expr) > ZERO_TEST_OPS:
+    if not expr.free_symbols:
+        return False
+    at_points = _zero_at_random_points(expr)
+    if at_points is not None:
+        return at_points
+    return _zero_by_cancel(expr)
+
+
+def _zero_by_cancel(expr: sympy.Expr) -> bool:
+    """`identically_zero` by SymPy's `cancel` of the rational function: for what the random points
+    cannot run (exp(x/2), a root, pi)."""
+    if sympy.count_ops(expr) > ZERO_TEST_OPS:
         return False
     if any(abs(r.p) > ZERO_TEST_DIGITS or r.q > ZERO_TEST_DIGITS for r in expr.atoms(sympy.Rational)):
         return False  # float constants as exact rationals (a layer's weights): cancel's gcds take minutes
@@ -327,6 +386,42 @@ def identically_zero(expr: sympy.Expr) -> bool:
     rational = expr.replace(lambda n: isinstance(n, sympy.exp), lambda n: as_powers(n.args[0]))
     rational = rational.xreplace({f: sympy.Dummy() for f in rational.atoms(sympy.Function)})
     return sympy.cancel(rational) == 0
+
+
+IDENTITY_POINTS = 2
+"""Points at which `_zero_at_random_points` evaluates the rational function."""
+
+IDENTITY_BITS = 128
+"""Each coordinate of those points is a random integer in [1, 2**IDENTITY_BITS]."""
+
+IDENTITY_DEGREE = 2**20
+"""Largest degree bound for which zeros at the points are taken as a zero function."""
+
+
+def _zero_at_random_points(expr: sympy.Expr) -> bool | None:
+    """`identically_zero`'s rational function decided by its exact values at random points; None
+    where this cannot decide (a non-integer power, a pole at a point, too high a degree).
+
+    A value other than 0 at a point proves the function is not 0. Values of 0
+    at every point: by the Schwartz-Zippel lemma a nonzero numerator of total
+    degree d vanishes at a uniform random point of [1, N]**m with probability
+    at most d / N, so with d <= 2**20, N = 2**128 and two independent points
+    the chance of calling a nonzero function zero is below 2**-216, far below
+    the chance that two mpmath precisions agree on a wrong float. The points
+    come from a fixed seed, so the answer is the same in every run. Exact
+    Fractions and no cancellation: milliseconds where `cancel`'s gcds take
+    tenths of a second (the gradient of softmax(x).sum()), and big constants
+    cost no more than small ones.
+    """
+    run = _AtRandomPoints()
+    try:
+        values = np.broadcast_to(run(expr), (IDENTITY_POINTS,))
+        degree = run.degree(expr)
+    except (_Unsupported, ArithmeticError, TypeError):
+        return None
+    if degree > IDENTITY_DEGREE:
+        return None
+    return not any(values)
 
 
 def template(values: np.ndarray, inputs: Mapping[str, np.ndarray]) -> sympy.Expr | None:
@@ -569,6 +664,73 @@ class _Exact:
         if isinstance(e, sympy.Not):
             return np.logical_not(np.asarray(self(e.args[0]), dtype=bool))
         raise _Unsupported(type(e).__name__)
+
+
+class _AtRandomPoints(_Exact):
+    """Runs `identically_zero`'s rational function at IDENTITY_POINTS random points, without
+    building it: every symbol, every function node other than exp, and every t of an
+    exp(c1*t1 + c2*t2 + ...) with integer c's takes its own random positive integers; exp gives
+    the product of the t's values to the powers c. `degree` bounds the degree of the numerator."""
+
+    def __init__(self):
+        super().__init__({})
+        self.rng = np.random.default_rng(0)
+        self.fresh: dict = {}
+        self.degrees: dict = {}
+
+    def coordinate(self, key) -> np.ndarray:
+        found = self.fresh.get(key)
+        if found is None:
+            found = self.fresh[key] = np.array([int.from_bytes(self.rng.bytes(IDENTITY_BITS // 8), "little") + 1
+                                                for _ in range(IDENTITY_POINTS)], dtype=object)
+        return found
+
+    @staticmethod
+    def exponents(e: sympy.exp):
+        for term in sympy.Add.make_args(e.args[0]):
+            c, rest = term.as_coeff_Mul()
+            if not c.is_Integer:
+                raise _Unsupported(str(e))
+            yield int(c), rest
+
+    def run(self, e):
+        if e.is_Symbol:
+            return self.coordinate(e)
+        if isinstance(e, sympy.exp):
+            return _fold(operator.mul, [self.coordinate(("exp", t)) ** c if c >= 0
+                                        else Fraction(1) / self.coordinate(("exp", t)) ** -c
+                                        for c, t in self.exponents(e)])
+        if isinstance(e, sympy.Function):  # Abs, Max, Piecewise, tanh, detach...: a symbol of its own
+            return self.coordinate(e)
+        return super().run(e)
+
+    def degree(self, e) -> int:
+        return self._degrees(e)[0]
+
+    def _degrees(self, e) -> tuple[int, int]:
+        """(degree of the numerator, of the denominator) of `e` as one fraction."""
+        found = self.degrees.get(e)
+        if found is not None:
+            return found
+        if e.is_Number:
+            found = (0, 0)
+        elif isinstance(e, sympy.exp):
+            cs = [c for c, _ in self.exponents(e)]
+            found = (sum(c for c in cs if c > 0), sum(-c for c in cs if c < 0))
+        elif e.is_Symbol or isinstance(e, sympy.Function):
+            found = (1, 0)
+        elif e.is_Add or e.is_Mul:
+            parts = [self._degrees(a) for a in e.args]
+            den = sum(d for _, d in parts)
+            found = (sum(n for n, _ in parts) if e.is_Mul else max(n + den - d for n, d in parts), den)
+        elif e.is_Pow and e.exp.is_Integer:
+            n, d = self._degrees(e.base)
+            k = int(e.exp)
+            found = (k * n, k * d) if k >= 0 else (-k * d, -k * n)
+        else:
+            raise _Unsupported(type(e).__name__)
+        self.degrees[e] = found
+        return found
 
 
 def _fold(op, values):

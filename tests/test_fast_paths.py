@@ -40,6 +40,9 @@ def outputs():
         "kinks": np.array([sympy.Abs(s) + sympy.Max(s, 0) / (1 + s**2) + sympy.exp(s) * A for s in X],
                           dtype=object),
         "softmax": np.array([sympy.exp(s) / sympy.Add(*map(sympy.exp, X)) for s in X], dtype=object),
+        # entries alike but for which neighbour is squared: shapes that must not be merged
+        "neighbours": np.array([sympy.exp(s) * X[(i + 1) % 4] ** 2 / sympy.Add(*map(sympy.exp, X)) + A * X[i - 1]
+                                for i, s in enumerate(X)], dtype=object),
     }
 
 
@@ -217,3 +220,88 @@ def test_identically_zero_is_sound_not_complete():
     assert not derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - e(2 * t))
     assert not derive.identically_zero(e(s) / (e(s) + e(t)) - sympy.Rational(1, 2))
     assert not derive.identically_zero(sympy.sin(s) ** 2 + sympy.cos(s) ** 2 - 1)  # true, but not found
+
+
+def _zero_cases():
+    s, t = X[0], X[1]
+    e = sympy.exp
+    big = sympy.Rational(3602879701896397, 36028797018963968)  # 0.1 as the float it is
+    return [
+        ((e(s) + e(t)) ** 2 - e(2 * s) - 2 * e(s + t) - e(2 * t), True),
+        (e(s) / (e(s) + e(t)) + e(t) / (e(s) + e(t)) - 1, True),
+        ((e(s) + e(t)) ** 2 - e(2 * s) - e(2 * t), False),
+        (e(s) / (e(s) + e(t)) - sympy.Rational(1, 2), False),
+        (sympy.tanh(s) * (1 - sympy.tanh(s) ** 2) - sympy.tanh(s) + sympy.tanh(s) ** 3, True),
+        (sympy.Abs(s) * big / (1 + sympy.Abs(s)) - big + big / (1 + sympy.Abs(s)), True),
+        (sympy.Abs(s) - s, False),  # s for |s| would make it 0: a function node must stay a symbol of its own
+        ((s - t) ** 7 - (t - s) ** 7, False),
+        ((detach(s) + t) ** 2 - detach(s) ** 2 - 2 * detach(s) * t - t ** 2, True),
+    ]
+
+
+@pytest.mark.parametrize("k", range(len(_zero_cases())))
+def test_zero_at_random_points_agrees_with_cancel(k):
+    """The random-point identity test says what cancel says, both ways."""
+    expr, zero = _zero_cases()[k]
+    assert derive._zero_at_random_points(expr) is zero
+    assert derive.identically_zero(expr) is zero
+    if not expr.atoms(sympy.Rational) - {r for r in expr.atoms(sympy.Rational) if abs(r.q) < 2**24}:
+        assert derive._zero_by_cancel(expr) is zero
+
+
+def test_zero_at_random_points_leaves_what_it_cannot_run_to_cancel():
+    s, t = X[0], X[1]
+    half = sympy.exp(s / 2)
+    assert derive._zero_at_random_points((half + 1) ** 2 - sympy.exp(s) - 2 * half - 1) is None  # exp(x/2)
+    assert derive._zero_at_random_points((half + 1) ** 2 - sympy.exp(s) - 1) is None
+    assert not derive.identically_zero((half + 1) ** 2 - sympy.exp(s) - 1)
+    assert derive._zero_at_random_points(sympy.sqrt(s) * t - t * sympy.sqrt(s) + sympy.pi * s) is None
+
+
+def test_a_nonzero_gradient_beside_an_exact_cancellation_keeps_its_value():
+    """softmax(x) * x summed: its gradient is not 0, and no zero test may make it so."""
+    out = outputs()["softmax"] * np.array(X, dtype=object)
+    g = derive.gradient(out, INPUTS)["x"]
+    pts = points()[:3]
+    fast = derive.evaluate_many(g, pts, INPUTS)
+    np.testing.assert_array_equal(fast, np.array([derive.evaluate(g, p) for p in pts]))
+    assert np.all(fast != 0)
+
+
+def test_softmax_entries_share_one_shape(monkeypatch):
+    """exp(x_i) / sum_k exp(x_k) is one expression up to renaming: its partials are derived once."""
+    calls = []
+    real = derive._generic_derivatives
+    monkeypatch.setattr(derive, "_generic_derivatives", lambda g, syms: calls.append(g) or real(g, syms))
+    derive.jacobian(outputs()["softmax"], INPUTS)
+    assert len(calls) == 1
+
+
+def _mlp(x, w):
+    return torch.tanh(x @ w).sum(dim=0)
+
+
+def _branchy(x, w):
+    y = x @ w
+    return y * 2 if y.sum() > 0 else -y
+
+
+@pytest.mark.parametrize("fn", [_mlp, _branchy, lambda x, w: torch.softmax((x @ w).reshape(-1), dim=0)])
+def test_batched_finite_differences_equal_the_point_by_point_ones(fn, monkeypatch):
+    """One vmap run for every step gives what the loop gives, to the bit (and a branch falls back)."""
+    from compare import oracles
+
+    g = torch.Generator().manual_seed(3)
+    point = {"x": torch.randn(4, 3, dtype=torch.float64, generator=g),
+             "w": torch.randn(3, 2, dtype=torch.float64, generator=g)}
+    assert sum(t.numel() for t in point.values()) >= oracles.BATCHED_ENTRIES
+    used = []
+    real = oracles._batched
+    monkeypatch.setattr(oracles, "_batched", lambda f, *a: used.append(real(f, *a) is not f) or real(f, *a))
+    fast = oracles.finite_difference(fn, point)
+    monkeypatch.setattr(oracles, "_batched", lambda f, *a: f)
+    slow = oracles.finite_difference(fn, point)
+    assert used == [fn is not _branchy]
+    for name in point:
+        np.testing.assert_array_equal(fast.grads[name], slow.grads[name])
+    assert (fast.estimate, fast.step, fast.crossed) == (slow.estimate, slow.step, slow.crossed)

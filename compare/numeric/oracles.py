@@ -24,7 +24,7 @@ import torch.autograd.forward_ad as fwAD
 
 from .runs import PathRecorder, cast_up_on_mixed_dtypes
 
-__all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
+__all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "finite_difference", "autograd_hessian", "autograd_hvp"]
 
 FULL_LIMIT = 64
@@ -35,6 +35,11 @@ HESSIAN_LIMIT = 400
 
 FD_EPS_POWER = 1 / 5
 """The step is eps**(1/5) * max(1, |x|): the balance of rounding (eps/h) and Richardson's h**4."""
+
+BATCHED_ENTRIES = 16
+"""Fewest input entries for which finite differences run their points in one `vmap` call: below,
+the loop's few runs cost less than vmap's set-up, or than a vmap that cannot run (a custom Function
+without `setup_context`) or rounds otherwise (a batched `dot`) and is thrown away."""
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -224,26 +229,76 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
         value = float(run(v, recorder).detach().to(torch.float64).sum())
         return value, tuple(recorder.path)
 
-    path = f(flat)[1]
+    value, path = f(flat)
     scale = _EPS ** FD_EPS_POWER
     if flat.numel() > FULL_LIMIT:
         u = direction(point, seed) if u is None else u
-        value, estimate, h, crossed = _step(f, flat, u, scale * max(1.0, float(flat.abs().max())), path)
+        steps = [(u, scale * max(1.0, float(flat.abs().max())))]
+    else:
+        steps = []
+        for j in range(flat.numel()):
+            e = torch.zeros_like(flat)
+            e[j] = 1.0
+            steps.append((e, scale * max(1.0, abs(float(flat[j])))))
+    f = _batched(f, fn, names, shapes, flat, value, path, steps)
+    if flat.numel() > FULL_LIMIT:
+        value, estimate, h, crossed = _step(f, flat, *steps[0], path)
         return Numbers(grads={"u": np.asarray(value)}, estimate=estimate, step=h, crossed=crossed)
     grad = np.empty(flat.numel())
-    estimates, steps, crossed = [], [], False
-    for j in range(flat.numel()):
-        e = torch.zeros_like(flat)
-        e[j] = 1.0
-        grad[j], est, h, out = _step(f, flat, e, scale * max(1.0, abs(float(flat[j]))), path)
+    estimates, steps_taken, crossed = [], [], False
+    for j, (e, h0) in enumerate(steps):
+        grad[j], est, h, out = _step(f, flat, e, h0, path)
         estimates.append(est)
-        steps.append(h)
+        steps_taken.append(h)
         crossed |= out
     finite = [e for e in estimates if math.isfinite(e)]
     return Numbers(grads=_split(grad, names, shapes),
                    estimate=max(finite) if len(finite) == len(estimates) and finite else
                    (math.nan if estimates else 0.0),
-                   step=max(steps, default=None), crossed=crossed)
+                   step=max(steps_taken, default=None), crossed=crossed)
+
+
+def _batched(f, fn: Callable, names, shapes, x: torch.Tensor, value: float, path: tuple, steps) -> Callable:
+    """`f`, with the values at the points Richardson asks for first (x ± h d, x ± h/2 d, x ± h/4 d
+    for each (d, h) of `steps`) computed in one `torch.func.vmap` run: one call of the case
+    instead of six per entry (223 runs of the MLP's 37 entries in 0.3 ms instead of 30 ms).
+
+    Only for a run that takes no branch, and only where the batched run gives the value at `x`
+    itself to the last bit, as `f` does: otherwise (a branch on a value, an op or a custom
+    Function that vmap cannot run, a case that differentiates inside, a batched kernel that
+    rounds otherwise) `f` itself, point by point. A point not computed here goes to `f`.
+    """
+    if path or len(steps) < BATCHED_ENTRIES:
+        return f
+    points = [x]
+    for d, h in steps:
+        for step in (h, h / 2, h / 4):
+            points += [x + step * d, x - step * d]  # as `_central` forms them, to the bit
+    batch = torch.stack(points)
+
+    def run(v):
+        with PathRecorder(torch.float64) as recorder:
+            out = fn(**_unflat(v, names, shapes))
+        if recorder.path:
+            raise _Crossed  # a branch: not the path of `x`
+        return out.to(torch.float64).sum()
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = torch.func.vmap(run)(batch).detach()
+    except Exception:  # whatever vmap cannot run is run point by point
+        return f
+    if values.shape != (len(points),) or float(values[0]) != value and not (math.isnan(value) and
+                                                                          math.isnan(float(values[0]))):
+        return f
+    known = {p.numpy().tobytes(): float(v) for p, v in zip(points, values.tolist())}
+
+    def lookup(v: torch.Tensor) -> tuple[float, tuple]:
+        found = known.get(v.detach().numpy().tobytes())
+        return (found, path) if found is not None else f(v)
+
+    return lookup
 
 
 def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndarray:
