@@ -289,7 +289,7 @@ def _branchy(x, w):
 @pytest.mark.parametrize("fn", [_mlp, _branchy, lambda x, w: torch.softmax((x @ w).reshape(-1), dim=0)])
 def test_batched_finite_differences_equal_the_point_by_point_ones(fn, monkeypatch):
     """One vmap run for every step gives what the loop gives, to the bit (and a branch falls back)."""
-    from compare import oracles
+    from compare.numeric import oracles
 
     g = torch.Generator().manual_seed(3)
     point = {"x": torch.randn(4, 3, dtype=torch.float64, generator=g),
