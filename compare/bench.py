@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Callable, Sequence
 
 __all__ = ["Sample", "main", "render"]
@@ -215,9 +216,15 @@ def _ms(seconds: float) -> str:
 
 
 def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> str:
-    from . import bench_calls
-    from .bench_calls import FRESH_COMPARE, FRESH_TORCH
+    """BENCHMARKS.md: the machine and the targets, then each measurement with how it was made."""
+    v = _values(m)
+    sections = (_summary(v, m, command, repeat, quick), _flow(v, m), _phases(m), _fresh(v), _startup(v, m),
+                _exploration(m))
+    return "\n".join(line for section in sections for line in section)
 
+
+def _values(m: Measured) -> SimpleNamespace:
+    """The medians and ratios the page quotes, computed once."""
     wall_floor, mem_floor = m.start["floor"]
     wall_all, mem_all = m.start["all"]
     wall_notes, mem_notes = m.start["notes"]
@@ -235,7 +242,19 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
     grows = growth[g_big].median / growth[g_small].median
     fresh_ours, fresh_theirs = Sample("compare", m.fresh[0]), Sample("gradcheck", m.fresh[1])
     fresh_ratio = fresh_ours.median / fresh_theirs.median
+    found = dict(locals())
+    del found["m"]
+    return SimpleNamespace(**found)
 
+
+def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str]:
+    """The head, the targets and the per-call table."""
+    wall_floor, mem_floor, wall_all, mem_all = v.wall_floor, v.mem_floor, v.wall_all, v.mem_all
+    wall_ratio, mem_ratio, dot, dot_cpu = v.wall_ratio, v.mem_ratio, v.dot, v.dot_cpu
+    big, calls, ratios, mean = v.big, v.calls, v.ratios, v.mean
+    slowest, flow, growth, g_small = v.slowest, v.flow, v.growth, v.g_small
+    g_big, grows, fresh_ours, fresh_theirs = v.g_big, v.grows, v.fresh_ours, v.fresh_theirs
+    fresh_ratio = v.fresh_ratio
     lines = [
         "# Benchmarks", "",
         f"Produced by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}: {repeat} paired repetitions"
@@ -282,7 +301,13 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
     for label, (ours, theirs) in calls.items():
         lines.append(f"| {label} | {_ms(ours.median)} | {ours.spread('{:.3f}')} | {_ms(theirs.median)} | "
                      f"{theirs.spread('{:.3f}')} | {ratios[label]:.2f}x |")
-    lines += [f"| geometric mean | | | | | {mean:.2f}x |", "",
+    return lines
+
+
+def _flow(v, m: Measured) -> list[str]:
+    """The geometric mean's row, the notes' control flow and the large Hessian."""
+    mean, flow, growth = v.mean, v.flow, v.growth
+    lines = [f"| geometric mean | | | | | {mean:.2f}x |", "",
               "## The notes' control flow and a large Hessian", "",
               f"`compare.assert_agrees(control_flow)` (the `@case` of {CASES_FILE}): {_ms(flow.median)} a call "
               f"(spread {flow.spread('{:.3f}')} s), {m.flow[1]} points: the example, the samples and one in each "
@@ -292,8 +317,15 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
               "| n | seconds | spread |", "|---|---|---|"]
     for n, sample in growth.items():
         lines.append(f"| {n} | {sample.median:.2f} | {sample.spread()} |")
+    return lines
+
+
+def _phases(m: Measured) -> list[str]:
+    """Where the time of one call goes, stage by stage."""
+    from . import bench_calls
+
     stages = [label for _, _, label in bench_calls.PHASES]
-    lines += ["", "## Where the time goes", "",
+    lines = ["", "## Where the time goes", "",
               "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
               "timer around its function (exploration: `engine.explore_case`, the symbolic runs and z3; "
               "derivation: `pieces.derive_piece`, gradients, Jacobians, Hessians and the claim; exact values: "
@@ -305,7 +337,14 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         other = spent["total"] - sum(spent[k] for k in stages)
         lines.append(f"| {label} | {_ms(spent['total'])} | " + " | ".join(
             f"{100 * spent[k] / spent['total']:.0f}%" for k in stages) + f" | {100 * other / spent['total']:.0f}% |")
-    lines += ["", "## Fresh processes", "",
+    return lines
+
+
+def _fresh(v) -> list[str]:
+    """Fresh processes: one assert_agrees against one gradcheck."""
+    from .bench_calls import FRESH_COMPARE, FRESH_TORCH
+    fresh_ours, fresh_theirs, fresh_ratio = v.fresh_ours, v.fresh_theirs, v.fresh_ratio
+    lines = ["", "## Fresh processes", "",
               "Each repetition runs the README's example twice, as child processes: once checked by "
               "`compare.assert_agrees`, once by `gradcheck`, wall time around each (one unmeasured run "
               "first warms the file cache).", "",
@@ -316,8 +355,14 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
               "<details><summary>the two programs</summary>", "",
               "```python", FRESH_COMPARE.rstrip(), "```", "", "```python", FRESH_TORCH.rstrip(), "```", "",
               "</details>", ""]
-    start, scale, explored = m.start, m.scale, m.explored
-    lines += [
+    return lines
+
+
+def _startup(v, m: Measured) -> list[str]:
+    """compare all against the import floor, and the whole check for growing n."""
+    wall_floor, mem_floor, wall_all, mem_all = v.wall_floor, v.mem_floor, v.wall_all, v.mem_all
+    wall_notes, mem_notes, wall_ratio, mem_ratio = v.wall_notes, v.mem_notes, v.wall_ratio, v.mem_ratio
+    lines = [
         "## Start-up: `python -m compare all` against the import floor", "",
         f"Each repetition runs `python -c \"{FLOOR}\"`, then `python -m compare all --out <temp dir>` "
         f"(every case under `cases/`: {_case_count('cases')} cases, each with four oracles, a Hessian for "
@@ -352,11 +397,16 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         "| function | n | check, wall (s) | spread | check, CPU (s) | report (s) | wall per entry (µs) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for (name, n), (check, cpu, report) in scale.items():
+    for (name, n), (check, cpu, report) in m.scale.items():
         code = "2 * torch.dot(x, x)" if name == "dot" else "(x * x).sum()"
         lines.append(f"| `{code}` | {n} | {check.median:.3f} | {check.spread('{:.3f}')} | {cpu.median:.3f} | "
                      f"{report.median:.3f} | {1e6 * check.median / n:.0f} |")
-    lines += [
+    return lines
+
+
+def _exploration(m: Measured) -> list[str]:
+    """Exploring the notes' control flow at several loop bounds."""
+    lines = [
         "", "## Exploration of the notes' control flow", "",
         "`explore` on `control_flow` (cases/notes/autograd.py) as `check_case` runs it: z3 decides each side "
         "of each branch, loops are cut when the region still looping has probability below half the "
@@ -364,11 +414,11 @@ def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> st
         "| loop bound | explore (s) | spread | pieces | uncovered probability |",
         "|---|---|---|---|---|",
     ]
-    for bound, (sample, pieces, p) in explored.items():
+    for bound, (sample, pieces, p) in m.explored.items():
         lines.append(f"| {bound} | {sample.median:.2f} | {sample.spread()} | {pieces} | {p:.3g} |")
     lines += ["", "Exactness of the fast evaluation: see `compare/derive.py` (exact Fractions for rational "
               "expressions; two mpmath precisions that must agree, else SymPy, for the rest).", ""]
-    return "\n".join(lines)
+    return lines
 
 
 @dataclass(frozen=True)

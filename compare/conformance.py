@@ -277,6 +277,28 @@ def _state(sample, leaves) -> list:
             if t.dtype.is_floating_point and id(t) not in own and t.layout == torch.strided]
 
 
+def _forward_differs(sym_out: list, real_out: list, point: dict, leaves: list) -> str:
+    """Where the symbolic forward is not torch's ("" where every output is), part by part."""
+    if len(sym_out) != len(real_out):
+        return f"{len(sym_out)} outputs, torch gives {len(real_out)}"
+    for k, (s, r) in enumerate(zip(sym_out, real_out)):
+        if not isinstance(r, torch.Tensor):
+            continue
+        values = exprs_of(s)
+        if values.shape != tuple(r.shape):
+            return f"output {k} has shape {values.shape}, torch's {tuple(r.shape)}"
+        for label, want, part in _parts(values, r):
+            got = part.detach().resolve_neg().to(torch.float64).numpy() if part.dtype != torch.bool \
+                else part.detach().numpy().astype(float)
+            # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less
+            # precise input's where one is (cov's float32 aweights are summed in float32): the coarser's tolerance
+            errors = measure(got, derive.evaluate(want, point), _coarsest(
+                [part.dtype if part.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
+            if not errors.agree:
+                return _where(errors, f"forward output {k}{label}")
+    return ""
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
@@ -297,23 +319,9 @@ def check_sample(op, sample) -> _Sample:
     finally:
         BRANCH.reset(token)
     decomposed = tuple(sorted(route.decomposed))
-    if len(sym_out) != len(real_out):
-        return _Sample("disagrees", f"{len(sym_out)} outputs, torch gives {len(real_out)}", decomposed)
-    for k, (s, r) in enumerate(zip(sym_out, real_out)):
-        if not isinstance(r, torch.Tensor):
-            continue
-        values = exprs_of(s)
-        if values.shape != tuple(r.shape):
-            return _Sample("disagrees", f"output {k} has shape {values.shape}, torch's {tuple(r.shape)}", decomposed)
-        for label, want, part in _parts(values, r):
-            got = part.detach().resolve_neg().to(torch.float64).numpy() if part.dtype != torch.bool \
-                else part.detach().numpy().astype(float)
-            # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less
-            # precise input's where one is (cov's float32 aweights are summed in float32): the coarser's tolerance
-            errors = measure(got, derive.evaluate(want, point), _coarsest(
-                [part.dtype if part.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
-            if not errors.agree:
-                return _Sample("disagrees", _where(errors, f"forward output {k}{label}"), decomposed)
+    differs = _forward_differs(sym_out, real_out, point, leaves)
+    if differs:
+        return _Sample("disagrees", differs, decomposed)
     differentiable = _differentiable(real_out)
     if not leaves or not differentiable:
         return _Sample("runs", "", decomposed)

@@ -281,18 +281,36 @@ def pdist(x, p=2.0):
 
 
 # -- embedding_bag ---------------------------------------------------------------------------------
+def _bag_entry(rows: list, mode: int, row_of: list[int]) -> tuple:
+    """(one bag's entry, the weight row its max came from or None): 0 for an empty bag."""
+    from .reductions import _first_index
+
+    if not rows:
+        return sympy.S.Zero, None
+    if mode == 0:
+        return sympy.Add(*rows), None
+    if mode == 1:
+        return sympy.Add(*rows) / len(rows), None
+    node = sympy.Max(*rows)
+    note_kink("max(dim)", node, rows)
+    first = _first_index(rows, "max")  # a position in the bag, as a Piecewise at a choice
+    row = lambda j: sympy.Integer(row_of[int(j)])  # noqa: E731
+    return node, (sympy.Piecewise(*((row(j), cond) for j, cond in first.args))
+                  if isinstance(first, sympy.Piecewise) else row(first))
+
+
 @meaning(aten._embedding_bag_forward_only, aten._embedding_bag)
-def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sparse=False,
-                  per_sample_weights=None, include_last_offset=False, padding_idx=-1):
+def embedding_bag(weight, indices, offsets, *options):
     """Each bag's rows of `weight` summed (mode 0, weighted by per_sample_weights), averaged (1) or
     maxed entry by entry (2), rows at padding_idx left out; an empty bag is 0.
 
     offset2bag and bag_size (outputs 1 and 2) depend on the indices only: they are torch's own, from
     its kernel run on a zero weight. max_indices (output 3) of mode 2 is the row of each maximum, the
-    first one at a tie (the kernel's strict comparison), decided by the explorer.
+    first one at a tie (the kernel's strict comparison), decided by the explorer. `options`: the rest
+    of the schema (scale_grad_by_freq, mode, sparse, per_sample_weights, include_last_offset, padding_idx).
     """
-    from .reductions import _first_index
-
+    _, mode, _, per_sample_weights, include_last_offset, padding_idx = (
+        tuple(options) + (False, 0, False, None, False, -1)[len(options):])
     w = exprs(weight)
     idx = concrete_index(indices).reshape(-1)
     starts = [int(o) for o in concrete_index(offsets).reshape(-1)]
@@ -313,22 +331,10 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0, sp
     for b, (lo, hi) in enumerate(bounds):
         members = [k for k in range(lo, hi) if int(idx[k]) != pad]
         for c in range(w.shape[1]):
-            if not members:
-                out[b, c] = sympy.S.Zero
-                continue
             rows = [w[int(idx[k]), c] * (psw[k] if psw is not None else 1) for k in members]
-            if mode == 0:
-                out[b, c] = sympy.Add(*rows)
-            elif mode == 1:
-                out[b, c] = sympy.Add(*rows) / len(members)
-            else:
-                node = sympy.Max(*rows)
-                note_kink("max(dim)", node, rows)
-                out[b, c] = node
-                first = _first_index(rows, "max")  # a position in the bag, as a Piecewise at a choice
-                row = lambda j: sympy.Integer(int(idx[members[int(j)]]))  # noqa: E731
-                picked[b, c] = (sympy.Piecewise(*((row(j), cond) for j, cond in first.args))
-                                if isinstance(first, sympy.Piecewise) else row(first))
+            out[b, c], chosen = _bag_entry(rows, mode, [int(idx[k]) for k in members])
+            if chosen is not None:
+                picked[b, c] = chosen
     aux = [exprs(offset2bag), exprs(bag_size), picked]
     meta = torch.ops.aten._embedding_bag_forward_only(
         torch.empty(tuple(w.shape), device="meta"), torch.as_tensor(idx, device="meta"),
