@@ -214,12 +214,14 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     point where they differ and the input, and shows SymPy's and autograd's
     values on aligned, labelled lines. When only second derivatives differ,
     it says so and shows the Hessians: pass `order=1` if the backward is not
-    meant to be differentiated again.
+    meant to be differentiated again. Forward mode and finite differences, which decide no
+    status and which the message does not show, are not run (`check` runs them).
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this module's
     case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
                    compile=compile)
-    result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout)
+    # forward mode and finite differences decide no status, and the message never shows them
+    result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout, oracles=False)
     if result.status in (DISAGREE, ERROR):
         message = mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None))
         if cannot_check(result):
