@@ -9,7 +9,7 @@ from torch.testing._internal.opinfo.core import SampleInput  # noqa: E402
 
 from compare import conformance  # noqa: E402
 from compare.sym import detach  # noqa: E402
-from compare.symbolic import factorizations  # noqa: E402
+from compare.symbolic import UnsupportedOp, factorizations  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,73 @@ def test_a_lost_derivative_is_caught(ops, monkeypatch):
     result = conformance.check_sample(ops["linalg.householder_product"],
                                       SampleInput(_randn(4, 3, seed=5), args=(_randn(3, seed=6),)))
     assert result.status == "disagrees" and result.detail.startswith("gradient"), result
+
+
+@pytest.mark.parametrize("shape,mode", [((5, 3), "reduced"), ((4, 4), "reduced"), ((4, 4), "complete"),
+                                        ((2, 3, 2), "reduced")])
+def test_qr(ops, shape, mode):
+    _runs(ops["linalg.qr"], SampleInput(_randn(*shape, seed=4), kwargs={"mode": mode}))
+
+
+def test_qr_mode_r_gives_r_alone():  # autograd refuses mode "r": the values only
+    import numpy as np
+
+    from compare import derive
+    from compare.explore import ByValue
+    from compare.sym import exact, input_symbols
+    from compare.symbolic import BRANCH, SymTensor
+
+    a = _randn(4, 3, seed=4, grad=False)
+    x = input_symbols("t0", (4, 3))
+    point = {s: exact(v) for s, v in zip(x.flat, a.reshape(-1).tolist())}
+    token = BRANCH.set(ByValue(point))
+    try:
+        Q, R = torch.linalg.qr(SymTensor(x.copy(), torch.float64), mode="r")
+    finally:
+        BRANCH.reset(token)
+    assert tuple(Q.shape) == (0,)
+    assert np.allclose(derive.evaluate(R.exprs, point), torch.linalg.qr(a, mode="r").R.numpy(), rtol=1e-14)
+
+
+def test_qr_signs_follow_lapack(ops):
+    # columns whose leading entries (after the reflections before them) have either sign
+    a = torch.tensor([[-2.0, 1.0, 3.0], [1.0, 4.0, -1.0], [0.5, -1.0, 2.0], [1.0, 2.0, 1.0]], dtype=torch.float64)
+    R = torch.linalg.qr(a).R
+    assert (R.diagonal() > 0).any() and (R.diagonal() < 0).any()
+    _runs(ops["linalg.qr"], SampleInput(a.requires_grad_()))
+
+
+def test_a_wrong_sign_is_caught(ops, monkeypatch):
+    monkeypatch.setattr(factorizations, "decide", lambda condition, op=None: False)
+    result = conformance.check_sample(ops["linalg.qr"], SampleInput(_randn(4, 3, seed=9)))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+def test_a_wrong_qr_partial_is_caught(ops, monkeypatch):
+    from compare.symbolic import qr
+
+    right = qr.qr_entry.fdiff
+    monkeypatch.setattr(qr.qr_entry, "fdiff", lambda self, argindex=1: 2 * right(self, argindex))
+    result = conformance.check_sample(ops["linalg.qr"], SampleInput(_randn(4, 3, seed=10)))
+    assert result.status == "disagrees" and result.detail.startswith("gradient"), result
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 3), (5, 3), (2, 4, 3)])
+def test_lstsq_gels(ops, shape):
+    B = _randn(*shape[:-1], 2, seed=1)
+    _runs(ops["linalg.lstsq"], SampleInput(_randn(*shape), args=(B,), kwargs={"driver": "gels"}))
+
+
+def test_lstsq_other_drivers_are_refused(ops):
+    with pytest.raises(UnsupportedOp, match="driver 'gelsd'"):
+        conformance.check_sample(ops["linalg.lstsq"], SampleInput(_randn(4, 3), args=(_randn(4, 2, seed=1),),
+                                                                  kwargs={"driver": "gelsd"}))
+
+
+def test_a_wrong_residual_is_caught(ops, monkeypatch):
+    right = factorizations._lstsq2
+    monkeypatch.setattr(factorizations, "_lstsq2", lambda a, b, residuals: (right(a, b, residuals)[0],
+                                                                           2 * right(a, b, residuals)[1]))
+    result = conformance.check_sample(ops["linalg.lstsq"], SampleInput(_randn(5, 3), args=(_randn(5, 2, seed=1),),
+                                                                       kwargs={"driver": "gels"}))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result

@@ -12,7 +12,9 @@ import numpy as np
 import sympy
 import torch
 
-from .linalg import _aux, _metas, _triangle, inverse2, lu2, matmul2, substitute
+from .inverse import inverse_nodes
+from .linalg import _metas, _triangle, lu2, matmul2, substitute
+from .qr import qr_nodes
 from .registry import UnsupportedOp, decide, exprs, meaning
 
 aten = torch.ops.aten
@@ -173,3 +175,104 @@ def ormqr(input, input2, input3, left=True, transpose=False):
     else:  # C Q = (Q^T C^T)^T: each H is symmetric
         f = lambda a, t, c: (householder2(a, t, c.T.copy(), not transpose).T.copy(),)  # noqa: E731
     return _stack(f, [(X, 2), (T, 1), (C, 2)], batch)[0]
+
+
+# -- QR as LAPACK's geqrf computes it --------------------------------------------------------------
+def geqrf2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R above the diagonal and the reflectors below it, with their taus: LAPACK's geqr2 exactly.
+
+    Column k's reflector (dlarfg) maps (alpha, x) to (beta, 0) with
+    beta = -sign(alpha) sqrt(alpha^2 + |x|^2) (sign(0) = +1), so R's diagonal
+    has the sign opposite to alpha's: a choice from the values, made by the
+    path explorer. tau = (beta - alpha) / beta, v = (1, x / (alpha - beta)).
+    Where x is zero, dlarfg takes tau = 0 (H = I, beta = alpha): that is
+    modelled for an x of constant zeros (the last row of a square matrix, a
+    triangular input); an x that is zero only at the point (a set of measure
+    zero) would divide by zero here (NaN), not be detected.
+    """
+    a = a.copy()
+    m, n = a.shape
+    taus = []
+    for k in range(min(m, n)):
+        alpha, x = a[k, k], list(a[k + 1:, k])
+        if all(sympy.sympify(v).is_zero for v in x):
+            taus.append(_ZERO)
+            continue
+        norm = sympy.sqrt(alpha ** 2 + sympy.Add(*(v ** 2 for v in x)))
+        beta = -norm if decide(sympy.sympify(alpha) >= 0, "geqrf") else norm
+        taus.append((beta - alpha) / beta)
+        a[k + 1:, k] = [v / (alpha - beta) for v in x]
+        a[k, k] = beta
+        if k + 1 < n:
+            a[k:, k + 1:] = reflect(a[k:, k + 1:], _vector(a[k:, k:], 0), taus[-1])
+    return a, np.array(taus, dtype=object)
+
+
+@meaning(aten.geqrf)
+def geqrf(A):
+    """R and the Householder reflectors in one matrix, and their taus (LAPACK's geqrf)"""
+    X = exprs(A)
+    return _stack(geqrf2, [(X, 2)], X.shape[:-2])
+
+
+def _qr2(a: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    m, n = a.shape
+    if m >= n and (mode != "complete" or m == n):  # one node per entry (qr.py): fast to differentiate
+        q, r = qr_nodes(a, lambda condition: decide(condition, "geqrf"))
+        return (np.empty((0,), dtype=object) if mode == "r" else q), r
+    # a wide matrix, or Q complete past n columns: geqr2 and org2r written out (exact, slow past 3 x 3)
+    packed, taus = geqrf2(a)
+    rows = m if mode == "complete" else min(m, n)
+    R = np.full((rows, n), _ZERO, dtype=object)
+    for i in range(min(rows, n)):
+        R[i, i:] = packed[i, i:]
+    if mode == "r":
+        return np.empty((0,), dtype=object), R
+    Q = householder2(packed, taus, _eye(m, rows), False)
+    return Q, R
+
+
+@meaning(aten.linalg_qr)
+def linalg_qr(A, mode="reduced"):
+    """Q and R as LAPACK's geqrf and orgqr give them (R's diagonal signs decided per point)"""
+    X = exprs(A)
+    batch = X.shape[:-2]
+    metas = _metas(aten.linalg_qr.default, A, mode)
+    if mode == "r":  # no Q: torch gives an empty tensor
+        R = _stack(lambda a: (_qr2(a, mode)[1],), [(X, 2)], batch)[0]
+        return np.empty(tuple(metas[0].shape), dtype=object), R
+    return _stack(lambda a: _qr2(a, mode), [(X, 2)], batch)
+
+
+# -- least squares, full rank ------------------------------------------------------------------------
+def _lstsq2(a: np.ndarray, b: np.ndarray, residuals: bool) -> tuple[np.ndarray, np.ndarray]:
+    """gels' solution of a full-rank A: (A^T A)^-1 A^T B for m >= n, the least-norm A^T (A A^T)^-1 B
+    for m < n; and the squared residual of each column of B (m > n only, as torch gives them)."""
+    m, n = a.shape  # the Gram matrix's inverse as nodes: adj/det of its sums is slow to differentiate
+    if m < n:
+        return matmul2(a.T.copy(), matmul2(inverse_nodes(matmul2(a, a.T.copy())), b)), np.empty((0,), dtype=object)
+    atb = matmul2(a.T.copy(), b)
+    x = matmul2(inverse_nodes(matmul2(a.T.copy(), a)), atb)
+    if not residuals:
+        return x, np.empty((0,), dtype=object)
+    # |B - A X|^2 = |B|^2 - (A^T B) . X at the solution (A^T (B - A X) = 0): the same function, smaller
+    return x, np.array([sympy.Add(*(v ** 2 for v in b[:, j])) - sympy.Add(*(atb[i, j] * x[i, j] for i in range(n)))
+                        for j in range(b.shape[1])], dtype=object)
+
+
+@meaning(aten.linalg_lstsq)
+def linalg_lstsq(A, B, rcond=None, *, driver=None):
+    """driver gels (full rank): the normal equations' solution and residuals (rank, singular values: empty)"""
+    if driver != "gels":
+        raise UnsupportedOp(f"aten.linalg_lstsq with driver {driver!r} (only 'gels', which assumes full rank, "
+                            "is modelled: the others decide a numerical rank, or need an SVD)")
+    from .tensor import SymTensor  # imported late, as linalg's _metas does: tensor.py imports the table
+
+    X, Y = exprs(A), exprs(B)
+    m, n = X.shape[-2:]
+    batch = tuple(np.broadcast_shapes(X.shape[:-2], Y.shape[:-2]))
+    solution, res = _stack(lambda a, b: _lstsq2(a, b, m > n), [(X, 2), (Y, 2)], batch)
+    # no meta kernel: the outputs are wrapped here, in torch's shapes and dtypes
+    empty = np.empty((0,), dtype=object)
+    return (SymTensor(solution, A.dtype), SymTensor(res if m > n else empty, A.dtype),
+            SymTensor(empty, torch.int64), SymTensor(empty, A.dtype))
