@@ -148,3 +148,24 @@ def test_a_wrong_residual_is_caught(ops, monkeypatch):
     result = conformance.check_sample(ops["linalg.lstsq"], SampleInput(_randn(5, 3), args=(_randn(5, 2, seed=1),),
                                                                        kwargs={"driver": "gels"}))
     assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 3, 2)])
+def test_pinv_of_full_rank(ops, shape):
+    _runs(ops["linalg.pinv"], SampleInput(_randn(*shape, seed=3)))
+
+
+def test_pinv_hermitian(ops):
+    _runs(ops["linalg.pinv.hermitian"], SampleInput(_randn(4, 4, seed=3), kwargs={"hermitian": True}))
+
+
+def test_pinv_that_drops_singular_values_is_refused(ops):
+    with pytest.raises(UnsupportedOp, match="needs an SVD"):
+        conformance.check_sample(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))
+
+
+def test_a_wrong_rank_decision_is_caught(ops, monkeypatch):
+    # rtol = 1 keeps sigma_max alone: the full-rank formula is wrong there, and the check sees it
+    monkeypatch.setattr(factorizations, "decide", lambda condition, op=None: True)
+    result = conformance.check_sample(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result

@@ -13,7 +13,7 @@ import sympy
 import torch
 
 from .inverse import inverse_nodes
-from .linalg import _metas, _triangle, lu2, matmul2, substitute
+from .linalg import _metas, _triangle, inverse2, lu2, matmul2, substitute
 from .qr import qr_nodes
 from .registry import UnsupportedOp, decide, exprs, meaning
 
@@ -276,3 +276,61 @@ def linalg_lstsq(A, B, rcond=None, *, driver=None):
     empty = np.empty((0,), dtype=object)
     return (SymTensor(solution, A.dtype), SymTensor(res if m > n else empty, A.dtype),
             SymTensor(empty, torch.int64), SymTensor(empty, A.dtype))
+
+
+# -- the pseudo-inverse of a full-rank matrix --------------------------------------------------------
+def _frobenius2(a: np.ndarray):
+    return sympy.Add(*(v ** 2 for v in a.reshape(-1)))
+
+
+def _pinv2(a: np.ndarray, atol, rtol) -> np.ndarray:
+    """A^+ of a matrix of full rank: A^-1, (A^T A)^-1 A^T (tall) or A^T (A A^T)^-1 (wide).
+
+    torch keeps the singular values above max(atol, rtol sigma_max); A^+ is
+    the full-rank formula exactly when all of them are kept. With G the Gram
+    matrix (A itself when square), sigma_min >= 1 / |G^-1|_F (square) or
+    sigma_min^2 >= 1 / |G^-1|_F, and sigma_max <= |A|_F: so the formula is
+    taken where 1 / |G^-1|_F^2 > max(atol, rtol |A|_F)^2 (squared for the Gram
+    matrix's bound), a condition the path explorer decides. Past it (a
+    matrix near rank deficiency, or rtol = 1, which keeps sigma_max alone)
+    the numerical rank needs an SVD, which is refused.
+    """
+    m, n = a.shape
+    if m == 0 or n == 0:
+        return np.empty((n, m), dtype=object)
+    if m == n:
+        g = inverse2(a)
+        low = 1 / _frobenius2(g)  # a bound on sigma_min^2
+    else:
+        gram = matmul2(a.T.copy(), a) if m > n else matmul2(a, a.T.copy())
+        g = inverse_nodes(gram)
+        low = 1 / sympy.sqrt(_frobenius2(g))  # sigma_min^2 >= 1 / |G^-1|_2 >= 1 / |G^-1|_F
+    bound = sympy.Max(atol ** 2, rtol ** 2 * _frobenius2(a))  # >= the threshold squared
+    if not decide(low > bound, "linalg_pinv"):
+        raise UnsupportedOp("aten.linalg_pinv of a matrix that may drop singular values (its rank "
+                            "against atol and rtol needs an SVD; only full rank is modelled)")
+    if m == n:
+        return g
+    return matmul2(g, a.T.copy()) if m > n else matmul2(a.T.copy(), g)
+
+
+@meaning(aten.linalg_pinv.atol_rtol_tensor)
+def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """A^+ of a full-rank matrix (full rank decided per point; otherwise refused: it needs an SVD)"""
+    X = exprs(A)
+    m, n = X.shape[-2:]
+    eps = sympy.Rational(2) ** -(52 if A.dtype == torch.float64 else 23)  # torch's finfo(dtype).eps
+    tol_a = exprs(atol) if atol is not None else np.array(sympy.Integer(0), dtype=object)
+    if rtol is not None:
+        tol_r = exprs(rtol)
+    else:  # torch: rtol = eps max(m, n) when atol is absent or zero, else 0
+        tol_r = np.array(eps * max(m, n) if atol is None else sympy.Integer(0), dtype=object)
+    if hermitian:  # torch reads the lower triangle only
+        X = X.copy()
+        for i in range(n):
+            for j in range(i + 1, n):
+                X[..., i, j] = X[..., j, i]
+    batch = tuple(np.broadcast_shapes(X.shape[:-2], tol_a.shape, tol_r.shape))
+    if 0 in batch:
+        return np.empty(batch + (n, m), dtype=object)
+    return _stack(lambda a, t, r: (_pinv2(a, t, r),), [(X, 2), (tol_a, 0), (tol_r, 0)], batch)[0]
