@@ -2,7 +2,7 @@
 
 Each entry of a product is one `Add` of its terms. Determinants are
 Berkowitz's (no division: a polynomial in the entries), inverses and solves
-adj(A) / det(A), triangular solves substitution, Cholesky its recurrence,
+adj(A) / det(A) (past 4 x 4, both are one node per entry: `inverse.py`), triangular solves substitution, Cholesky its recurrence,
 LU LAPACK's partial pivoting with each pivot choice a branch, and matrix_exp
 a closed form for 2 x 2. SVD and eigendecompositions have no closed form in
 general: they raise UnsupportedOp saying so.
