@@ -169,3 +169,28 @@ def test_a_wrong_rank_decision_is_caught(ops, monkeypatch):
     monkeypatch.setattr(factorizations, "decide", lambda condition, op=None: True)
     result = conformance.check_sample(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))
     assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+def test_qr_of_a_wide_matrix_written_out(ops):
+    _runs(ops["linalg.qr"], SampleInput(_randn(2, 3, seed=4)))
+
+
+def test_geqrf_is_lapacks():
+    import numpy as np
+
+    from compare import derive
+    from compare.explore import ByValue
+    from compare.sym import exact, input_symbols
+    from compare.symbolic import BRANCH, SymTensor
+
+    a = _randn(4, 3, seed=4, grad=False)
+    x = input_symbols("t0", (4, 3))
+    point = {s: exact(v) for s, v in zip(x.flat, a.reshape(-1).tolist())}
+    token = BRANCH.set(ByValue(point))
+    try:
+        packed, tau = torch.geqrf(SymTensor(x.copy(), torch.float64))
+    finally:
+        BRANCH.reset(token)
+    want, want_tau = torch.geqrf(a)
+    assert np.allclose(derive.evaluate(packed.exprs, point), want.numpy(), rtol=1e-13)
+    assert np.allclose(derive.evaluate(tau.exprs, point), want_tau.numpy(), rtol=1e-13)
