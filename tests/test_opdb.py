@@ -84,7 +84,7 @@ def test_no_closed_form_says_so():
     A = SymTensor(input_symbols("A", (3, 3)), torch.float64)
     with pytest.raises(UnsupportedOp, match="no closed form"):
         torch.linalg.svd(A)
-    big = SymTensor(input_symbols("B", (linalg.INVERSE_SIZE + 1,) * 2), torch.float64)
+    big = SymTensor(input_symbols("B", (linalg.SIZE + 1,) * 2), torch.float64)
     with pytest.raises(UnsupportedOp, match="stops at"):
         torch.linalg.inv(big)
 

@@ -2,7 +2,7 @@
 
 Each entry of a product is one `Add` of its terms. Determinants are
 Berkowitz's (no division: a polynomial in the entries), inverses and solves
-adj(A) / det(A), triangular solves substitution, Cholesky its recurrence,
+adj(A) / det(A) (past 4 x 4, both are one node per entry: `inverse.py`), triangular solves substitution, Cholesky its recurrence,
 LU LAPACK's partial pivoting with each pivot choice a branch, and matrix_exp
 a closed form for 2 x 2. SVD and eigendecompositions have no closed form in
 general: they raise UnsupportedOp saying so.
@@ -13,6 +13,7 @@ import numpy as np
 import sympy
 import torch
 
+from .inverse import determinant, inverse_nodes
 from .registry import MEANINGS, exprs, meaning
 
 aten = torch.ops.aten
@@ -62,8 +63,9 @@ def mv(a, v):
 SIZE = 8
 """Largest matrix (n x n) given an exact meaning: the entries of a symbolic determinant grow as n!."""
 INVERSE_SIZE = 4
-"""Largest matrix inverted (inv, solve) by adj(A) / det(A): the exact gradient of a 4 x 4 solve takes
-4 s, of a 5 x 5 one 99 s (SymPy differentiating quotients of 120-term determinants)."""
+"""Largest matrix inverted (inv, solve) by adj(A) / det(A), written out: the exact gradient of a 4 x 4
+solve takes 4 s, of a 5 x 5 one 99 s (SymPy differentiating quotients of 120-term determinants).
+Larger ones (up to SIZE) are one `inverse.inverse_entry` node per entry."""
 
 
 def _aux(meta) -> np.ndarray:
@@ -124,14 +126,19 @@ def _array(m: sympy.Matrix) -> np.ndarray:
 
 
 def det2(a: np.ndarray):
-    """The determinant of one matrix, division free (Berkowitz): a polynomial in the entries."""
+    """The determinant of one matrix, division free (Berkowitz): a polynomial in the entries (past
+    INVERSE_SIZE one `inverse.determinant` node: the polynomial has n! terms)."""
+    if a.shape[0] > INVERSE_SIZE:
+        return determinant(*(sympy.sympify(v) for v in a.reshape(-1)))
     return _matrix(a).det(method="berkowitz") if a.shape[0] else sympy.Integer(1)
 
 
 def inverse2(a: np.ndarray) -> np.ndarray:
-    """adj(A) / det(A): each entry one rational function of A's entries."""
+    """adj(A) / det(A): each entry one rational function of A's entries (past INVERSE_SIZE, one node)."""
     if a.shape[0] == 0:
         return a.copy()
+    if a.shape[0] > INVERSE_SIZE:
+        return inverse_nodes(a)
     m = _matrix(a)
     d = m.det(method="berkowitz")
     return _array(m.adjugate(method="berkowitz") / d)
@@ -161,9 +168,9 @@ def linalg_slogdet(A):
 
 @meaning(aten.linalg_inv_ex)
 def linalg_inv_ex(A, *, check_errors=False):
-    """adj(A) / det(A) (info: 0)"""
+    """adj(A) / det(A), or one node per entry past 4 x 4 (info: 0)"""
     X = exprs(A)
-    _square(X, "linalg_inv_ex", INVERSE_SIZE)
+    _square(X, "linalg_inv_ex")
     return _each(inverse2, X), _aux(_metas(aten.linalg_inv_ex.default, A)[1])
 
 
@@ -174,9 +181,9 @@ def _vector_case(A: np.ndarray, B: np.ndarray) -> bool:
 
 @meaning(aten._linalg_solve_ex)
 def linalg_solve_ex(A, B, *, left=True, check_errors=False):
-    """A^-1 B (left) or B A^-1, by adj(A) / det(A) (LU, pivots, info: NaN, 0, 0)"""
+    """A^-1 B (left) or B A^-1, A^-1 as in linalg_inv_ex (LU, pivots, info: NaN, 0, 0)"""
     X, Y = exprs(A), exprs(B)
-    _square(X, "_linalg_solve_ex", INVERSE_SIZE)
+    _square(X, "_linalg_solve_ex")
     vector = _vector_case(X, Y)
     Y = Y[..., :, None] if vector and left else (Y[..., None, :] if vector else Y)
     out = _each(lambda a, b: matmul2(inverse2(a), b) if left else matmul2(b, inverse2(a)), X, Y)

@@ -1,0 +1,196 @@
+"""LU's unpacking and solves, Householder products, QR, least squares and pinv against autograd."""
+import pytest
+import sympy
+import torch
+
+pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
+
+from torch.testing._internal.opinfo.core import SampleInput  # noqa: E402
+
+from compare import conformance  # noqa: E402
+from compare.sym import detach  # noqa: E402
+from compare.symbolic import UnsupportedOp, factorizations  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def ops():
+    return {conformance._name(op): op for op in conformance.opinfos()}
+
+
+def _randn(*shape, seed=0, grad=True):
+    t = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    return t.requires_grad_(grad)
+
+
+def _runs(op, sample):
+    result = conformance.check_sample(op, sample)
+    assert result.status == "runs", result
+
+
+def test_the_permutation_is_torchs():
+    LU, piv = torch.linalg.lu_factor(_randn(5, 5, seed=3, grad=False))
+    P, _, _ = torch.lu_unpack(LU, piv)
+    ours = factorizations.permutation(piv.tolist(), 5)
+    assert [[int(v) for v in row] for row in ours.tolist()] == P.to(torch.int64).tolist()
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 5), (5, 3)])
+def test_lu_and_its_unpacking(ops, shape):
+    _runs(ops["linalg.lu"], SampleInput(_randn(*shape)))
+    LU, piv = torch.linalg.lu_factor(_randn(*shape, grad=False))
+    _runs(ops["lu_unpack"], SampleInput(LU.requires_grad_(), args=(piv,)))
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("adjoint", [True, False])
+def test_lu_solve(ops, left, adjoint):
+    LU, piv = torch.linalg.lu_factor(_randn(4, 4, seed=1, grad=False))
+    B = _randn(4, 2, seed=2) if left else _randn(2, 4, seed=2)
+    _runs(ops["linalg.lu_solve"], SampleInput(LU.requires_grad_(), args=(piv, B),
+                                              kwargs={"left": left, "adjoint": adjoint}))
+
+
+def test_householder_product_tall_and_batched(ops):
+    _runs(ops["linalg.householder_product"], SampleInput(_randn(5, 3), args=(_randn(3, seed=1),)))
+    _runs(ops["linalg.householder_product"], SampleInput(_randn(2, 4, 3), args=(_randn(2, 2, seed=1),)))
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("transpose", [True, False])
+def test_ormqr(ops, left, transpose):
+    C = _randn(4, 3, seed=2) if left else _randn(3, 4, seed=2)
+    _runs(ops["ormqr"], SampleInput(_randn(4, 3), args=(_randn(3, seed=1), C),
+                                    kwargs={"left": left, "transpose": transpose}))
+
+
+def test_a_wrong_permutation_is_caught(ops, monkeypatch):
+    LU, piv = torch.linalg.lu_factor(_randn(4, 4, seed=1, grad=False))
+    assert piv.tolist() != [1, 2, 3, 4]  # a sample that swaps rows
+    monkeypatch.setattr(factorizations, "permutation", lambda pivots, m: factorizations._eye(m, m))
+    result = conformance.check_sample(ops["linalg.lu_solve"], SampleInput(LU.requires_grad_(), args=(piv, _randn(4, 2))))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+def test_a_lost_derivative_is_caught(ops, monkeypatch):
+    # the right values, tau held constant: only the gradient can tell
+    right = factorizations.reflect
+    monkeypatch.setattr(factorizations, "reflect", lambda c, v, tau: right(c, v, detach(sympy.sympify(tau))))
+    result = conformance.check_sample(ops["linalg.householder_product"],
+                                      SampleInput(_randn(4, 3, seed=5), args=(_randn(3, seed=6),)))
+    assert result.status == "disagrees" and result.detail.startswith("gradient"), result
+
+
+@pytest.mark.parametrize("shape,mode", [((5, 3), "reduced"), ((4, 4), "reduced"), ((4, 4), "complete"),
+                                        ((2, 3, 2), "reduced")])
+def test_qr(ops, shape, mode):
+    _runs(ops["linalg.qr"], SampleInput(_randn(*shape, seed=4), kwargs={"mode": mode}))
+
+
+def test_qr_mode_r_gives_r_alone():  # autograd refuses mode "r": the values only
+    import numpy as np
+
+    from compare import derive
+    from compare.explore import ByValue
+    from compare.sym import exact, input_symbols
+    from compare.symbolic import BRANCH, SymTensor
+
+    a = _randn(4, 3, seed=4, grad=False)
+    x = input_symbols("t0", (4, 3))
+    point = {s: exact(v) for s, v in zip(x.flat, a.reshape(-1).tolist())}
+    token = BRANCH.set(ByValue(point))
+    try:
+        Q, R = torch.linalg.qr(SymTensor(x.copy(), torch.float64), mode="r")
+    finally:
+        BRANCH.reset(token)
+    assert tuple(Q.shape) == (0,)
+    assert np.allclose(derive.evaluate(R.exprs, point), torch.linalg.qr(a, mode="r").R.numpy(), rtol=1e-14)
+
+
+def test_qr_signs_follow_lapack(ops):
+    # columns whose leading entries (after the reflections before them) have either sign
+    a = torch.tensor([[-2.0, 1.0, 3.0], [1.0, 4.0, -1.0], [0.5, -1.0, 2.0], [1.0, 2.0, 1.0]], dtype=torch.float64)
+    R = torch.linalg.qr(a).R
+    assert (R.diagonal() > 0).any() and (R.diagonal() < 0).any()
+    _runs(ops["linalg.qr"], SampleInput(a.requires_grad_()))
+
+
+def test_a_wrong_sign_is_caught(ops, monkeypatch):
+    monkeypatch.setattr(factorizations, "decide", lambda condition, op=None: False)
+    result = conformance.check_sample(ops["linalg.qr"], SampleInput(_randn(4, 3, seed=9)))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+def test_a_wrong_qr_partial_is_caught(ops, monkeypatch):
+    from compare.symbolic import qr
+
+    right = qr.qr_entry.fdiff
+    monkeypatch.setattr(qr.qr_entry, "fdiff", lambda self, argindex=1: 2 * right(self, argindex))
+    result = conformance.check_sample(ops["linalg.qr"], SampleInput(_randn(4, 3, seed=10)))
+    assert result.status == "disagrees" and result.detail.startswith("gradient"), result
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 3), (5, 3), (2, 4, 3)])
+def test_lstsq_gels(ops, shape):
+    B = _randn(*shape[:-1], 2, seed=1)
+    _runs(ops["linalg.lstsq"], SampleInput(_randn(*shape), args=(B,), kwargs={"driver": "gels"}))
+
+
+def test_lstsq_other_drivers_are_refused(ops):
+    with pytest.raises(UnsupportedOp, match="driver 'gelsd'"):
+        conformance.check_sample(ops["linalg.lstsq"], SampleInput(_randn(4, 3), args=(_randn(4, 2, seed=1),),
+                                                                  kwargs={"driver": "gelsd"}))
+
+
+def test_a_wrong_residual_is_caught(ops, monkeypatch):
+    right = factorizations._lstsq2
+    monkeypatch.setattr(factorizations, "_lstsq2", lambda a, b, residuals: (right(a, b, residuals)[0],
+                                                                           2 * right(a, b, residuals)[1]))
+    result = conformance.check_sample(ops["linalg.lstsq"], SampleInput(_randn(5, 3), args=(_randn(5, 2, seed=1),),
+                                                                       kwargs={"driver": "gels"}))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 3, 2)])
+def test_pinv_of_full_rank(ops, shape):
+    _runs(ops["linalg.pinv"], SampleInput(_randn(*shape, seed=3)))
+
+
+def test_pinv_hermitian(ops):
+    _runs(ops["linalg.pinv.hermitian"], SampleInput(_randn(4, 4, seed=3), kwargs={"hermitian": True}))
+
+
+def test_pinv_that_drops_singular_values_is_refused(ops):
+    with pytest.raises(UnsupportedOp, match="needs an SVD"):
+        conformance.check_sample(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))
+
+
+def test_a_wrong_rank_decision_is_caught(ops, monkeypatch):
+    # rtol = 1 keeps sigma_max alone: the full-rank formula is wrong there, and the check sees it
+    monkeypatch.setattr(factorizations, "decide", lambda condition, op=None: True)
+    result = conformance.check_sample(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+def test_qr_of_a_wide_matrix_written_out(ops):
+    _runs(ops["linalg.qr"], SampleInput(_randn(2, 3, seed=4)))
+
+
+def test_geqrf_is_lapacks():
+    import numpy as np
+
+    from compare import derive
+    from compare.explore import ByValue
+    from compare.sym import exact, input_symbols
+    from compare.symbolic import BRANCH, SymTensor
+
+    a = _randn(4, 3, seed=4, grad=False)
+    x = input_symbols("t0", (4, 3))
+    point = {s: exact(v) for s, v in zip(x.flat, a.reshape(-1).tolist())}
+    token = BRANCH.set(ByValue(point))
+    try:
+        packed, tau = torch.geqrf(SymTensor(x.copy(), torch.float64))
+    finally:
+        BRANCH.reset(token)
+    want, want_tau = torch.geqrf(a)
+    assert np.allclose(derive.evaluate(packed.exprs, point), want.numpy(), rtol=1e-13)
+    assert np.allclose(derive.evaluate(tau.exprs, point), want_tau.numpy(), rtol=1e-13)
