@@ -291,7 +291,7 @@ def index_select(x, dim, index):
     e = exprs(x)
     return np.take(e, concrete_index(index).reshape(-1), axis=dim % max(e.ndim, 1)).reshape(
         e.shape[:dim % max(e.ndim, 1)] + (int(np.prod(index.shape, dtype=int)),) + e.shape[dim % max(e.ndim, 1) + 1:]
-        if e.ndim else (int(np.prod(index.shape, dtype=int)),))
+        if e.ndim else ())  # a 0-d input gives a 0-d result (its index holds one 0)
 
 
 @meaning(aten.gather)
