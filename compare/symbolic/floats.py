@@ -46,11 +46,13 @@ def _mantissa(x):
 
 @meaning(aten.frexp, prim("frexp"))
 def frexp(x):
+    """x = m * 2**e, 1/2 <= |m| < 1: the mantissa x * 2**-e and the exponent e, a step function"""
     values = exprs(x)
     return ufunc(_mantissa, 1)(values), ufunc(exponent, 1)(values)
 
 
 @meaning(aten.nextafter, prim("nextafter"))
 def nextafter(x, y):
+    """refused: the next float after x is a function of floating-point numbers, not of reals"""
     raise UnsupportedOp("aten.nextafter (the next float after x: a function of floating-point numbers, "
                         "with no real function to differentiate)")

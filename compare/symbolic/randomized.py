@@ -18,6 +18,7 @@ __all__ = []
 
 @meaning(aten.rrelu_with_noise)
 def rrelu_with_noise(x, noise, lower=0.125, upper=1 / 3, training=False, generator=None):
+    """leaky_relu with the slope (lower + upper) / 2 in evaluation; refused in training (random slopes)"""
     if training:
         raise UnsupportedOp(f"aten.rrelu_with_noise.default in training mode ({RANDOM})")
     return exprs(aten.leaky_relu.default(x, (lower + upper) / 2))
