@@ -42,3 +42,8 @@ def test_a_wrong_inf_norm_gradient_is_caught():
     x0 = torch.linspace(-2, 3, 25, dtype=torch.float64).reshape(5, 5) + 0.01
     with pytest.raises(AssertionError):
         compare.assert_agrees(WrongNorm.apply, (x0,), samples=1)
+
+
+def test_max_pool3d_of_27_entry_windows_agrees_with_autograd():
+    x0 = torch.linspace(-1, 2, 2 * 3 * 4 * 3, dtype=torch.float64).reshape(1, 2, 3, 4, 3).sin()
+    compare.assert_agrees(lambda a: torch.nn.functional.max_pool3d(a, 3, stride=1) ** 2, (x0,), samples=1)

@@ -5,7 +5,7 @@ drop those another one provably exceeds (`_find_localzeros`): for 25
 entries of a real tensor, seconds of inconclusive comparisons. Its
 derivative by each argument, Heaviside(a_i - Max(others)), builds the Max
 of the other n - 1 again, so the gradient of one 25-entry inf-norm took
-minutes. These subclasses keep every argument as given (the same function:
+minutes (and a 3-d max-pooling window has 27 entries). These subclasses keep every argument as given (the same function:
 a dropped argument is never the largest, and its Heaviside factor is 0) and
 build the Max of the others unevaluated. They are `sympy.Max` and
 `sympy.Min` to everything that asks (`isinstance`, printing, the verdict's
