@@ -4,7 +4,7 @@
 from `MEANINGS`, the SymPy meaning of a core of ops, written once per
 family below, or through PyTorch's own decompositions of the rest.
 """
-from . import complexes, elementwise, floats, layouts, linalg, nn, randomized, reductions, shapes  # noqa: F401  (each fills MEANINGS)
+from . import batched, complexes, elementwise, floats, layouts, linalg, nn, randomized, reductions, shapes  # noqa: F401  (each fills MEANINGS)
 from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp, recording
 from .sites import user_site
 from .tensor import SymTensor, exprs_of
