@@ -24,7 +24,7 @@ An op is classified by its samples: `disagrees` if any sample does (except
 on the kink of a documented rule in `compare.judge.kinks`, where autograd must
 give what the rule gives), else `unsupported` if one meets an ATen op with
 no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
-over its time bound), else `runs`. `skipped` ops have no small sample.
+over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
     python -m compare.conformance            # counts and the per-op table
     python -m compare.conformance --write    # also docs/opdb.json, and docs/ops.md from it
@@ -70,9 +70,14 @@ class Settings:
     samples: int = 3
     """Samples tried per op (the first small ones torch gives)."""
     max_entries: int = 64
-    """A sample with a tensor of more entries is skipped."""
+    """A sample with a tensor of more entries is skipped, unless the op has no smaller one."""
+    fallback_entries: int = 625
+    """For an op with no sample within `max_entries` (op_db's sizes are 5 and 10, so a batch of
+    matrices has 250, a 4-d tensor 625) that cannot be cut to one (`_narrowed`): its smallest samples up to
+    this many entries a tensor. The `seconds` bound still holds for each."""
     seconds: int = 20
-    """Time bound of one sample (SIGALRM); a slower sample is an `error`."""
+    """Time bound of one sample, in CPU seconds of this process (`ITIMER_PROF`: the same on a busy
+    machine as on an idle one); a slower sample is an `error`."""
     seed: int = 0
     """torch's generator is seeded with this before each op draws its samples."""
 
@@ -104,16 +109,26 @@ def _small(sample, limit: int) -> bool:
     return all(t.numel() <= limit for t in _tensors(sample))
 
 
+def _entries(sample) -> int:
+    return max((t.numel() for t in _tensors(sample)), default=0)
+
+
 def _samples(op, settings: Settings) -> list:
+    """The op's first `samples` samples within `max_entries`; else its first sample cut to that size
+    (`_narrowed`); else its smallest samples within `fallback_entries` (the first of equal size first)."""
     torch.manual_seed(settings.seed)
-    found = []
+    found, larger = [], []
     for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
         if _small(sample, settings.max_entries):
             found.append(sample)
             if len(found) == settings.samples:
                 break
+        elif not found and _small(sample, settings.fallback_entries):
+            larger.append(sample)
     if not found:
         found = _narrowed(op, settings.max_entries)
+    if not found:
+        found = sorted(larger, key=_entries)[:settings.samples]  # a stable sort: op_db's order among equals
     return found
 
 
@@ -354,8 +369,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _guarded(op, sample, seconds: int) -> _Sample:
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(seconds)
+    previous = signal.signal(signal.SIGPROF, _on_alarm)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         return check_sample(op, sample)
     except _Timeout:
@@ -365,8 +380,8 @@ def _guarded(op, sample, seconds: int) -> _Sample:
     except Exception as e:  # every other failure is this op's result, not the run's
         return _Sample("error", _first_line(e))
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def check_op(op, settings: Settings = Settings()) -> OpResult:
@@ -376,7 +391,8 @@ def check_op(op, settings: Settings = Settings()) -> OpResult:
     except Exception as e:
         return OpResult(_name(op), "error", "", "sample_inputs: " + _first_line(e), 0)
     if not samples:
-        return OpResult(_name(op), "skipped", "", f"no sample with at most {settings.max_entries} entries a tensor", 0)
+        most = max(settings.max_entries, settings.fallback_entries)
+        return OpResult(_name(op), "skipped", "", f"no sample with at most {most} entries a tensor", 0)
     results = [_guarded(op, s, settings.seconds) for s in samples]
     for status in _PRECEDENCE:
         hit = [r for r in results if r.status == status]
@@ -421,10 +437,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m compare.conformance", description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=Settings.samples)
     parser.add_argument("--seconds", type=int, default=Settings.seconds)
+    parser.add_argument("--max-entries", type=int, default=Settings.max_entries)
+    parser.add_argument("--fallback-entries", type=int, default=Settings.fallback_entries)
     parser.add_argument("--only", nargs="*", help="op names to check (default: all)")
     parser.add_argument("--write", action="store_true", help="write docs/opdb.json and docs/ops.md")
     args = parser.parse_args(argv)
-    settings = Settings(samples=args.samples, seconds=args.seconds)
+    settings = Settings(samples=args.samples, max_entries=args.max_entries,
+                        fallback_entries=args.fallback_entries, seconds=args.seconds)
     ops = [op for op in opinfos() if not args.only or _name(op) in args.only or op.name in args.only]
     results = run(ops, settings, progress=lambda r: print(f"{r.name}: {r.status} {r.detail}", file=sys.stderr))
     sys.stdout.write(render_table(results))

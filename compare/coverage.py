@@ -76,7 +76,8 @@ def render_opdb() -> list[str]:
     return ["## Every op of PyTorch's operator database", "",
             "From `docs/opdb.json`, written by `python -m compare.conformance --write`: each OpInfo of "
             "`torch.testing._internal.common_methods_invocations.op_db` that supports autograd in float64 "
-            "was run on its first small float64 samples, on real and on symbolic tensors, and its forward "
+            "was run on its first small float64 samples (at most 64 entries a tensor; an op with none, on its "
+            "smallest up to 625), on real and on symbolic tensors, and its forward "
             "value (a complex one part by part) and the gradient of its outputs' sum (of a complex "
             "output's real and imaginary parts, weighted) compared with autograd's. *direct*: every ATen op "
             "it reaches has a SymPy meaning above; *through a decomposition*: some reach one only through "

@@ -17,8 +17,8 @@ from compare.sym import detach  # noqa: E402
 from compare.symbolic import MEANINGS, UnsupportedOp, linalg  # noqa: E402
 from compare.symbolic.registry import unary  # noqa: E402
 
-QUICK = conformance.Settings(samples=1, max_entries=16, seconds=20)
-"""One sample per op, tensors of at most 16 entries: the whole file runs in about a minute."""
+QUICK = conformance.Settings(samples=1, max_entries=16, fallback_entries=16, seconds=20)
+"""One sample per op, tensors of at most 16 entries (no larger fallback): the whole file runs in about a minute."""
 
 RECORD = conformance.load()
 RUNS = sorted(r.name for r in RECORD if r.status == "runs")
@@ -40,6 +40,44 @@ def test_what_ran_still_runs(ops, name):
     if result.status == "skipped":
         pytest.skip("no sample with at most 16 entries a tensor")
     assert result.status == "runs", f"{name}: {result.status}: {result.detail}"
+
+
+def test_an_op_with_no_small_sample_takes_its_smallest_larger_ones(ops):
+    # op_db's chunk samples are 5 x 5 x 5: none within 64 entries, so the 125-entry ones are run
+    settings = conformance.Settings(samples=2)
+    samples = conformance._samples(ops["chunk"], settings)
+    assert [s.input.numel() for s in samples] == [125, 125]
+    assert conformance.check_op(ops["chunk"], settings).status == "runs"
+    tight = conformance.Settings(samples=2, fallback_entries=100)
+    assert conformance.check_op(ops["chunk"], tight) == conformance.OpResult(
+        "chunk", "skipped", "", "no sample with at most 100 entries a tensor", 0)
+
+
+def test_a_wrong_meaning_on_a_larger_sample_is_caught(ops, monkeypatch):
+    # bmm's only sample is 5 x 10 x 10 (500 entries): the fallback sample must still be checked
+    right = MEANINGS[_key("aten.bmm")]
+    monkeypatch.setitem(MEANINGS, _key("aten.bmm"), lambda a, b: right(a, b) * 2)
+    result = conformance.check_op(ops["bmm"], conformance.Settings(samples=1))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
+def test_the_time_bound_is_cpu_time(ops, monkeypatch):
+    import time
+
+    def busy(op, sample):  # CPU work past the bound
+        end = time.process_time() + 2
+        while time.process_time() < end:
+            pass
+
+    def waiting(op, sample):  # as long, but waiting (a busy machine): not counted
+        time.sleep(1.5)
+        return conformance._Sample("runs")
+
+    sample = conformance._samples(ops["sin"], QUICK)[0]
+    monkeypatch.setattr(conformance, "check_sample", busy)
+    assert conformance._guarded(ops["sin"], sample, 1).detail == "a sample took over 1 s"
+    monkeypatch.setattr(conformance, "check_sample", waiting)
+    assert conformance._guarded(ops["sin"], sample, 1).status == "runs"
 
 
 def _key(name: str):

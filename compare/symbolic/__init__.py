@@ -4,8 +4,8 @@
 from `MEANINGS`, the SymPy meaning of a core of ops, written once per
 family below, or through PyTorch's own decompositions of the rest.
 """
-from . import (complexes, elementwise, factorizations, fft, linalg, nn, reductions, scatter,  # noqa: F401
-               selections, shapes)  # (each fills MEANINGS)
+from . import (batched, complexes, elementwise, factorizations, fft, floats, layouts, linalg, nn,  # noqa: F401
+               randomized, reductions, scatter, selections, shapes)  # (each fills MEANINGS)
 from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp, recording
 from .sites import user_site
 from .tensor import SymTensor, exprs_of

@@ -22,6 +22,7 @@ import numpy as np
 import sympy
 import torch
 
+from . import extremes
 from .reductions import _first_index
 from .registry import decide, exprs, meaning, note_kink
 
@@ -159,7 +160,7 @@ def _max_pool(spatial: int):
             flat = [sympy.Integer(int(np.ravel_multi_index(i, size))) for i in window]
             for nc in np.ndindex(*data.shape[:2]):
                 entries = [data[nc + i] for i in window]
-                node = sympy.Max(*entries)
+                node = extremes.Max(*entries)  # a 3-d window has 27 entries: see extremes.py
                 note_kink("max(dim)", node, entries)
                 values[nc + o] = node
                 indices[nc + o] = _relabel(_first_index(entries, "max"), flat)

@@ -14,6 +14,7 @@ import torch
 
 from ..sym import exact
 from .registry import prim, exprs, meaning, note_kink
+from . import extremes
 
 aten = torch.ops.aten
 
@@ -190,9 +191,9 @@ def _p_norm(p):
     if p in (2, 2.0, None):
         return lambda e: sympy.sqrt(sympy.Add(*(v**2 for v in e)))
     if p in (math.inf, float("inf")):
-        return lambda e: sympy.Max(*(sympy.Abs(v) for v in e))
+        return lambda e: extremes.Max(*(sympy.Abs(v) for v in e))  # of many entries: see extremes.py
     if p in (-math.inf, float("-inf")):
-        return lambda e: sympy.Min(*(sympy.Abs(v) for v in e))
+        return lambda e: extremes.Min(*(sympy.Abs(v) for v in e))
     if p == 1:
         return lambda e: sympy.Add(*(sympy.Abs(v) for v in e))
     if p == 0:

@@ -45,7 +45,9 @@ aten = torch.ops.aten
 _DETACH = np.frompyfunc(detach, 1, 1)
 _RANDOM = {"normal_", "uniform_", "bernoulli_", "exponential_", "random_", "cauchy_", "geometric_",
            "log_normal_", "bernoulli", "normal", "rand_like", "randn_like", "randint_like", "multinomial",
-           "native_dropout", "rrelu_with_noise"}
+           "native_dropout"}
+RANDOM = "random numbers have no exact derivative; draw them outside the function, or seed and pass them in"
+"""Why an op that draws random numbers is refused (`rrelu_with_noise` draws only when training)."""
 _depth = [0]  # > 0 while a decomposition runs: below autograd, grad mode and detach mean nothing
 
 
@@ -207,8 +209,7 @@ def dispatch(func, args: tuple, kwargs: dict) -> Any:
     """Answer one ATen op on symbolic tensors (see the module's docstring for the order)."""
     name = func.overloadpacket.__name__
     if name in _RANDOM:
-        raise UnsupportedOp(f"{func} (random numbers have no exact derivative; draw them outside "
-                            "the function, or seed and pass them in)")
+        raise UnsupportedOp(f"{func} ({RANDOM})")
     if func is aten._local_scalar_dense.default:  # bool() or item() below Python (TorchScript)
         return _scalar(args[0])
     if func is aten.detach.default:
