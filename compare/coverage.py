@@ -56,7 +56,7 @@ def render_ops() -> str:
 
 def render_opdb() -> list[str]:
     """Every op of PyTorch's op_db, as the committed conformance record (docs/opdb.json) saw it."""
-    from .opdb_record import EXPECTED, counts, load
+    from .opdb_record import EXPECTED, TORCH_ERRORS, counts, load
 
     results = load(EXPECTED)
     if not results:
@@ -71,7 +71,7 @@ def render_opdb() -> list[str]:
         elif r.status == "skipped":
             how = "not checked (no small sample)"
         else:
-            how = f"{r.status}: {r.detail}"
+            how = f"{r.status}: {r.detail}" + (f" ({TORCH_ERRORS[r.name]})" if r.name in TORCH_ERRORS else "")
         rows.append(f"| `{r.name}` | {how.replace('|', chr(92) + '|')} |")
     return ["## Every op of PyTorch's operator database", "",
             "From `docs/opdb.json`, written by `python -m compare.conformance --write`: each OpInfo of "

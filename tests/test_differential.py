@@ -232,7 +232,9 @@ def test_a_failure_reads_as_a_case_file():
 ])
 def test_the_differential_test_catches_a_wrong_op(monkeypatch, op, wrong):
     """Break one entry of the meaning table: the property above must fail, and say where."""
-    monkeypatch.setitem(MEANINGS, op, lambda x, *a, **k: wrong(exprs_of(x)))
+    # an object array of x's shape, 0-d included (frompyfunc makes a 0-d result a bare scalar)
+    monkeypatch.setitem(MEANINGS, op, lambda x, *a, **k: np.asarray(wrong(exprs_of(x)), dtype=object).reshape(
+        exprs_of(x).shape))
     quick = settings(max_examples=500, deadline=None, derandomize=True, database=None,
                      report_multiple_bugs=False, phases=[Phase.generate],
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
