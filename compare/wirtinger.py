@@ -25,7 +25,6 @@ the classic mistake, and only the imaginary parts show it.
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping

@@ -116,7 +116,7 @@ def test_index_reduce(reduce, include_self):
 
 
 def test_mean_of_integers_rounds_down():
-    s, x = torch.tensor([1, 4]), torch.tensor([2, 2, 3])
+    x = torch.tensor([2, 2, 3])
     out = torch.tensor([1, 4]).scatter_reduce(0, torch.tensor([0, 1, 1]), x, "mean")
     sym = SymTensor(np.array([sympy.Integer(1), sympy.Integer(4)], dtype=object), torch.int64)
     got = exprs_of(sym.scatter_reduce(0, torch.tensor([0, 1, 1]), x, "mean"))
