@@ -8,6 +8,7 @@ exact side along the same `u`. Autograd's Hessian (or H v) is checked here too.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -24,11 +25,12 @@ from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, mea
 __all__ = ["Found", "oracle_answers", "hessian_check"]
 
 
+@dataclass(frozen=True)
 class Found:
     """An oracle's result, with forward mode's Jacobian kept aside for the Jacobian check."""
 
-    def __init__(self, result: OracleResult, jacobian=None):
-        self.result, self.jacobian = result, jacobian
+    result: OracleResult
+    jacobian: dict | None = None
 
 
 _DETACH_FORWARD = ("forward mode matches the derivative with detach removed: torch.no_grad() does not stop "
