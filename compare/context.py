@@ -33,11 +33,6 @@ class CaseRun:
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
 
-    @property
-    def direction(self) -> torch.Tensor | None:
-        """`u` where second derivatives are checked (H v needs it), else None."""
-        return self.u if self.second else None
-
     def exact_u(self) -> list:
         """`u` as exact numbers, for the exact H v."""
         return [exact(x) for x in self.u.tolist()]

@@ -123,9 +123,8 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
                                             epsilon=settings.epsilon)
     run = _case_run(case, settings, symbols, exploration)
     work = _derived(run, exploration, feasibility, exact_points)
-    checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown])
-    if not settings.oracles:
-        checks = [dataclasses.replace(c, informs=False) for c in checks]
+    checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
+                     settings.oracles)
     exact = exact_values(run, [w.result for w in work], checks)
     exact64 = exact_values(run, [w.result.float64 for w in work if w.result.float64 is not None], checks)
     checked = [check_point(run, work[c.piece], c, exact[i], exact64[i]) for i, c in enumerate(checks)]
@@ -164,13 +163,15 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
     return [Derived(piece, r, s, extendable(piece)) for piece, r, s in zip(pieces, results, sites)]
 
 
-def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str]) -> list[Check]:
+def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str],
+            oracles: bool) -> list[Check]:
     """The example and samples, a point inside each piece of a case with branches, then the shown points.
 
     Forward mode and finite differences decide no status: they run where a reader looks for them,
-    the example, the samples and the shown points, not at the point found inside every piece."""
+    the example, the samples and the shown points, not at the point found inside every piece, and
+    nowhere without `oracles`."""
     def at(i: int, origin: str) -> Check:
-        return Check(origin, exploration.point_pieces[i], exact_points[i])
+        return Check(origin, exploration.point_pieces[i], exact_points[i], informs=oracles)
 
     checks = [at(i, origin) for i, origin in enumerate(users)]
     checks += [Check(f"piece {k + 1}", k, piece.witness, informs=False)

@@ -63,9 +63,8 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
         continued = ref64.continued is not None and ref64.continued.hessian is not None
         hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
                                 continued=continued)
-    label = str(run.dtype).replace("torch.", "")
     status = _status(work, (low, high), ref64, kink, run.dtype, [
-        (label, errors), ("float64", errors64), ("Jacobian", jac.errors),
+        (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
         ("Hessian", hessian.errors if hessian else None)])
     return PointResult(origin=check.origin, piece=check.piece,
                        inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
@@ -84,8 +83,7 @@ def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> St
     """The point's status, in the order `judge.status` documents."""
     low, high = runs
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
-    label = str(dtype).replace("torch.", "")
-    found = path_error(((label, low), ("float64", high)), want)
+    found = path_error(((_label(dtype), low), ("float64", high)), want)
     if found is None:
         mismatch = forward_mismatch(ref64.exact.output, high.output)
         found = Status(ERROR, mismatch) if mismatch else None
@@ -94,6 +92,10 @@ def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> St
     if kink is not None:
         return kink_status(kink, ((dtype, low), (torch.float64, high)))
     return comparison_status(compared)
+
+
+def _label(dtype) -> str:
+    return str(dtype).replace("torch.", "")
 
 
 def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> _Reference:
