@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .case import Case, compile_backend, make_case
 from .errors import CannotCheck
+from .locate import source_location
 from .modules import is_module, module_function, module_location
 from .records import DISAGREE, ERROR, CaseResult
 from .render import display  # noqa: F401  (a CaseResult shows itself in Jupyter)
@@ -121,7 +122,7 @@ def _location(fn: Callable) -> tuple[str, int]:
     """(file, line) where `fn` is defined; `Cube.apply` is located at the class `Cube`."""
     owner = getattr(fn, "__self__", None)
     try:
-        return inspect.getsourcefile(owner or fn) or "<unknown>", inspect.getsourcelines(owner or fn)[1]
+        return source_location(owner or fn)
     except (TypeError, OSError):
         # a class defined in a notebook cell has no source file to find; its forward's code knows where it is
         forward = getattr(getattr(owner, "forward", None), "__code__", None)

@@ -19,6 +19,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from .locate import source_location
+
 __all__ = ["is_module", "trainable", "module_function", "module_location"]
 
 
@@ -89,7 +91,7 @@ def module_location(module: torch.nn.Module) -> tuple[str, int]:
     """(file, line) of the module's class (torch's own file for `nn.Sequential`)."""
     cls = type(module)
     try:
-        return inspect.getsourcefile(cls) or "<unknown>", inspect.getsourcelines(cls)[1]
+        return source_location(cls)
     except (TypeError, OSError):  # a class defined in a notebook cell: its forward knows where it is
         code = getattr(cls.forward, "__code__", None)
         return (code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0)

@@ -15,6 +15,7 @@ region is a union of intervals), a seeded Monte Carlo estimate otherwise.
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -51,12 +52,21 @@ class _Translator:
     """SymPy -> z3, with fresh variables (and their defining constraints) for roots."""
 
     def __init__(self, symbols: Sequence[sympy.Symbol]):
-        # A context of its own: z3's models depend on every term its context has seen, so a shared
-        # (global) context would make witnesses depend on the cases checked before in the process.
-        self.ctx = z3.Context()
-        self.vars = {s: z3.Real(s.name, self.ctx) for s in symbols}
+        self.symbols = tuple(symbols)
         self.cache: dict = {}
         self.fresh = 0
+
+    # Both made on first use: a case without branches never asks z3 anything, and a context costs
+    # about 9 ms (10000 variables, far more).
+    @functools.cached_property
+    def ctx(self) -> z3.Context:
+        # A context of its own: z3's models depend on every term its context has seen, so a shared
+        # (global) context would make witnesses depend on the cases checked before in the process.
+        return z3.Context()
+
+    @functools.cached_property
+    def vars(self) -> dict:
+        return {s: z3.Real(s.name, self.ctx) for s in self.symbols}
 
     def __call__(self, expr) -> tuple:
         """(z3 expression, side constraints) for a SymPy expression or relation."""
