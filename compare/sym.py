@@ -32,7 +32,12 @@ def exact(value) -> sympy.Expr:
     if math.isinf(value):
         return sympy.oo if value > 0 else -sympy.oo
     num, den = value.as_integer_ratio()
-    return sympy.Rational(num, den)
+    return _COPRIME(num, den) if _COPRIME is not None else sympy.Rational(num, den)
+
+
+_COPRIME = getattr(sympy.Rational, "from_coprime_ints", None)
+"""SymPy 1.13's constructor for a fraction already in lowest terms, as `as_integer_ratio` gives: no gcd
+(a point of 10,000 coordinates builds 10,000 Rationals)."""
 
 
 def as_expr(value) -> sympy.Basic:
