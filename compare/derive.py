@@ -10,14 +10,20 @@ Evaluation (`evaluate_many`) compiles each distinct entry shape once
 (`4*x_0`, ..., `4*x_9999` are all `4*x`) and runs it over every entry and
 every point at once, on NumPy object arrays:
 
-* rational operations (+, -, *, /, integer powers, Abs, Max, Min, sign,
+* first on Arb's balls (`ball`, python-flint) at 128 bits: where both ends
+  of an entry's ball round to the same float64, that float is the exact
+  value correctly rounded, by proof (Arb's balls contain the exact result);
+* an entry the balls leave undecided (a value within about 2**-128 of a
+  rounding tie, an exact cancellation, a pole) that is tiny is tested for
+  being 0 by algebra (`identically_zero`), once for its whole group;
+* else rational operations (+, -, *, /, integer powers, Abs, Max, Min, sign,
   Heaviside, Piecewise) run on exact `Fraction`s: the result is the exact value,
   correctly rounded to float64, as the entry-by-entry `evaluate` gives;
 * anything else (sqrt, exp, log, ...) runs in mpmath at 128 and again at
   256 bits. Where both round to the same float64, that float is kept;
-  where they differ (cancellation, or a value within 2**-128 of a rounding
-  tie), the entry falls back to SymPy's exact evaluation. Agreement of two
-  precisions is strong evidence, not a proof, as SymPy's own `evalf` is;
+  where they differ, the entry falls back to SymPy's exact evaluation.
+  Agreement of two precisions is strong evidence, not a proof, as SymPy's
+  own `evalf` is;
 * anything these cannot run, or that raises (a division by zero, say),
   falls back to `evaluate` for those entries.
 """
@@ -35,6 +41,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from . import ball
 from .sym import RELATIONS, as_expr, release, to_float
 
 __all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate",
@@ -292,13 +299,14 @@ def hessian_vector_values(grad: Mapping[str, np.ndarray], inputs: Mapping[str, n
     weight = sympy.Dummy("w", real=True)
     count, out = len(points), np.empty((len(points), len(flat)), dtype=np.float64)
     templates: dict = defaultdict(list)
-    alone = []
-    for i, g in enumerate(_flat(grad, inputs)):
-        parts = list(_term_partials(g, wanted, cache))
+    alone, entries = [], _flat(grad, inputs)
+    for members in _same_shapes(entries, inputs).values():
+        i = members[0]  # entries of one shape have the same partials, in their own symbols
+        parts = list(_term_partials(entries[i], wanted, cache))
         if all(own == [flat[i]] for _, own, _ in parts):
-            templates[(tuple(d[0] for _, _, d in parts), _dummy(0, flat[i]))].append(i)
+            templates[(tuple(d[0] for _, _, d in parts), _dummy(0, flat[i]))] += members
         else:
-            alone.append(i)
+            alone += members
     try:
         coords = np.array([[_fraction(p[s]) for s in flat] for p in points], dtype=object).reshape(count, len(flat))
         weights = np.array([[_fraction(sympy.Rational(w)) for w in v]], dtype=object)
@@ -311,11 +319,22 @@ def hessian_vector_values(grad: Mapping[str, np.ndarray], inputs: Mapping[str, n
             env = {g0: coords[:, idx], weight: weights[:, idx]}
             out[:, idx], undecided = _run_group(template, env, (count, len(idx)))
         alone += [idx[k] for k in sorted(set(np.nonzero(undecided)[1]))]
-    entries, weights_of = _flat(grad, inputs), dict(zip(flat, v))
+    weights_of = dict(zip(flat, v))
     for i in sorted(set(alone)):
         row = _hessian_row(entries[i], wanted, cache, weights_of)
         out[:, i] = [_exact_float(release(as_expr(row)), p) for p in points]
     return out
+
+
+def _same_shapes(entries: list, inputs: Mapping[str, np.ndarray]) -> dict:
+    """Gradient entries (flattened in input order) grouped by their shape with their own input entry
+    as a marker: entries in one group are one tree that differs only in that symbol."""
+    names = [name for name, syms in inputs.items() for _ in range(syms.size)]
+    flat = _flat(inputs, inputs)
+    groups: dict = defaultdict(list)
+    for i, g in enumerate(entries):
+        groups[_shape(g, {flat[i]: (_OWN, names[i])})].append(i)
+    return groups
 
 
 def evaluate(exprs: np.ndarray, point: Mapping[sympy.Symbol, sympy.Rational]) -> np.ndarray:
@@ -496,16 +515,13 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
         if values is not None and first.free_symbols <= values.known:
+            # a tiny undecided value: an exact cancellation, most often, decided by algebra once for the
+            # whole group (its entries share one template) instead of by SymPy value by value
             if shared is not None:
-                block, undecided = _run_group(first, shared[0], (count, len(idx)), shared[1])
+                out[:, idx], undecided = _run_group(first, shared[0], (count, len(idx)), shared[1], zero=first)
             else:
                 env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in first.free_symbols}
-                block, undecided = _run_group(first, env, (count, len(idx)))
-            out[:, idx] = block
-            # the passes disagree on tiny values: an exact cancellation, most often, decided by algebra
-            # once for the whole group (its entries share one template) instead of by SymPy value by value
-            if np.any(undecided & (np.abs(np.nan_to_num(block, nan=1.0)) < CANCELLED)) and identically_zero(first):
-                out[:, idx], undecided = 0.0, np.zeros_like(undecided)
+                out[:, idx], undecided = _run_group(first, env, (count, len(idx)), zero=first)
         for p, k in zip(*np.nonzero(undecided)):
             out[p, idx[k]] = _exact_float(flat[idx[k]], points[p])
     return out.reshape((count,) + exprs.shape)
@@ -528,34 +544,77 @@ class _Values:
 
 
 def _fraction(value) -> Fraction:
-    if isinstance(value, sympy.Rational):
-        return Fraction(int(value.p), int(value.q))
-    raise _Unsupported(f"a coordinate {value!r} that is not rational")
+    if not isinstance(value, sympy.Rational):
+        raise _Unsupported(f"a coordinate {value!r} that is not rational")
+    found = _FRACTIONS.get(value)
+    if found is None:
+        if len(_FRACTIONS) >= 1 << 20:
+            _FRACTIONS.clear()
+        found = _FRACTIONS[value] = Fraction(int(value.p), int(value.q))
+    return found
 
 
-def _run_group(generic: sympy.Expr, env: dict, shape: tuple,
-               runners: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+_FRACTIONS: dict = {}
+"""Rational -> Fraction: the output, the gradient and H v of one check read the same coordinates
+(a Fraction costs a gcd to build). Equal numbers, equal values: nothing here goes stale."""
+
+
+def _run_group(generic: sympy.Expr, env: dict, shape: tuple, runners: dict | None = None,
+               zero: sympy.Expr | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(float64 values, undecided mask) of one compiled shape over all its entries and points.
 
-    A point where the run raises (1/0, say) is retried alone, so it does
-    not send the other points to the slow path. `runners` (see `_runners`)
-    are evaluators on this very `env` whose memo other groups share.
+    Arb's balls first (`ball`: a proof where they decide); the entries they leave undecided go to
+    `_run_slow` (exact Fractions, else two mpmath precisions), on their columns alone. Where an
+    undecided value is tiny and `zero` (the group's expression) is 0 by algebra, the group is 0.
+    `runners` (see `_runners`) are evaluators on this very `env` whose memo other groups share.
     """
+    runners = runners or _runners(env)
     try:
-        return _run_block(generic, env, shape, runners or _runners(env))
+        values, undecided = ball.rounded(runners["ball"](generic), shape)
+    except ball.Unsupported:
+        values, undecided = np.full(shape, np.nan), np.ones(shape, dtype=bool)
+    tested = [zero is None]
+
+    def cancelled() -> bool:  # an exact cancellation, most often: decided once for the whole group
+        if tested[0] or not np.any(undecided & (np.abs(np.nan_to_num(values, nan=1.0)) < CANCELLED)):
+            return False
+        tested[0] = True
+        return identically_zero(zero)
+
+    if undecided.any() and not cancelled():
+        cols = np.flatnonzero(undecided.any(axis=0))
+        if len(cols) < shape[1]:
+            env = {s: v if v.shape[1] == 1 else v[:, cols] for s, v in env.items()}
+            runners = _runners(env)
+        slow, still = _run_slow(generic, env, (shape[0], len(cols)), runners)
+        values[:, cols] = np.where(undecided[:, cols], slow, values[:, cols])
+        undecided[:, cols] &= still
+        if not undecided.any() or not cancelled():
+            return values, undecided
+    elif not undecided.any():
+        return values, undecided
+    return np.zeros(shape), np.zeros(shape, dtype=bool)
+
+
+def _run_slow(generic: sympy.Expr, env: dict, shape: tuple, runners: dict) -> tuple[np.ndarray, np.ndarray]:
+    """`_run_group` without balls: exact Fractions for a rational expression, else mpmath at two
+    precisions. A point where the run raises (1/0, say) is retried alone, so it does not send the
+    other points to SymPy."""
+    try:
+        return _run_block(generic, env, shape, runners)
     except (ArithmeticError, ValueError, TypeError):
         if shape[0] == 1:
             return np.full(shape, np.nan), np.ones(shape, dtype=bool)
     values, undecided = np.full(shape, np.nan), np.ones(shape, dtype=bool)
     for p in range(shape[0]):
         row = {s: v[p:p + 1] for s, v in env.items()}
-        values[p:p + 1], undecided[p:p + 1] = _run_group(generic, row, (1,) + shape[1:])
+        values[p:p + 1], undecided[p:p + 1] = _run_slow(generic, row, (1,) + shape[1:], _runners(row))
     return values, undecided
 
 
 def _runners(env: dict) -> dict:
-    """The exact evaluator and one mpmath evaluator per precision, on `env`."""
-    return {"exact": _Exact(env), **{bits: _Numeric(env) for bits in PRECISIONS}}
+    """Arb's ball evaluator, the exact evaluator and one mpmath evaluator per precision, on `env`."""
+    return {"ball": ball.Balls(env), "exact": _Exact(env), **{bits: _Numeric(env) for bits in PRECISIONS}}
 
 
 def _transcendental(expr: sympy.Basic) -> bool:
