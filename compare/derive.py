@@ -135,6 +135,23 @@ def _shape(expr: sympy.Basic, own: Mapping) -> object:
     return (expr.func, *(_shape(a, own) for a in expr.args))
 
 
+def _entry_shape(expr: sympy.Basic, own: Mapping) -> object:
+    """`_shape`, kept: the gradient's entries are grouped once for their values (`evaluate_many`)
+    and again for H v (`hessian_vector_values`). A pure function of its arguments: never stale."""
+    key = (id(expr), tuple(own.items()))
+    found = _SHAPES.get(key)
+    if found is None or found[0] is not expr:
+        if len(_SHAPES) >= 1 << 16:
+            _SHAPES.clear()
+        found = _SHAPES[key] = (expr, _shape(expr, own))
+    return found[1]
+
+
+_SHAPES: dict = {}
+"""(id of an expression, its marked symbols) -> (the expression, its shape). Keyed by identity, not
+equality (comparing two equal trees walks both); the expression is kept, so its id is not reused."""
+
+
 def _symbol_counts(expr: sympy.Basic, symbols) -> dict:
     """How often each of `symbols` occurs in `expr`'s tree."""
     counts = dict.fromkeys(symbols, 0)
@@ -333,7 +350,7 @@ def _same_shapes(entries: list, inputs: Mapping[str, np.ndarray]) -> dict:
     flat = _flat(inputs, inputs)
     groups: dict = defaultdict(list)
     for i, g in enumerate(entries):
-        groups[_shape(g, {flat[i]: (_OWN, names[i])})].append(i)
+        groups[_entry_shape(g, {flat[i]: (_OWN, names[i])})].append(i)
     return groups
 
 
@@ -493,11 +510,11 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
     out = np.empty((count, exprs.size), dtype=np.float64)
     if count == 0 or exprs.size == 0:
         return out.reshape((count,) + exprs.shape)
-    flat = [release(as_expr(e)) for e in exprs.flat]
+    flat = [as_expr(e) for e in exprs.flat]  # released (detach(e) read as e) one group at a time
     same = {name: syms.reshape(-1) for name, syms in inputs.items() if syms.shape == exprs.shape}
     groups: dict = defaultdict(list)
     for i, e in enumerate(flat):
-        groups[_shape(e, {syms[i]: (_OWN, name) for name, syms in same.items()})].append(i)
+        groups[_entry_shape(e, {syms[i]: (_OWN, name) for name, syms in same.items()})].append(i)
     try:
         values = _Values(points, same)
     except _Unsupported:  # a point that is not rational: entry by entry
@@ -511,19 +528,20 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         shared = (scalars, _runners(scalars))
     for idx in groups.values():
         # the group's first entry stands for all: its own symbols take each entry's values in turn
-        first = flat[idx[0]]
+        first = release(flat[idx[0]])
         own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
-        if values is not None and first.free_symbols <= values.known:
+        symbols = first.free_symbols
+        if values is not None and symbols <= values.known:
             # a tiny undecided value: an exact cancellation, most often, decided by algebra once for the
             # whole group (its entries share one template) instead of by SymPy value by value
             if shared is not None:
                 out[:, idx], undecided = _run_group(first, shared[0], (count, len(idx)), shared[1], zero=first)
             else:
-                env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in first.free_symbols}
+                env = {s: values.entries(own[s], idx) if s in own else values.scalar(s) for s in symbols}
                 out[:, idx], undecided = _run_group(first, env, (count, len(idx)), zero=first)
         for p, k in zip(*np.nonzero(undecided)):
-            out[p, idx[k]] = _exact_float(flat[idx[k]], points[p])
+            out[p, idx[k]] = _exact_float(release(flat[idx[k]]), points[p])
     return out.reshape((count,) + exprs.shape)
 
 
@@ -532,6 +550,7 @@ class _Values:
 
     def __init__(self, points: Sequence[Mapping], same: Mapping[str, np.ndarray]):
         self.points = points
+        self.scalars: dict = {}
         self.known = set.intersection(*(set(p) for p in points))
         self.arrays = {name: np.array([[_fraction(p[s]) for s in syms] for p in points], dtype=object)
                        .reshape(len(points), len(syms)) for name, syms in same.items()}
@@ -540,22 +559,26 @@ class _Values:
         return self.arrays[name][:, idx]
 
     def scalar(self, s: sympy.Symbol) -> np.ndarray:
-        return np.array([[_fraction(p[s])] for p in self.points], dtype=object)
+        found = self.scalars.get(s)
+        if found is None:
+            found = self.scalars[s] = np.array([[_fraction(p[s])] for p in self.points], dtype=object)
+        return found
 
 
 def _fraction(value) -> Fraction:
     if not isinstance(value, sympy.Rational):
         raise _Unsupported(f"a coordinate {value!r} that is not rational")
-    found = _FRACTIONS.get(value)
+    key = (value.p, value.q)
+    found = _FRACTIONS.get(key)
     if found is None:
         if len(_FRACTIONS) >= 1 << 20:
             _FRACTIONS.clear()
-        found = _FRACTIONS[value] = Fraction(int(value.p), int(value.q))
+        found = _FRACTIONS[key] = Fraction(int(value.p), int(value.q))
     return found
 
 
 _FRACTIONS: dict = {}
-"""Rational -> Fraction: the output, the gradient and H v of one check read the same coordinates
+"""(numerator, denominator) -> Fraction: the output, the gradient and H v of one check read the same coordinates
 (a Fraction costs a gcd to build). Equal numbers, equal values: nothing here goes stale."""
 
 
