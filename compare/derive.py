@@ -594,7 +594,7 @@ def _run_group(generic: sympy.Expr, env: dict, shape: tuple, runners: dict | Non
     runners = runners or _runners(env)
     try:
         values, undecided = ball.rounded(runners["ball"](generic), shape)
-    except ball.Unsupported:
+    except (ball.Unsupported, ArithmeticError, ValueError, TypeError):
         values, undecided = np.full(shape, np.nan), np.ones(shape, dtype=bool)
     tested = [zero is None]
 
