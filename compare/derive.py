@@ -522,16 +522,15 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
     # without inputs of the array's shape (a Jacobian, a Hessian, a scalar), every group sees the
     # same coordinates: one set of evaluators, so that entries share the subexpressions they have in
     # common (tanh(x @ W1) in every entry of an MLP's Jacobian) instead of each computing them anew
-    shared = None
+    shared, symbols_of = None, [flat[idx[0]].free_symbols for idx in groups.values()]  # a group's are its first's
     if not same and values is not None:
-        scalars = {s: values.scalar(s) for s in set().union(*(e.free_symbols for e in flat)) & values.known}
+        scalars = {s: values.scalar(s) for s in set().union(*symbols_of) & values.known}
         shared = (scalars, _runners(scalars))
-    for idx in groups.values():
+    for idx, symbols in zip(groups.values(), symbols_of):
         # the group's first entry stands for all: its own symbols take each entry's values in turn
         first = release(flat[idx[0]])
         own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
-        symbols = first.free_symbols
         if values is not None and symbols <= values.known:
             # a tiny undecided value: an exact cancellation, most often, decided by algebra once for the
             # whole group (its entries share one template) instead of by SymPy value by value
