@@ -570,7 +570,7 @@ def _fraction(value) -> Fraction:
     key = (value.p, value.q)
     found = _FRACTIONS.get(key)
     if found is None:
-        if len(_FRACTIONS) >= 1 << 17:  # a few MiB: a check of 10,000 inputs at 5 points holds 50,000
+        if len(_FRACTIONS) >= 1 << 17:  # 35 MiB at most; a check of 10,000 inputs at 5 points holds 50,000
             _FRACTIONS.clear()
         found = _FRACTIONS[key] = Fraction(int(value.p), int(value.q))
     return found
