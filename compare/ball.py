@@ -245,12 +245,11 @@ def _round_one(b: flint.arb) -> tuple[float, bool]:
     """(the nearest float64 to the ball's midpoint, whether it is the correctly rounded value)."""
     if not isinstance(b, flint.arb):
         raise Unsupported(f"a value {b!r} that is not a number")
-    low = float(b.lower())
-    if low == float(b.upper()) and math.isfinite(low) and abs(low) >= SMALLEST_NORMAL:
-        return low, True
-    if b.is_zero():  # an exact 0 (not a ball about 0)
+    low, high = float(b.lower()), float(b.upper())
+    if b.is_zero():
         return 0.0, True
-    return float(b), False
+    decided = low == high and math.isfinite(low) and abs(low) >= SMALLEST_NORMAL
+    return (low if decided else float(b)), decided
 
 
 def rounded(values, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
