@@ -187,13 +187,14 @@ def machine() -> dict[str, str]:
 
 
 def versions() -> dict[str, str]:
+    import flint
     import numpy
     import sympy
     import torch
     import z3
 
     found = {"python": platform.python_version(), "torch": torch.__version__, "sympy": sympy.__version__,
-             "numpy": numpy.__version__, "z3-solver": z3.get_version_string()}
+             "numpy": numpy.__version__, "z3-solver": z3.get_version_string(), "python-flint": flint.__version__}
     try:
         import symengine
         found["symengine (installed, not used)"] = symengine.__version__
