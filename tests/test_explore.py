@@ -225,3 +225,72 @@ def test_piece_points_are_in_general_position_where_an_off_axis_error_shows():
     assert r.status == "disagree" and {p.status for p in own} == {"disagree"}
 
 
+
+
+# -- one variable: the exact region decides where z3 did ---------------------------------------
+A = sympy.Symbol("a", real=True)
+ONE_VARIABLE = [  # sides a path can take, some feasible only on a point or a sliver
+    A > 1, A < 1, A <= 1, A >= 1, sympy.Eq(A, 1), sympy.Ne(A, 1), A**2 < 0, A**2 <= 0, A**2 > 2,
+    2**40 * sympy.Abs(A) < 1000, 2**40 * sympy.Abs(A) >= 1000, A < 1 + sympy.Rational(1, 10**30),
+    1 / A > 3, 1 / (A - 1) < 0, sympy.sign(A) > 0, sympy.Heaviside(A) > sympy.Rational(1, 4),
+    A**3 - 2 * A > 0, sympy.Abs(A - 2) + sympy.Abs(A + 2) <= 4,
+]
+
+
+def _conjunctions():
+    for i, c in enumerate(ONE_VARIABLE):
+        yield [c]
+        for d in ONE_VARIABLE[i + 1:]:
+            yield [c, d]
+    yield [A > 1, A < 1 + sympy.Rational(1, 10**30), sympy.Ne(A, 1 + sympy.Rational(1, 10**31))]
+
+
+def test_one_variable_sides_are_decided_by_intervals_as_z3_decides_them():
+    fast, by_z3 = Feasibility([A]), Feasibility([A])
+    decided = 0
+    for conditions in _conjunctions():
+        found, proven = fast.check(conditions), by_z3._solve(conditions)
+        assert found.status == proven.status, conditions  # a wrong unsat is a path never explored
+        if found.status == "sat":
+            assert all(truth(c, found.witness) for c in conditions), conditions
+        decided += fast._region(tuple(conditions))[1]
+    assert decided > 100  # the intervals answered, not z3 again
+
+
+def test_a_region_solved_by_prefix_is_the_region_solved_anew():
+    shared = Feasibility([A])
+    path = [2**k * sympy.Abs(A) < 1000 for k in range(1, 12)] + [A > 0]
+    for n in range(len(path) + 1):
+        assert shared.region(path[:n]) == Feasibility([A]).region(path[:n])
+    assert shared.region(path[3:]) == Feasibility([A]).region(path[3:])  # not a prefix of one seen
+
+
+def test_membership_in_the_region_is_the_truth_of_every_condition():
+    f = Feasibility([A])
+    points = [sympy.Rational(k, 4) for k in range(-12, 13)] + [1 + sympy.Rational(1, 10**30), sympy.Integer(10**9)]
+    for conditions in _conjunctions():
+        for value in points:
+            assert f.holds(conditions, {A: value}) == all(truth(c, {A: value}) for c in conditions), (conditions, value)
+
+
+class _ByZ3(Feasibility):
+    """The feasibility as it was before the intervals decided: z3 for every side, truth for every point."""
+
+    def check(self, conditions):
+        conditions = [c for c in conditions if c is not sympy.true]
+        return self._solve(conditions) if not any(c is sympy.false for c in conditions) else super().check(conditions)
+
+    def holds(self, conditions, point):
+        return all(truth(c, point) for c in conditions)
+
+
+def test_the_notes_loop_explores_the_same_pieces_and_witnesses_as_z3_alone():
+    syms = input_symbols("a", ())
+    found = [explore(vector_f, {"a": SymTensor(syms)}, feasibility=kind(list(syms.flat)),
+                     points=[{syms[()]: sympy.Rational(1, 3)}]) for kind in (Feasibility, _ByZ3)]
+    fast, slow = found
+    assert len(fast.pieces) > 60
+    assert [p.decisions for p in fast.pieces] == [p.decisions for p in slow.pieces]
+    assert [p.witness for p in fast.pieces] == [p.witness for p in slow.pieces]
+    assert [str(p.output) for p in fast.pieces] == [str(p.output) for p in slow.pieces]
+    assert fast.uncovered == slow.uncovered and fast.point_pieces == slow.point_pieces

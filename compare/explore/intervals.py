@@ -19,7 +19,7 @@ import sympy
 
 from ..sym import as_expr, exact, release, truth
 
-__all__ = ["Interval", "solve", "intersect", "mass", "gauss_mass", "as_relational", "from_set"]
+__all__ = ["Interval", "solve", "intersect", "contains", "mass", "gauss_mass", "as_relational", "from_set"]
 
 oo = sympy.oo
 
@@ -157,6 +157,14 @@ def _earlier_end(x: Interval, y: Interval):
     if x.hi == y.hi:
         return x.hi, x.hi_closed and y.hi_closed
     return (x.hi, x.hi_closed) if x.hi < y.hi else (y.hi, y.hi_closed)
+
+
+def contains(region, value) -> bool:
+    """Is the exact number `value` in the region?"""
+    for i in region:
+        if (i.lo < value or (i.lo_closed and i.lo == value)) and (value < i.hi or (i.hi_closed and i.hi == value)):
+            return True
+    return False
 
 
 def mass(region) -> float:

@@ -261,6 +261,6 @@ def _interior_point(decisions, feasibility: Feasibility, interior) -> dict | Non
         point = interior(candidate)
         if point is None:
             return None
-        return point if all(truth(c, point) for c in literals) else None
+        return point if feasibility.holds(literals, point) else None
 
     return feasibility.interior(literals, accept=accept)
