@@ -23,7 +23,7 @@ import sympy
 
 from .feasible import SAT, UNSAT, Check, Feasibility
 from ..sym import truth
-from ..symbolic import BRANCH, SymTensor, exprs_of
+from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
 __all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key",
            "is_branch"]
@@ -211,6 +211,12 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasi
     `interior(point)` rounds a witness to the case's dtype and returns it if
     it still takes the same path (else None).
     """
+    with shared_runs():  # each run replays a prefix of an earlier one: its torch calls are answered from it
+        return _explore(fn, inputs, feasibility, points, loop_bound, epsilon, interior)
+
+
+def _explore(fn, inputs, feasibility: Feasibility, points, loop_bound: int, epsilon: float,
+             interior) -> Exploration:
     pieces: list[Piece] = []
     keys: dict = {}
     uncovered: list[Uncovered] = []
