@@ -294,3 +294,30 @@ def test_the_notes_loop_explores_the_same_pieces_and_witnesses_as_z3_alone():
     assert [p.witness for p in fast.pieces] == [p.witness for p in slow.pieces]
     assert [str(p.output) for p in fast.pieces] == [str(p.output) for p in slow.pieces]
     assert fast.uncovered == slow.uncovered and fast.point_pieces == slow.point_pieces
+
+
+def test_a_region_reads_as_the_relations_sympy_would_build():
+    from compare.explore import intervals
+    I = intervals.Interval
+    bounds = [sympy.Rational(-7, 3), sympy.Integer(0), -sympy.sqrt(2), sympy.CRootOf(A**5 - A - 1, 0), sympy.log(2)]
+    regions = [(I(-sympy.oo, b, False, c),) for b in bounds for c in (True, False)]
+    regions += [(I(b, sympy.oo, c, False), I(b, b, True, True)) for b in bounds for c in (True, False)]
+    regions += [(I(bounds[0], bounds[2], True, False), I(bounds[4], sympy.Integer(3), False, True))]
+    for region in regions:
+        built = intervals.as_relational(region, A)
+        assert built == _evaluated(region), region
+    positive = sympy.Symbol("p", positive=True)  # here a bound can decide itself: SymPy still evaluates
+    assert intervals.as_relational((I(sympy.Integer(-1), sympy.oo, False, False),), positive) is sympy.true
+
+
+def _evaluated(region):
+    """The region's relations built with SymPy's evaluation of each one."""
+    parts = []
+    for i in region:
+        if i.lo == i.hi:
+            parts.append(sympy.Eq(A, i.lo))
+            continue
+        lo = [] if i.lo is -sympy.oo else [sympy.Le(i.lo, A) if i.lo_closed else sympy.Lt(i.lo, A)]
+        hi = [] if i.hi is sympy.oo else [sympy.Le(A, i.hi) if i.hi_closed else sympy.Lt(A, i.hi)]
+        parts.append(sympy.And(*(lo + hi)))
+    return sympy.Or(*parts)

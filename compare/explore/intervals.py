@@ -172,18 +172,24 @@ def mass(region) -> float:
     return sum(gauss_mass(float(i.lo), float(i.hi)) for i in region)
 
 
+_REAL = sympy.Symbol("x", real=True).assumptions0
+
+
 def as_relational(region, s: sympy.Symbol) -> sympy.Basic:
     """The region as relations in `s`: `(250 <= a) & (a < 500)`."""
+    # Of a finite real number and a symbol known only to be real, no relation decides itself:
+    # SymPy's evaluation (an assumptions query per bound) would hand back the same relation.
+    kw = {"evaluate": False} if s.assumptions0 == _REAL else {}
     parts = []
     for i in region:
         if i.lo == i.hi:
-            parts.append(sympy.Eq(s, i.lo))
+            parts.append(sympy.Eq(s, i.lo, **kw))
             continue
         conds = []
         if i.lo is not -oo:
-            conds.append(sympy.Le(i.lo, s) if i.lo_closed else sympy.Lt(i.lo, s))
+            conds.append(sympy.Le(i.lo, s, **kw) if i.lo_closed else sympy.Lt(i.lo, s, **kw))
         if i.hi is not oo:
-            conds.append(sympy.Le(s, i.hi) if i.hi_closed else sympy.Lt(s, i.hi))
+            conds.append(sympy.Le(s, i.hi, **kw) if i.hi_closed else sympy.Lt(s, i.hi, **kw))
         parts.append(sympy.And(*conds))
     return sympy.Or(*parts)
 
