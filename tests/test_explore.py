@@ -321,3 +321,44 @@ def _evaluated(region):
         hi = [] if i.hi is sympy.oo else [sympy.Le(A, i.hi) if i.hi_closed else sympy.Lt(A, i.hi)]
         parts.append(sympy.And(*(lo + hi)))
     return sympy.Or(*parts)
+
+
+def test_exact_rational_values_are_sympys_values():
+    from compare.sym import detach, rational_value
+    b = sympy.Symbol("b", real=True)
+    exprs = [2**40 * sympy.Abs(A) - 1000, A**3 / b - sympy.Rational(7, 3), sympy.sign(A - 1) * b**-2,
+             sympy.Heaviside(A) + sympy.Heaviside(b, 0), sympy.Max(A, b, 1) - sympy.Min(A * b, -A), detach(A * b) + A,
+             (A - b)**0, 100 * 2**12 * A]
+    values = [sympy.Integer(0), sympy.Integer(1), sympy.Rational(-5, 2), sympy.Rational(1, 3), sympy.Integer(10**12)]
+    compared = 0
+    for e in exprs:
+        for x in values:
+            for y in values:
+                point = {A: x, b: y}
+                expected = release_and_substitute(e, point)
+                found = rational_value(e, point)
+                if expected.is_Rational:
+                    assert found == expected, (e, point)  # Fraction == Rational compares exactly
+                    compared += 1
+                else:
+                    assert found is None, (e, point)  # undefined (zoo, nan): left to SymPy
+    assert compared > 150
+    assert rational_value(sympy.sqrt(A), {A: sympy.Integer(4)}) is None  # not a rational function: SymPy's
+    assert rational_value(A + sympy.Float(0.5), {A: sympy.Integer(1)}) is None
+    assert rational_value(A + b, {A: sympy.Integer(1)}) is None  # a symbol without a value
+
+
+def release_and_substitute(e, point):
+    from compare.sym import release
+    return release(e).xreplace(point)
+
+
+def test_truth_by_rationals_is_truth_by_sympy():
+    from compare.sym import RELATIONS
+    relations = [A**2 - 2 * A < 3, 1 / A >= 2, sympy.Eq(sympy.Abs(A), 1), sympy.Ne(sympy.sign(A), 0), 1 / A > -1]
+    for c in relations:
+        for k in range(-8, 9):
+            point = {A: sympy.Rational(k, 4)}
+            d = (c.lhs - c.rhs).xreplace(point)
+            expected = bool(RELATIONS[type(c)](d, 0)) if d.is_Rational else False
+            assert truth(c, point) == expected, (c, point)
