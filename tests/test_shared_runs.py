@@ -111,3 +111,20 @@ def test_the_notes_loop_explores_alike_with_and_without_sharing():
     assert [(p.decisions, list(p.output.flat), p.witness) for p in shared_found.pieces] == \
         [(p.decisions, list(p.output.flat), p.witness) for p in fresh.pieces]
     assert shared_found.uncovered == fresh.uncovered and shared_found.point_pieces == fresh.point_pieces
+
+
+def test_grad_mode_is_part_of_what_is_shared():
+    def fn(a):
+        with torch.no_grad():
+            b = a * 2  # under no_grad: a stop-gradient
+        return b + a * 2
+
+    def plain(a):
+        return a * 2 + a * 2
+
+    syms, inputs = _inputs()
+    with shared_runs():
+        stopped = run_symbolic(fn, inputs, lambda c, site: True)
+        free = run_symbolic(plain, inputs, lambda c, site: True)
+    assert free[()] == 4 * syms[()]
+    assert stopped[()] != free[()] and "detach" in str(stopped[()])

@@ -381,11 +381,11 @@ def _in_function_forward() -> bool:
 
 
 def _sharing_state():
-    """What a torch call's answer depends on beyond its arguments, for `shared.answered`; None while kink
-    sites are recorded (an op's answer then includes its note)."""
+    """What a torch call's answer depends on beyond its arguments, for `shared.answered` (grad mode, the
+    default dtype, autocast); None while kink sites are recorded (an op's answer then includes its note)."""
     if KINKS.get() is not None:
         return None
-    return (_differentiating(), _depth[0])
+    return (_differentiating(), _depth[0], torch.get_default_dtype(), torch.is_autocast_enabled("cpu"))
 
 
 def _grad_mode(out):
