@@ -12,7 +12,8 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth", "rational_value", "RELATIONS"]
+__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth", "rational_value",
+           "RELATIONS"]
 
 
 def exact(value) -> sympy.Expr:

@@ -7,7 +7,9 @@ nonlinear real arithmetic is decidable and z3's answer is exact. A
 condition with a transcendental function (exp, sin, ...) does not
 translate; then a seeded sample search looks for a witness, and a side
 with neither a proof nor a witness is `unknown`, never silently kept or
-dropped.
+dropped. With one input variable and piecewise rational conditions, the
+exact region (`intervals.py`) decides instead of z3, solved once per
+prefix of a path.
 
 The probability of a region is its mass under the case's sampling
 distribution (independent standard normals): exact for one variable (the

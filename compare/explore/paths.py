@@ -11,6 +11,11 @@ reported with its probability, never hidden.
 
 Each point the caller checks is also run with its branches decided by its
 exact value; a point whose path was not explored adds its piece.
+
+The runs of one exploration share their pure torch calls' answers
+(`symbolic.shared_runs`): a run down a sibling path replays the prefix it
+has in common with earlier runs from their answers instead of computing it
+again.
 """
 from __future__ import annotations
 
