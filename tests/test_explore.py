@@ -362,3 +362,18 @@ def test_truth_by_rationals_is_truth_by_sympy():
             d = (c.lhs - c.rhs).xreplace(point)
             expected = bool(RELATIONS[type(c)](d, 0)) if d.is_Rational else False
             assert truth(c, point) == expected, (c, point)
+
+
+def test_a_linear_condition_has_the_root_the_polynomial_has():
+    from compare.explore import intervals
+    linear = [2**40 * A - 1000, -A / 3 + 7, A, 5 - A, sympy.Rational(3, 8) * A + sympy.Rational(1, 5), 2 * (A + 1)]
+    for h in linear:
+        (root,) = sympy.Poly(h, A).real_roots()
+        assert intervals._linear_root(sympy.expand(h), A) == root, h
+    for h in [A**2 - 2, A * sympy.sqrt(2) - 1, sympy.Float(0.5) * A - 1, sympy.Integer(3), 1 / A - 2]:
+        assert intervals._linear_root(h, A) is None, h
+    # and every region solved with it is the region SymPy's own solver finds
+    for c in [2**k * sympy.Abs(A) < 1000 for k in range(1, 12)] + [-A / 3 + 7 >= 0, sympy.Ne(2 * A, 3)]:
+        ours = intervals.solve(c, A)
+        theirs = intervals.from_set(sympy.solvers.inequalities.solve_univariate_inequality(c, A, relational=False))
+        assert ours == theirs, c

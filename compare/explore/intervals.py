@@ -70,6 +70,10 @@ def _roots(g, s) -> tuple | None:
         h = as_expr(g.xreplace(_HALF_LINE[side](s)) if split else g)
         if h.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max, sympy.Min, sympy.Piecewise):
             return None
+        root = _linear_root(h, s)
+        if root is not None:  # a loop's test is often this: its root without building a polynomial
+            points += [root] if side == 0 or (root > 0 if side > 0 else root < 0) else []
+            continue
         num, den = sympy.together(h).as_numer_denom()
         for part in (num, den):
             if not part.has(s):
@@ -82,6 +86,17 @@ def _roots(g, s) -> tuple | None:
                 return None
             points += [r for r in poly.real_roots() if side == 0 or (r > 0 if side > 0 else r < 0)]
     return tuple(points)
+
+
+def _linear_root(h, s) -> sympy.Rational | None:
+    """The root of `h` where it is c0 + c1*s with rational c0 and c1 != 0; None for any other form."""
+    terms = h.as_coefficients_dict()
+    if s not in terms or set(terms) - {s, sympy.S.One}:
+        return None
+    c1, c0 = sympy.sympify(terms[s]), sympy.sympify(terms.get(sympy.S.One, 0))
+    if not (c1.is_Rational and c0.is_Rational) or c1 == 0:
+        return None
+    return -c0 / c1
 
 
 def solve(condition, s: sympy.Symbol) -> tuple[Interval, ...] | None:
