@@ -303,6 +303,8 @@ def test_a_region_reads_as_the_relations_sympy_would_build():
     regions = [(I(-sympy.oo, b, False, c),) for b in bounds for c in (True, False)]
     regions += [(I(b, sympy.oo, c, False), I(b, b, True, True)) for b in bounds for c in (True, False)]
     regions += [(I(bounds[0], bounds[2], True, False), I(bounds[4], sympy.Integer(3), False, True))]
+    regions += [(), (I(-sympy.oo, sympy.oo, False, False),), (I(bounds[1], bounds[1], True, True),)]
+    regions += [tuple(I(sympy.Integer(k), sympy.Integer(k + 1), k % 2 == 0, k % 3 == 0) for k in range(-6, 6, 2))]
     for region in regions:
         built = intervals.as_relational(region, A)
         assert built == _evaluated(region), region
