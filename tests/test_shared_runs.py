@@ -128,3 +128,12 @@ def test_grad_mode_is_part_of_what_is_shared():
         free = run_symbolic(plain, inputs, lambda c, site: True)
     assert free[()] == 4 * syms[()]
     assert stopped[()] != free[()] and "detach" in str(stopped[()])
+
+
+def test_numbers_of_different_kinds_are_different_arguments():
+    syms, inputs = _inputs()
+    x = inputs["a"]
+    keys = [shared._key((x, k), []) for k in (1, True, 1.0, -0.0, 0.0, (1,), [1], torch.Size([1]))]
+    assert len(set(keys)) == len(keys)  # equal as numbers (1 == True == 1.0, -0.0 == 0.0), not as arguments
+    again = SymTensor(x.exprs.copy())
+    assert shared._key((again, 1.0), []) == keys[2]  # the same entries, layout and dtype: the same argument

@@ -117,6 +117,13 @@ def _is_function_apply(func) -> bool:
 
 
 def _key(value, held: list):
+    kind = type(value)  # the commonest kinds first, by their type alone
+    if kind is tuple or kind is list:
+        return (kind, *[_key(v, held) for v in value])
+    if kind is dict:
+        return (dict, *[(k, _key(v, held)) for k, v in sorted(value.items())])
+    if kind is int:  # as itself: every other key is a tuple (True == 1, their keys differ)
+        return value
     if isinstance(value, torch.Tensor):
         exprs = getattr(value, "exprs", None)
         if exprs is None:
@@ -131,9 +138,9 @@ def _key(value, held: list):
     if isinstance(value, complex):
         return (complex, value.real.hex(), value.imag.hex())
     if isinstance(value, (tuple, list)):  # torch.Size is a tuple: its type keeps it apart
-        return (type(value),) + tuple(_key(v, held) for v in value)
+        return (kind, *[_key(v, held) for v in value])
     if isinstance(value, dict):
-        return (dict,) + tuple((k, _key(v, held)) for k, v in sorted(value.items()))
+        return (dict, *[(k, _key(v, held)) for k, v in sorted(value.items())])
     if isinstance(value, slice):
         return (slice, _key(value.start, held), _key(value.stop, held), _key(value.step, held))
     if isinstance(value, sympy.Basic):
