@@ -38,7 +38,7 @@ from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_no
 from .point import check_point
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
-from .symbolic import SymTensor
+from .symbolic import SymTensor, shared_runs
 
 __all__ = ["check_case", "case_source", "explore_case", "Settings", "CaseTimeout", "CaseOutputError"]
 
@@ -158,8 +158,9 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
     pieces = exploration.pieces
     results = [derive_piece(run, k, piece, feasibility, inside(k, piece)) for k, piece in enumerate(pieces)]
     sites = [kink_sites(run, piece) for piece in pieces]
-    results = [dataclasses.replace(r, float64=float64_piece(run, k, piece))
-               for k, (r, piece) in enumerate(zip(results, pieces))]
+    with shared_runs():  # the pieces' float64 replays share their paths' prefixes
+        results = [dataclasses.replace(r, float64=float64_piece(run, k, piece))
+                   for k, (r, piece) in enumerate(zip(results, pieces))]
     return [Derived(piece, r, s, extendable(piece)) for piece, r, s in zip(pieces, results, sites)]
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import operator
+from fractions import Fraction
 
 import numpy as np
 import sympy
 
-__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth", "RELATIONS"]
+__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth", "rational_value",
+           "RELATIONS"]
 
 
 def exact(value) -> sympy.Expr:
@@ -161,6 +163,57 @@ RELATIONS = {sympy.StrictLessThan: operator.lt, sympy.LessThan: operator.le, sym
 """Each SymPy relation as the Python operator that decides it, on numbers, arrays or z3 terms alike."""
 
 
+class _NotRational(Exception):
+    """A node `rational_value` does not evaluate exactly."""
+
+
+def rational_value(expr: sympy.Basic, point: dict) -> Fraction | None:
+    """The exact value of `expr` at `point` (symbol -> Rational), where it is a rational number.
+
+    Evaluated over Python's Fractions for expressions built of rationals, the
+    point's symbols, sums, products, integer powers, `Abs`, `sign`, `Heaviside`,
+    `Max`, `Min` and `detach`: the value SymPy's substitution gives there,
+    without building the intermediate expressions. None for anything else,
+    and where a division by zero makes the value undefined (SymPy decides those).
+    """
+    try:
+        return _rational(expr, point, {})
+    except (_NotRational, ZeroDivisionError):
+        return None
+
+
+def _rational(e, point: dict, memo: dict) -> Fraction:
+    if e in memo:
+        return memo[e]
+    if e.is_Rational:
+        out = Fraction(e.p, e.q)
+    elif e.is_Symbol:
+        value = point.get(e)
+        if value is None or not getattr(value, "is_Rational", False):
+            raise _NotRational()
+        out = Fraction(value.p, value.q)
+    else:
+        args = [_rational(a, point, memo) for a in e.args] if type(e) in _COMBINE else None
+        if args is not None:
+            out = _COMBINE[type(e)](args)
+        elif isinstance(e, sympy.Pow) and e.exp.is_Integer:
+            out = _rational(e.base, point, memo) ** int(e.exp)
+        elif isinstance(e, (detach, sympy.Abs, sympy.sign)):
+            x = _rational(e.args[0], point, memo)
+            out = x if isinstance(e, detach) else abs(x) if isinstance(e, sympy.Abs) else Fraction((x > 0) - (x < 0))
+        elif isinstance(e, sympy.Heaviside):
+            x = _rational(e.args[0], point, memo)
+            at_zero = _rational(e.args[1], point, memo)  # SymPy keeps H(0), 1/2 unless given
+            out = Fraction(int(x > 0)) if x != 0 else at_zero
+        else:
+            raise _NotRational()
+    memo[e] = out
+    return out
+
+
+_COMBINE = {sympy.Add: sum, sympy.Mul: math.prod, sympy.Max: max, sympy.Min: min}
+
+
 def truth(condition: sympy.Basic, point: dict) -> bool:
     """The exact truth of `condition` at `point` (symbol -> Rational).
 
@@ -172,6 +225,9 @@ def truth(condition: sympy.Basic, point: dict) -> bool:
     if c is sympy.true or c is sympy.false:
         return c is sympy.true
     if type(c) in RELATIONS:
+        lhs, rhs = rational_value(c.lhs, point), rational_value(c.rhs, point)
+        if lhs is not None and rhs is not None:  # both rational: the sign of lhs - rhs, exactly
+            return bool(RELATIONS[type(c)](lhs - rhs, 0))
         d = (c.lhs - c.rhs).xreplace(point)
         if not d.is_Rational:
             d = d.evalf(50)

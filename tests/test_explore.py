@@ -225,3 +225,157 @@ def test_piece_points_are_in_general_position_where_an_off_axis_error_shows():
     assert r.status == "disagree" and {p.status for p in own} == {"disagree"}
 
 
+
+
+# -- one variable: the exact region decides where z3 did ---------------------------------------
+A = sympy.Symbol("a", real=True)
+ONE_VARIABLE = [  # sides a path can take, some feasible only on a point or a sliver
+    A > 1, A < 1, A <= 1, A >= 1, sympy.Eq(A, 1), sympy.Ne(A, 1), A**2 < 0, A**2 <= 0, A**2 > 2,
+    2**40 * sympy.Abs(A) < 1000, 2**40 * sympy.Abs(A) >= 1000, A < 1 + sympy.Rational(1, 10**30),
+    1 / A > 3, 1 / (A - 1) < 0, sympy.sign(A) > 0, sympy.Heaviside(A) > sympy.Rational(1, 4),
+    A**3 - 2 * A > 0, sympy.Abs(A - 2) + sympy.Abs(A + 2) <= 4,
+]
+
+
+def _conjunctions():
+    for i, c in enumerate(ONE_VARIABLE):
+        yield [c]
+        for d in ONE_VARIABLE[i + 1:]:
+            yield [c, d]
+    yield [A > 1, A < 1 + sympy.Rational(1, 10**30), sympy.Ne(A, 1 + sympy.Rational(1, 10**31))]
+
+
+def test_one_variable_sides_are_decided_by_intervals_as_z3_decides_them():
+    fast, by_z3 = Feasibility([A]), Feasibility([A])
+    decided = 0
+    for conditions in _conjunctions():
+        found, proven = fast.check(conditions), by_z3._solve(conditions)
+        assert found.status == proven.status, conditions  # a wrong unsat is a path never explored
+        if found.status == "sat":
+            assert all(truth(c, found.witness) for c in conditions), conditions
+        decided += fast._region(tuple(conditions))[1]
+    assert decided > 100  # the intervals answered, not z3 again
+
+
+def test_a_region_solved_by_prefix_is_the_region_solved_anew():
+    shared = Feasibility([A])
+    path = [2**k * sympy.Abs(A) < 1000 for k in range(1, 12)] + [A > 0]
+    for n in range(len(path) + 1):
+        assert shared.region(path[:n]) == Feasibility([A]).region(path[:n])
+    assert shared.region(path[3:]) == Feasibility([A]).region(path[3:])  # not a prefix of one seen
+
+
+def test_membership_in_the_region_is_the_truth_of_every_condition():
+    f = Feasibility([A])
+    points = [sympy.Rational(k, 4) for k in range(-12, 13)] + [1 + sympy.Rational(1, 10**30), sympy.Integer(10**9)]
+    for conditions in _conjunctions():
+        for value in points:
+            assert f.holds(conditions, {A: value}) == all(truth(c, {A: value}) for c in conditions), (conditions, value)
+
+
+class _ByZ3(Feasibility):
+    """The feasibility as it was before the intervals decided: z3 for every side, truth for every point."""
+
+    def check(self, conditions):
+        conditions = [c for c in conditions if c is not sympy.true]
+        return self._solve(conditions) if not any(c is sympy.false for c in conditions) else super().check(conditions)
+
+    def holds(self, conditions, point):
+        return all(truth(c, point) for c in conditions)
+
+
+def test_the_notes_loop_explores_the_same_pieces_and_witnesses_as_z3_alone():
+    syms = input_symbols("a", ())
+    found = [explore(vector_f, {"a": SymTensor(syms)}, feasibility=kind(list(syms.flat)),
+                     points=[{syms[()]: sympy.Rational(1, 3)}]) for kind in (Feasibility, _ByZ3)]
+    fast, slow = found
+    assert len(fast.pieces) > 60
+    assert [p.decisions for p in fast.pieces] == [p.decisions for p in slow.pieces]
+    assert [p.witness for p in fast.pieces] == [p.witness for p in slow.pieces]
+    assert [str(p.output) for p in fast.pieces] == [str(p.output) for p in slow.pieces]
+    assert fast.uncovered == slow.uncovered and fast.point_pieces == slow.point_pieces
+
+
+def test_a_region_reads_as_the_relations_sympy_would_build():
+    from compare.explore import intervals
+    I = intervals.Interval
+    bounds = [sympy.Rational(-7, 3), sympy.Integer(0), -sympy.sqrt(2), sympy.CRootOf(A**5 - A - 1, 0), sympy.log(2)]
+    regions = [(I(-sympy.oo, b, False, c),) for b in bounds for c in (True, False)]
+    regions += [(I(b, sympy.oo, c, False), I(b, b, True, True)) for b in bounds for c in (True, False)]
+    regions += [(I(bounds[0], bounds[2], True, False), I(bounds[4], sympy.Integer(3), False, True))]
+    regions += [(), (I(-sympy.oo, sympy.oo, False, False),), (I(bounds[1], bounds[1], True, True),)]
+    regions += [tuple(I(sympy.Integer(k), sympy.Integer(k + 1), k % 2 == 0, k % 3 == 0) for k in range(-6, 6, 2))]
+    for region in regions:
+        built = intervals.as_relational(region, A)
+        assert built == _evaluated(region), region
+    positive = sympy.Symbol("p", positive=True)  # here a bound can decide itself: SymPy still evaluates
+    assert intervals.as_relational((I(sympy.Integer(-1), sympy.oo, False, False),), positive) is sympy.true
+
+
+def _evaluated(region):
+    """The region's relations built with SymPy's evaluation of each one."""
+    parts = []
+    for i in region:
+        if i.lo == i.hi:
+            parts.append(sympy.Eq(A, i.lo))
+            continue
+        lo = [] if i.lo is -sympy.oo else [sympy.Le(i.lo, A) if i.lo_closed else sympy.Lt(i.lo, A)]
+        hi = [] if i.hi is sympy.oo else [sympy.Le(A, i.hi) if i.hi_closed else sympy.Lt(A, i.hi)]
+        parts.append(sympy.And(*(lo + hi)))
+    return sympy.Or(*parts)
+
+
+def test_exact_rational_values_are_sympys_values():
+    from compare.sym import detach, rational_value
+    b = sympy.Symbol("b", real=True)
+    exprs = [2**40 * sympy.Abs(A) - 1000, A**3 / b - sympy.Rational(7, 3), sympy.sign(A - 1) * b**-2,
+             sympy.Heaviside(A) + sympy.Heaviside(b, 0), sympy.Max(A, b, 1) - sympy.Min(A * b, -A), detach(A * b) + A,
+             (A - b)**0, 100 * 2**12 * A]
+    values = [sympy.Integer(0), sympy.Integer(1), sympy.Rational(-5, 2), sympy.Rational(1, 3), sympy.Integer(10**12)]
+    compared = 0
+    for e in exprs:
+        for x in values:
+            for y in values:
+                point = {A: x, b: y}
+                expected = release_and_substitute(e, point)
+                found = rational_value(e, point)
+                if expected.is_Rational:
+                    assert found == expected, (e, point)  # Fraction == Rational compares exactly
+                    compared += 1
+                else:
+                    assert found is None, (e, point)  # undefined (zoo, nan): left to SymPy
+    assert compared > 150
+    assert rational_value(sympy.sqrt(A), {A: sympy.Integer(4)}) is None  # not a rational function: SymPy's
+    assert rational_value(A + sympy.Float(0.5), {A: sympy.Integer(1)}) is None
+    assert rational_value(A + b, {A: sympy.Integer(1)}) is None  # a symbol without a value
+
+
+def release_and_substitute(e, point):
+    from compare.sym import release
+    return release(e).xreplace(point)
+
+
+def test_truth_by_rationals_is_truth_by_sympy():
+    from compare.sym import RELATIONS
+    relations = [A**2 - 2 * A < 3, 1 / A >= 2, sympy.Eq(sympy.Abs(A), 1), sympy.Ne(sympy.sign(A), 0), 1 / A > -1]
+    for c in relations:
+        for k in range(-8, 9):
+            point = {A: sympy.Rational(k, 4)}
+            d = (c.lhs - c.rhs).xreplace(point)
+            expected = bool(RELATIONS[type(c)](d, 0)) if d.is_Rational else False
+            assert truth(c, point) == expected, (c, point)
+
+
+def test_a_linear_condition_has_the_root_the_polynomial_has():
+    from compare.explore import intervals
+    linear = [2**40 * A - 1000, -A / 3 + 7, A, 5 - A, sympy.Rational(3, 8) * A + sympy.Rational(1, 5), 2 * (A + 1)]
+    for h in linear:
+        (root,) = sympy.Poly(h, A).real_roots()
+        assert intervals._linear_root(sympy.expand(h), A) == root, h
+    for h in [A**2 - 2, A * sympy.sqrt(2) - 1, sympy.Float(0.5) * A - 1, sympy.Integer(3), 1 / A - 2]:
+        assert intervals._linear_root(h, A) is None, h
+    # and every region solved with it is the region SymPy's own solver finds
+    for c in [2**k * sympy.Abs(A) < 1000 for k in range(1, 12)] + [-A / 3 + 7 >= 0, sympy.Ne(2 * A, 3)]:
+        ours = intervals.solve(c, A)
+        theirs = intervals.from_set(sympy.solvers.inequalities.solve_univariate_inequality(c, A, relational=False))
+        assert ours == theirs, c

@@ -7,7 +7,9 @@ nonlinear real arithmetic is decidable and z3's answer is exact. A
 condition with a transcendental function (exp, sin, ...) does not
 translate; then a seeded sample search looks for a witness, and a side
 with neither a proof nor a witness is `unknown`, never silently kept or
-dropped.
+dropped. With one input variable and piecewise rational conditions, the
+exact region (`intervals.py`) decides instead of z3, solved once per
+prefix of a path.
 
 The probability of a region is its mass under the case's sampling
 distribution (independent standard normals): exact for one variable (the
@@ -191,6 +193,8 @@ class Feasibility:
         self._seed, self._samples = seed, samples
         self._draws: tuple | None = None
         self._intervals: dict = {}
+        self._fallback: set = set()  # conditions solved by SymPy's solver, not by `intervals.solve`
+        self._regions: dict = {}  # conjunction (a tuple) -> (region or None, all by `intervals.solve`)
         self._implications: dict = {}
         self._lambdas: dict = {}
 
@@ -222,6 +226,16 @@ class Feasibility:
         conditions = [c for c in conditions if c is not sympy.true]
         if any(c is sympy.false for c in conditions):
             return Check(UNSAT)
+        if len(self.symbols) == 1:
+            # One variable, every condition piecewise rational: its exact region decides, as z3
+            # would, and costs one intersection per new literal where z3 re-reads the whole path.
+            region, own = self._region(tuple(conditions))
+            if region is not None and own:
+                return Check(SAT, _inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+        return self._solve(conditions)
+
+    def _solve(self, conditions: list) -> Check:
+        """`check` by z3, then (for what z3 cannot read) intervals or a sample search."""
         solver = z3.Solver(ctx=self.translator.ctx)
         solver.set("timeout", self.timeout_ms)
         opaque = []
@@ -245,6 +259,19 @@ class Feasibility:
             return Check(SAT, _inside(region[0], self.symbols[0])) if region else Check(UNSAT)
         found = self.search(conditions)
         return Check(SAT, found) if found is not None else Check(UNKNOWN)
+
+    def holds(self, conditions: Sequence[sympy.Basic], point: dict) -> bool:
+        """Does every condition hold at `point`, exactly?
+
+        One variable, every condition piecewise rational: the point lies in the
+        conjunction's exact region (solved once per prefix) exactly where each
+        condition holds, so membership answers without evaluating the path.
+        """
+        if len(self.symbols) == 1 and self.symbols[0] in point:
+            region, own = self._region(tuple(c for c in conditions if c is not sympy.true))
+            if region is not None and own:
+                return intervals.contains(region, point[self.symbols[0]])
+        return all(truth(c, point) for c in conditions)
 
     def search(self, conditions: Sequence[sympy.Basic]) -> dict | None:
         """A sampled point where every condition holds, confirmed exactly; or None."""
@@ -276,8 +303,9 @@ class Feasibility:
                     if point is not None:
                         return point
         for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Rational(1, 10**8), None):
-            tight = [_tighten(c, margin) for c in conditions]
-            found = self.check(tight)
+            tight = [c for c in (_tighten(c, margin) for c in conditions) if c is not sympy.true]
+            # z3's own model, spread: a region's centre was tried above
+            found = Check(UNSAT) if any(c is sympy.false for c in tight) else self._solve(tight)
             if found.status == SAT and found.witness is not None:
                 for candidate in self._spread(found.witness, tight):
                     point = accept(candidate)
@@ -353,19 +381,34 @@ class Feasibility:
         """The exact region of a conjunction over the one input variable; None if not one or unsolved."""
         if len(self.symbols) != 1:
             return None
-        region = (intervals.Interval(-sympy.oo, sympy.oo, False, False),)
-        for c in conditions:
-            solved = self._solution_set(c)
-            if solved is None:
-                return None
-            region = intervals.intersect(region, solved)
-        return region
+        return self._region(tuple(conditions))[0]
+
+    def _region(self, conditions: tuple) -> tuple:
+        """(region or None, whether every condition was solved by `intervals.solve`), by prefix.
+
+        A path's conjunctions grow one literal at a time, and every piece
+        below a loop shares the loop's earlier tests: each prefix is solved
+        once, as the previous prefix's region intersected with one more set
+        (the same intersections, in the same order, as solving it anew).
+        """
+        known = len(conditions)
+        while known and conditions[:known] not in self._regions:
+            known -= 1
+        region, own = self._regions[conditions[:known]] if known else (_LINE, True)
+        for i in range(known, len(conditions)):
+            if region is not None:
+                solved = self._solution_set(conditions[i])
+                own = own and conditions[i] not in self._fallback
+                region = None if solved is None else intervals.intersect(region, solved)
+            self._regions[conditions[:i + 1]] = (region, own)
+        return region, own
 
     def _solution_set(self, condition):
         if condition not in self._intervals:
             s = self.symbols[0]
             solved = intervals.solve(condition, s)
             if solved is None:
+                self._fallback.add(condition)
                 try:
                     c = release(condition)
                     found = (sympy.solvers.inequalities.solve_univariate_inequality(c, s, relational=False)
@@ -414,6 +457,9 @@ class Feasibility:
             with np.errstate(all="ignore"):
                 mask &= np.broadcast_to(np.asarray(f(*points.T), dtype=bool), mask.shape)
         return mask
+
+
+_LINE = (intervals.Interval(-sympy.oo, sympy.oo, False, False),)
 
 
 def _inside(interval: intervals.Interval, s: sympy.Symbol) -> dict:

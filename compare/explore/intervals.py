@@ -19,7 +19,7 @@ import sympy
 
 from ..sym import as_expr, exact, release, truth
 
-__all__ = ["Interval", "solve", "intersect", "mass", "gauss_mass", "as_relational", "from_set"]
+__all__ = ["Interval", "solve", "intersect", "contains", "mass", "gauss_mass", "as_relational", "from_set"]
 
 oo = sympy.oo
 
@@ -70,6 +70,10 @@ def _roots(g, s) -> tuple | None:
         h = as_expr(g.xreplace(_HALF_LINE[side](s)) if split else g)
         if h.has(sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Max, sympy.Min, sympy.Piecewise):
             return None
+        root = _linear_root(h, s)
+        if root is not None:  # a loop's test is often this: its root without building a polynomial
+            points += [root] if side == 0 or (root > 0 if side > 0 else root < 0) else []
+            continue
         num, den = sympy.together(h).as_numer_denom()
         for part in (num, den):
             if not part.has(s):
@@ -82,6 +86,17 @@ def _roots(g, s) -> tuple | None:
                 return None
             points += [r for r in poly.real_roots() if side == 0 or (r > 0 if side > 0 else r < 0)]
     return tuple(points)
+
+
+def _linear_root(h, s) -> sympy.Rational | None:
+    """The root of `h` where it is c0 + c1*s with rational c0 and c1 != 0; None for any other form."""
+    terms = h.as_coefficients_dict()
+    if s not in terms or set(terms) - {s, sympy.S.One}:
+        return None
+    c1, c0 = sympy.sympify(terms[s]), sympy.sympify(terms.get(sympy.S.One, 0))
+    if not (c1.is_Rational and c0.is_Rational) or c1 == 0:
+        return None
+    return -c0 / c1
 
 
 def solve(condition, s: sympy.Symbol) -> tuple[Interval, ...] | None:
@@ -159,23 +174,37 @@ def _earlier_end(x: Interval, y: Interval):
     return (x.hi, x.hi_closed) if x.hi < y.hi else (y.hi, y.hi_closed)
 
 
+def contains(region, value) -> bool:
+    """Is the exact number `value` in the region?"""
+    for i in region:
+        if (i.lo < value or (i.lo_closed and i.lo == value)) and (value < i.hi or (i.hi_closed and i.hi == value)):
+            return True
+    return False
+
+
 def mass(region) -> float:
     """Probability of the region under a standard normal."""
     return sum(gauss_mass(float(i.lo), float(i.hi)) for i in region)
 
 
+_REAL = sympy.Symbol("x", real=True).assumptions0
+
+
 def as_relational(region, s: sympy.Symbol) -> sympy.Basic:
     """The region as relations in `s`: `(250 <= a) & (a < 500)`."""
+    # Of a finite real number and a symbol known only to be real, no relation decides itself:
+    # SymPy's evaluation (an assumptions query per bound) would hand back the same relation.
+    kw = {"evaluate": False} if s.assumptions0 == _REAL else {}
     parts = []
     for i in region:
         if i.lo == i.hi:
-            parts.append(sympy.Eq(s, i.lo))
+            parts.append(sympy.Eq(s, i.lo, **kw))
             continue
         conds = []
         if i.lo is not -oo:
-            conds.append(sympy.Le(i.lo, s) if i.lo_closed else sympy.Lt(i.lo, s))
+            conds.append(sympy.Le(i.lo, s, **kw) if i.lo_closed else sympy.Lt(i.lo, s, **kw))
         if i.hi is not oo:
-            conds.append(sympy.Le(s, i.hi) if i.hi_closed else sympy.Lt(s, i.hi))
+            conds.append(sympy.Le(s, i.hi, **kw) if i.hi_closed else sympy.Lt(s, i.hi, **kw))
         parts.append(sympy.And(*conds))
     return sympy.Or(*parts)
 

@@ -11,6 +11,11 @@ reported with its probability, never hidden.
 
 Each point the caller checks is also run with its branches decided by its
 exact value; a point whose path was not explored adds its piece.
+
+The runs of one exploration share their pure torch calls' answers
+(`symbolic.shared_runs`): a run down a sibling path replays the prefix it
+has in common with earlier runs from their answers instead of computing it
+again.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import sympy
 
 from .feasible import SAT, UNSAT, Check, Feasibility
 from ..sym import truth
-from ..symbolic import BRANCH, SymTensor, exprs_of
+from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
 __all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key",
            "is_branch"]
@@ -211,6 +216,12 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasi
     `interior(point)` rounds a witness to the case's dtype and returns it if
     it still takes the same path (else None).
     """
+    with shared_runs():  # each run replays a prefix of an earlier one: its torch calls are answered from it
+        return _explore(fn, inputs, feasibility, points, loop_bound, epsilon, interior)
+
+
+def _explore(fn, inputs, feasibility: Feasibility, points, loop_bound: int, epsilon: float,
+             interior) -> Exploration:
     pieces: list[Piece] = []
     keys: dict = {}
     uncovered: list[Uncovered] = []
@@ -261,6 +272,6 @@ def _interior_point(decisions, feasibility: Feasibility, interior) -> dict | Non
         point = interior(candidate)
         if point is None:
             return None
-        return point if all(truth(c, point) for c in literals) else None
+        return point if feasibility.holds(literals, point) else None
 
     return feasibility.interior(literals, accept=accept)

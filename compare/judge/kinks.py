@@ -30,7 +30,7 @@ import numpy as np
 import sympy
 import torch
 
-from ..sym import as_expr, release
+from ..sym import as_expr, rational_value, release
 from ..symbolic.elementwise import Step
 
 __all__ = ["Rule", "RULES", "KINKED_HEADS", "may_kink", "Site", "Kink", "TORCH", "sites", "present", "locate", "conventional",
@@ -297,7 +297,9 @@ def boundaries(decisions, point: Mapping) -> list[int]:
     for d in decisions:
         c = d.condition
         if isinstance(c, sympy.core.relational.Relational):
-            if _sign(_value(c.lhs - c.rhs, point)) == 0:
+            lhs, rhs = rational_value(c.lhs, point), rational_value(c.rhs, point)
+            on = lhs == rhs if lhs is not None and rhs is not None else _sign(_value(c.lhs - c.rhs, point)) == 0
+            if on:
                 lines.append(d.site[1])
     return lines
 

@@ -21,6 +21,7 @@ import sympy
 import torch
 
 from ..sym import as_expr, exact
+from .shared import note_decision
 from .sites import user_site
 
 __all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
@@ -130,6 +131,7 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
         if condition.is_number:
             return bool(condition != 0)
         condition = sympy.Ne(condition, 0)
+    note_decision()
     decider = BRANCH.get(None)
     if decider is None:
         raise NeedsValue("a branch on a symbolic value outside a symbolic run")

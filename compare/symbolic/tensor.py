@@ -37,7 +37,8 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from ..sym import as_expr, detach
 from .grad import symbolic_grad
-from .registry import MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
+from . import shared
+from .registry import KINKS, MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
 
 __all__ = ["SymTensor", "exprs_of"]
 
@@ -81,8 +82,9 @@ class SymTensor(torch.Tensor):
             return tuple(SymTensor(g, x.dtype) for g, x in zip(grads, inputs))
         if func is torch.Tensor.backward:
             raise UnsupportedOp("torch.Tensor.backward inside the function (use torch.autograd.grad)")
+        kwargs = kwargs or {}
         with torch._C.DisableTorchFunctionSubclass():
-            return func(*args, **(kwargs or {}))
+            return shared.answered(func, args, kwargs, lambda: func(*args, **kwargs), _sharing_state)
 
     @classmethod
     def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
@@ -207,6 +209,7 @@ def _meaning_of(func):
 
 def dispatch(func, args: tuple, kwargs: dict) -> Any:
     """Answer one ATen op on symbolic tensors (see the module's docstring for the order)."""
+    shared.note_op(func)
     name = func.overloadpacket.__name__
     if name in _RANDOM:
         raise UnsupportedOp(f"{func} ({RANDOM})")
@@ -375,6 +378,14 @@ def _in_function_forward() -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def _sharing_state():
+    """What a torch call's answer depends on beyond its arguments, for `shared.answered` (grad mode, the
+    default dtype, autocast); None while kink sites are recorded (an op's answer then includes its note)."""
+    if KINKS.get() is not None:
+        return None
+    return (_differentiating(), _depth[0], torch.get_default_dtype(), torch.is_autocast_enabled("cpu"))
 
 
 def _grad_mode(out):
