@@ -44,7 +44,7 @@ import sympy
 from . import ball
 from .sym import RELATIONS, as_expr, release, to_float
 
-__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate",
+__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate", "renamed_shape",
            "evaluate_many", "template", "identically_zero", "localize", "LOCALIZED"]
 
 
@@ -133,6 +133,16 @@ def _shape(expr: sympy.Basic, own: Mapping) -> object:
     if not expr.args:
         return expr
     return (expr.func, *(_shape(a, own) for a in expr.args))
+
+
+def renamed_shape(expr: sympy.Basic) -> object:
+    """`expr`'s tree with each symbol replaced by its rank (by name) and its assumptions.
+
+    Equal keys mean one expression up to a renaming of symbols that keeps their assumptions, so
+    anything SymPy infers from assumptions alone (`is_zero`, say) is the same for both.
+    """
+    ranked = sorted(expr.free_symbols, key=lambda s: s.name)
+    return _shape(expr, {s: (_OWN, k, frozenset(s.assumptions0.items())) for k, s in enumerate(ranked)})
 
 
 def _entry_shape(expr: sympy.Basic, own: Mapping) -> object:

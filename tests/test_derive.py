@@ -78,3 +78,27 @@ def test_an_exact_cancellation_evaluates_to_zero_not_to_its_error_bound():
     g = sympy.exp(x0) / s - sympy.exp(2 * x0) / s**2 - sympy.exp(x0) * sympy.exp(x1) / s**2  # d/dx0 of sum(softmax)
     assert to_float(g.xreplace({x0: 1, x1: 2})) == 0.0
     assert to_float((sympy.exp(1) - sympy.exp(1) + sympy.Rational(1, 10**200))) == 1e-200  # a tiny value stays
+
+
+def test_a_power_of_zero_makes_a_piece_extendable_whatever_its_neighbours():
+    """`extendable` asks `is_zero` once per base up to renaming: a 0**e among renamed bases is still seen."""
+    import numpy as np
+
+    from compare.explore import Piece
+    from compare.pieces import extendable
+
+    x = sympy.symbols("x0:4", real=True)
+    smooth = [sympy.tanh(s) ** 2 for s in x[:3]]
+    assert not extendable(Piece((), np.array(smooth, dtype=object), None))
+    assert extendable(Piece((), np.array(smooth + [sympy.Pow(0, x[3])], dtype=object), None))
+    assert extendable(Piece((), np.array([sympy.Eq(x[0], x[1])] + smooth, dtype=object), None))
+
+
+def test_renamed_shape_is_equal_only_for_a_renaming_that_keeps_assumptions():
+    from compare.derive import renamed_shape
+
+    a, b = sympy.symbols("a b", real=True)
+    c = sympy.Symbol("c", positive=True)
+    assert renamed_shape(sympy.tanh(a) ** 2) == renamed_shape(sympy.tanh(b) ** 2)
+    assert renamed_shape(sympy.tanh(a) ** 2) != renamed_shape(sympy.tanh(c) ** 2)
+    assert renamed_shape(a - b) != renamed_shape(a + b)
