@@ -191,8 +191,8 @@ def _nonzero_at_a_point(expr: sympy.Expr) -> bool:
     """Is `expr` certainly not 0 at a fixed rational point (its k-th symbol at 1/2 + k/7)?
 
     Evaluated with `strict`: SymPy raises rather than give a value without its 30 digits, so a
-    value it gives that is not 0 is not 0. Off the domain (a pole, a log of a negative number)
-    or where SymPy cannot evaluate, this decides nothing (False).
+    value it gives that is not 0 is not 0. At a pole, or where SymPy cannot evaluate, this
+    decides nothing (False).
     """
     symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
     point = {s: sympy.Rational(1, 2) + sympy.Rational(k, 7) for k, s in enumerate(symbols)}
