@@ -174,6 +174,33 @@ def _cauchy_riemann(output: np.ndarray, symbols: Mapping[str, np.ndarray],
 
 
 def _zero(expr: sympy.Expr) -> bool:
-    """Is `expr` exactly 0? (SymPy's simplification; undecided counts as not 0.)"""
+    """Is `expr` exactly 0? (SymPy's simplification; undecided counts as not 0.)
+
+    A value other than 0 at one point settles it first: `simplify` cannot make such an
+    expression 0, and spends seconds failing to (exp(z) * conj(z) + |z|, one entry).
+    """
     expr = sympy.expand_complex(expr)
-    return expr == 0 or sympy.simplify(expr) == 0
+    if expr == 0:
+        return True
+    if _nonzero_at_a_point(expr):
+        return False
+    return sympy.simplify(expr) == 0
+
+
+def _nonzero_at_a_point(expr: sympy.Expr) -> bool:
+    """Is `expr` certainly not 0 at a fixed rational point (its k-th symbol at 1/2 + k/7)?
+
+    Evaluated with `strict`: SymPy raises rather than give a value without its 30 digits, so a
+    value it gives that is not 0 is not 0. At a pole, or where SymPy cannot evaluate, this
+    decides nothing (False).
+    """
+    symbols = sorted(expr.free_symbols, key=sympy.default_sort_key)
+    point = {s: sympy.Rational(1, 2) + sympy.Rational(k, 7) for k, s in enumerate(symbols)}
+    try:
+        value = expr.xreplace(point).evalf(30, strict=True)
+    except Exception:  # PrecisionExhausted, or an expression evalf does not take
+        return False
+    if not value.is_number or value.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        return False
+    re, im = value.as_real_imag()
+    return any(isinstance(part, sympy.Float) and part != 0 for part in (re, im))

@@ -92,3 +92,18 @@ def test_complex64_runs_as_its_float32_parts():
     result = compare.check(lambda z: z.abs().sum(), (Z.to(torch.complex64),))
     assert result.status == "agree" and result.dtype == "complex64"
     assert compare.judge.verdict.TOLERANCES[torch.complex64] == compare.judge.verdict.TOLERANCES[torch.float32]
+
+
+def test_a_point_settles_a_nonzero_cauchy_riemann_entry_and_never_a_zero_one(monkeypatch):
+    """A value other than 0 at the point says `not 0` without simplify; an expression that is 0
+    (even one only simplify shows to be, sin**2 + cos**2 - 1) is never called nonzero there."""
+    from compare import wirtinger
+
+    x, y = sympy.symbols("x y", real=True)
+    zero = sympy.sin(x) ** 2 + sympy.cos(x) ** 2 - 1 + sympy.I * (sympy.exp(x + y) - sympy.exp(x) * sympy.exp(y))
+    assert not wirtinger._nonzero_at_a_point(zero)
+    assert not wirtinger._nonzero_at_a_point(sympy.log(x - 1) * 0 + 1 / (x - sympy.Rational(1, 2)))  # a pole
+    assert wirtinger._nonzero_at_a_point(sympy.I * (sympy.exp(x) * (x - sympy.I * y) - x))
+    assert wirtinger._zero(zero)
+    monkeypatch.setattr(sympy, "simplify", lambda e: pytest.fail("simplify ran for a nonzero entry"))
+    assert not wirtinger._zero(sympy.exp(x) * (x - sympy.I * y) + sympy.Abs(x + sympy.I * y))

@@ -277,6 +277,28 @@ def test_softmax_entries_share_one_shape(monkeypatch):
     assert len(calls) == 1
 
 
+
+def test_a_symmetry_gives_derivatives_equal_to_diff_and_saves_the_calls(monkeypatch):
+    """softmax's exp(g0) / sum_k exp(g_k) treats g1, g2, g3 alike: one `diff` serves all three, and
+    each renamed derivative is the very expression `diff` gives."""
+    g = [derive._dummy(k, X[0]) for k in range(4)]
+    total = sympy.Add(*(sympy.exp(s) for s in g))
+    cases = {"softmax": (sympy.exp(g[0]) / total, 2),
+             # equal counts, no symmetry: swapping g0 and g1 changes the expression, so each is diff'd
+             "ordered": (g[0] * sympy.exp(g[1]) + g[2] ** 3 * g[3], 4),
+             "log of a sum": (sympy.log(total), 1)}
+    for name, (expr, diffs) in cases.items():
+        sympy.core.cache.clear_cache()
+        calls = []
+        real = sympy.Expr.diff
+        monkeypatch.setattr(sympy.Expr, "diff",
+                            lambda self, *a, **k: (self is expr and calls.append(a)) or real(self, *a, **k))
+        got = derive._generic_derivatives(expr, tuple(g))
+        monkeypatch.undo()
+        assert len(calls) == diffs, name
+        assert got == tuple(expr.diff(s) for s in g), name
+
+
 def _mlp(x, w):
     return torch.tanh(x @ w).sum(dim=0)
 

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import sympy
 import torch
 
 from compare import case
@@ -129,3 +130,16 @@ def test_conventions_exit_0(tmp_path, capsys):
 
     assert main(["run", "cases/kinks", "--samples", "0", "--out", str(tmp_path / "r")]) == 0
     assert "8 convention, 0 disagree" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, sign", [
+    (sympy.Rational(-3, 7), -1), (sympy.S.Zero, 0), (sympy.Rational(1, 10**60), 1),
+    (sympy.sqrt(2) - sympy.Rational(141421, 100000), 1), (sympy.tanh(sympy.Rational(1, 3)) - 1, -1),
+    (sympy.exp(-200), 1),  # below the fast path's threshold: SymPy's exact queries decide
+    (-sympy.exp(-200), -1),
+    (sympy.sin(sympy.pi / 7) ** 2 + sympy.cos(sympy.pi / 7) ** 2 - 1, 0),  # 0, though not by evaluation
+])
+def test_the_sign_of_an_exact_number(value, sign):
+    from compare.judge.kinks import _sign
+
+    assert _sign(value) == sign

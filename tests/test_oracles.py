@@ -222,3 +222,33 @@ def test_every_library_case_gets_every_oracle():
                     assert p.oracles["forward"].errors.agree, (c.name, p.origin)
                 if p.hessian is not None:
                     assert p.hessian.autograd is not None, (c.name, p.hessian.note)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: (x * x).sum() * x[0], lambda x: torch.tanh(x).pow(2).sum(), lambda x: x.sum(),
+    lambda x: torch.ones(()) + 0 * x.detach().sum(), lambda x: torch.softmax(x, 0)[1] * x[2],
+    lambda x: torch.relu(x).sum() + torch.linalg.norm(x), lambda x: (x.clone().mul_(2) ** 3).sum(),
+])
+def test_the_hessian_is_torchs_functional_hessian_to_the_bit(fn):
+    from compare.numeric.oracles import _hessian
+
+    x = torch.tensor([0.3, -1.2, 2.0, 0.7], dtype=torch.float64)
+    total = lambda v: fn(v).to(torch.float64).sum()
+    want = torch.autograd.functional.hessian(total, x.clone())
+    got = _hessian(total, x.clone())
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert torch.equal(got.view(torch.int64), want.view(torch.int64))
+
+
+def test_the_hessian_fails_where_torchs_functional_hessian_fails():
+    from compare.numeric.oracles import _hessian
+
+    def in_place(x):  # in place on a view of a leaf that requires grad
+        return (x.mul_(2) ** 3).sum()
+
+    x = torch.tensor([0.3, -1.2], dtype=torch.float64)
+    with pytest.raises(RuntimeError) as want:
+        torch.autograd.functional.hessian(in_place, x.clone())
+    with pytest.raises(RuntimeError) as got:
+        _hessian(in_place, x.clone())
+    assert str(got.value) == str(want.value)

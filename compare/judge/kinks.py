@@ -85,6 +85,14 @@ class Kink:
 def _sign(v) -> int:
     """The sign of an exact number: -1, 0, 1 (high precision where SymPy cannot decide)."""
     v = as_expr(v)
+    if v.is_Rational:
+        return (v.p > 0) - (v.p < 0)
+    try:  # 50 correct digits or an error: a value this far from 0 has the sign it shows
+        x = v.evalf(50, strict=True)
+        if x.is_Float and abs(x) > sympy.Float("1e-40"):
+            return 1 if x > 0 else -1
+    except Exception:  # PrecisionExhausted, or a value evalf does not take: the exact queries decide
+        pass
     if v.is_zero:
         return 0
     if v.is_positive:

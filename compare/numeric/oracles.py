@@ -305,8 +305,32 @@ def autograd_hessian(fn: Callable, point: Mapping[str, torch.Tensor]) -> np.ndar
     """Autograd's Hessian of a scalar output over all input entries (flattened, in input order)."""
     names, flat, shapes = _flat(point)
     total = _summed(_as_float64_case(fn, names, shapes))
-    h = cast_up_on_mixed_dtypes(lambda: torch.autograd.functional.hessian(total, flat.clone()), torch.float64)
+    h = cast_up_on_mixed_dtypes(lambda: _hessian(total, flat.clone()), torch.float64)
     return h.detach().numpy()
+
+
+def _hessian(total: Callable, x0: torch.Tensor) -> torch.Tensor:
+    """`torch.autograd.functional.hessian(total, x0)`: the same backward passes, to the bit,
+    without its argument handling (about a third of its time for a few inputs).
+
+    As there, the function sees a view of the input (so it may work in place on it), the
+    gradient is taken with respect to that view with create_graph, each of its entries is
+    differentiated with respect to the input, and an entry that does not depend on the
+    input gives a row of zeros.
+    """
+    x = x0.detach().requires_grad_(True)
+    view = x.view_as(x)
+    (g,) = _grad(total(view).reshape(-1)[0], view, create_graph=True)
+    g = torch.zeros_like(x) if g is None else g.reshape(-1)
+    rows = [_grad(g[j], x, retain_graph=True)[0] for j in range(g.numel())]
+    return torch.stack([torch.zeros_like(x) if r is None else r for r in rows]).view(x.shape + x.shape)
+
+
+def _grad(out: torch.Tensor, x: torch.Tensor, **options) -> tuple:
+    """torch.autograd.grad of `out` with respect to `x` (None where `out` does not depend on it)."""
+    if not out.requires_grad:
+        return (None,)
+    return torch.autograd.grad(out, x, allow_unused=True, **options)
 
 
 def autograd_hvp(fn: Callable, point: Mapping[str, torch.Tensor], v: torch.Tensor) -> np.ndarray:
