@@ -197,6 +197,7 @@ class Feasibility:
         self._regions: dict = {}  # conjunction (a tuple) -> (region or None, all by `intervals.solve`)
         self._implications: dict = {}
         self._lambdas: dict = {}
+        self._prints: dict = {}
 
     def _drawn(self) -> tuple[np.ndarray, np.ndarray]:
         """(search candidates, Monte Carlo sample), drawn on first use.
@@ -328,7 +329,7 @@ class Feasibility:
         if all(v != 0 for v in values) and len(set(values)) == len(values):
             yield witness
             return
-        rng = np.random.default_rng([self._seed, zlib.crc32(str(list(conditions)).encode())])
+        rng = np.random.default_rng([self._seed, zlib.crc32(self._printed(conditions).encode())])
         size = max(abs(v) for v in values) or sympy.Integer(1)
         for fraction in (sympy.Rational(1, 4 ** k) for k in range(1, 6)):
             move = [sympy.Rational(int(k), 1000) for k in rng.integers(-1000, 1001, len(values))]
@@ -336,6 +337,14 @@ class Feasibility:
             if self._holds(conditions, np.array([[float(candidate[s]) for s in self.symbols]]))[0]:
                 yield candidate
         yield witness
+
+    def _printed(self, conditions: Sequence[sympy.Basic]) -> str:
+        """`str(list(conditions))`, each condition printed once per exploration: a path's conditions
+        are its parent's and one more, so printing them all anew costs the square of the depth."""
+        for c in conditions:
+            if c not in self._prints:
+                self._prints[c] = repr(c)
+        return "[" + ", ".join(self._prints[c] for c in conditions) + "]"
 
     # -- probability --------------------------------------------------------------------------
     def probability(self, conditions: Sequence[sympy.Basic]) -> tuple[float, str]:

@@ -6,6 +6,8 @@ back, except where a result too large to read is cut.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy
 
@@ -34,8 +36,14 @@ def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
     if values.size > SHOWN_TERMS:
         head = ", ".join(str(shortened(as_expr(v))) for v in values.reshape(-1)[:8])
         return f"{values.shape} [{head}, … ({values.size} entries)]"
-    return str(np.vectorize(lambda v: str(shortened(as_expr(v))), otypes=[object])(values).tolist()
-               ).replace("'", "")
+    return str(np.vectorize(lambda v: _text(as_expr(v)), otypes=[object])(values).tolist()).replace("'", "")
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _text(expr: sympy.Basic) -> str:
+    """An entry's `str`, kept: the page and the JSON of a case print the same entries (equal
+    expressions print alike, so a kept text is never another expression's)."""
+    return str(shortened(expr))
 
 
 def shortened(expr: sympy.Basic) -> sympy.Basic | str:
