@@ -39,12 +39,15 @@ def settle() -> None:
 def _import_before_fork() -> None:
     """Import here, once, what each forked worker would otherwise import for itself: forward mode's
     first product of a dual tensor with a number imports torch's JVP decompositions and, through
-    them, torch._dynamo (about 0.7 s); the pictures import matplotlib (about 0.35 s)."""
+    them, torch._dynamo (about 0.7 s); the pictures import matplotlib (about 0.35 s); branches, z3
+    (about 0.2 s)."""
     import torch
 
+    from .explore.feasible import load_solver
     from .numeric.oracles import jvp
     from .render.plot import available
 
+    load_solver()
     jvp(lambda v: v * 2.0, torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
     if available():
         import matplotlib.backends.backend_agg  # noqa: F401  (what render_plot imports)

@@ -18,7 +18,9 @@ region is a union of intervals), a seeded Monte Carlo estimate otherwise.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
+import sys
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,12 +28,33 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import sympy
-import z3
 
 from . import intervals
 from ..sym import RELATIONS, detach, exact, release, truth
 
-__all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN"]
+__all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN", "load_solver"]
+
+
+def _imported_on_first_use(name: str):
+    """The module `name`, whose import runs when one of its attributes is first read (the standard
+    library's `LazyLoader`): z3 takes about 0.2 s to import, and a case without branches never
+    asks it anything."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+z3 = _imported_on_first_use("z3")
+
+
+def load_solver() -> None:
+    """Import z3 now (before forking workers, so that each does not import it again)."""
+    z3.Context  # noqa: B018  (reading an attribute runs the import)
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
