@@ -327,3 +327,16 @@ def test_batched_finite_differences_equal_the_point_by_point_ones(fn, monkeypatc
     for name in point:
         np.testing.assert_array_equal(fast.grads[name], slow.grads[name])
     assert (fast.estimate, fast.step, fast.crossed) == (slow.estimate, slow.step, slow.crossed)
+
+
+@pytest.mark.parametrize("f", [sympy.tanh, sympy.exp, sympy.sin, sympy.log, sympy.atanh, sympy.erf, sympy.Abs,
+                               sympy.sign, sympy.re])
+def test_a_function_decided_once_per_kind_of_symbol_is_what_its_eval_gives(f):
+    from compare.symbolic.registry import _on_symbols
+
+    on = _on_symbols(f)
+    real, positive = sympy.Symbol("x_3", real=True), sympy.Symbol("p", positive=True)
+    for v in (real, positive, real, sympy.Symbol("x_4", real=True), sympy.Integer(0), 2 * real, sympy.Dummy()):
+        got, want = on(v), f(v)
+        assert got == want and type(got) is type(want) and hash(got) == hash(want), (f, v, got, want)
+    assert on(positive) == f(positive)  # Abs(p) is p, re(p) is p: an evaluating kind keeps its eval
