@@ -44,7 +44,7 @@ import sympy
 from . import ball
 from .sym import RELATIONS, as_expr, release, to_float
 
-__all__ = ["gradient", "jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate", "renamed_shape",
+__all__ = ["gradient", "jacobian", "gradient_and_jacobian", "hessian", "hessian_vector", "hessian_vector_values", "evaluate", "renamed_shape",
            "evaluate_many", "template", "identically_zero", "localize", "LOCALIZED"]
 
 
@@ -231,9 +231,14 @@ def gradient(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, 
     the vector-Jacobian product with a vector of ones.
     """
     wanted, cache = _positions(inputs), {}
+    return _summed([_partials(out, wanted, cache) for out in output.flat], inputs)
+
+
+def _summed(rows: list[dict], inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The gradient from each output entry's partials: d sum / d s, their terms in output order."""
     acc: dict = defaultdict(list)
-    for out in output.flat:
-        for s, d in _partials(out, wanted, cache).items():
+    for row in rows:
+        for s, d in row.items():
             acc[s].append(d)
     result = {}
     for name, syms in inputs.items():
@@ -247,7 +252,19 @@ def gradient(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, 
 def jacobian(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """d output[i] / d input[j] for each input: arrays of shape output.shape + input.shape."""
     wanted, cache = _positions(inputs), {}
+    return _rows_jacobian([_partials(out, wanted, cache) for out in output.flat], output, inputs)
+
+
+def gradient_and_jacobian(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> tuple[dict, dict]:
+    """(`gradient`, `jacobian`) from one set of partials: the gradient is the Jacobian's rows summed,
+    so each entry's partials are renamed back to its symbols once, not once for each."""
+    wanted, cache = _positions(inputs), {}
     rows = [_partials(out, wanted, cache) for out in output.flat]
+    return _summed(rows, inputs), _rows_jacobian(rows, output, inputs)
+
+
+def _rows_jacobian(rows: list[dict], output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The Jacobian from each output entry's partials (a symbol not in a row: 0)."""
     result = {}
     for name, syms in inputs.items():
         jac = np.empty((len(rows), syms.size), dtype=object)

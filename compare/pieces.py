@@ -81,9 +81,11 @@ def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
 
 def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     """(gradient, Jacobian or None, Hessian or None, Hessian mode or None) of an output."""
-    grad = derive.gradient(output, run.symbols)
     size = output.size * sum(s.size for s in run.symbols.values())
-    jac = derive.jacobian(output, run.symbols) if output.ndim and size <= JACOBIAN_LIMIT else None
+    if output.ndim and size <= JACOBIAN_LIMIT:
+        grad, jac = derive.gradient_and_jacobian(output, run.symbols)
+    else:
+        grad, jac = derive.gradient(output, run.symbols), None
     hess = mode = None
     if run.second:
         hess, mode = _hessian(grad, run.symbols)

@@ -102,3 +102,17 @@ def test_renamed_shape_is_equal_only_for_a_renaming_that_keeps_assumptions():
     assert renamed_shape(sympy.tanh(a) ** 2) == renamed_shape(sympy.tanh(b) ** 2)
     assert renamed_shape(sympy.tanh(a) ** 2) != renamed_shape(sympy.tanh(c) ** 2)
     assert renamed_shape(a - b) != renamed_shape(a + b)
+
+
+def test_gradient_and_jacobian_together_are_each_alone():
+    x, w = input_symbols("x", (3,)), input_symbols("w", (2,))
+    total = sympy.exp(x[0]) + sympy.exp(x[1]) + sympy.exp(x[2])
+    out = np.array([sympy.exp(x[i]) / total * w[i % 2] for i in range(3)] + [x[0] * x[1]], dtype=object)
+    inputs = {"x": x, "w": w}
+    grad, jac = derive.gradient_and_jacobian(out, inputs)
+    alone_grad, alone_jac = gradient(out, inputs), jacobian(out, inputs)
+    for name in inputs:
+        assert grad[name].shape == alone_grad[name].shape and jac[name].shape == alone_jac[name].shape
+        assert all(a == b and a.args == b.args for a, b in zip(grad[name].flat, alone_grad[name].flat))
+        assert all(a == b and a.args == b.args for a, b in zip(jac[name].flat, alone_jac[name].flat))
+    assert grad["w"][0] == out[0].diff(w[0]) + out[2].diff(w[0])  # the rows summed, not one row

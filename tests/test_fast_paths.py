@@ -327,3 +327,30 @@ def test_batched_finite_differences_equal_the_point_by_point_ones(fn, monkeypatc
     for name in point:
         np.testing.assert_array_equal(fast.grads[name], slow.grads[name])
     assert (fast.estimate, fast.step, fast.crossed) == (slow.estimate, slow.step, slow.crossed)
+
+
+@pytest.mark.parametrize("f", [sympy.tanh, sympy.exp, sympy.sin, sympy.log, sympy.atanh, sympy.erf, sympy.Abs,
+                               sympy.sign, sympy.re])
+def test_a_function_decided_once_per_kind_of_symbol_is_what_its_eval_gives(f):
+    from compare.symbolic.registry import _on_symbols
+
+    on = _on_symbols(f)
+    real, positive = sympy.Symbol("x_3", real=True), sympy.Symbol("p", positive=True)
+    for v in (real, positive, real, sympy.Symbol("x_4", real=True), sympy.Integer(0), 2 * real, sympy.Dummy()):
+        got, want = on(v), f(v)
+        assert got == want and type(got) is type(want) and hash(got) == hash(want), (f, v, got, want)
+    assert on(positive) == f(positive)  # Abs(p) is p, re(p) is p: an evaluating kind keeps its eval
+
+
+def test_a_rational_times_a_sum_is_what_sympy_builds():
+    from compare.symbolic.elementwise import product
+
+    y, z = sympy.Symbol("y"), sympy.Symbol("z", positive=True)
+    sums = [sum(v**2 for v in X), sum(X), 3 * X[0] * X[1] + X[2]**-1 - X[3] / 2, sympy.sqrt(z) + X[1], X[0] + 1,
+            sympy.exp(X[0]) + X[1], X[0] * y - 2 * X[1], -X[0] + X[1]**3, 2 * X[0] + 2 * X[1] * z]
+    for s in sums:
+        for c in (2, -1, sympy.Rational(1, 2), sympy.Rational(-3, 7), 1, 0, 2.0, -4):
+            c = exact(c) if isinstance(c, float) else sympy.Integer(c) if isinstance(c, int) else c
+            for a, b in ((c, s), (s, c)):
+                got, want = product(a, b), a * b
+                assert got == want and got.args == want.args and hash(got) == hash(want), (a, b, got, want)

@@ -12,6 +12,9 @@ import operator
 import numpy as np
 import sympy
 import torch
+from sympy.core.add import _addsort
+from sympy.core.mul import _keep_coeff
+from sympy.core.parameters import global_parameters
 
 from ..sym import exact
 from .registry import prim, binary, exprs, meaning, note_kink, ufunc, unary
@@ -147,7 +150,36 @@ def rsub(a, b, *, alpha=None, **_):
     return ufunc(operator.sub, 2)(_scaled(exprs(b), None), _scaled(exprs(a), alpha))
 
 
-meaning(aten.mul, prim("mul"))(binary(operator.mul))
+def _polynomial_term(t: sympy.Basic) -> bool:
+    """A symbol, a power of one, or a product of those with a rational coefficient: terms that a
+    rational factor only rescales (no two merge, none becomes a number)."""
+    if t.is_Mul:
+        head, *rest = t.args
+        return (head.is_Rational or _power_of_symbol(head)) and all(_power_of_symbol(f) for f in rest)
+    return _power_of_symbol(t)
+
+
+def _power_of_symbol(t: sympy.Basic) -> bool:
+    return type(t) is sympy.Symbol or (t.is_Pow and type(t.base) is sympy.Symbol and t.exp.is_Rational)
+
+
+def product(a, b):
+    """a * b, as SymPy gives it. A rational times a sum of n polynomial terms is what SymPy's
+    two-factor Mul builds, `Add(*[_keep_coeff(c, t) for t in terms])`, built without a
+    Mul and an Add flatten per term: `c * x**2` is Mul(c, x**2) and the rescaled terms are
+    distinct, so only SymPy's own sort of the terms remains (2 * dot(x, x), n = 10,000:
+    0.8 s otherwise, each run)."""
+    c, s = (a, b) if getattr(b, "is_Add", False) else (b, a)
+    if not (getattr(s, "is_Add", False) and getattr(c, "is_Rational", False) and c is not sympy.S.One
+            and not c.is_zero and global_parameters.evaluate and global_parameters.distribute
+            and all(_polynomial_term(t) for t in s.args)):
+        return a * b
+    terms = [_keep_coeff(c, t) if t.is_Mul else sympy.Mul._from_args((c, t)) for t in s.args]
+    _addsort(terms)
+    return sympy.Add._from_args(terms)
+
+
+meaning(aten.mul, prim("mul"))(binary(product))
 
 
 @meaning(aten.div, prim("div"))
