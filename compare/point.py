@@ -21,6 +21,7 @@ from .judge import kinks
 from .judge.oracles import hessian_check, oracle_answers
 from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
 from .judge.verdict import agreeing, combine, measure, measure_each
+from .numeric import oracles
 from .pieces import Derived
 from .records import ERROR, JacobianEntry, PieceResult, PointResult
 
@@ -50,7 +51,7 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
     ref = _reference(run, work, work.result, check.point, exact)
     ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
     low = numeric.autograd_run(run.reverse, tensors, run.dtype)
-    high = numeric.autograd_run(run.reverse, tensors, torch.float64)
+    high, shared = _float64_run(run, ref64, tensors)
     by_input = measure_each(low.grads, ref.exact.gradient, run.dtype)
     by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64)
     errors, errors64 = combine(by_input.values()), combine(by_input64.values())
@@ -62,7 +63,7 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
     if run.second:
         continued = ref64.continued is not None and ref64.continued.hessian is not None
         hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
-                                continued=continued)
+                                continued=continued, shared=shared)
     status = _status(work, (low, high), ref64, kink, run.dtype, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
         ("Hessian", hessian.errors if hessian else None)])
@@ -77,6 +78,15 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
                        symbolic64=ref64.exact.gradient if exact64 is not None else None)
+
+
+def _float64_run(run: CaseRun, ref64: _Reference, tensors) -> tuple:
+    """Autograd's float64 run, and where a full Hessian of the same function may be asked, that
+    Hessian from the run's own graph (`numeric.oracles.gradient_and_hessian`), else None."""
+    continued = ref64.continued is not None and ref64.continued.hessian is not None
+    if run.second and run.reverse is run.case.fn and (ref64.result.hessian_mode != "directional" or continued):
+        return oracles.gradient_and_hessian(run.reverse, tensors)
+    return numeric.autograd_run(run.reverse, tensors, torch.float64), None
 
 
 def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> Status:

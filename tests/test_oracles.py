@@ -252,3 +252,58 @@ def test_the_hessian_fails_where_torchs_functional_hessian_fails():
     with pytest.raises(RuntimeError) as got:
         _hessian(in_place, x.clone())
     assert str(got.value) == str(want.value)
+
+
+def _bits(a) -> bytes:
+    return np.asarray(a, dtype=np.float64).tobytes()
+
+
+def test_the_shared_float64_run_gives_what_the_two_runs_give_alone_to_the_bit():
+    from compare import numeric
+
+    def branchy(x):
+        y = x * 2
+        while y.norm() < 10:
+            y = y * torch.tanh(y + 1) + y
+        return (y * torch.sin(x)).sum() if y.sum() > 0 else -y.sum()
+
+    for fn, point in [(branchy, {"x": X}), (branchy, {"x": torch.tensor(0.8, dtype=torch.float64)}),
+                      (lambda x: x * torch.zeros(()), {"x": X}),  # a gradient of zeros and -0.0
+                      (lambda x: x.detach() * 2, {"x": X})]:  # the output does not depend on x
+        run, hessian = oracles.gradient_and_hessian(fn, point)
+        alone = numeric.autograd_run(fn, point, torch.float64)
+        assert hessian is not None
+        assert _bits(run.output) == _bits(alone.output) and run.path == alone.path
+        assert run.grads.keys() == alone.grads.keys()
+        assert all(_bits(run.grads[n]) == _bits(alone.grads[n]) for n in run.grads)
+        assert _bits(hessian()) == _bits(oracles.autograd_hessian(fn, point))
+
+
+def test_the_shared_float64_run_leaves_the_hessian_to_its_own_run_where_it_would_differ():
+    two = {"x": X, "y": X.clone()}
+    run, hessian = oracles.gradient_and_hessian(lambda x, y: (x * y).sum(), two)
+    assert hessian is None and run.grads["x"].tolist() == X.tolist()
+    _, hessian = oracles.gradient_and_hessian(lambda x: (x * x).sum().to(torch.float32), {"x": X})  # float32
+    assert hessian is None
+    with torch.no_grad():
+        _, hessian = oracles.gradient_and_hessian(lambda x: (x * x).sum(), {"x": X})
+    assert hessian is None
+
+
+def test_the_shared_run_gives_a_custom_functions_hessian_as_its_own_run_does():
+    class Once(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    fn = lambda x: Once.apply(x).sum()  # noqa: E731
+    run, hessian = oracles.gradient_and_hessian(fn, {"x": X})
+    np.testing.assert_array_equal(run.grads["x"], 3 * X.numpy() ** 2)
+    assert _bits(hessian()) == _bits(oracles.autograd_hessian(fn, {"x": X}))

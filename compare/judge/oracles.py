@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -103,10 +104,12 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
 _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 
 
-def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False) -> HessianCheck:
+def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False,
+                  shared: Callable[[], np.ndarray] | None = None) -> HessianCheck:
     """Autograd's Hessian (or H v) against the exact one. `exact_h`: the exact one at the point, when
     already evaluated; `continued`: it was taken by continuity (so it is the full Hessian, also where
-    the piece's is taken locally)."""
+    the piece's is taken locally); `shared`: the full Hessian from the float64 run's own graph
+    (`numeric.oracles.gradient_and_hessian`), where it has one."""
     if continued:
         mode = "full"
     elif result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
@@ -119,10 +122,21 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
             exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
                 derive.hessian_vector_values(result.gradient, run.symbols, run.exact_u(), [point])[0]
     try:
-        got = (oracles.autograd_hessian(run.case.fn, tensors) if mode == "full"
+        got = (_full(run, tensors, shared) if mode == "full"
                else oracles.autograd_hvp(run.case.fn, tensors, run.u))
     except Exception as exc:
         return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
     if kink is not None:
         return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
     return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))
+
+
+def _full(run: CaseRun, tensors, shared) -> np.ndarray:
+    """Autograd's full Hessian: from the float64 run's graph, or (where that fails, or there is
+    none) from a run of its own, which reports the failure as it is."""
+    if shared is not None:
+        try:
+            return shared()
+        except Exception:
+            pass
+    return oracles.autograd_hessian(run.case.fn, tensors)

@@ -4,6 +4,7 @@
     finite_difference(fn, point)  -> central differences with Richardson extrapolation,
                                      the step chosen per entry and an error estimate
     autograd_hessian(fn, point)   -> `torch.autograd.functional.hessian`, or H v
+    gradient_and_hessian(fn, point) -> the float64 autograd run, and that Hessian from its graph
 
 All run in float64. Each gives the gradient of `out.sum()`, entry by entry
 for small inputs; above `FULL_LIMIT` entries it gives the derivative along
@@ -22,10 +23,11 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from .runs import PathRecorder, cast_up_on_mixed_dtypes
+from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, autograd_run, cast_up_on_mixed_dtypes
 
 __all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
-           "finite_difference", "autograd_hessian", "autograd_hvp"]
+           "finite_difference", "autograd_hessian", "autograd_hvp",
+           "gradient_and_hessian"]
 
 FULL_LIMIT = 64
 """Most input entries for which forward mode and finite differences give every entry."""
@@ -343,3 +345,53 @@ def autograd_hvp(fn: Callable, point: Mapping[str, torch.Tensor], v: torch.Tenso
 
 def _summed(run: Callable) -> Callable:
     return lambda v: run(v).to(torch.float64).sum()
+
+
+def gradient_and_hessian(fn: Callable, point: Mapping[str, torch.Tensor]
+                         ) -> tuple[AutogradRun, Callable[[], np.ndarray] | None]:
+    """The float64 `autograd_run`, and `autograd_hessian` from that run's own forward pass, where
+    both give what they give alone, to the bit; else None for the Hessian (ask `autograd_hessian`).
+
+    The gradient is taken with create_graph, as the Hessian's first backward pass is (so with
+    the same formulas), and the Hessian's rows are the backward passes of its entries. Shared
+    for one input only: the Hessian over several inputs is taken with respect to their entries
+    concatenated (`_hessian`), whose backward passes add the inputs' parts (where -0.0 + 0.0 is
+    0.0); over one input that concatenation only copies. Not shared where the output is not
+    float64 (the Hessian sums it in float64, the gradient in its own dtype), where grad mode is
+    off (the Hessian turns it on, the gradient run does not), or where the shared run fails: the
+    two runs alone then fail, or retry (`cast_up_on_mixed_dtypes`), each as it would.
+    """
+    if len(point) == 1 and torch.is_grad_enabled():
+        try:
+            return _shared_run(fn, point)
+        except Exception:  # run again as the two runs alone do, failure included
+            pass
+    return autograd_run(fn, point, torch.float64), None
+
+
+class _NotShared(Exception):
+    """The shared run would not give what the runs alone give."""
+
+
+def _shared_run(fn: Callable, point: Mapping[str, torch.Tensor]
+                ) -> tuple[AutogradRun, Callable[[], np.ndarray] | None]:
+    leaves = _leaves(point, torch.float64)
+    ((name, x),) = leaves.items()
+    recorder = PathRecorder(torch.float64)
+    with recorder:
+        out = _as_tensor(fn(**leaves))
+    if out.dtype != torch.float64:
+        raise _NotShared
+    g = _grad(out.sum(), x, create_graph=True)[0] if out.requires_grad else None
+    run = AutogradRun(output=out.detach().numpy(),
+                      grads={name: g.detach().numpy() if g is not None else np.zeros(tuple(x.shape))},
+                      path=tuple(recorder.path))
+
+    def hessian() -> np.ndarray:  # as `_hessian` forms it, over the flattened entries of x
+        flat = torch.zeros(x.numel(), dtype=x.dtype) if g is None else g.reshape(-1)
+        rows = [_grad(flat[j], x, retain_graph=True)[0] for j in range(flat.numel())]
+        zero = torch.zeros(x.numel(), dtype=x.dtype)
+        h = torch.stack([zero if r is None else r.reshape(-1) for r in rows])
+        return h.view((x.numel(), x.numel())).detach().numpy()
+
+    return run, hessian

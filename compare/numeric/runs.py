@@ -41,6 +41,18 @@ def _promote(value, dtype: torch.dtype):
     return value
 
 
+def _lower(value, dtype: torch.dtype) -> bool:
+    """Is there a floating tensor of another dtype than `dtype` in `value` (in lists and tuples too)?
+
+    Asked before `_promote` on every op of a float64 run: most ops have none, and then their
+    arguments go on as they are, without being rebuilt."""
+    if isinstance(value, torch.Tensor):
+        return value.dtype != dtype and value.dtype.is_floating_point
+    if isinstance(value, (list, tuple)):
+        return any(_lower(v, dtype) for v in value)
+    return False
+
+
 class PathRecorder(TorchFunctionMode):
     """Records the branches a run takes. In a float64 run it also casts the case's own float32
     constants (a module-level `X = torch.tensor([...])`, say) up to float64: exact, since every
@@ -53,8 +65,10 @@ class PathRecorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if self.promote is not None and func is not torch.Tensor.to:
-            args = _promote(args, self.promote)
-            kwargs = {k: _promote(v, self.promote) for k, v in (kwargs or {}).items()}
+            if _lower(args, self.promote):
+                args = _promote(args, self.promote)
+            if kwargs and _lower(tuple(kwargs.values()), self.promote):
+                kwargs = {k: _promote(v, self.promote) for k, v in kwargs.items()}
         if func is torch.Tensor.__bool__:
             return self._branch(func, args, kwargs or {})
         return func(*args, **(kwargs or {}))
