@@ -29,7 +29,7 @@ import sympy
 
 from .sym import RELATIONS
 
-__all__ = ["PRECISION", "Balls", "Unsupported", "rounded"]
+__all__ = ["PRECISION", "Balls", "Unsupported", "fold", "rounded"]
 
 PRECISION = 128
 """Bits of Arb's working precision: the radius of a few operations' ball is about 2**-128 times the
@@ -101,7 +101,7 @@ class Balls:
         if e.is_Add and len(e.args) > SUM_TERMS:
             return self.sum(e)
         if e.is_Add or e.is_Mul:
-            return _fold(operator.add if e.is_Add else operator.mul, map(self, e.args))
+            return fold(operator.add if e.is_Add else operator.mul, map(self, e.args))
         if e.is_Pow:
             return _power(self(e.base), e.exp)
         if type(e) in _FUNCTIONS:
@@ -131,7 +131,7 @@ class Balls:
             stacked = np.concatenate([self.env[s] for _, s in members], axis=1)  # points x terms
             values = np.broadcast_to(Balls({symbol: stacked})(term), stacked.shape)
             parts.append(np.add.reduce(values, axis=1, keepdims=True))
-        return _fold(operator.add, parts)
+        return fold(operator.add, parts)
 
     def logic(self, e):
         """Heaviside, Piecewise and conditions, in three values: True, False, None (undecided)."""
@@ -200,8 +200,10 @@ def _power(base, exponent: sympy.Expr):
     raise Unsupported(str(exponent))
 
 
-def _fold(op, values):
-    """`reduce(op, values)` with the arrays first, so that a constant meets an array elementwise."""
+def fold(op, values):
+    """`reduce(op, values)` with the arrays first: a number meeting an array then goes through
+    NumPy's elementwise loop, where mpmath's `mpf * array` (and a ball's) would first try (slowly,
+    through the array's repr) to read the whole array as one number before giving way."""
     values = list(values)
     return reduce(op, sorted(values, key=lambda v: not isinstance(v, np.ndarray)))
 

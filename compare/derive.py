@@ -650,27 +650,28 @@ def _run_group(generic: sympy.Expr, env: dict, shape: tuple, runners: dict | Non
         values, undecided = ball.rounded(runners["ball"](generic), shape)
     except (ball.Unsupported, ArithmeticError, ValueError, TypeError):
         values, undecided = np.full(shape, np.nan), np.ones(shape, dtype=bool)
-    tested = [zero is None]
-
-    def cancelled() -> bool:  # an exact cancellation, most often: decided once for the whole group
-        if tested[0] or not np.any(undecided & (np.abs(np.nan_to_num(values, nan=1.0)) < CANCELLED)):
-            return False
-        tested[0] = True
-        return identically_zero(zero)
-
-    if undecided.any() and not cancelled():
-        cols = np.flatnonzero(undecided.any(axis=0))
-        if len(cols) < shape[1]:
-            env = {s: v if v.shape[1] == 1 else v[:, cols] for s, v in env.items()}
-            runners = _runners(env)
-        slow, still = _run_slow(generic, env, (shape[0], len(cols)), runners)
-        values[:, cols] = np.where(undecided[:, cols], slow, values[:, cols])
-        undecided[:, cols] &= still
-        if not undecided.any() or not cancelled():
-            return values, undecided
-    elif not undecided.any():
+    if not undecided.any():
         return values, undecided
-    return np.zeros(shape), np.zeros(shape, dtype=bool)
+    zeros = np.zeros(shape), np.zeros(shape, dtype=bool)
+    # a tiny undecided value: an exact cancellation, most often, decided by algebra once for the group
+    tiny = _tiny(values, undecided)
+    if tiny and zero is not None and identically_zero(zero):
+        return zeros
+    cols = np.flatnonzero(undecided.any(axis=0))
+    if len(cols) < shape[1]:
+        env = {s: v if v.shape[1] == 1 else v[:, cols] for s, v in env.items()}
+        runners = _runners(env)
+    slow, still = _run_slow(generic, env, (shape[0], len(cols)), runners)
+    values[:, cols] = np.where(undecided[:, cols], slow, values[:, cols])
+    undecided[:, cols] &= still
+    if undecided.any() and not tiny and zero is not None and _tiny(values, undecided) and identically_zero(zero):
+        return zeros
+    return values, undecided
+
+
+def _tiny(values: np.ndarray, undecided: np.ndarray) -> bool:
+    """Is some undecided value below CANCELLED (NaN is not tiny)?"""
+    return bool(np.any(undecided & (np.abs(np.nan_to_num(values, nan=1.0)) < CANCELLED)))
 
 
 def _run_slow(generic: sympy.Expr, env: dict, shape: tuple, runners: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -773,9 +774,9 @@ class _Exact:
         if e is sympy.true or e is sympy.false:
             return bool(e)
         if e.is_Add:
-            return _fold(operator.add, map(self, e.args))
+            return ball.fold(operator.add, map(self, e.args))
         if e.is_Mul:
-            return _fold(operator.mul, map(self, e.args))
+            return ball.fold(operator.mul, map(self, e.args))
         if e.is_Pow:
             return self.power(self(e.base), e)
         if isinstance(e, sympy.Abs):
@@ -833,7 +834,7 @@ class _AtRandomPoints(_Exact):
         if e.is_Symbol:
             return self.coordinate(e)
         if isinstance(e, sympy.exp):
-            return _fold(operator.mul, [self.coordinate(("exp", t)) ** c if c >= 0
+            return ball.fold(operator.mul, [self.coordinate(("exp", t)) ** c if c >= 0
                                         else Fraction(1) / self.coordinate(("exp", t)) ** -c
                                         for c, t in self.exponents(e)])
         if isinstance(e, sympy.Function):  # Abs, Max, Piecewise, tanh, detach...: a symbol of its own
@@ -867,14 +868,6 @@ class _AtRandomPoints(_Exact):
             raise _Unsupported(type(e).__name__)
         self.degrees[e] = found
         return found
-
-
-def _fold(op, values):
-    """`reduce(op, values)` with the arrays first: a number meeting an array then goes through
-    NumPy's elementwise loop, where mpmath's `mpf * array` would first try (slowly, through the
-    array's repr) to read the whole array as one number before giving way."""
-    values = list(values)
-    return reduce(op, sorted(values, key=lambda v: not isinstance(v, np.ndarray)))
 
 
 def _as_fraction(v):
