@@ -318,7 +318,7 @@ def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
     state = _state(sample, leaves)
-    real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
+    real = _call(op, sample.input, sample.args, sample.kwargs)
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
     by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
     by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
@@ -330,13 +330,23 @@ def check_sample(op, sample) -> _Sample:
     token = BRANCH.set(ByValue(point))
     try:
         with recording() as noted, route:
-            sym_out = tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
+            symbolic = _call(op, s_input, s_args, s_kwargs)
+            # the loss is of what op_db's own gradcheck differentiates: the outputs through the sample's
+            # `output_process_fn_grad` (|eigenvectors|, say: invariant under their signs and phases)
+            sym_loss = tree_flatten(sample.output_process_fn_grad(symbolic))[0]
     finally:
         BRANCH.reset(token)
     decomposed = tuple(sorted(route.decomposed))
-    differs = _forward_differs(sym_out, real_out, point, leaves)
+    differs = _forward_differs(tree_flatten(symbolic)[0], tree_flatten(real)[0], point, leaves)
     if differs:
         return _Sample("disagrees", differs, decomposed)
+    return _gradient(leaves, (symbols, point, noted), tree_flatten(sample.output_process_fn_grad(real))[0],
+                     sym_loss, decomposed)
+
+
+def _gradient(leaves: list, exact_side: tuple, real_out: list, sym_out: list, decomposed: tuple) -> _Sample:
+    """The sample's status from the exact gradient of the loss against autograd's."""
+    symbols, point, noted = exact_side
     differentiable = _differentiable(real_out)
     if not leaves or not differentiable:
         return _Sample("runs", "", decomposed)
@@ -344,7 +354,9 @@ def check_sample(op, sample) -> _Sample:
     total = sum(_loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, leaves, allow_unused=True)
     outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
-    exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
+    # every entry at once, on Arb's balls first (`derive.evaluate_many`): a gradient through eigenvector
+    # nodes is too long for SymPy's evalf entry by entry
+    exact_grad = {n: derive.evaluate_many(g, [point], symbols)[0] for n, g in derive.gradient(outputs, symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play
