@@ -19,7 +19,7 @@ import flint
 import numpy as np
 import sympy
 
-from .spectral import _Node
+from .nodes import MatrixNode
 
 __all__ = ["expm_entry", "expm_nodes"]
 
@@ -44,7 +44,7 @@ def _exponential(entries: tuple, n: int, prec: int):
     return found
 
 
-class expm_entry(_Node):
+class expm_entry(MatrixNode):
     """exp(A)[i, j] of the real n x n matrix A given by its entries, row by row:
     `expm_entry(0, i, j, n, a_00, a_01, ...)` (the first argument is unused: the node's part)."""
 

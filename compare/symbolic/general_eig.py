@@ -26,7 +26,7 @@ import flint
 import sympy
 
 from . import eigen
-from .spectral import _Node, _Partial, add, square
+from .nodes import MatrixNode, PartialNode, add, square
 
 __all__ = ["eig_entry", "eig_partial", "VALUE_RE", "VALUE_IM", "RIGHT_RE", "RIGHT_IM", "LEFT_RE", "LEFT_IM"]
 
@@ -102,7 +102,7 @@ def _real_or_imaginary(part: int, z: tuple):
     return z[part % 2]
 
 
-class eig_entry(_Node):
+class eig_entry(MatrixNode):
     """A real or imaginary part of lambda_k, v_k[i] or w_k[i] (row k of V^-1) of the real n x n matrix
     given by its entries, in torch.linalg.eig's order and gauge: `eig_entry(part, k, i, n, a_00, ...)`."""
 
@@ -141,7 +141,7 @@ class eig_entry(_Node):
         return base if exp is None else rf"\left({base}\right)^{{{exp}}}"
 
 
-class eig_partial(_Partial):
+class eig_partial(PartialNode):
     """d (the part `part` of v_k[i] or w_k[i]) / d A_ab of `eig_entry`'s matrix:
     `eig_partial(part, k, i, n, a, b, a_00, ...)`."""
 

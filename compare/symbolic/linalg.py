@@ -66,7 +66,10 @@ SIZE = 8
 INVERSE_SIZE = 4
 """Largest matrix inverted (inv, solve) by adj(A) / det(A), written out: the exact gradient of a 4 x 4
 solve takes 4 s, of a 5 x 5 one 99 s (SymPy differentiating quotients of 120-term determinants).
-Larger ones (up to SIZE) are one `inverse.inverse_entry` node per entry."""
+Larger ones (up to NODE_SIZE) are one `inverse.inverse_entry` node per entry."""
+NODE_SIZE = 16
+"""Largest matrix inverted or solved with one node per entry (op_db's tensorinv is 12 x 12): each
+node's value is an exact elimination on Fractions, its partials products of two nodes."""
 
 
 def _aux(meta) -> np.ndarray:
@@ -171,7 +174,7 @@ def linalg_slogdet(A):
 def linalg_inv_ex(A, *, check_errors=False):
     """adj(A) / det(A), or one node per entry past 4 x 4 (info: 0)"""
     X = exprs(A)
-    _square(X, "linalg_inv_ex")
+    _square(X, "linalg_inv_ex", NODE_SIZE)
     return _each(inverse2, X), _aux(_metas(aten.linalg_inv_ex.default, A)[1])
 
 

@@ -24,7 +24,8 @@ import sympy
 
 from . import eigen
 from .eigen import as_ball
-from .spectral import U, VALUE, VECTOR, _Node, _Partial, add, square
+from .nodes import MatrixNode, PartialNode, add, square
+from .spectral import U, VALUE, VECTOR
 
 __all__ = ["svd_entry", "svd_partial"]
 
@@ -106,7 +107,7 @@ def _gram_partial(x, head: tuple, i: int, a: int, b: int):
     return add(terms)
 
 
-class svd_entry(_Node):
+class svd_entry(MatrixNode):
     """sigma_k (descending, as torch.linalg.svd), v_k[i] (V's column k) or u_k[i] (U's column k) of the
     real m x n matrix given by its entries, row by row: `svd_entry(part, k, i, m, n, a_00, ...)`."""
 
@@ -147,7 +148,7 @@ class svd_entry(_Node):
         return base if exp is None else rf"\left({base}\right)^{{{exp}}}"
 
 
-class svd_partial(_Partial):
+class svd_partial(PartialNode):
     """d (V's or U's entry of `svd_entry`) / d A_ab: `svd_partial(part, k, i, m, n, a, b, a_00, ...)`."""
 
     owner = svd_entry

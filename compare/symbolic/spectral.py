@@ -44,126 +44,24 @@ u_k = A v_k / sigma_k:
 """
 from __future__ import annotations
 
-import functools
-import math
-
 import flint
-import mpmath
-import numpy as np
 import sympy
 
 from . import eigen
+from .nodes import MatrixNode
 
-__all__ = ["eigh_entry", "VALUE", "VECTOR", "U", "add", "square"]
+__all__ = ["eigh_entry", "VALUE", "VECTOR", "U"]
 
 VALUE, VECTOR = 0, 1
 """`eigh_entry`'s and `svd_entry`'s parts: eigenvalue k (sigma_k), or entry i of eigenvector k (v_k[i])."""
 U = 2
 """`svd_entry`'s third part: u_k[i], entry i of U's column k."""
 
-_ZERO = sympy.Integer(0)
-
-
-def _number(value, prec: int):
-    """A SymPy number as an exact fmpq, or as an arb of `prec` bits; None where it is not a real number."""
-    if isinstance(value, sympy.Rational):
-        return flint.fmpq(int(value.p), int(value.q))
-    v = value.evalf(prec)
-    if not (v.is_number and v.is_real and v.is_finite):
-        return None
-    mantissa, exponent = v._to_mpmath(prec).man_exp
-    return flint.arb(mantissa) * flint.arb(2) ** int(exponent)
-
-
-def _float(x: flint.arb, prec: int):
-    """An arb's midpoint as a SymPy Float (NaN for a ball that is not finite)."""
-    if not x.is_finite():
-        return sympy.nan
-    mantissa, exponent = x.mid().man_exp()
-    return sympy.Float(mpmath.mpf((int(mantissa), int(exponent))), prec)
-
-
-def _fraction(x: float) -> flint.fmpq:
-    return flint.fmpq(*float(x).as_integer_ratio())
-
-
-class _Node(sympy.Function):
-    """A node of one matrix's decomposition: `args` are (part, k, i, *shape, *entries)."""
-
-    dims = 1
-    """How many of the arguments after (part, k, i) give the shape: n, or m and n."""
-    is_real = True
-
-    @classmethod
-    def value_at(cls, head: tuple, entries: tuple, prec: int) -> flint.arb:
-        """The node's value as a ball: `head` is (part, k, i, *shape) as ints, `entries` numbers or balls."""
-        raise NotImplementedError
-
-    @property
-    def head(self) -> tuple:
-        return tuple(int(v) for v in self.args[:3 + self.dims])
-
-    @property
-    def shape(self) -> tuple:
-        return self.shape_of(self.head)
-
-    @classmethod
-    def shape_of(cls, head: tuple) -> tuple:
-        """The matrix's shape, from the node's (part, k, i, *shape)."""
-        return (head[3], head[3])
-
-    @property
-    def entries(self) -> tuple:
-        return self.args[3 + self.dims:]
-
-    def node(self, part: int, k: int, i: int):
-        """Another node of the same matrix."""
-        return type(self)(sympy.Integer(part), sympy.Integer(k), sympy.Integer(i), *self.args[3:])
-
-    def entry(self, a: int, b: int):
-        """The matrix's entry (a, b)."""
-        return self.entries[a * self.shape[1] + b]
-
-    def _entry_index(self, argindex: int) -> tuple[int, int]:
-        """(a, b) of the matrix entry that argument `argindex` (1-based) is."""
-        first = 4 + self.dims
-        if argindex < first:
-            raise sympy.ArgumentIndexError(self, argindex)
-        return divmod(argindex - first, self.shape[1])
-
-    def _eval_evalf(self, prec):
-        values = tuple(_number(a, prec + 20) for a in self.entries)
-        if any(v is None for v in values):
-            return None
-        return _float(self.value_at(self.head, values, prec + 10), prec)
-
-    def _eval_ball(self, args: list):
-        """The node on Arb's balls (`compare.ball`): `args` are its arguments' balls, arrays over points."""
-        entries = args[3 + self.dims:]
-        shape = np.broadcast_shapes(*(np.shape(a) for a in entries))
-        columns = [np.broadcast_to(np.asarray(a, dtype=object), shape) for a in entries]
-        out = np.empty(shape, dtype=object)
-        for idx in np.ndindex(*shape):
-            out[idx] = self.value_at(self.head, tuple(c[idx] for c in columns), flint.ctx.prec)
-        return out if shape else out[()]
-
-    @classmethod
-    def _imp_(cls, *args):
-        """Float64 values at many points (NumPy arrays), for `lambdify` (the explorer's sampled search)."""
-        head = tuple(int(a) for a in args[:3 + cls.dims])
-        columns = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in args[3 + cls.dims:]))
-        out = np.empty(columns[0].shape)
-        for idx in np.ndindex(*out.shape):
-            value = cls.value_at(head, tuple(_fraction(c[idx]) for c in columns), 53)
-            out[idx] = float(value.mid()) if value.is_finite() else math.nan
-        return out if out.shape else float(out[()])
-
-
 def _at(d: eigen.Decomposition | None, pick) -> flint.arb:
     return flint.arb.nan() if d is None else pick(d)
 
 
-class eigh_entry(_Node):
+class eigh_entry(MatrixNode):
     """lambda_k (ascending, as torch.linalg.eigh) or v_k[i] of the real symmetric n x n matrix given by
     its entries, row by row: `eigh_entry(part, k, i, n, upper, a_00, a_01, ...)`; `upper` (0 or 1) is the
     triangle LAPACK reads, on which the signs it gives the vectors depend."""
@@ -190,65 +88,3 @@ class eigh_entry(_Node):
         part, k, i = self.head[:3]
         base = rf"\lambda_{{{k + 1}}}" if part == VALUE else rf"\left(v_{{{k + 1}}}\right)_{{{i + 1}}}"
         return base if exp is None else rf"\left({base}\right)^{{{exp}}}"
-
-
-def add(values: list):
-    """A sum of SymPy expressions (one `Add`) or of balls."""
-    if not values:
-        return _ZERO
-    if isinstance(values[0], sympy.Basic):
-        return sympy.Add(*values)
-    return sum(values[1:], values[0])
-
-
-def square(x):
-    """x**2; on a ball, x*x (Arb's power of a ball around 0 is NaN)."""
-    return x ** 2 if isinstance(x, sympy.Basic) else x * x
-
-
-class _Partial(_Node):
-    """The partial derivative of one node of `owner` by the matrix entry A_ab: `args` are the owner's
-    (part, k, i, *shape), then a and b, then the entries. Its value is `owner.formula` on Arb's balls;
-    its own partials differentiate that formula written out (in generic entries, once per position)."""
-
-    owner: type
-
-    @property
-    def dims(self) -> int:
-        return self.owner.dims + 2
-
-    @property
-    def shape(self) -> tuple:
-        return self.owner.shape_of(self.head[:3 + self.owner.dims])
-
-    @classmethod
-    def value_at(cls, head, entries, prec):
-        base, (a, b) = head[:-2], head[-2:]
-        # the formula's sums cancel where eigenvalues are close (terms of 1 / gap): guard bits for them
-        with flint.ctx.workprec(prec + eigen.GUARD_BITS):
-            return cls.owner.partial_on_balls(base, a, b, entries, prec)
-
-    @classmethod
-    def _imp_(cls, *args):
-        raise TypeError("a partial derivative node is never compared by the explorer")
-
-    def fdiff(self, argindex: int = 1):
-        c, e = self._entry_index(argindex)
-        base, (a, b) = self.head[:-2], self.head[-2:]
-        generic = _second(self.owner, base, a, b, c * self.shape[1] + e)
-        return generic.xreplace(dict(zip(_generic(len(self.entries)), self.entries)))
-
-
-@functools.lru_cache(maxsize=None)
-def _generic(count: int) -> tuple:
-    """Real symbols standing for a matrix's entries, for the written-out second derivatives."""
-    return tuple(sympy.Dummy(f"a{e}", real=True) for e in range(count))
-
-
-@functools.lru_cache(maxsize=4096)
-def _second(owner: type, base: tuple, a: int, b: int, e: int):
-    """d/d A_e of d (owner's node `base`) / d A_ab, written out, in the entries `_generic`."""
-    rows, cols = owner.shape_of(base)
-    entries = _generic(rows * cols)
-    node = owner(*map(sympy.Integer, base), *entries)
-    return node.formula(base, a, b).diff(entries[e])
