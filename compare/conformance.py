@@ -34,6 +34,7 @@ Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -55,6 +56,7 @@ from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, reco
 from .judge.verdict import measure
 from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
 from .symbolic.complexes import imaginary_part, real_part
+from .symbolic.draws import RANDOM_OPS
 from .symbolic.registry import ufunc
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
@@ -161,7 +163,7 @@ class _Route(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__
         functional = getattr(torch.ops.aten, name[:-1], None) if name.endswith("_") else None
-        known = (MEANINGS.get(func) or MEANINGS.get(func.overloadpacket)
+        known = (MEANINGS.get(func) or MEANINGS.get(func.overloadpacket) or name in RANDOM_OPS
                  or (functional is not None and MEANINGS.get(functional))
                  or func in (torch.ops.aten.detach.default, torch.ops.aten._local_scalar_dense.default))
         if not known and any(isinstance(a, SymTensor) for a in tree_flatten((args, kwargs))[0]):
@@ -314,11 +316,24 @@ def _forward_differs(sym_out: list, real_out: list, point: dict, leaves: list) -
     return ""
 
 
+DRAW_SEED = 0
+"""torch's default generator is seeded with this before the real and before the symbolic run of a sample:
+a random op (dropout, rrelu in training) draws the same numbers in both (`compare.symbolic.draws`)."""
+
+
+@contextlib.contextmanager
+def _same_draw():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(DRAW_SEED)
+        yield
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
     leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
     state = _state(sample, leaves)
-    real = _call(op, sample.input, sample.args, sample.kwargs)
+    with _same_draw():
+        real = _call(op, sample.input, sample.args, sample.kwargs)
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
     by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
     by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
@@ -329,7 +344,7 @@ def check_sample(op, sample) -> _Sample:
     route = _Route()
     token = BRANCH.set(ByValue(point))
     try:
-        with recording() as noted, route:
+        with recording() as noted, route, _same_draw():
             symbolic = _call(op, s_input, s_args, s_kwargs)
             # the loss is of what op_db's own gradcheck differentiates: the outputs through the sample's
             # `output_process_fn_grad` (|eigenvectors|, say: invariant under their signs and phases)

@@ -39,6 +39,7 @@ from .point import check_point
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
+from .symbolic.draws import described, fixed_draw
 
 __all__ = ["check_case", "case_source", "explore_case", "Settings", "CaseTimeout", "CaseOutputError"]
 
@@ -113,6 +114,9 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
+    # every run of the case, symbolic or autograd, starts from one state of torch's generator: a random
+    # op then computes one function of the inputs, whose draw the symbolic run takes as a constant
+    case = dataclasses.replace(case, fn=fixed_draw(case.fn, case_seed(settings.seed, case.name)))
     dtype = next(iter(case.inputs.values())).dtype
     symbols = case_symbols(case)
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
@@ -196,7 +200,9 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
     uncovered = tuple(UncoveredRegion(feasibility.readable([d.literal for d in u.decisions]), u.reason,
                                       u.probability, u.how) for u in exploration.uncovered)
     shown_dtype = next(iter(kinds.values())) if kinds else run.dtype  # complex64's parts are its float32 run
+    draws = described(getattr(case.fn, "draws", ()), run.seed)
     return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
+                      draws=draws,
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,

@@ -213,6 +213,9 @@ class CaseResult:
     complex: "ComplexNote | None" = None
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
+    draws: tuple[str, ...] = ()
+    """For a case that draws random numbers: how torch's generator was set before each run, then each
+    draw the symbolic run took as a constant (`compare.symbolic.draws`); empty for one that draws none."""
 
     # In Jupyter a result shows its verdict, derivative and points: compare/render/display.py gives
     # CaseResult its `_repr_markdown_` and `_repr_pretty_` (records never import their renderers).

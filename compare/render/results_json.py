@@ -124,6 +124,8 @@ def case_entry(result: CaseResult) -> dict:
         entry["known_wrong"] = result.known_wrong
     if result.parameters:  # an nn.Module's: which inputs are its parameters
         entry["parameters"] = list(result.parameters)
+    if result.draws:  # a case that draws random numbers: the generator's seed and each draw
+        entry["draws"] = list(result.draws)
     if result.pieces:
         entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
         entry["output_shape"] = list(result.output_shape)
