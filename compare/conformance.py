@@ -381,6 +381,10 @@ def _gradient(leaves: list, exact_side: tuple, real_out: list, sym_out: list, de
         if errors.agree:
             continue
         on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
+        if any(s.rule.arbitrary for s in on):
+            ops = ", ".join(sorted({s.rule.op for s in on}))
+            return _Sample("runs", f"where the derivative does not exist ({ops}): autograd's value is arbitrary",
+                           decomposed)
         if on:
             rule = kinks.conventional(outputs, on, symbols, point)
             if all(measure(auto[n], rule[n], coarsest).agree for n in symbols):

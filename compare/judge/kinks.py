@@ -32,6 +32,7 @@ import torch
 
 from ..sym import as_expr, rational_value, release
 from ..symbolic.elementwise import Step
+from . import spectral_kinks
 
 __all__ = ["Rule", "RULES", "KINKED_HEADS", "may_kink", "Site", "Kink", "TORCH", "sites", "present", "locate", "conventional",
            "boundaries"]
@@ -54,6 +55,9 @@ class Rule:
     """(argument values, params) -> whether the point lies on the op's kink."""
     partials: Callable[[Sequence[sympy.Expr], Mapping], tuple]
     """(argument values, params) -> d op / d argument for each argument, under the rule."""
+    arbitrary: bool = False
+    """The derivative does not exist at the kink and the rule leaves autograd's value arbitrary (an
+    eigenvector of a repeated eigenvalue): any value autograd gives there follows it."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class Kink:
     """The rules that decide autograd's value, joined into one sentence."""
     value: dict[str, np.ndarray] | None
     """The gradient of out.sum() under those rules (float64); None when no rule covers the kink."""
+    arbitrary: bool = False
+    """The derivative does not exist there and a rule leaves autograd's value arbitrary (`Rule.arbitrary`)."""
 
 
 # -- exact comparisons of numbers ----------------------------------------------------------
@@ -250,6 +256,7 @@ RULES: dict[str, Rule] = {r.op: r for r in [
          (sympy.Max,), _tied(_largest), _spread(_largest)),
     Rule("minimum", "minimum(a, b) at a tie gives half of the gradient to each",
          (sympy.Min,), _tied(_smallest), _spread(_smallest)),
+    *spectral_kinks.rules(Rule),
 ]}
 """op -> the rule autograd follows at its kink (torch `TORCH`)."""
 

@@ -90,6 +90,8 @@ def find_kink(piece, point, sites, symbols, exact_grad, autograd64) -> kinks.Kin
         return None
     ops = tuple(dict.fromkeys(s.rule.op for s in on))
     texts = [f"{s.rule.op}: {s.rule.text}" for s in {s.rule.op: s for s in on}.values()]
+    if any(s.rule.arbitrary for s in on):  # one node without a derivative: so is the output
+        return kinks.Kink(ops=ops, rule="; ".join(texts), value=None, arbitrary=True)
     if lines:
         ops += ("control flow",)
         texts.append(kinks.BOUNDARY_RULE + f" (line {', '.join(map(str, lines))})")
@@ -108,6 +110,9 @@ def kink_status(kink: kinks.Kink, runs) -> Status:
     """`convention` when each (dtype, autograd run) gives what PyTorch's rules give at the kink, else `disagree`."""
     where = "at a kink of " + ", ".join(o for o in kink.ops if o != "undefined") if any(
         o != "undefined" for o in kink.ops) else "where the exact derivative is undefined"
+    if kink.arbitrary:
+        return Status(CONVENTION, f"{where}: the derivative does not exist here, and PyTorch's rule leaves "
+                                  f"autograd's value arbitrary (torch {kinks.TORCH})", kink.rule)
     if kink.value is None:
         return Status(DISAGREE, f"{where}: autograd is finite, and no rule says what it should be")
     for dt, run in runs:

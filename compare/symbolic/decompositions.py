@@ -73,9 +73,9 @@ def eigh2(a: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray]:
     vectors = np.array([[eigh_entry(*head(VECTOR, k, i), *entries) for k in range(n)] for i in range(n)],
                        dtype=object).reshape(n, n)
     for k in range(n):
-        note_kink("linalg.eigh", values[k], entries, k=k, n=n)
+        note_kink("linalg.eigh", values[k], entries, k=k, n=n, upper=int(upper))
         for i in range(n):
-            note_kink("linalg.eigh (eigenvectors)", vectors[i, k], entries, k=k, n=n)
+            note_kink("linalg.eigh (eigenvectors)", vectors[i, k], entries, k=k, n=n, upper=int(upper))
     return values, vectors
 
 
@@ -94,13 +94,16 @@ def eig2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = a.shape[0]
     entries = _entries(a)
     head = lambda part, k, i: (sympy.Integer(part), sympy.Integer(k), sympy.Integer(i), sympy.Integer(n))  # noqa: E731
-    part = lambda re, k, i: from_parts(eig_entry(*head(re, k, i), *entries), eig_entry(*head(re + 1, k, i), *entries))  # noqa: E731
+
+
+    def part(re, k, i):
+        pair = (eig_entry(*head(re, k, i), *entries), eig_entry(*head(re + 1, k, i), *entries))
+        for node in pair:  # each real node is where a repeated eigenvalue leaves the derivative undefined
+            note_kink("linalg.eig" if re == VALUE_RE else "linalg.eig (eigenvectors)", node, entries, k=k, n=n)
+        return from_parts(*pair)
+
     values = np.array([part(VALUE_RE, k, 0) for k in range(n)], dtype=object)
     vectors = np.array([[part(RIGHT_RE, k, i) for k in range(n)] for i in range(n)], dtype=object).reshape(n, n)
-    for k in range(n):
-        note_kink("linalg.eig", values[k], entries, k=k, n=n)
-        for i in range(n):
-            note_kink("linalg.eig (eigenvectors)", vectors[i, k], entries, k=k, n=n)
     return values, vectors
 
 

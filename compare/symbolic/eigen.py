@@ -53,6 +53,9 @@ class Decomposition:
     """left[k][i]: row k of V^-1 for eigenvectors (w_k^T v_j = [k == j]); the left singular vector u_k."""
     simple: tuple
     """Whether value k is a simple root (its vectors are then functions of the matrix)."""
+    roots: tuple
+    """roots[k]: which distinct value value k is (equal for the positions of one repeated value); a
+    singular value 0 of a rank-deficient matrix is not simple either."""
 
 
 def nan_ball():
@@ -230,7 +233,7 @@ def _symmetric(entries: tuple, shape: tuple, uplo: str) -> Decomposition | None:
     roots = sorted(((flint.acb(z.real), m) for z, m in roots), key=lambda r: float(r[0].real.mid()))
     _, reference = lapack(f"eigh {uplo}", entries, (n, n))
     a = flint.acb_mat(n, n, [as_ball(v) for v in entries])
-    values, vectors, simple = [], [], []
+    values, vectors, which = [], [], []
     for c, (mu, m) in enumerate(roots):
         p = _projector(a, roots, c, n)
         start = len(values)
@@ -238,8 +241,9 @@ def _symmetric(entries: tuple, shape: tuple, uplo: str) -> Decomposition | None:
         for v in _orthonormal(xs):
             values.append(mu)
             vectors.append([flint.acb(x.real) for x in v])
-            simple.append(m == 1)
-    return Decomposition(tuple(values), tuple(map(tuple, vectors)), tuple(map(tuple, vectors)), tuple(simple))
+            which.append(c)
+    simple = tuple(roots[c][1] == 1 for c in which)
+    return Decomposition(tuple(values), tuple(map(tuple, vectors)), tuple(map(tuple, vectors)), simple, tuple(which))
 
 
 def _apply(p, x: np.ndarray) -> list:
@@ -293,7 +297,7 @@ def _general(entries: tuple, shape: tuple, option: str) -> Decomposition | None:
     else:
         left = [[nan_ball()] * n for _ in range(n)]
     return Decomposition(tuple(roots[c][0] for c in order), tuple(map(tuple, right)), tuple(map(tuple, left)),
-                         simple)
+                         simple, tuple(order))
 
 
 def _singular(entries: tuple, shape: tuple, option: str) -> Decomposition | None:
@@ -320,18 +324,20 @@ def _singular(entries: tuple, shape: tuple, option: str) -> Decomposition | None
     _, big_v, big_u = lapack("svd", entries, shape)
     v_ref, u_ref = (big_v, big_u) if tall else (big_u, big_v)
     g = flint.acb_mat(s, s, [as_ball(x) for x in gram])
-    values, vs, simple = [], [], []
+    values, vs, simple, which = [], [], [], []
     for c, (mu, k) in enumerate(roots):
         start = len(values)
         for v in _orthonormal([_apply(_projector(g, roots, c, s), v_ref[:, start + q]) for q in range(k)]):
             values.append(flint.acb(mu.real.nonnegative_part().sqrt()))
             vs.append([flint.acb(x.real) for x in v])
             simple.append(k == 1 and not mu.real.is_zero())
+            which.append(c)
     us = [[sum((a[i][j] * v[j] for j in range(s)), flint.acb(0)) / values[q] for i in range(t)]
           if not values[q].real.is_zero() else None for q, v in enumerate(vs)]
     us = _completed(us, u_ref, t)
     right, left = (vs, us) if tall else (us, vs)
-    return Decomposition(tuple(values), tuple(map(tuple, right)), tuple(map(tuple, left)), tuple(simple))
+    return Decomposition(tuple(values), tuple(map(tuple, right)), tuple(map(tuple, left)), tuple(simple),
+                         tuple(which))
 
 
 def _gram(entries: tuple, a: list, shape: tuple, tall: bool) -> tuple:
