@@ -69,11 +69,12 @@ def number(value, prec: int):
 
 
 def _float(x: flint.arb, prec: int):
-    """An arb's midpoint as a SymPy Float (NaN for a ball that is not finite)."""
+    """An arb's midpoint as a SymPy Float of `prec` bits (NaN for a ball that is not finite)."""
     if not x.is_finite():
         return sympy.nan
     mantissa, exponent = x.mid().man_exp()
-    return sympy.Float(mpmath.mpf((int(mantissa), int(exponent))), prec)
+    with mpmath.workprec(max(prec, int(mantissa).bit_length() + 1)):  # mpf rounds to the working precision
+        return sympy.Float(mpmath.mpf((int(mantissa), int(exponent))), prec)
 
 
 def _fraction(x: float) -> flint.fmpq:

@@ -64,7 +64,11 @@ def _at(d: eigen.Decomposition | None, pick) -> flint.arb:
 class eigh_entry(MatrixNode):
     """lambda_k (ascending, as torch.linalg.eigh) or v_k[i] of the real symmetric n x n matrix given by
     its entries, row by row: `eigh_entry(part, k, i, n, upper, a_00, a_01, ...)`; `upper` (0 or 1) is the
-    triangle LAPACK reads, on which the signs it gives the vectors depend."""
+    triangle LAPACK reads, on which the signs it gives the vectors depend.
+
+    Its partials are those of the function of all n^2 entries that takes the symmetric part
+    (A + A^T) / 2 first: the same function on the symmetric matrices it is given, and one whose
+    partials by each entry are a function's, so that differentiating them again is consistent."""
 
     dims = 2
 
@@ -81,7 +85,8 @@ class eigh_entry(MatrixNode):
         if part == VALUE:
             return vec(a, k) * vec(b, k)
         val = lambda c: self.node(VALUE, c, 0)  # noqa: E731
-        return sympy.Add(*(vec(i, j) * vec(a, j) * vec(b, k) / (val(k) - val(j))
+        # of the symmetric part (A + A^T) / 2: E_ab enters as (E_ab + E_ba) / 2
+        return sympy.Add(*(vec(i, j) * (vec(a, j) * vec(b, k) + vec(b, j) * vec(a, k)) / (2 * (val(k) - val(j)))
                            for j in range(self.shape[0]) if j != k))
 
     def _latex(self, printer, exp=None):
