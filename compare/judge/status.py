@@ -17,7 +17,7 @@ import torch
 
 from ..records import AGREE, CONVENTION, DISAGREE, ERROR
 from . import kinks
-from .verdict import FORWARD_TOLERANCE, Errors, Tolerance, measure, measure_all
+from .verdict import FORWARD_TOLERANCE, Errors, measure, measure_all
 
 __all__ = ["Status", "path_error", "forward_mismatch", "find_kink", "kink_status", "comparison_status"]
 
@@ -68,9 +68,7 @@ def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None
     both = np.isfinite(exact_out) & np.isfinite(torch_out)
     if not both.any():
         return None
-    scale = max(1.0, float(np.abs(exact_out[both]).max()))
-    tolerance = Tolerance(rtol=FORWARD_TOLERANCE.rtol, atol=FORWARD_TOLERANCE.atol * scale)
-    found = measure(torch_out[both], exact_out[both], torch.float64, tolerance=tolerance)
+    found = measure(torch_out[both], exact_out[both], torch.float64, tolerance=FORWARD_TOLERANCE)
     if found.agree:
         return None
     i = tuple(int(j) for j in np.argwhere(both)[found.worst[0]])
