@@ -565,6 +565,15 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
     out = np.empty((count, exprs.size), dtype=np.float64)
     if count == 0 or exprs.size == 0:
         return out.reshape((count,) + exprs.shape)
+    extended = [i for i, p in enumerate(points) if not _rational(p)]
+    if extended:  # an infinite coordinate: those points by SymPy alone (exp(-oo) = 0), the others together
+        out = out.reshape((count,) + exprs.shape)
+        rest = [i for i in range(count) if i not in extended]
+        if rest:
+            out[rest] = evaluate_many(exprs, [points[i] for i in rest], inputs)
+        for i in extended:
+            out[i] = evaluate(exprs, points[i])
+        return out
     flat = [as_expr(e) for e in exprs.flat]  # released (detach(e) read as e) one group at a time
     same = {name: syms.reshape(-1) for name, syms in inputs.items() if syms.shape == exprs.shape}
     groups: dict = defaultdict(list)
@@ -597,6 +606,11 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         for p, k in zip(*np.nonzero(undecided)):
             out[p, idx[k]] = _exact_float(release(flat[idx[k]]), points[p])
     return out.reshape((count,) + exprs.shape)
+
+
+def _rational(point: Mapping) -> bool:
+    """Are all of a point's coordinates rational (none of them ±oo), as the Fraction evaluators need?"""
+    return all(isinstance(v, sympy.Rational) for v in point.values())
 
 
 class _Values:

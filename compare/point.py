@@ -19,7 +19,8 @@ from .exact_values import Check, Exact
 from .explore import is_branch, path_key
 from .judge import kinks
 from .judge.oracles import hessian_check, oracle_answers
-from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
+from .judge.status import (Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error,
+                           undefined_status)
 from .judge.verdict import agreeing, combine, measure, measure_each
 from .numeric import oracles
 from .pieces import Derived
@@ -64,7 +65,7 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
         continued = ref64.continued is not None and ref64.continued.hessian is not None
         hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
                                 continued=continued, shared=shared)
-    status = _status(work, (low, high), ref64, kink, run.dtype, [
+    status = _status(work, (low, high), ref64, kink, run.dtype, tensors, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
         ("Hessian", hessian.errors if hessian else None)])
     return PointResult(origin=check.origin, piece=check.piece,
@@ -74,7 +75,7 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        status=status.status, note=status.note,
                        oracles={name: o.result for name, o in found.items()} if found else None,
                        jacobian_forward_errors=jac.forward, hessian=hessian, rule=status.rule,
-                       torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
+                       torch=kinks.TORCH if kink is not None or status.rule else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
                        symbolic64=ref64.exact.gradient if exact64 is not None else None)
@@ -89,14 +90,15 @@ def _float64_run(run: CaseRun, ref64: _Reference, tensors) -> tuple:
     return numeric.autograd_run(run.reverse, tensors, torch.float64), None
 
 
-def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> Status:
+def _status(work: Derived, runs, ref64: _Reference, kink, dtype, tensors, compared) -> Status:
     """The point's status, in the order `judge.status` documents."""
     low, high = runs
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
     found = path_error(((_label(dtype), low), ("float64", high)), want)
     if found is None:
         mismatch = forward_mismatch(ref64.exact.output, high.output)
-        found = Status(ERROR, mismatch) if mismatch else None
+        found = Status(ERROR, mismatch) if mismatch else undefined_status(ref64.exact.output, high.output,
+                                                                          tensors, compared)
     if found is not None:
         return found
     if kink is not None:

@@ -74,6 +74,9 @@ def _forward(run: CaseRun, tensors, want, mode: str, seen) -> Found:
 
 
 def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+    if not all(bool(torch.isfinite(t).all()) for t in tensors.values()):
+        return Found(OracleResult(values=None, errors=None, mode=mode,
+                                  note="an input is infinite here: a finite step cannot move it (-inf + h = -inf)"))
     try:
         fd = oracles.finite_difference(run.case.fn, tensors, u=run.u)
     except Exception as exc:
