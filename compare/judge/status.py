@@ -22,7 +22,7 @@ import torch
 
 from ..records import AGREE, CONVENTION, DISAGREE, ERROR
 from . import kinks
-from .verdict import FORWARD_TOLERANCE, Errors, measure, measure_all
+from .verdict import FORWARD_TOLERANCE, Errors, Tolerance, measure, measure_all
 
 __all__ = ["Status", "path_error", "forward_mismatch", "undefined_status", "find_kink", "kink_status",
            "comparison_status", "UNDEFINED_RULE"]
@@ -60,7 +60,8 @@ def path_error(runs, want) -> Status | None:
     return None
 
 
-def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None:
+def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray,
+                     tolerance: Tolerance = FORWARD_TOLERANCE) -> str | None:
     """Why the symbolic run cannot stand for this case at the point, or None when the values match.
 
     Both runs execute the same code, so their outputs agree up to rounding,
@@ -74,7 +75,7 @@ def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None
     both = np.isfinite(exact_out) & np.isfinite(torch_out)
     if not both.any():
         return None
-    found = measure(torch_out[both], exact_out[both], torch.float64, tolerance=FORWARD_TOLERANCE)
+    found = measure(torch_out[both], exact_out[both], torch.float64, tolerance=tolerance)
     if found.agree:
         return None
     i = tuple(int(j) for j in np.argwhere(both)[found.worst[0]])

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 __all__ = ["Tolerance", "TOLERANCES", "FD_TOLERANCE", "FORWARD_TOLERANCE", "Errors", "agreeing", "largest", "measure",
-           "measure_each", "measure_all", "combine", "scale", "ulp_distance"]
+           "measure_each", "measure_all", "combine", "looser", "scale", "ulp_distance"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,11 @@ FORWARD_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-3)
 """How far torch's float64 output may be from the exact output (atol scaled by the largest exact
 value, as every atol is) before the two runs are taken to compute different functions: loose, since
 it looks for another function, not for rounding, which cancellation can make large."""
+
+def looser(a: Tolerance, b: Tolerance) -> Tolerance:
+    """The tolerance that allows what either allows (the larger rtol and the larger atol)."""
+    return Tolerance(rtol=max(a.rtol, b.rtol), atol=max(a.atol, b.atol))
+
 
 _BITS = {torch.float64: (np.float64, np.int64), torch.float32: (np.float32, np.int32),
          torch.float16: (np.float16, np.int16)}
@@ -214,12 +219,18 @@ def is_nan(x: float) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
-def measure_each(got: Mapping, want: Mapping, dtype: torch.dtype, tolerance: Tolerance | None = None) -> dict:
-    """`measure` per input: name -> Errors, for the names of `want`."""
-    return {n: measure(got[n], want[n], dtype, tolerance=tolerance) for n in want}
+def measure_each(got: Mapping, want: Mapping, dtype: torch.dtype,
+                 tolerance: Tolerance | Mapping[str, Tolerance] | None = None) -> dict:
+    """`measure` per input: name -> Errors, for the names of `want`. `tolerance` may be one per input
+    (an input whose computation passed through a coarser dtype: `judge.basis`)."""
+    def own(name: str) -> Tolerance | None:
+        return tolerance.get(name) if isinstance(tolerance, Mapping) else tolerance
+
+    return {n: measure(got[n], want[n], dtype, tolerance=own(n)) for n in want}
 
 
-def measure_all(got: Mapping, want: Mapping, dtype: torch.dtype, tolerance: Tolerance | None = None) -> Errors:
+def measure_all(got: Mapping, want: Mapping, dtype: torch.dtype,
+                tolerance: Tolerance | Mapping[str, Tolerance] | None = None) -> Errors:
     """`measure` over all inputs at once: the worst of each measure."""
     return combine(measure_each(got, want, dtype, tolerance).values())
 
