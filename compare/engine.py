@@ -33,6 +33,7 @@ from .exact_values import Check, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
 from .judge.basis import basis
+from .outputs import differentiated_outputs
 from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .numeric import oracles
 from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites
@@ -116,6 +117,8 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
+    fn, outputs_note = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
+    case = dataclasses.replace(case, fn=fn)
     symbols = case_symbols(case)
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)
@@ -126,7 +129,7 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
         (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
     run = _case_run(case, settings, symbols, exploration)
     work, seen64 = _derived(run, exploration, feasibility, exact_points)
-    run = _with_basis(run, seen, seen64)
+    run = _with_basis(run, seen, seen64, outputs_note)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
     exact = exact_values(run, [w.result for w in work], checks)
@@ -170,12 +173,15 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
                    second=case.order >= 2 and scalar, reverse=reverse)
 
 
-def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None) -> CaseRun:
+def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
     """`run` with what its comparisons are held to (`judge.basis`), and its direction `u` moved onto the
     structured inputs' directions. `seen64`: the float64 replays' observations (None: the case's dtype
-    is float64, and its own runs are the float64 run's)."""
+    is float64, and its own runs are the float64 run's); `outputs_note`: which outputs are checked,
+    for a function that returns several ("" otherwise)."""
     lowered = {run.dtype: seen.lowered, torch.float64: seen.lowered if seen64 is None else seen64.lowered}
     found = basis(run.symbols, seen.structured + (seen64.structured if seen64 else []), lowered)
+    if outputs_note:
+        found = dataclasses.replace(found, notes=(outputs_note,) + found.notes)
     return dataclasses.replace(run, basis=found, u=found.direction(run.u))
 
 
