@@ -24,18 +24,22 @@ from . import derive
 __all__ = ["infinite", "at_point", "hessian_vectors"]
 
 
+def _infinite(value) -> bool:
+    return value is sympy.S.Infinity or value is sympy.S.NegativeInfinity  # singletons: no SymPy equality
+
+
 def infinite(point: Mapping, symbols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Input name -> a bool array of its shape: which of its coordinates are ±oo at `point`."""
-    return {name: np.vectorize(lambda s: point.get(s) in (sympy.oo, -sympy.oo), otypes=[bool])(syms)
-            if syms.size else np.zeros(syms.shape, dtype=bool) for name, syms in symbols.items()}
+    return {name: np.array([_infinite(point.get(s)) for s in syms.flat], dtype=bool).reshape(syms.shape)
+            for name, syms in symbols.items()}
 
 
 def at_point(exact, point: Mapping, symbols: Mapping[str, np.ndarray]):
     """`exact` (an `exact_values.Exact`) with the derivatives along infinite coordinates set to 0 (see
     the module docstring); `exact` itself at a point with none, or where an output entry is infinite."""
-    where = infinite(point, symbols)
-    if not any(m.any() for m in where.values()):
+    if not any(_infinite(v) for v in point.values()):
         return exact
+    where = infinite(point, symbols)
     output = np.asarray(exact.output, dtype=np.float64)
     if np.isinf(output).any():
         return exact
@@ -55,13 +59,13 @@ def hessian_vectors(gradient: Mapping[str, np.ndarray], symbols: Mapping[str, np
     """`derive.hessian_vector_values` at each point, H v along `u`; at a point with infinite
     coordinates, u's entries along them are 0 and so are H v's (the second derivatives involving them,
     module docstring), so that no 0 * NaN of the formulas there reaches the sum."""
-    marks = [np.concatenate([m.reshape(-1) for m in infinite(p, symbols).values()]) for p in points]
-    plain = [i for i, m in enumerate(marks) if not m.any()]
+    plain = [i for i, p in enumerate(points) if not any(_infinite(v) for v in p.values())]
+    marks = {i: np.concatenate([m.reshape(-1) for m in infinite(p, symbols).values()])
+             for i, p in enumerate(points) if i not in plain}
     out = np.empty((len(points), sum(s.size for s in symbols.values())), dtype=np.float64)
     if plain:
         out[plain] = derive.hessian_vector_values(gradient, symbols, u, [points[i] for i in plain])
-    for i, m in enumerate(marks):
-        if m.any():
-            along = [sympy.Integer(0) if inf else w for w, inf in zip(u, m)]
-            out[i] = np.where(m, 0.0, derive.hessian_vector_values(gradient, symbols, along, [points[i]])[0])
+    for i, m in marks.items():
+        along = [sympy.Integer(0) if inf else w for w, inf in zip(u, m)]
+        out[i] = np.where(m, 0.0, derive.hessian_vector_values(gradient, symbols, along, [points[i]])[0])
     return out

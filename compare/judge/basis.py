@@ -149,8 +149,10 @@ def basis(symbols: Mapping[str, np.ndarray], structured: list[Structured],
     """The Basis of a case with these input symbols, from the facts its symbolic runs observed
     (`lowered`: per run dtype, the casts met by a symbolic run in that dtype)."""
     shapes = {n: tuple(s.shape) for n, s in symbols.items()}
+    if not structured and not any(lowered.values()):  # most cases: nothing to adapt
+        return Basis(shapes)
     owner = {s: n for n, syms in symbols.items() for s in syms.flat}
-    projection, notes = _projection(symbols, structured, owner)
+    projection, notes = _projection(symbols, structured, owner) if structured else (None, [])
     coarsest: dict = {}
     for run_dtype, facts in lowered.items():
         for fact in (f for f in facts if finer(run_dtype, f.target)):  # below the run's own precision only

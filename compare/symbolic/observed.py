@@ -170,10 +170,17 @@ def _floating_dtype(out) -> torch.dtype | None:
     return dtype if isinstance(dtype, torch.dtype) and (dtype.is_floating_point or dtype.is_complex) else None
 
 
+_EPS: dict = {}
+
+
 def finer(source: torch.dtype, target: torch.dtype) -> bool:
     """Is `source` a floating (or complex) dtype more precise than `target`?"""
-    floating = (source.is_floating_point or source.is_complex) and (target.is_floating_point or target.is_complex)
-    return floating and torch.finfo(source).eps < torch.finfo(target).eps
+    if source == target:
+        return False
+    for d in (source, target):
+        if d not in _EPS:
+            _EPS[d] = torch.finfo(d).eps if d.is_floating_point or d.is_complex else None
+    return _EPS[source] is not None and _EPS[target] is not None and _EPS[source] < _EPS[target]
 
 
 def note_cast(values: np.ndarray | None, source: torch.dtype | None, target: torch.dtype) -> None:
