@@ -125,3 +125,49 @@ def test_a_triangular_factor_backward_wrong_inside_its_triangle_is_caught():
     wrong = compare.check(lambda L: (_TriangularInverseOff.apply(L) * torch.arange(9.0, dtype=F64).reshape(3, 3))
                           .sum(), (L,), order=1)
     assert wrong.status == "disagree"
+
+
+# -- the projection itself ----------------------------------------------------------------------------
+def _fact(kind, triangle, matrix):
+    from compare.symbolic.observed import Structured
+
+    return Structured("aten.op", "self", kind, triangle, (tuple(tuple(row) for row in matrix),))
+
+
+def _basis(kind, triangle, matrix=None):
+    from compare.judge.basis import basis
+    from compare.sym import input_symbols
+
+    symbols = {"A": input_symbols("A", (2, 2))}
+    a = symbols["A"]
+    return basis(symbols, [_fact(kind, triangle, matrix if matrix is not None else a.tolist())], {})
+
+
+def test_a_symmetric_argument_averages_each_mirrored_pair():
+    b = _basis("symmetric", "lower")
+    g = {"A": np.array([[1.0, 2.0], [3.0, 4.0]])}
+    assert b.gradient(g)["A"].tolist() == [[1.0, 2.5], [2.5, 4.0]]
+    jac = {"A": np.arange(12.0).reshape(3, 2, 2)}  # 3 outputs
+    assert b.jacobian(jac)["A"][1].tolist() == [[4.0, 5.5], [5.5, 7.0]]
+    h = np.arange(16.0).reshape(4, 4)
+    p = np.array([[1, 0, 0, 0], [0, 0.5, 0.5, 0], [0, 0.5, 0.5, 0], [0, 0, 0, 1]])
+    assert np.allclose(b.hessian(h), p @ h @ p)  # P H P, P the orthogonal projection
+    point = {"A": torch.tensor([[1.0, 9.0], [3.0, 4.0]], dtype=F64)}
+    assert b.point(point)["A"].tolist() == [[1.0, 3.0], [3.0, 4.0]]  # the read (lower) triangle mirrored
+
+
+def test_a_triangular_argument_leaves_out_its_unread_triangle():
+    b = _basis("triangular", "upper")
+    assert b.gradient({"A": np.array([[1.0, 2.0], [3.0, 4.0]])})["A"].tolist() == [[1.0, 2.0], [0.0, 4.0]]
+    point = {"A": torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=F64)}
+    assert b.point(point)["A"].tolist() == [[1.0, 2.0], [0.0, 4.0]]
+    assert torch.equal(b.direction(torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=F64)),
+                       torch.tensor([1.0, 2.0, 0.0, 4.0], dtype=F64))
+
+
+def test_a_matrix_whose_mirrored_entries_are_one_symbol_needs_no_projection():
+    from compare.sym import input_symbols
+
+    v = input_symbols("A", (2, 2))  # A_0_1 stands on both sides of the diagonal: already symmetric
+    b = _basis("symmetric", "lower", [[v[0, 0], v[0, 1]], [v[0, 1], v[1, 1]]])
+    assert b.projection is None and b.notes == ()
