@@ -129,7 +129,7 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
         (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
     run = _case_run(case, settings, symbols, exploration)
     work, seen64 = _derived(run, exploration, feasibility, exact_points)
-    run = _with_basis(run, seen, seen64, outputs_note)
+    run = _with_basis(run, seen, seen64, outputs_note())
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
     exact = exact_values(run, [w.result for w in work], checks)

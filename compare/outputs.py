@@ -5,8 +5,10 @@ to end in one tensor.
 Autograd leaves out what it does not differentiate: integer and boolean outputs (indices, masks)
 and floating outputs that torch declares not differentiable (`native_layer_norm`'s mean and rstd:
 `requires_grad` is False on them). Which outputs those are is read from one run at the example
-point; `out.sum()` of the result is then the sum of every differentiated output's entries, as
-`compare.conformance` sums an op_db sample's outputs.
+point, made the first time the function returns several (never for one that returns one tensor:
+an extra call can change what it computes, as a TorchScript function's does once its profiling
+runs are done); `out.sum()` of the result is then the sum of every differentiated output's
+entries, as `compare.conformance` sums an op_db sample's outputs.
 """
 from __future__ import annotations
 
@@ -18,30 +20,39 @@ import torch
 __all__ = ["differentiated_outputs"]
 
 
-def differentiated_outputs(fn: Callable, example: Mapping[str, torch.Tensor]) -> tuple[Callable, str]:
-    """(`fn`, "") for a function that returns one tensor (or anything else: the check says what); for one
-    that returns a tuple or list of tensors, (a function returning the outputs autograd differentiates,
-    flattened and concatenated, or the one such output as it is; what the page says of it)."""
-    leaves = {n: t.detach().clone().requires_grad_(True) for n, t in example.items()}
-    try:
-        with torch.enable_grad():
-            out = fn(**leaves)
-    except Exception:  # the check runs it again and reports the failure where it belongs
-        return fn, ""
-    if not isinstance(out, (tuple, list)) or not out or not all(isinstance(o, torch.Tensor) for o in out):
-        return fn, ""
-    keep = [i for i, o in enumerate(out) if (o.dtype.is_floating_point or o.dtype.is_complex) and o.requires_grad]
-    if not keep:
-        return fn, ""
+def differentiated_outputs(fn: Callable, example: Mapping[str, torch.Tensor]) -> tuple[Callable, Callable[[], str]]:
+    """(a function that returns what `fn` returns, or, where that is a tuple or list of tensors, the
+    outputs autograd differentiates: the one such output as it is, several flattened and concatenated;
+    a function giving what the page says of it, "" until such an output was met)."""
+    found: dict = {}
 
     @functools.wraps(fn)
-    def picked(**inputs):
-        outputs = fn(**inputs)
-        chosen = [outputs[i] for i in keep]
+    def checked(**inputs):
+        out = fn(**inputs)
+        if not _several(out):
+            return out  # one tensor; or anything else, which the check reports as it is
+        if "keep" not in found:
+            found.update(_differentiated(fn, example))
+        chosen = [out[i] for i in found["keep"]]
+        if not chosen:
+            return out
         return chosen[0] if len(chosen) == 1 else torch.cat([o.reshape(-1) for o in chosen])
 
+    return checked, lambda: found.get("note", "")
+
+
+def _several(out) -> bool:
+    return isinstance(out, (tuple, list)) and bool(out) and all(isinstance(o, torch.Tensor) for o in out)
+
+
+def _differentiated(fn: Callable, example: Mapping[str, torch.Tensor]) -> dict:
+    """{"keep": the positions of the outputs autograd differentiates at the example, "note": ...}."""
+    leaves = {n: t.detach().clone().requires_grad_(True) for n, t in example.items()}
+    with torch.enable_grad():
+        out = fn(**leaves)
+    keep = [i for i, o in enumerate(out) if (o.dtype.is_floating_point or o.dtype.is_complex) and o.requires_grad]
     left = [f"{i} ({str(o.dtype).replace('torch.', '')})" for i, o in enumerate(out) if i not in keep]
-    return picked, _note(len(out), keep, left)
+    return {"keep": keep, "note": _note(len(out), keep, left) if keep else ""}
 
 
 def _note(count: int, keep: list[int], left: list[str]) -> str:
