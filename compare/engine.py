@@ -115,6 +115,7 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
+    stage("making the symbols and the points")
     symbols = case_symbols(case)
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)

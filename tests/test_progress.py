@@ -138,8 +138,8 @@ def test_the_engine_reports_its_stages_to_one_listener():
     finally:
         progress._LISTENER.reset(token)
     assert (len(result.pieces), len(result.points)) == (2, 4)  # the example, a sample, a point in each piece
-    assert heard == ["exploring the control flow", "deriving, piece 1 of 2", "deriving, piece 2 of 2",
-                     "finding kinks", "the code once more in float64, piece 1 of 2",
+    assert heard == ["making the symbols and the points", "exploring the control flow",
+                     "deriving, piece 1 of 2", "deriving, piece 2 of 2", "finding kinks", "the code once more in float64, piece 1 of 2",
                      "the code once more in float64, piece 2 of 2", "exact values at every point"] + \
         [f"autograd at point {k} of 4" for k in range(1, 5)]
     progress.stage("nobody listens")  # outside a check: nothing, no error
