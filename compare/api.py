@@ -197,8 +197,10 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
 
 def _checked(case: Case, **options) -> CaseResult:
     from .engine import check_case
+    from .progress import one_check
 
-    return check_case(case, samples=4, loop_bound=64, **options)  # the defaults, where the case has none
+    with one_check(case.name):  # a line with the stage and the time, on a terminal only
+        return check_case(case, samples=4, loop_bound=64, **options)  # the defaults, where the case has none
 
 
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
