@@ -24,7 +24,7 @@ import inspect
 from typing import Any, Callable, Mapping, Sequence
 
 from .case import Case, compile_backend, make_case
-from .errors import CannotCheck
+from .errors import CannotCheck, without_own_frames
 from .locate import source_location
 from .modules import is_module, module_function, module_location
 from .records import DISAGREE, ERROR, CaseResult
@@ -225,7 +225,7 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout, oracles=False)
     if result.status in (DISAGREE, ERROR):
         message = mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None))
-        if cannot_check(result):
-            raise CannotCheck(message) from result.cause
+        if cannot_check(result):  # chained to its cause, whose traceback shows the user's frames, not ours
+            raise CannotCheck(message, result) from without_own_frames(result.cause)
         raise AssertionError(message)
     return result
