@@ -268,3 +268,18 @@ def test_a_jacobian_mismatch_shows_the_entries_that_differ():
     page = render_case(result, Meta(python="3", torch="2", sympy="1", seed=0, samples=4))
     assert "| example  | out[0]   | x[1]    |" in page
     assert compare.assert_agrees(fixed).status == "agree"
+
+
+# -- an output autograd does not differentiate -------------------------------------------------
+@pytest.mark.parametrize("fn", [lambda x: (x > 0).long(), lambda x: torch.argmax(x), lambda x: x > 0],
+                         ids=["long", "argmax", "bool"])
+def test_an_integer_output_says_what_torch_does(fn):
+    x = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    with pytest.raises(RuntimeError) as torch_says:  # what torch does with it: no gradient at all
+        fn(x).sum().backward()
+    result = compare.check(fn, (x.detach(),))
+    assert result.status == "error", result  # not agree: autograd computes no gradient to agree with
+    assert f'out.sum().backward() raises "RuntimeError: {torch_says.value}"' in result.error
+    assert result.error.startswith("tests/test_api.py:") and "which autograd does not differentiate" in result.error
+    with pytest.raises(compare.CannotCheck, match="autograd does not differentiate"):
+        compare.assert_agrees(fn, (x.detach(),))
