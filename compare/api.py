@@ -170,6 +170,11 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
           compile: bool | str | None = None) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
+    At a prompt the record shows one line (verdict, points, pieces, largest error); `print(result)`
+    or `result.summary()` adds the derivative, the rule at a kink and the first disagreement;
+    `result.record()` writes every field, and each is an attribute (`result.points[0].autograd`).
+    In Jupyter it displays as markdown.
+
     `inputs`: a dict (name -> floating tensor), or positional arguments as
     for gradcheck, of which only the floating tensors are differentiated
     and the rest held constant (see the module's docstring). `fn` must
