@@ -135,9 +135,14 @@ def _title_fits(fig, renderer):
 
 @pytest.mark.skipif(not available(), reason="matplotlib is an optional extra")
 def test_the_title_says_what_detach_and_a_kink_make_of_the_derivative(monkeypatch):
-    fig, _ = _drawn(monkeypatch, _case("cases/notes/autograd.py", "detached"))
+    fig, renderer = _drawn(monkeypatch, _case("cases/notes/autograd.py", "detached"))
     title = fig.get_suptitle() or fig.axes[0].get_title()
-    assert "detach() holds x**2 constant" in title and "3*x**2" in title, title  # f = x**3, drawn: x**2
+    assert "x**2 is held constant" in title and "3*x**2" in title, title  # f = x**3, drawn: x**2
+    _title_fits(fig, renderer)
+    fig, renderer = _drawn(monkeypatch, _case("cases/idioms/in_place.py", "written_under_no_grad"))
+    assert "held constant" in fig.get_suptitle(), fig.get_suptitle()  # a clamp under no_grad: the slope is not 1
+    _title_fits(fig, renderer)
+    assert fig.axes[1].yaxis.label.get_window_extent(renderer).y0 >= 0  # nor its axis label
     fig, renderer = _drawn(monkeypatch, compare.check(F.hardswish, (torch.tensor([-4.0, 0.5, 4.0]),), samples=1))
     title = fig.get_suptitle() or fig.axes[0].get_title()
     assert "kinks at input = −3, 3" in title, title  # where hardswish's derivative jumps (F.hardswish(input))

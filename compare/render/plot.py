@@ -37,6 +37,8 @@ _STYLE = {
     "grid.alpha": 0.3,
 }
 _PIECE_COLOURS = ("#dbe9f6", "#f6eedb")
+TITLE_WIDTH = 95
+"""Longest line of a title, in characters: a longer one would be cut at the picture's edges."""
 
 
 def available() -> bool:
@@ -196,15 +198,13 @@ def _draw(result: CaseResult, c: Curve):
     else:
         bottom.set_xlabel(c.name)
     top.set_ylabel(f"f({c.name})")
-    held = f", {', '.join(c.held)} held constant" if c.held else ""
-    bottom.set_ylabel(f"d f / d {c.name}{held}")
+    bottom.set_ylabel(f"d f / d {c.name}" + _held(c))
     lines = _title(result, c, kinks)
     fig.suptitle("\n".join(lines), y=0.985)
     top_edge = 0.93 - 0.045 * len(lines)
     _legend(fig, (top, bottom), top_edge + 0.005)
     fig.subplots_adjust(left=0.14, right=0.97, top=top_edge, bottom=0.1, hspace=0.12)
-    for ax in (top, bottom):
-        _thin_ticks(fig, ax)
+    _thin_ticks(fig)
     return fig
 
 
@@ -237,16 +237,25 @@ def _title(result: CaseResult, c: Curve, kinks: tuple[float, ...]) -> list[str]:
     pieces = f", {len(c.pieces)} pieces shaded" if len(c.pieces) > 1 else ""
     lines = [f"{result.name}: the function and its derivative{pieces}"]
     if c.held:
-        drawn = sympy.sstr(c.pieces[0][2])
-        lines.append(f"detach() holds {', '.join(c.held)} constant: the derivative is {drawn}, not the slope "
-                     f"{sympy.sstr(c.slope)} of f" if c.slope is not None else
-                     f"detach() holds {', '.join(c.held)} constant: the derivative is not the slope of f")
+        said = (f"{', '.join(c.held)} is held constant (detach or no_grad): the derivative is "
+                f"{sympy.sstr(c.pieces[0][2])}, not the slope {sympy.sstr(c.slope)} of f")
+        lines.append(said if c.slope is not None and len(said) <= TITLE_WIDTH else
+                     "a term is held constant (detach or no_grad): the derivative drawn is not the slope of f")
     if kinks:
-        where = ", ".join(_short(k) for k in kinks)
+        where = f" at {c.name} = {', '.join(_short(k) for k in kinks)}"
         ruled = any(p.rule for p in result.points)  # a point at the kink: autograd's value there is a rule's
-        lines.append(f"kink{'s' if len(kinks) > 1 else ''} at {c.name} = {where} (dotted): the derivative jumps"
-                     + ("; autograd there follows PyTorch's rule" if ruled else ", and has no value there"))
+        said = (f"kink{'s' if len(kinks) > 1 else ''}{where} (dotted): the derivative jumps"
+                + ("; autograd there follows PyTorch's rule" if ruled else ", and has no value there"))
+        lines.append(said if len(said) <= TITLE_WIDTH else said.replace(where, "", 1))
     return lines
+
+
+def _held(c: Curve) -> str:
+    """What the derivative's axis adds when something is held constant: `, x**2 held constant`."""
+    if not c.held:
+        return ""
+    said = f", {', '.join(c.held)} held constant"
+    return said if len(said) <= 30 else ", a term held constant"
 
 
 def _short(x: float) -> str:
@@ -326,23 +335,27 @@ def _broken(x: np.ndarray, d: np.ndarray, kinks: tuple[float, ...]) -> tuple[np.
     return np.insert(x, at, kinks), np.insert(d, at, np.nan)
 
 
-def _thin_ticks(fig, ax) -> None:
-    """Drop every other tick label (then two of three, ...) until no two labels on an axis overlap,
-    keeping the tick nearest 0."""
+def _thin_ticks(fig) -> None:
+    """Drop every other tick label (then two of three, ...) on each axis whose labels overlap, until none
+    do, keeping the tick nearest 0. One layout per round, for every axis at once."""
     from matplotlib.ticker import FixedLocator
 
-    for axis in (ax.xaxis, ax.yaxis):
-        ticks = np.asarray(axis.get_majorticklocs())
-        for step in range(2, len(ticks) + 1):
-            if not _overlapping(fig, axis):
-                break
-            centre = int(np.argmin(np.abs(ticks)))
-            axis.set_major_locator(FixedLocator(ticks[(np.arange(len(ticks)) - centre) % step == 0]))
+    axes = [axis for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)]
+    ticks = {id(axis): np.asarray(axis.get_majorticklocs()) for axis in axes}
+    step = {id(axis): 1 for axis in axes}
+    while True:
+        fig.draw_without_rendering()
+        crowded = [axis for axis in axes if step[id(axis)] < len(ticks[id(axis)]) and _overlapping(fig, axis)]
+        if not crowded:
+            return
+        for axis in crowded:
+            locs, step[id(axis)] = ticks[id(axis)], step[id(axis)] + 1
+            centre = int(np.argmin(np.abs(locs)))
+            axis.set_major_locator(FixedLocator(locs[(np.arange(len(locs)) - centre) % step[id(axis)] == 0]))
 
 
 def _overlapping(fig, axis) -> bool:
-    """Whether two of the axis's visible tick labels overlap, as drawn."""
-    fig.draw_without_rendering()
+    """Whether two of the axis's visible tick labels overlap, as last laid out."""
     renderer = fig.canvas.get_renderer()
     low, high = sorted(axis.get_view_interval())
     boxes = [label.get_window_extent(renderer) for loc, label in zip(axis.get_majorticklocs(), axis.get_ticklabels())
