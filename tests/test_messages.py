@@ -79,5 +79,7 @@ def test_ulp_figures_are_numbers_only_where_they_mean_something():
     assert far.max_ulp > ULP_MEANINGFUL and ulp_text(far) == "far beyond rounding"
     assert sign_flipped(-want, want, torch.float64) and not sign_flipped(want * 2, want, torch.float64)
     assert not sign_flipped(np.array([-1e-20]), np.array([1e-20]), torch.float32)  # they agree: no flip to tell
+    tiny = measure(np.array([7.4e-15]), np.array([0.0]), torch.float32)  # agrees, 7e8 float32 ULPs from 0
+    assert tiny.agree and tiny.max_ulp > ULP_MEANINGFUL and ulp_text(tiny) == "near 0"
     rounded = measure(np.array([np.float32(0.1)], dtype=np.float64), np.array([0.1]), torch.float32)
     assert rounded.max_ulp == 0 and ulp_text(rounded) == "0 ULP, correctly rounded"

@@ -167,8 +167,9 @@ def points_table(result: CaseResult, points: Sequence[PointResult]) -> str:
 POINTS_INTRO = ("Autograd in {dtype} and in float64 against the exact derivative (rounded to float64). ULP: units "
                 "in the last place of the case's dtype, counted between autograd's value and the exact one rounded "
                 "to that dtype; 0 beside a nonzero abs err means autograd's value is the exact one "
-                f"{CORRECTLY_ROUNDED}, the error being that rounding. ULPs past a few million are said in words "
-                "(\"far beyond rounding\"), as is a sign flip.")
+                f"{CORRECTLY_ROUNDED}, the error being that rounding. ULPs past a few million are said in words: "
+                "\"far beyond rounding\", or \"near 0\" for values that agree there (floats are dense near 0, "
+                "and the abs err is the figure to read), as is a sign flip.")
 
 
 def points_section(result: CaseResult) -> list[str]:

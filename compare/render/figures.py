@@ -12,6 +12,9 @@ a result's summary:
 * two values of opposite signs are billions of ULPs apart however close
   they are to zero (the count crosses every float between them): a sign
   flip is said as such;
+* a value that agrees but lies billions of ULPs away is near 0, where floats
+  are dense (7e-15 against an exact 0 is 7e8 float32 ULPs): the absolute
+  error is what means something there, and the ULPs are said "near 0";
 * 0 ULP beside a nonzero absolute error means autograd returned the exact
   value correctly rounded to its dtype, the error being that rounding.
 """
@@ -39,6 +42,7 @@ CORRECTLY_ROUNDED = "correctly rounded"
 
 SIGN_FLIPPED = "the sign flipped"
 BEYOND_ROUNDING = "far beyond rounding"
+NEAR_ZERO = "near 0"
 
 
 def number(x: float) -> str:
@@ -61,14 +65,15 @@ def sign_flipped(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> bool:
 
 
 def ulp_figure(errors: Errors, flipped: bool = False) -> str | None:
-    """The ULP distance as a table shows it: the count, or words past `ULP_MEANINGFUL` or for a sign
-    flip; None where there is no distance (a NaN against a number, or a dtype without ULPs)."""
+    """The ULP distance as a table shows it: the count, or words past `ULP_MEANINGFUL` ("far beyond
+    rounding", or "near 0" where the values agree) or for a sign flip; None where there is no distance
+    (a NaN against a number, or a dtype without ULPs)."""
     if flipped:
         return SIGN_FLIPPED
     if errors.max_ulp is None:
         return None
     if errors.max_ulp > ULP_MEANINGFUL:
-        return BEYOND_ROUNDING
+        return NEAR_ZERO if errors.agree else BEYOND_ROUNDING
     return str(errors.max_ulp)
 
 
