@@ -16,10 +16,10 @@ from .words import counted
 __all__ = ["array_text", "cell", "folded_table", "point_text", "table", "SHOWN_ROWS", "FOLDED_ABOVE"]
 
 SHOWN_ROWS = 10
-"""Rows a long table shows before the fold."""
+"""Items (pieces, points) a long table shows before the fold."""
 
 FOLDED_ABOVE = 15
-"""A table of more rows is folded after its first `SHOWN_ROWS` (a control-flow case has a row per piece)."""
+"""A table of more items is folded after its first `SHOWN_ROWS` (a control-flow case has one per piece)."""
 
 
 def array_text(a: np.ndarray, limit: int = 8) -> str:
@@ -47,12 +47,14 @@ def table(rows: Sequence[Sequence], headers: Sequence[str], numbers: bool = Fals
     return tabulate(rows, headers=list(headers), tablefmt="github", disable_numparse=not numbers)
 
 
-def folded_table(rows: Sequence[Sequence], headers: Sequence[str], what: str, numbers: bool = False) -> list[str]:
-    """The table's lines, its rows past the first `SHOWN_ROWS` folded in a `<details>` block when
-    there are more than `FOLDED_ABOVE` of them; `what` names a row (`piece`, `point`)."""
-    if len(rows) <= FOLDED_ABOVE:
+def folded_table(rows: Sequence[Sequence], headers: Sequence[str], what: str, numbers: bool = False,
+                 per: int = 1) -> list[str]:
+    """The table's lines, folded in a `<details>` block after its first `SHOWN_ROWS` items when it has more
+    than `FOLDED_ABOVE`; an item (`what`: a piece, a point) is `per` consecutive rows."""
+    items = len(rows) // per
+    if items <= FOLDED_ABOVE:
         return [table(rows, headers, numbers), ""]
-    rest = rows[SHOWN_ROWS:]
-    return [table(rows[:SHOWN_ROWS], headers, numbers), "",
-            f"<details><summary>{counted(len(rest), 'more ' + what)} (of {len(rows)})</summary>", "",
-            table(rest, headers, numbers), "", "</details>", ""]
+    rest = items - SHOWN_ROWS
+    return [table(rows[:SHOWN_ROWS * per], headers, numbers), "",
+            f"<details><summary>{counted(rest, 'more ' + what)} (of {items})</summary>", "",
+            table(rows[SHOWN_ROWS * per:], headers, numbers), "", "</details>", ""]

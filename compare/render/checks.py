@@ -174,7 +174,8 @@ POINTS_INTRO = ("Autograd in {dtype} and in float64 against the exact derivative
 
 def points_section(result: CaseResult) -> list[str]:
     out = ["## Points", "", POINTS_INTRO.format(dtype=result.dtype), ""]
-    out += folded_table(_point_rows(result, result.points), [c.header(result) for c in POINT_COLUMNS], "row")
+    out += folded_table(_point_rows(result, result.points), [c.header(result) for c in POINT_COLUMNS], "point",
+                        per=len(result.shapes))
     return out + _rounding_lines(result) + _continuity_lines(result.points)
 
 
