@@ -168,10 +168,12 @@ def _leave_interrupts_to_the_parent() -> None:
 
 def done_line(result, seconds: float, verbose: bool) -> str:
     """The line printed for a finished case (and its traceback, with `-v`)."""
+    from .render.words import counted
+
     mark = {AGREE: "ok", CONVENTION: "conv", DISAGREE: "DISAGREE", ERROR: "ERROR"}.get(result.status, result.status)
     line = f"{mark:>8}  {result.name}"
     if result.status != ERROR:
-        line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"
+        line += f"  ({counted(len(result.points), 'point')}, {counted(len(result.pieces), 'piece')}, {seconds:.2f} s)"
     else:
         line += f"  {result.error}"
     if verbose and result.traceback:

@@ -275,13 +275,10 @@ def _meta(args):
 
 
 def _summary(results: list, out: str) -> None:
-    from .records import DISAGREE, STATUSES
+    from .records import DISAGREE
+    from .render.words import tally
 
-    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
-    agree, convention, disagree, error = (counts[s] for s in STATUSES)
-    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {agree} agree, "
-          f"{convention} convention, {disagree} disagree, {error} errors. "
-          f"Reports in {out}/ (index.md, results.json).")
+    print(f"{tally(r.status for r in results)} Reports in {out}/ (index.md, results.json).")
     known = sum(r.known_wrong is not None and r.status == DISAGREE for r in results)
     if known:
         print(f"({known} of the disagreements {'is a case' if known == 1 else 'are cases'} declared known_wrong: "

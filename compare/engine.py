@@ -239,15 +239,30 @@ def _return_line(fn) -> int | None:
     return start + returns[0] - 1 if len(returns) == 1 else None
 
 
+NOT_DIFFERENTIATED = "element 0 of tensors does not require grad and does not have a grad_fn"
+"""What torch raises for `out.sum().backward()` on an integer or bool output."""
+
+
 def _tensor_valued(fn):
-    """`fn`, raising CaseOutputError when it returns anything but a tensor."""
+    """`fn`, raising CaseOutputError when it returns anything but a floating or complex tensor.
+
+    An integer or bool output (`(x > 0).long()`, `argmax`) is an error, neither `agree` nor
+    `disagree`: its exact derivative is 0 off its jumps, but autograd computes no gradient at all
+    (torch differentiates floating and complex tensors only, and `out.sum().backward()` raises), so
+    there is nothing to compare, and autograd is not wrong to refuse. Saying `agree` would claim a
+    gradient torch never gives."""
 
     @functools.wraps(fn)
     def run(**inputs):
         out = fn(**inputs)
+        name = getattr(fn, "__name__", "the case")
         if not isinstance(out, (torch.Tensor, SymTensor)):
-            raise CaseOutputError(f"{getattr(fn, '__name__', 'the case')}() returned "
-                                  f"{type(out).__name__}, not a tensor", _return_line(fn))
+            raise CaseOutputError(f"{name}() returned {type(out).__name__}, not a tensor", _return_line(fn))
+        if not (out.dtype.is_floating_point or out.dtype.is_complex):
+            raise CaseOutputError(f"{name}() returns a tensor of {str(out.dtype).replace('torch.', '')}, which "
+                                  f"autograd does not differentiate: out.sum().backward() raises "
+                                  f"\"RuntimeError: {NOT_DIFFERENTIATED}\", so there is no gradient to check",
+                                  _return_line(fn))
         return out
 
     return run
