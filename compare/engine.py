@@ -126,11 +126,12 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     shown = shown_points(case, dtype)
     stage("exploring the control flow")
     (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
-    moved = _onto_structure(user_points, basis(symbols, seen.structured, {}))
+    structure = basis(symbols, seen.structured, {})  # for the claim's proof; the whole basis once derived
+    moved = _onto_structure(user_points, structure)
     if moved is not None:  # samples drawn off a structured input's structure: moved onto it, explored again
         user_points = moved
         (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
-    run = _case_run(case, settings, symbols, exploration)
+    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure)
     work, seen64 = _derived(run, exploration, feasibility, exact_points)
     run = _with_basis(run, seen, seen64, outputs_note())
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],

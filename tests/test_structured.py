@@ -171,3 +171,14 @@ def test_a_matrix_whose_mirrored_entries_are_one_symbol_needs_no_projection():
     v = input_symbols("A", (2, 2))  # A_0_1 stands on both sides of the diagonal: already symmetric
     b = _basis("symmetric", "lower", [[v[0, 0], v[0, 1]], [v[0, 1], v[1, 1]]])
     assert b.projection is None and b.notes == ()
+
+
+def test_a_claim_about_a_structured_input_is_judged_on_the_structure():
+    """`expect` for log det A through cholesky: A^-1 is the gradient on symmetric matrices; the exact side's
+    formulas read one triangle, so the claim is compared on the symmetric directions too (not proven by
+    algebra, which would need A_ij = A_ji, and not refuted); twice A^-1 is refuted."""
+    A = _spd()
+    right = compare.check(_logdet, (A,), expect=lambda A: torch.linalg.inv(A), samples=1, order=1)
+    assert right.status == "agree" and right.pieces[0].claim == "unproven"
+    wrong = compare.check(_logdet, (A,), expect=lambda A: 2 * torch.linalg.inv(A), samples=1, order=1)
+    assert wrong.status == "disagree" and wrong.pieces[0].claim == "disproven"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
+import sympy
 import torch
 
 from ..errors import display_path
@@ -50,6 +51,17 @@ class Projection:
         out = np.array(values, dtype=np.float64).copy()
         for target, source in self.onto:
             out[target] = 0.0 if source is None else out[source]
+        return out
+
+    def apply_exprs(self, values: np.ndarray) -> np.ndarray:
+        """`apply` to a flat object array of SymPy expressions (a gradient's formulas)."""
+        out = np.array(values, dtype=object).copy()
+        for group in self.groups:
+            mean = sympy.Add(*(out[i] for i in group)) / len(group)
+            for i in group:
+                out[i] = mean
+        for i in self.zeros:
+            out[i] = sympy.S.Zero
         return out
 
     def apply(self, values: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -82,6 +94,14 @@ class Basis:
             return dict(values)
         flat = self.projection.apply(np.concatenate([np.reshape(values[n], -1) for n in self.shapes]))
         return self._split(flat, 0, ())
+
+    def exact_gradient(self, formulas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A gradient's formulas (input name -> object array) projected, for proving a claim on them."""
+        if self.projection is None:
+            return dict(formulas)
+        flat = self.projection.apply_exprs(np.concatenate([np.reshape(formulas[n], -1) for n in self.shapes]))
+        sizes = [int(np.prod(s, dtype=int)) for s in self.shapes.values()]
+        return {n: p.reshape(s) for (n, s), p in zip(self.shapes.items(), np.split(flat, np.cumsum(sizes)[:-1]))}
 
     def jacobian(self, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """A Jacobian (input name -> output shape + input shape) projected along its input axes."""
