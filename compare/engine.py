@@ -118,7 +118,7 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
-    fn, outputs_note = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
+    fn, settled = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
     case = dataclasses.replace(case, fn=fn)
     stage("making the symbols and the points")
     symbols = case_symbols(case)
@@ -131,9 +131,11 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     if moved is not None:  # samples drawn off a structured input's structure: moved onto it, explored again
         user_points = moved
         (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
+    fn, outputs_note = settled()
+    case = dataclasses.replace(case, fn=fn)
     run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure)
     work, seen64 = _derived(run, exploration, feasibility, exact_points)
-    run = _with_basis(run, seen, seen64, outputs_note())
+    run = _with_basis(run, seen, seen64, outputs_note)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
     stage("exact values at every point")

@@ -20,10 +20,13 @@ import torch
 __all__ = ["differentiated_outputs"]
 
 
-def differentiated_outputs(fn: Callable, example: Mapping[str, torch.Tensor]) -> tuple[Callable, Callable[[], str]]:
+def differentiated_outputs(fn: Callable, example: Mapping[str, torch.Tensor]
+                           ) -> tuple[Callable, Callable[[], tuple[Callable, str]]]:
     """(a function that returns what `fn` returns, or, where that is a tuple or list of tensors, the
     outputs autograd differentiates: the one such output as it is, several flattened and concatenated;
-    a function giving what the page says of it, "" until such an output was met)."""
+    `settled()`, which once the function has run says which to keep using and what the page says:
+    `fn` itself and "" where it returned one tensor, so that `torch.compile` compiles `fn`'s own code,
+    keyed by its own code object, not one wrapper's shared by every function checked)."""
     found: dict = {}
 
     @functools.wraps(fn)
@@ -38,7 +41,10 @@ def differentiated_outputs(fn: Callable, example: Mapping[str, torch.Tensor]) ->
             return out
         return chosen[0] if len(chosen) == 1 else torch.cat([o.reshape(-1) for o in chosen])
 
-    return checked, lambda: found.get("note", "")
+    def settled() -> tuple[Callable, str]:
+        return (checked, found["note"]) if found.get("keep") else (fn, "")
+
+    return checked, settled
 
 
 def _several(out) -> bool:
