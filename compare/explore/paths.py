@@ -40,8 +40,9 @@ class Decision:
 
     site: tuple
     """(file, line) of the `if`/`while` in the case file; (file, line, op) for a selection made
-    inside an op on that line (a sort's comparison, a boolean mask) or a branch inside a TorchScript
-    function called there, which autograd's own run makes below Python, not as a Python branch."""
+    inside an op on that line (a sort's comparison, a boolean mask), a branch inside a TorchScript
+    function called there, which autograd's own run makes below Python, not as a Python branch, or
+    a branch in the Python code of a torch function called there (`F.gaussian_nll_loss`'s check)."""
     condition: sympy.Basic
     """The relation as the code wrote it (`2*Abs(a) < 1000`)."""
     taken: bool

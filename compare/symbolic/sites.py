@@ -6,11 +6,12 @@ import sys
 
 import torch
 
-__all__ = ["user_site"]
+__all__ = ["user_site", "enclosing_torch_function"]
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _TORCH = os.path.dirname(os.path.abspath(torch.__file__))
 _OUTSIDE: dict[str, str | None] = {}
+_HANDLER = torch.overrides.handle_torch_function.__code__
 
 
 def _user_file(filename: str) -> str | None:
@@ -31,3 +32,20 @@ def user_site() -> tuple[str, int]:
             return path, frame.f_lineno
         frame = frame.f_back
     return "<unknown>", 0
+
+
+def enclosing_torch_function() -> str | None:
+    """The name of the torch function whose Python code runs between here and the user's frame
+    (`F.gaussian_nll_loss` checking `torch.any(var < 0)`), or None.
+
+    Such a function reaches its code through `torch.overrides.handle_torch_function`, which
+    takes a `TorchFunctionMode` off the stack while it runs: a branch in there is not a Python
+    branch that autograd's run can record.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and _user_file(frame.f_code.co_filename) is None:
+        if frame.f_code is _HANDLER:
+            api = frame.f_locals.get("public_api")
+            return getattr(api, "__name__", "torch function")
+        frame = frame.f_back
+    return None
