@@ -25,6 +25,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
+import torch
 
 from .feasible import SAT, UNSAT, Check, Feasibility
 from ..sym import truth
@@ -116,10 +117,16 @@ class _Cut(Exception):
 
 
 def run_symbolic(fn: Callable, inputs: Mapping[str, SymTensor], decide) -> np.ndarray:
-    """Run `fn` on SymTensors with branches answered by `decide(condition, site)`."""
+    """Run `fn` on SymTensors with branches answered by `decide(condition, site)`.
+
+    Code compiled inside (a library's function under `torch.compile`, as torchvision wraps its
+    Python `roi_align`) runs eagerly here: dynamo would trace SymPy's own code on symbolic tensors.
+    Autograd's runs call it compiled, as the case's own code does.
+    """
     token = BRANCH.set(decide)
     try:  # fresh entries every run: an in-place write must not outlive its run
-        out = fn(**{name: SymTensor(t.exprs.copy(), t.dtype) for name, t in inputs.items()})
+        with torch.compiler.set_stance("force_eager"):
+            out = fn(**{name: SymTensor(t.exprs.copy(), t.dtype) for name, t in inputs.items()})
     finally:
         BRANCH.reset(token)
     return exprs_of(out)
