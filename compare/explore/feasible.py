@@ -9,11 +9,13 @@ translate; then a seeded sample search looks for a witness, and a side
 with neither a proof nor a witness is `unknown`, never silently kept or
 dropped. With one input variable and piecewise rational conditions, the
 exact region (`intervals.py`) decides instead of z3, solved once per
-prefix of a path.
+prefix of a path; so does a box (`boxes.py`), a conjunction whose every
+literal is about one input entry. z3 is asked only about the rest.
 
 The probability of a region is its mass under the case's sampling
 distribution (independent standard normals): exact for one variable (the
-region is a union of intervals), a seeded Monte Carlo estimate otherwise.
+region is a union of intervals) and for a box (a product of such masses),
+a seeded Monte Carlo estimate otherwise.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 import sympy
 
 from . import intervals
+from .boxes import Boxes
 from .translate import Translator, Untranslatable, load_solver, model_point, z3
 from ..sym import exact, release, truth
 
@@ -55,6 +58,7 @@ class Feasibility:
                  samples: int = 4096):
         self.symbols = list(symbols)
         self.translator = Translator(self.symbols)
+        self.boxes = Boxes(self.symbols)
         self.timeout_ms = timeout_ms
         self._seed, self._samples = seed, samples
         self._draws: tuple | None = None
@@ -99,7 +103,14 @@ class Feasibility:
             region, own = self._region(tuple(conditions))
             if region is not None and own:
                 return Check(SAT, intervals.inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+        box = self._box(conditions)
+        if box is not None:  # every literal about one entry: decided exactly, entry by entry
+            return Check(UNSAT) if Boxes.empty(box) else Check(SAT, self.boxes.corner(box))
         return self._solve(conditions)
+
+    def _box(self, conditions: Sequence[sympy.Basic]) -> dict | None:
+        """The conjunction's box (`boxes.py`) over several input entries, or None (one entry: `region`)."""
+        return self.boxes.box(conditions) if len(self.symbols) > 1 else None
 
     def _solve(self, conditions: list) -> Check:
         """`check` by z3, then (for what z3 cannot read) intervals or a sample search."""
@@ -138,6 +149,9 @@ class Feasibility:
             region, own = self._region(tuple(c for c in conditions if c is not sympy.true))
             if region is not None and own:
                 return intervals.contains(region, point[self.symbols[0]])
+        box = self._box(conditions)
+        if box is not None and all(s in point for s in box):
+            return Boxes.contains(box, point)
         return all(truth(c, point) for c in conditions)
 
     def search(self, conditions: Sequence[sympy.Basic]) -> dict | None:
@@ -155,7 +169,8 @@ class Feasibility:
         """A point strictly inside the region, well away from its boundaries.
 
         One variable: the centre of one of the region's intervals (exact).
-        Several: z3 on the conditions with every bound made strict and moved
+        A box (every literal about one entry): the centre of each side,
+        moved off the axes (`_spread`). Several: z3 on the conditions with every bound made strict and moved
         inwards, by a margin relative to the bound (absolute where the bound is
         0), shrinking the margin until a point is found, then moved off the
         axes (`_spread`). `accept(point) -> point | None` rounds a candidate to
@@ -169,6 +184,10 @@ class Feasibility:
                     point = accept(intervals.inside(interval, self.symbols[0]))
                     if point is not None:
                         return point
+        box = self._box(conditions)
+        if box is not None:
+            return None if Boxes.empty(box) else next(
+                (p for p in map(accept, self._spread(self.boxes.corner(box), conditions)) if p is not None), None)
         for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Rational(1, 10**8), None):
             tight = [c for c in (_tighten(c, margin) for c in conditions) if c is not sympy.true]
             # z3's own model, spread: a region's centre was tried above
@@ -219,6 +238,12 @@ class Feasibility:
         region = self.region(conditions)
         if region is not None:
             return intervals.mass(region), "exact"
+        box = self.boxes.box(conditions, compound=True) if len(self.symbols) > 1 else None
+        if box is not None:
+            return Boxes.mass(box), "exact"
+        less = self.boxes.mass_less(conditions) if len(self.symbols) > 1 else None
+        if less is not None:
+            return less, "exact"
         n = len(self.mc)
         hits = int(self._holds(conditions, self.mc).sum()) if conditions else n
         if hits == 0:
@@ -228,15 +253,15 @@ class Feasibility:
     def below(self, conditions: Sequence[sympy.Basic], limit: float) -> tuple[float, str] | None:
         """A proof that the region's probability is below `limit`: (bound, how), or None.
 
-        One variable: the exact mass. Several: z3 proves the region lies in a
+        One variable, or a box (`boxes.py`): the exact mass. Several: z3 proves the region lies in a
         box |x_i| < w about the origin, whose mass is prod erf(w/sqrt 2), or
         outside the box |x_i| < W, whose complement has mass at most
         n erfc(W/sqrt 2). Regions of other shapes are not bounded here.
         """
         conditions = [c for c in conditions if c is not sympy.true]
-        region = self.region(conditions)
-        if region is not None:
-            p = intervals.mass(region)
+        region, box = self.region(conditions), self._box(conditions)
+        if region is not None or box is not None:
+            p = intervals.mass(region) if region is not None else Boxes.mass(box)
             return (p, "exact") if p < limit else None
         n = len(self.symbols)
         # erf(x) <= 2x/sqrt(pi), so this w makes the box's mass at most `limit`.
@@ -307,6 +332,9 @@ class Feasibility:
         region = self.region(conditions)
         if region is not None:
             return intervals.as_relational(region, self.symbols[0])
+        box = self._box(conditions)
+        if box is not None:
+            return self.boxes.readable(box)
         kept: list = []
         for i, c in enumerate(conditions):
             later = conditions[i + 1:i + 4]
