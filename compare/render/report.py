@@ -223,6 +223,7 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
                 f"({picture})", ""]
     if len(result.pieces) > 1 or result.pieces[0].sites:
         out += _pieces_section(result)
+    out += _domain_section(result)
     if result.output_shape != ():
         out += _nonscalar_section(result)
     out += _detach_section(result)
@@ -294,11 +295,33 @@ def _pieces_section(result: CaseResult) -> list[str]:
     if result.uncovered:
         out += ["**Uncovered** (not explored; never hidden):", ""]
         for u in result.uncovered:
-            out += [f"- `{_cell(u.condition)}`: {u.reason}; probability {u.probability:.3g} ({u.how})"]
+            if u.paths == 1:
+                out += [f"- `{_cell(u.condition)}`: {u.reason}; probability {u.probability:.3g} ({u.how})"]
+            else:  # the sides of branches left at the budget: their union, too long to read here
+                out += [f"- {u.paths} branches not taken (their conditions are in `results.json`): {u.reason}; "
+                        f"probability {_probability(u.probability)} ({u.how})"]
         out += [""]
     else:
         out += ["Every path was explored: no region is uncovered.", ""]
     return out
+
+
+def _domain_section(result: CaseResult) -> list[str]:
+    """Where the code raises (a library's check of its arguments): outside the function's domain."""
+    if not result.outside:
+        return []
+    out = ["**Outside the domain** (the code raises there, and so does torch at a point inside; no piece "
+           "of the function):", ""]
+    for r in result.outside:
+        unchecked = f"; {', '.join(r.unchecked)} lie there, not checked" if r.unchecked else ""
+        out += [f"- `{_cell(r.condition)}`: raises `{_cell(r.error)}` at {r.where}; probability "
+                f"{_probability(r.probability)} ({r.how}){unchecked}"]
+    return out + [""]
+
+
+def _probability(p: float) -> str:
+    """Three digits, or the distance from 1 where those would round to 1."""
+    return f"1 - {1 - p:.3g}" if f"{p:.3g}" == "1" and p < 1 else f"{p:.3g}"
 
 
 def _complex_section(result: CaseResult) -> list[str]:

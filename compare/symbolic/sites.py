@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-__all__ = ["user_site", "enclosing_torch_function"]
+__all__ = ["user_site", "user_site_of", "enclosing_torch_function"]
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _TORCH = os.path.dirname(os.path.abspath(torch.__file__))
@@ -49,3 +49,14 @@ def enclosing_torch_function() -> str | None:
             return getattr(api, "__name__", "torch function")
         frame = frame.f_back
     return None
+
+
+def user_site_of(tb) -> tuple[str, int]:
+    """(file, line) of the innermost frame of a traceback outside compare and torch."""
+    found = ("<unknown>", 0)
+    while tb is not None:
+        path = _user_file(tb.tb_frame.f_code.co_filename)
+        if path is not None:
+            found = (path, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
