@@ -53,6 +53,9 @@ def _lower(value, dtype: torch.dtype) -> bool:
     return False
 
 
+_compiling = torch.compiler.is_compiling
+
+
 def _tensors_in(value):
     """The tensors in an op's arguments or outputs (in lists, tuples and dicts too)."""
     if isinstance(value, torch.Tensor):
@@ -94,39 +97,57 @@ class PathRecorder(TorchFunctionMode):
         kwargs = kwargs or {}
         if func is torch.Tensor.__bool__:
             return self._branch(func, args, kwargs)
-        depends = not self.every and not torch.compiler.is_compiling() and self._any_depends((args, kwargs))
+        track = not self.every and not _compiling()
+        depends = track and (self._any_depends(args) or (bool(kwargs) and self._any_depends(kwargs.values())))
         if self.promote is not None and func is not torch.Tensor.to:
             if _lower(args, self.promote):
                 args = _promote(args, self.promote)
             if kwargs and _lower(tuple(kwargs.values()), self.promote):
                 kwargs = {k: _promote(v, self.promote) for k, v in kwargs.items()}
         out = func(*args, **kwargs)
-        if not self.every and not torch.compiler.is_compiling():
+        if track:
             self._note(func, args, out, depends)
         return out
 
-    def _any_depends(self, value) -> bool:
-        return any(self.depends(t) for t in _tensors_in(value))
+    # Every op of a run passes through the three below: loops, not generators, and one dict each.
+    def _any_depends(self, values) -> bool:
+        """Does a tensor among `values` (or in a list or tuple among them) depend on the inputs?"""
+        for v in values:
+            if isinstance(v, torch.Tensor):
+                if self.depends(v):
+                    return True
+            elif isinstance(v, (list, tuple)) and self._any_depends(v):
+                return True
+        return False
 
     def depends(self, t: torch.Tensor) -> bool:
         """Does `t` depend on the run's inputs (see the class's docstring)?"""
         made = self._made.get(id(t))
         if made is not None and made[0] is t:
-            return made[1] or (t._base is not None and self.depends(t._base))
-        return t.grad_fn is not None or (t._base is not None and self.depends(t._base))
+            if made[1]:
+                return True
+        elif t.grad_fn is not None:
+            return True
+        base = t._base
+        return base is not None and self.depends(base)
 
     def _note(self, func, args, out, depends: bool) -> None:
         """Mark what `func` made, and what it wrote into (`__setitem__`'s target, or an in-place op's,
         which it returns) with its base, as depending on the inputs when an argument does."""
-        for t in _tensors_in(out):
-            self._made[id(t)] = (t, depends)
-        if not depends or not args or not isinstance(args[0], torch.Tensor):
-            return
-        target = args[0]
-        if func is torch.Tensor.__setitem__ or any(t is target for t in _tensors_in(out)):
+        made = self._made
+        target = args[0] if depends and args and isinstance(args[0], torch.Tensor) else None
+        written = target is not None and func is torch.Tensor.__setitem__
+        if isinstance(out, torch.Tensor):
+            made[id(out)] = (out, depends)
+            written = written or out is target
+        else:
+            for t in _tensors_in(out):
+                made[id(t)] = (t, depends)
+                written = written or (target is not None and t is target)
+        if written:
             for t in (target, target._base):
                 if t is not None:
-                    self._made[id(t)] = (t, True)
+                    made[id(t)] = (t, True)
 
     @torch.compiler.disable
     def _branch(self, func, args, kwargs) -> bool:
