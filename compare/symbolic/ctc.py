@@ -67,8 +67,10 @@ def alpha(y: np.ndarray, labels: list[int], blank: int) -> list[list[sympy.Expr]
 
 @meaning(aten._ctc_loss)
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, zero_infinity: bool = False):
-    """-log of the sum over alignments, by the alpha recursion in exact form; and log alpha (-inf
-    where no alignment reaches, and past each sample's lengths)"""
+    """-log of the sum over alignments (the alpha recursion, exactly), and log alpha
+
+    log alpha is -inf where no alignment reaches and past each sample's lengths (torch leaves
+    those entries unwritten; only its backward reads them)."""
     lp = exprs(log_probs)  # (T, N, C)
     inputs, lengths = _lengths(input_lengths), _lengths(target_lengths)
     labels = _targets(targets, lengths)
