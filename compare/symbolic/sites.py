@@ -1,37 +1,18 @@
-"""Where in the user's code a symbolic run is: the innermost frame outside compare and torch."""
+"""Where in the user's code a symbolic run is: the innermost frame outside compare and torch.
+
+`compare.locate` decides which code is the user's; a branch is recorded at `user_site()`.
+"""
 from __future__ import annotations
 
-import os
 import sys
 
 import torch
 
+from ..locate import user_file, user_site
+
 __all__ = ["user_site", "user_site_of", "enclosing_torch_function"]
 
-_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_TORCH = os.path.dirname(os.path.abspath(torch.__file__))
-_OUTSIDE: dict[str, str | None] = {}
 _HANDLER = torch.overrides.handle_torch_function.__code__
-
-
-def _user_file(filename: str) -> str | None:
-    """The absolute path of a code object's file, or None for compare's, torch's and contextlib's."""
-    if filename not in _OUTSIDE:
-        path = os.path.abspath(filename)
-        ours = path.startswith(_HERE) or path.startswith(_TORCH) or "contextlib" in path
-        _OUTSIDE[filename] = None if ours else path
-    return _OUTSIDE[filename]
-
-
-def user_site() -> tuple[str, int]:
-    """(file, line) of the innermost frame outside compare and torch: where a case branches."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        path = _user_file(frame.f_code.co_filename)
-        if path is not None:
-            return path, frame.f_lineno
-        frame = frame.f_back
-    return "<unknown>", 0
 
 
 def enclosing_torch_function() -> str | None:
@@ -43,7 +24,7 @@ def enclosing_torch_function() -> str | None:
     branch that autograd's run can record.
     """
     frame = sys._getframe(1)
-    while frame is not None and _user_file(frame.f_code.co_filename) is None:
+    while frame is not None and user_file(frame.f_code.co_filename) is None:
         if frame.f_code is _HANDLER:
             api = frame.f_locals.get("public_api")
             return getattr(api, "__name__", "torch function")
@@ -52,10 +33,10 @@ def enclosing_torch_function() -> str | None:
 
 
 def user_site_of(tb) -> tuple[str, int]:
-    """(file, line) of the innermost frame of a traceback outside compare and torch."""
+    """(file, line) of the innermost frame of a traceback in the user's code."""
     found = ("<unknown>", 0)
     while tb is not None:
-        path = _user_file(tb.tb_frame.f_code.co_filename)
+        path = user_file(tb.tb_frame.f_code.co_filename)
         if path is not None:
             found = (path, tb.tb_lineno)
         tb = tb.tb_next
