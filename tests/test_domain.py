@@ -41,6 +41,8 @@ def test_a_library_check_that_raises_is_the_edge_of_the_domain():
     assert ("- `(var_0 < 0) \\| (var_1 < 0) \\| (var_2 < 0)`: raises `ValueError: var has negative entry/entries` "
             "at line 28 of test_domain.py; probability 0.875 (exact)") in page
     assert case_entry(result)["outside_domain"][0]["probability"] == 0.875
+    assert ("Outside the domain: `(var_0 < 0) | (var_1 < 0) | (var_2 < 0)`, where it raises `ValueError: var has "
+            "negative entry/entries` (line 28 of test_domain.py).") in result._repr_markdown_()
 
 
 def test_the_domain_edge_of_one_variable_has_its_exact_probability():
