@@ -5,6 +5,7 @@ the explorer reports that side as a region outside the domain, with its conditio
 probability, and checks the rest. torch must raise there too; a raise at the case's own example,
 a raise of another kind, or one torch does not make, stays the case's error.
 """
+import inspect
 import math
 
 import sympy
@@ -28,6 +29,12 @@ def gaussian_nll(input, var):
     return F.gaussian_nll_loss(input, TARGET, var)
 
 
+def line_of(fn, text: str) -> int:
+    """The line of `fn`'s source file holding `text`."""
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
 def test_a_library_check_that_raises_is_the_edge_of_the_domain():
     result = compare.check(gaussian_nll, {"input": MU, "var": VAR})
     assert result.status == "agree", result.error
@@ -37,12 +44,14 @@ def test_a_library_check_that_raises_is_the_edge_of_the_domain():
     assert region.error == "ValueError: var has negative entry/entries"
     assert region.probability == 1 - 0.5**3 and region.how == "exact"  # some of 3 standard normals < 0
     assert len(result.pieces) == 1 and all(p.status == "agree" for p in result.points)
+    where = f"line {line_of(gaussian_nll, 'return')} of test_domain.py"
+    assert region.where == where
     page = render_case(result, META)
     assert ("- `(var_0 < 0) \\| (var_1 < 0) \\| (var_2 < 0)`: raises `ValueError: var has negative entry/entries` "
-            "at line 28 of test_domain.py; probability 0.875 (exact)") in page
+            f"at {where}; probability 0.875 (exact)") in page
     assert case_entry(result)["outside_domain"][0]["probability"] == 0.875
     assert ("Outside the domain: `(var_0 < 0) | (var_1 < 0) | (var_2 < 0)`, where it raises `ValueError: var has "
-            "negative entry/entries` (line 28 of test_domain.py).") in result._repr_markdown_()
+            f"negative entry/entries` ({where}).") in result._repr_markdown_()
 
 
 def test_the_domain_edge_of_one_variable_has_its_exact_probability():
@@ -55,7 +64,7 @@ def test_the_domain_edge_of_one_variable_has_its_exact_probability():
     assert result.status == "agree", result.error
     (region,) = result.outside
     assert math.isclose(region.probability, 0.5 * math.erfc(1 / math.sqrt(2)), rel_tol=1e-12)  # P(Z < -1)
-    assert region.where == "line 49 of test_domain.py"
+    assert region.where == f"line {line_of(log_of_shifted, 'raise')} of test_domain.py"
 
 
 def test_a_raise_at_the_example_is_the_cases_error():
