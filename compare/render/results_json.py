@@ -133,6 +133,10 @@ def case_entry(result: CaseResult) -> dict:
         entry["pieces"] = [_piece_json(result, piece) for piece in result.pieces]
         entry["uncovered"] = str(sympy.Or(*(u.condition for u in result.uncovered))) if result.uncovered else None
         entry["uncovered_probability"] = _num(sum(u.probability for u in result.uncovered))
+        if result.outside:  # only then, so that other cases' entries stay as they were
+            entry["outside_domain"] = [{"condition": str(r.condition), "raises": r.error, "where": r.where,
+                                        "probability": _num(r.probability), "how": r.how,
+                                        "unchecked": list(r.unchecked)} for r in result.outside]
         entry["points"] = [_point_json(p) for p in result.points]
         hessian = _case_hessian_json(result)
         if hessian is not None:

@@ -22,7 +22,7 @@ import torch
 
 from ..sym import as_expr, exact
 from .shared import note_decision
-from .sites import user_site
+from .sites import enclosing_torch_function, user_site
 
 __all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
            "binary", "ufunc", "KINKS", "note_kink", "recording"]
@@ -149,7 +149,8 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     """A Python bool for a symbolic condition: a number decides itself, else the path explorer does.
 
     `op` names the op when the choice is a selection inside it (a sort's
-    comparison), not a Python branch of the case (`bool()`, `if`).
+    comparison), not a Python branch of the case (`bool()`, `if`); a branch
+    inside a torch function's own Python code is named by that function.
     """
     condition = as_expr(condition)
     if condition is sympy.true or condition is sympy.false:
@@ -163,6 +164,7 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     if decider is None:
         raise NeedsValue("a branch on a symbolic value outside a symbolic run")
     site = user_site()
+    op = op or enclosing_torch_function()
     return decider(condition, site if op is None else tuple(site) + (op,))
 
 
