@@ -21,6 +21,7 @@ from ..exact_values import local_hessian
 from ..numeric import oracles
 from ..records import HessianCheck, OracleResult
 from ..sym import as_expr, detach, release
+from . import kinks
 from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, measure_each
 
 __all__ = ["Found", "oracle_answers", "hessian_check"]
@@ -40,10 +41,11 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) -> dict[str, Found]:
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, kink=None) -> dict[str, Found]:
     """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
     per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
-    detach() calls explain forward mode and finite differences seeing through them."""
+    detach() calls explain forward mode and finite differences seeing through them. At a kink
+    (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is."""
     grads64, by_input64 = reverse
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
@@ -55,20 +57,28 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) ->
         want = {"u": np.asarray(math.fsum(flat * run.u.numpy()))}
     mode = "directional" if directional else "full"
     seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
-    found["forward"] = _forward(run, tensors, want, mode, seen)
+    allowed = None
+    if kink is not None and kink.first_order and kink.allowed is not None:
+        allowed = kinks.allowed(kink.sites, "along", run.u.numpy()) if directional and kink.sites else \
+            kink.allowed if not directional else None
+    found["forward"] = _forward(run, tensors, want, mode, seen, allowed)
     found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
     return found
 
 
-def _forward(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+def _forward(run: CaseRun, tensors, want, mode: str, seen, allowed=None) -> Found:
     try:
         fwd = oracles.forward_mode(run.case.fn, tensors, u=run.u)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
+    if allowed is not None:  # at a kink: the allowed value forward mode's is nearest to
+        want = allowed.nearest(fwd.grads, torch.float64)
     each = measure_each(fwd.grads, want, torch.float64)
     errors = combine(each.values())
     note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(fwd.grads) else ""
+    if allowed is not None:
+        note = _AT_A_KINK_FORWARD if errors.agree else _OFF_THE_RULES_FORWARD
     return Found(OracleResult(values=fwd.grads, errors=errors, errors_by_input=each, mode=mode, note=note),
                  fwd.jacobian)
 
@@ -102,6 +112,9 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
 
 
 _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
+_AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"
+_OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (the nearest is shown as exact)"
+_RULED = "at a kink: compared with the second derivatives PyTorch's rules allow there"
 
 
 def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False,
@@ -110,6 +123,7 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
     already evaluated; `continued`: it was taken by continuity (so it is the full Hessian, also where
     the piece's is taken locally); `shared`: the full Hessian from the float64 run's own graph
     (`numeric.oracles.gradient_and_hessian`), where it has one."""
+    ruled = kink is not None and kink.sites is not None
     if continued:
         mode = "full"
     elif result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
@@ -118,7 +132,7 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
         mode, exact_h = local_hessian(run, result, point)
     else:
         mode = result.hessian_mode
-        if exact_h is None:
+        if exact_h is None and not ruled:
             exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
                 derive.hessian_vector_values(result.gradient, run.symbols, run.exact_u(), [point])[0]
     try:
@@ -126,7 +140,13 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
                else oracles.autograd_hvp(run.case.fn, tensors, run.u))
     except Exception as exc:
         return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
-    if kink is not None:
+    if ruled:  # the Hessians the rules allow through the kinked sites: the one nearest autograd's
+        allowed = kinks.allowed(kink.sites, "hessian") if mode == "full" else \
+            kinks.allowed(kink.sites, "hvp", run.exact_u())
+        name = "H" if mode == "full" else "Hv"
+        want = allowed.nearest({name: got}, torch.float64)[name]
+        return HessianCheck(mode, want, got, measure(got, want, torch.float64), _RULED)
+    if kink is not None and kink.allowed is None:
         return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
     return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))
 

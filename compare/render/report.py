@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import math
 import os
+import re
 from typing import Sequence
 
 import numpy as np
@@ -150,7 +151,8 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
         if result.known_wrong:
             status += " (known wrong)" if result.status == DISAGREE else " (declared known_wrong: not caught)"
         if result.status == CONVENTION:
-            ops = dict.fromkeys(o.split(":")[0] for p in result.points if p.rule for o in p.rule.split("; "))
+            ops = dict.fromkeys(re.match(r"[\w. ]*\w", o).group() for p in result.points if p.rule
+                                for o in p.rule.split("; "))
             status = f"convention ({', '.join(ops)})"
         pieces = str(len(result.pieces))
         if result.uncovered:
@@ -175,8 +177,8 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
         "finite differences (float64); `*` marks one that differs for a reason given on the case's page "
         "(finite differences see through `detach`). The notes' `==` column is the notes' own "
         "check (`x.grad == claim`, in the case's dtype) at each point. `convention`: at a kink, where the "
-        "derivative does not exist, autograd gives what PyTorch's documented rule for the op gives "
-        "(named on the case's page); it is not a failure.", "",
+        "derivative does not exist, autograd gives a value PyTorch's rules allow for the ops there "
+        "(named on the case's page, with the values they allow); it is not a failure.", "",
         table, ""])
 
 
@@ -484,14 +486,20 @@ def _kinks_section(result: CaseResult) -> list[str]:
     out = ["## Kinks", "",
            "At these points the derivative does not exist. SymPy's value (Heaviside(0) = 1/2, sign(0) = 0, "
            "0/0 …), finite differences (the average of the one-sided slopes) and forward mode may each "
-           "give another answer; autograd follows the rule PyTorch documents for the op (its autograd "
-           "notes, \"Gradients for non-differentiable functions\"). Such a point is `convention` when "
-           "autograd gives exactly what the rule gives, by the chain rule through the op, and `disagree` "
-           "otherwise. The rules change between releases, so each verdict names its torch version.", ""]
+           "give another answer. Autograd follows PyTorch's rules (its autograd notes, \"Gradients for "
+           "non-differentiable functions\"), op by op: 1. differentiable: the derivative; 2. locally convex: "
+           "the subgradient of minimum norm; 3. locally concave: the supergradient of minimum norm; "
+           "4. defined: the derivative by continuity, any one where several; 5. undefined: any value; and "
+           "some ops document their own behaviour (clamp passes the gradient at its bounds). Each op autograd "
+           "runs is judged by its own mathematics: the pieces that meet at the point and their one-sided "
+           "derivatives give what its rule allows, and the chain rule through every combination gives the "
+           "gradients of out.sum() the rules allow. Such a point is `convention` when autograd gives one "
+           "of them, and `disagree` otherwise. The rules change between releases, so each verdict names "
+           "its torch version.", ""]
     for i, p in on:
         out += [f"- point {i + 1} ({_points_text(p)}): **{p.status}** — {p.note}"]
-        if p.rule:
-            out += [f"  - rule (torch {p.torch}): {p.rule}"]
+        for rule in (p.rule.split("; ") if p.rule else ()):
+            out += [f"  - rule (torch {p.torch}): {rule}"]
         for name, label in _ORACLES:
             o = p.oracles.get(name) if p.oracles else None
             if o is not None and o.values is not None:

@@ -24,7 +24,7 @@ import torch
 
 from . import extremes
 from .reductions import _first_index
-from .registry import decide, exprs, meaning, note_kink
+from .registry import decide, exprs, meaning
 
 aten = torch.ops.aten
 
@@ -161,7 +161,6 @@ def _max_pool(spatial: int):
             for nc in np.ndindex(*data.shape[:2]):
                 entries = [data[nc + i] for i in window]
                 node = extremes.Max(*entries)  # a 3-d window has 27 entries: see extremes.py
-                note_kink("max(dim)", node, entries)
                 values[nc + o] = node
                 indices[nc + o] = _relabel(_first_index(entries, "max"), flat)
         return (values[0], indices[0]) if unbatched else (values, indices)
