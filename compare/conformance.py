@@ -21,8 +21,8 @@ are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
-on the kink of a documented rule in `compare.judge.kinks`, where autograd must
-give what the rule gives), else `unsupported` if one meets an ATen op with
+at a kink, where autograd must give a gradient PyTorch's rules allow:
+`compare.judge.kinks`, through the sites of the op run again recorded), else `unsupported` if one meets an ATen op with
 no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
 over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 

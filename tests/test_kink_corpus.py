@@ -325,6 +325,13 @@ POINTS = [
     # hardswish's second derivatives at -3 (0 | 1/3) and 3 (1/3 | 0): torch gives 0 at both.
     Point("hardswish_hessian", lambda x: F.hardswish(x).sum(), {"x": t(-3.0, 3.0)}, "convention",
           [[0.0, 1.5], [0.0, 1.0], [-0.5, 1.5], [-0.5, 1.0]], order=2, hessian=[[0.0, 0.0], [0.0, 0.0]]),
+    # selu's second derivatives at 0: scale alpha e^0 (left) | 0 (right), rule 4; torch's is 0.
+    Point("selu_hessian", lambda x: F.selu(x).sum(), {"x": t(0.0)}, "convention", [[SCALE * ALPHA], [SCALE]],
+          order=2, hessian=[[0.0]]),
+    # prelu's Hessian over (x, w) at (0, 1/4): its pieces x and w x have Hessians 0 and [[0, 1], [1, 0]]:
+    # rule 4, either; torch's is 0.
+    Point("prelu_hessian", lambda x, w: F.prelu(x, w).sum(), {"x": t(0.0), "w": t(0.25)}, "convention",
+          [{"x": [1.0], "w": [0.0]}, {"x": [0.25], "w": [0.0]}], order=2, hessian=[[0.0, 0.0], [0.0, 0.0]]),
     # sqrt at 0: its second derivative -> -inf; the off-diagonal entries pass inf times 0 (any value).
     Point("sqrt_hessian", lambda x: torch.sqrt(x).sum(), {"x": t(0.0, 4.0)}, "convention", [[math.inf, 0.25]],
           order=2),

@@ -22,11 +22,12 @@ def relu_at_zero(x):
     return torch.relu(x).sum()
 
 
-@case(inputs={"x": torch.tensor([-3.0, 3.0], dtype=F64)}, samples=0)
+@case(inputs={"x": torch.tensor([-3.0, 3.0], dtype=F64)}, samples=0, order=1)
 def hardsigmoid_at_its_bounds(x):
     """hardsigmoid = clamp((x + 3) / 6, 0, 1): convex at -3 (slopes 0 | 1/6), concave at 3 (1/6 | 0): rules 2
     and 3 give 0 at both, and so does autograd's own hardsigmoid_backward (not clamp's pass-through). No
-    samples: between the bounds torch's float64 backward multiplies by 1/6 rounded to float32."""
+    samples: between the bounds torch's float64 backward multiplies by 1/6 rounded to float32; no second
+    derivatives: torch's hardsigmoid_backward has none."""
     return F.hardsigmoid(x).sum()
 
 

@@ -47,9 +47,12 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, ki
     detach() calls explain forward mode and finite differences seeing through them. At a kink
     (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is."""
     grads64, by_input64 = reverse
+    ruled = kink is not None and kink.first_order and kink.allowed is not None
+    if ruled:  # at a kink reverse mode is held to the value the rules allow nearest to its own
+        by_input64 = measure_each(grads64, kink.allowed_near(grads64).nearest(grads64, torch.float64), torch.float64)
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
-                                           errors_by_input=by_input64))}
+                                           errors_by_input=by_input64, note=_ruled(by_input64) if ruled else ""))}
     directional = sum(t.numel() for t in tensors.values()) > oracles.FULL_LIMIT
     want = exact_grad
     if directional:  # the exact derivative along u, to compare with forward mode's and FD's
@@ -58,29 +61,36 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, ki
     mode = "directional" if directional else "full"
     seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
     allowed = None
-    if kink is not None and kink.first_order and kink.allowed is not None:
-        allowed = kinks.allowed(kink.sites, "along", run.u.numpy()) if directional and kink.sites else \
-            kink.allowed if not directional else None
+    if ruled and not directional:
+        allowed = kink.allowed_near
+    elif ruled and kink.sites is not None:
+        allowed = lambda got: kinks.allowed(kink.sites, "along", run.u.numpy(), near=got)  # noqa: E731
     found["forward"] = _forward(run, tensors, want, mode, seen, allowed)
     found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
     return found
 
 
-def _forward(run: CaseRun, tensors, want, mode: str, seen, allowed=None) -> Found:
+def _forward(run: CaseRun, tensors, want, mode: str, seen, allowed: Callable | None = None) -> Found:
+    """Forward mode against `want`, or at a kink against `allowed(its values)`, the values the rules allow."""
     try:
         fwd = oracles.forward_mode(run.case.fn, tensors, u=run.u)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
     if allowed is not None:  # at a kink: the allowed value forward mode's is nearest to
-        want = allowed.nearest(fwd.grads, torch.float64)
+        want = allowed(fwd.grads).nearest(fwd.grads, torch.float64)
     each = measure_each(fwd.grads, want, torch.float64)
     errors = combine(each.values())
     note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(fwd.grads) else ""
     if allowed is not None:
-        note = _AT_A_KINK_FORWARD if errors.agree else _OFF_THE_RULES_FORWARD
+        note = _ruled(each)
     return Found(OracleResult(values=fwd.grads, errors=errors, errors_by_input=each, mode=mode, note=note),
                  fwd.jacobian)
+
+
+def _ruled(each: dict) -> str:
+    """What an oracle's errors at a kink are measured against, and whether it gives an allowed value."""
+    return _AT_A_KINK_FORWARD if all(e.agree for e in each.values()) else _OFF_THE_RULES_FORWARD
 
 
 def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
@@ -113,7 +123,7 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
 
 _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 _AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"
-_OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (the nearest is shown as exact)"
+_OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (measured against the nearest)"
 _RULED = "at a kink: compared with the second derivatives PyTorch's rules allow there"
 
 
@@ -141,9 +151,9 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
     except Exception as exc:
         return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
     if ruled:  # the Hessians the rules allow through the kinked sites: the one nearest autograd's
-        allowed = kinks.allowed(kink.sites, "hessian") if mode == "full" else \
-            kinks.allowed(kink.sites, "hvp", run.exact_u())
         name = "H" if mode == "full" else "Hv"
+        allowed = kinks.allowed(kink.sites, "hessian", near={name: got}) if mode == "full" else \
+            kinks.allowed(kink.sites, "hvp", run.exact_u(), near={name: got})
         want = allowed.nearest({name: got}, torch.float64)[name]
         return HessianCheck(mode, want, got, measure(got, want, torch.float64), _RULED)
     if kink is not None and kink.allowed is None:

@@ -99,7 +99,7 @@ def find_kink(piece, point, sites, second: bool, exact_grad, autograd64) -> kink
         ops += ("control flow",)
         texts.append(kinks.BOUNDARY_RULE + f" (line {', '.join(map(str, dict.fromkeys(lines)))})")
     if at is not None:
-        allowed = at.gradient()
+        allowed = at.gradient(near=autograd64)
     elif lines:
         allowed = kinks.Allowed(values=(exact_grad,), free={n: np.zeros(g.shape, dtype=bool) for n, g in
                                                              exact_grad.items()}, combinations=1)
@@ -118,7 +118,7 @@ def kink_status(kink: kinks.Kink, runs, hessian=None) -> Status:
     if kink.allowed is None:
         return Status(DISAGREE, f"{where}: autograd is finite, and no rule says what it should be")
     for dt, run in runs:
-        if kink.allowed.match(run.grads, dt) is None:
+        if kink.allowed_near(run.grads).match(run.grads, dt) is None:
             label = str(dt).replace("torch.", "")
             shown = "; ".join(f"{n}: autograd {_short(run.grads[n])}, the rules allow {_allowed(kink.allowed, n)}"
                               for n in kink.allowed.values[0])
@@ -145,8 +145,8 @@ def _allowed(allowed: kinks.Allowed, name: str) -> str:
 
 
 def _capped(allowed: kinks.Allowed) -> str:
-    return (f" (only the first {len(allowed.values)} of {allowed.combinations} combinations of the sites' "
-            "choices were tried)") if allowed.capped else ""
+    return (f" (of {allowed.combinations} combinations of the sites' choices, the first {kinks.CAP} and the one "
+            "closest to autograd's were tried)") if allowed.capped else ""
 
 
 def comparison_status(compared: list[tuple[str, Errors | None]]) -> Status:

@@ -43,9 +43,10 @@ from .chain import Allowed, Chain
 from .local import analyse
 from .located import PieceKinks, PointKinks, boundaries
 from .record import RULES, LocalRule
+from .several import CAP
 from .table import TABLE
 
-__all__ = ["TORCH", "RULES", "TABLE", "BOUNDARY_RULE", "Kink", "Allowed", "Chain", "LocalRule", "PieceKinks",
+__all__ = ["TORCH", "RULES", "TABLE", "CAP", "BOUNDARY_RULE", "Kink", "Allowed", "Chain", "LocalRule", "PieceKinks",
            "PointKinks", "analyse", "boundaries", "allowed"]
 
 TORCH = torch.__version__
@@ -73,24 +74,34 @@ class Kink:
         """Whether the gradient itself is at a kink (else only second derivatives are: elu at 0)."""
         return self.sites is None or self.sites.first_order
 
+    def allowed_near(self, got: dict) -> Allowed | None:
+        """The gradients the rules allow, the one closest to `got` among them where the combinations of
+        the sites' choices were too many to try them all."""
+        if self.sites is None or self.allowed is None or not self.allowed.capped:
+            return self.allowed
+        return self.sites.gradient(near=got)
 
-def allowed(sites: PointKinks | None, quantity: str, direction: np.ndarray | None = None) -> Allowed | None:
+
+def allowed(sites: PointKinks | None, quantity: str, direction=None, near: dict | None = None) -> Allowed | None:
     """At a point, what values may this quantity take under PyTorch's rules?
 
     `sites`: the point's kinked sites (`PieceKinks.at(point, second)`), None where there are none.
     `quantity`: "gradient" (of out.sum(), name -> array, as reverse and forward mode give it), "along"
-    (the derivative along `direction`: forward mode's J u summed, as {"u": value}), "hessian" (the full
-    Hessian of a scalar output, {"H": matrix}) or "hvp" (H `direction`, {"Hv": vector}). None: no site is
-    kinked there, and the exact value decides.
+    (the derivative along `direction`, a float array over the flattened inputs: forward mode's J u
+    summed, as {"u": value}), "hessian" (the full Hessian of a scalar output, {"H": matrix}) or "hvp"
+    (H `direction`, exact numbers, as {"Hv": vector}). `near`: the value being checked, in the same
+    form; where the sites' choices combine in more ways than are tried, the combination closest to it
+    is tried too. None: no site is kinked there, and the exact value decides. `Allowed.match(got,
+    dtype)` then says whether `got` is one of them.
     """
     if sites is None:
         return None
     if quantity == "gradient":
-        return sites.gradient()
+        return sites.gradient(near)
     if quantity == "along":
-        return sites.along(direction)
+        return sites.along(direction, near)
     if quantity == "hessian":
-        return sites.hessian()
+        return sites.hessian(near=near)
     if quantity == "hvp":
-        return sites.hessian(direction)
+        return sites.hessian(direction, near)
     raise ValueError(f"no such quantity: {quantity!r}")

@@ -133,22 +133,49 @@ class Chain:
         d = derivative_at(f, site.symbols[orders[-1]], local)
         return d if d is not sympy.nan and d is not sympy.zoo else ANYTHING
 
-    def allowed(self, quantity: dict, second: bool) -> Allowed:
-        """Every value of `quantity` (name -> object array of expressions with heads) the rules allow:
-        one per combination of the kinked sites' alternatives (and, with `second`, of their second-order ones)."""
-        kinked = self.kinked(second)
+    def options(self, second: bool) -> list:
+        """For each kinked site, its choices: (site id, (first-order alternative, second-order one))."""
         options = []
-        for k, rule in sorted(kinked.items()):
+        for k, rule in sorted(self.kinked(second).items()):
             seconds = range(len(rule.second)) if second and rule.kink_second and rule.second else [0]
             options.append([(k, (i, j)) for i in range(max(1, len(rule.first))) for j in seconds])
+        return options
+
+    def allowed(self, quantity: dict, second: bool, near: dict | None = None) -> Allowed:
+        """Every value of `quantity` (name -> object array of expressions with heads) the rules allow:
+        one per combination of the kinked sites' alternatives (and, with `second`, of their second-order
+        ones). Past `CAP` combinations, the first `CAP` and, given `near` (the value a check holds to the
+        rules), the combination closest to it, found site by site (`_closest`)."""
+        options = self.options(second)
         total = int(np.prod([len(o) for o in options])) if options else 1
         values, free = [], None
-        for combo in itertools.islice(itertools.product(*options), CAP):
+        combos = list(itertools.islice(itertools.product(*options), CAP))
+        if total > CAP and near is not None:
+            combos.append(tuple(self._closest(quantity, options, near).items()))
+        for combo in combos:
             got, free_here = self._evaluated(quantity, dict(combo))
             free = free_here if free is None else {n: free[n] | free_here[n] for n in free}
             if not any(_same(got, v) for v in values):
                 values.append(got)
         return Allowed(values=tuple(values), free=free, combinations=total)
+
+    def _closest(self, quantity: dict, options: list, near: dict) -> dict:
+        """The combination whose value is closest to `near`, searched one site at a time (a few sweeps):
+        sites on separate entries (an elementwise op's) do not interact, so a sweep finds it in
+        linear time where the combinations number 2 ** sites."""
+        choice = {opts[0][0]: opts[0][1] for opts in options}
+        best = _distance(near, self._evaluated(quantity, choice)[0])
+        for _ in range(3):
+            improved = False
+            for opts in options:
+                for k, pick in opts:
+                    trial = {**choice, k: pick}
+                    d = _distance(near, self._evaluated(quantity, trial)[0])
+                    if d < best:
+                        choice, best, improved = trial, d, True
+            if not improved or best == 0:
+                break
+        return choice
 
     def _evaluated(self, quantity: dict, choice: dict) -> tuple[dict, dict]:
         got, free = {}, {}

@@ -146,38 +146,50 @@ class PointKinks:
         """Whether some site's first partials need a rule (else only second derivatives do: elu at 0)."""
         return any(r.kink_first for r in self.rules.values())
 
-    def gradient(self) -> Allowed:
-        """The gradients of out.sum() the rules allow."""
-        if "gradient" not in self._allowed:
-            self._allowed["gradient"] = self.chain.allowed(self.piece.derivative("gradient"), second=False)
-        return self._allowed["gradient"]
+    def _cached(self, key, near, compute: Callable) -> Allowed:
+        """`compute()` once per key; where the combinations were too many to try, once per value sought."""
+        found = self._allowed.get(key)
+        if found is None or (found.capped and near is not None):
+            found = compute()
+            if key not in self._allowed or near is None:
+                self._allowed[key] = found
+        return found
 
-    def along(self, u: np.ndarray) -> Allowed:
+    def gradient(self, near: dict | None = None) -> Allowed:
+        """The gradients of out.sum() the rules allow (with `near`, a gradient being checked: past the cap on
+        combinations, the combination closest to it is among them)."""
+        return self._cached("gradient", near, lambda: self.chain.allowed(
+            self.piece.derivative("gradient"), second=False, near=near))
+
+    def along(self, u: np.ndarray, near: dict | None = None) -> Allowed:
         """The derivatives of out.sum() along the direction u (flattened over the inputs, in their order)."""
-        grads = self.gradient()
-        values = tuple({"u": np.asarray(float(np.dot(np.concatenate([g[n].reshape(-1) for n in g]), u)))}
-                       for g in grads.values)
+        flat = lambda g: np.concatenate([np.asarray(g[n], dtype=np.float64).reshape(-1) for n in g])  # noqa: E731
+        target = None
+        if near is not None and self.gradient().capped:  # the gradient whose derivative along u is nearest
+            target = min(self.gradient().values, key=lambda g: abs(float(np.dot(flat(g), u)) - float(near["u"])))
+        grads = self.gradient(target)
+        values = tuple({"u": np.asarray(float(np.dot(flat(g), u)))} for g in grads.values)
         free = {"u": np.asarray(any(bool(m.any()) for m in grads.free.values()))}
         return Allowed(values=values, free=free, combinations=grads.combinations)
 
-    def hessian(self, v=None) -> Allowed:
+    def hessian(self, v=None, near: dict | None = None) -> Allowed:
         """The Hessians of out.sum() the rules allow (flattened over the inputs), or with `v` (exact numbers,
-        one per input entry), H v.
+        one per input entry), H v; with `near`, as `gradient`.
 
         A second derivative through a site whose rules give inf is left free:
         autograd's double backward multiplies it by the incoming zeros of
         every other row (inf times 0, nan), where SymPy's chain rule has no
         term at all; their value is the order of the arithmetic, not a rule.
         """
-        key = "hessian" if v is None else ("hvp", tuple(v))
-        if key not in self._allowed:
+        def compute():
             if v is None:
-                found = self.chain.allowed({"H": self.piece.derivative("hessian")}, second=True)
+                found = self.chain.allowed({"H": self.piece.derivative("hessian")}, second=True, near=near)
             else:
                 rows = derive.hessian_vector(self.piece.derivative("gradient"), self.piece.symbols, list(v))
-                found = self.chain.allowed({"Hv": rows}, second=True)
-            self._allowed[key] = _free_through_infinities(found, self._infinite(), v is not None)
-        return self._allowed[key]
+                found = self.chain.allowed({"Hv": rows}, second=True, near=near)
+            return _free_through_infinities(found, self._infinite(), v is not None)
+
+        return self._cached("hessian" if v is None else ("hvp", tuple(v)), near, compute)
 
     def _infinite(self) -> np.ndarray:
         """For each input entry (flattened, in input order), whether it reaches a site whose rule gives inf."""

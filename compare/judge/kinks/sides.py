@@ -182,7 +182,8 @@ def one_variable(op: str, f: sympy.Expr, s: sympy.Symbol, v, where: str) -> Loca
     if rule2 == 5:
         text += f", and its second derivative has no limit here, so {RULES[5]}"
     elif rule2 is not None:
-        text += f", and its derivative is {why2}, so" if rule1 is None else ", and for the second derivative"
+        text += f", and its derivative is {why2}, so for the second derivative" if rule1 is None else \
+            ", and for the second derivative"
         text += f" {RULES[rule2]}: {set_text(second)}"
     return LocalRule(text=text, first=tuple(((d,),) for d in first),
                      second=tuple((((d,),),) for d in second) if rule2 != 5 else ((((ANYTHING,),),),),

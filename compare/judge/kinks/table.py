@@ -152,12 +152,12 @@ def _norm(site, values):
 
 _YAML = "tools/autograd/derivatives.yaml"
 _SELECTED = (f"{_YAML}: value_selecting_reduction_backward(grad, dim, indices, ...), the gradient to the index "
-             "returned; which of equal entries that is, torch does not document")
+             "returned, which of equal entries torch does not document")
 
 TABLE: tuple[Documented, ...] = (
     Documented(("clamp", "clamp_min", "clamp_max"),
-               "the gradient passes to the input at its bounds (1 where min <= x <= max); a tensor bound gets it "
-               "only where the input is beyond it",
+               "the gradient passes to the input at its bounds (1 where min <= x <= max), and a tensor bound gets "
+               "it only where the input is beyond it",
                f'{_YAML}, clamp: "gradient is not defined at the boundaries ... we return the subgradient 1 for '
                f'these cases", clamp_min: where(self >= min, grad, 0)', _clamp),
     Documented(("max", "min", "median", "nanmedian"),
