@@ -319,3 +319,46 @@ def test_the_allowed_values_for_another_mode():
     assert kinks.allowed(None, "gradient") is None
     with pytest.raises(ValueError):
         kinks.allowed(at, "jacobian")
+
+
+# -- the pieces of the analysis -------------------------------------------------------------------
+@pytest.mark.parametrize("points, least", [
+    ([(1, 0), (0, 1)], (sympy.Rational(1, 2), sympy.Rational(1, 2))),  # a segment: its midpoint
+    ([(2, 1), (2, -1)], (2, 0)),
+    ([(1, 0, 0), (0, 1, 0), (0, 0, 1)], (sympy.Rational(1, 3),) * 3),  # a triangle's point nearest 0
+    ([(1, 1), (-1, 1), (0, -1)], (0, 0)),  # 0 inside the hull
+    ([(3, 4)], (3, 4)),
+    ([(1, 2), (2, 2), (3, 2)], (1, 2)),  # a vertex
+])
+def test_the_least_norm_point_of_a_convex_hull(points, least):
+    from compare.judge.kinks.record import hull_min_norm
+
+    assert hull_min_norm(points) == tuple(sympy.Integer(v) if isinstance(v, int) else v for v in least)
+
+
+@pytest.mark.parametrize("make, value, on", [
+    (lambda x: sympy.Max(x, 0), 0, True), (lambda x: sympy.Max(x, 0), 1, False),
+    (lambda x: sympy.Abs(x - 1), 1, True),
+    (lambda x: sympy.Piecewise((x, x > 2), (0, True)), 2, True),
+    (lambda x: sympy.sqrt(x), 0, True), (lambda x: sympy.sqrt(x), 4, False),
+    (lambda x: sympy.atan2(x, x), 0, True),
+])
+def test_a_switch_knows_its_boundary(make, value, on):
+    from compare.symbolic.switches import at_boundary, switches
+
+    x = sympy.Symbol("x", real=True)
+    node, = switches(make(x))
+    assert at_boundary(node, lambda e: e.xreplace({x: sympy.Integer(value)})) is on
+
+
+@pytest.mark.parametrize("op, at, jumps", [
+    ("floor", 1, True), ("floor", sympy.Rational(1, 2), False), ("trunc", 0, False), ("trunc", -1, True),
+    ("round_", sympy.Rational(1, 2), True), ("round_", 1, False), ("sign", 0, True),
+])
+def test_a_step_jumps_where_it_should(op, at, jumps):
+    from compare.symbolic import elementwise
+    from compare.symbolic.switches import at_boundary
+
+    x = sympy.Symbol("x", real=True)
+    node = getattr(elementwise, op)(x)
+    assert at_boundary(node, lambda e: e.xreplace({x: sympy.Integer(at) if isinstance(at, int) else at})) is jumps

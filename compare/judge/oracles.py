@@ -125,6 +125,8 @@ _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 _AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"
 _OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (measured against the nearest)"
 _RULED = "at a kink: compared with the second derivatives PyTorch's rules allow there"
+_FREE = (" (entries through a rule's inf are any value: autograd multiplies it by zeros, which gives nan; "
+         "they show autograd's)")
 
 
 def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False,
@@ -155,7 +157,8 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
         allowed = kinks.allowed(kink.sites, "hessian", near={name: got}) if mode == "full" else \
             kinks.allowed(kink.sites, "hvp", run.exact_u(), near={name: got})
         want = allowed.nearest({name: got}, torch.float64)[name]
-        return HessianCheck(mode, want, got, measure(got, want, torch.float64), _RULED)
+        note = _RULED + (_FREE if allowed.free[name].any() else "")
+        return HessianCheck(mode, want, got, measure(got, want, torch.float64), note)
     if kink is not None and kink.allowed is None:
         return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
     return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))

@@ -318,6 +318,8 @@ def _make_heads(rec: Recording, call: _Call, outputs: list, first: int) -> None:
         return
     if [tuple(t.shape) for t in local] != [tuple(t.shape) for t in outputs]:
         return
+    for t in outputs:  # the op's own arrays, which a meaning may share with its input (`real` of a real)
+        t.exprs = t.exprs.copy()
     for block, own in _blocks(local, replayer.made, set(fresh.real)):
         _block_site(rec, call, fresh, (outputs, local), (block, own), replayer.made, first)
 
@@ -382,10 +384,7 @@ def _block_site(rec: Recording, call: _Call, fresh: _Fresh, tensors: tuple, bloc
     arguments = [fresh.real[s] for s in ordered]
     for j, (k, i) in enumerate(block):
         head = RealHead if not outputs[k].dtype.is_complex else Head
-        exprs = outputs[k].exprs
-        if not exprs.flags.writeable:
-            exprs = outputs[k].exprs = exprs.copy()
-        exprs.flat[i] = head(sympy.Integer(site_id), sympy.Integer(j), sympy.S.Zero, *arguments)
+        outputs[k].exprs.flat[i] = head(sympy.Integer(site_id), sympy.Integer(j), sympy.S.Zero, *arguments)
 
 
 def _pieces(rec: Recording, call: _Call, fresh: _Fresh, block: list, rename: dict, decisions: list) -> Callable:

@@ -44,6 +44,10 @@ def boundaries(decisions, point: dict, skip=frozenset()) -> list[int]:
     return [d.site[1] for k, d in enumerate(decisions) if k not in skip and on_equality(d.condition, point)]
 
 
+def _key(point: dict) -> tuple:
+    return tuple(sorted(point.items(), key=lambda kv: kv[0].name))
+
+
 class PieceKinks:
     """One piece's kink sites, found lazily: `record()` runs the piece again with its sites recorded and
     returns (its output with heads, the `heads.Recording`, the piece's decisions each site's op made)."""
@@ -54,10 +58,17 @@ class PieceKinks:
         self._recorded = None
         self._derivatives: dict = {}
         self._points: dict = {}
+        self._maybe: dict = {}
 
     def maybe(self, point: dict) -> bool:
         """Whether a switch of the output sits on its boundary at the point, or an op's own decision holds
         with equality there: only then may the point be on a kink of a site."""
+        key = _key(point)
+        if key not in self._maybe:
+            self._maybe[key] = self._on_a_boundary(point)
+        return self._maybe[key]
+
+    def _on_a_boundary(self, point: dict) -> bool:
         if self._switches is None:
             self._switches = list(dict.fromkeys(w for o in self.piece.output.flat for w in switches(release(o))))
         at = lambda e: release(e).xreplace(point)  # noqa: E731
@@ -77,7 +88,7 @@ class PieceKinks:
     def at(self, point: dict, second: bool) -> PointKinks | None:
         """The sites whose op is not smooth at the point (at the first order, or with `second` the second),
         with their rules; None where there is none."""
-        key = (tuple(sorted(point.items(), key=lambda kv: kv[0].name)), second)
+        key = (_key(point), second)
         if key not in self._points:
             self._points[key] = self._at(point, second)
         return self._points[key]

@@ -7,7 +7,7 @@ from fractions import Fraction
 import sympy
 
 from ...sym import as_expr
-from .exact import ANYTHING, finite, shown
+from .exact import ANYTHING, finite, shown, sign_of
 
 __all__ = ["LocalRule", "RULES", "interval_min_norm", "hull_min_norm", "distinct", "set_text"]
 
@@ -42,9 +42,9 @@ class LocalRule:
 
 def interval_min_norm(low, high):
     """The element of least absolute value of the interval [low, high] (exact numbers, infinities allowed)."""
-    if as_expr(low) <= 0 <= as_expr(high):
+    if sign_of(low) != 1 and sign_of(high) != -1:
         return sympy.S.Zero
-    return high if as_expr(high) < 0 else low
+    return high if sign_of(high) == -1 else low
 
 
 def distinct(values) -> list:
@@ -63,7 +63,7 @@ def _equal(a, b) -> bool:
     if a is ANYTHING or b is ANYTHING:
         return a is b
     if finite(a) and finite(b):
-        return sympy.simplify(a - b) == 0 if not (a.is_Rational and b.is_Rational) else a == b
+        return a == b if a.is_Rational and b.is_Rational else sign_of(a - b) == 0
     return a == b
 
 

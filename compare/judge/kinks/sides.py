@@ -154,9 +154,10 @@ def _classify(value, pieces: dict, s, v, order: int) -> tuple[int | None, list, 
         return None, [left], ""
     curv = {k: _curvature(g, s, v, k) for k, g in pieces.items()}
     slopes_text = f"one-sided slopes {shown(left)} (left) and {shown(right)} (right)"
-    if continuous and as_expr(left) < right and all(c is not None and c >= 0 for c in curv.values()):
+    rising = sign_of(as_expr(right) - left)
+    if continuous and rising == 1 and all(c is not None and c >= 0 for c in curv.values()):
         return 2, [interval_min_norm(left, right)], f"convex there ({slopes_text})"
-    if continuous and as_expr(left) > right and all(c is not None and c <= 0 for c in curv.values()):
+    if continuous and rising == -1 and all(c is not None and c <= 0 for c in curv.values()):
         return 3, [interval_min_norm(right, left)], f"concave there ({slopes_text})"
     shape = "neither convex nor concave there" if continuous else "not continuous there"
     return 4, distinct([left, right]), f"{shape} ({slopes_text})"
