@@ -39,12 +39,6 @@ def half_norm_at_a_zero_entry(x):
     return torch.linalg.vector_norm(x, 0.5)
 
 
-@case(inputs={"a": torch.zeros(2, 2, dtype=F64), "b": torch.zeros(1, 2, dtype=F64)}, samples=1)
-def cdist_at_coincident_points(a, b):
-    """The distance between two equal points is a norm at the zero vector: 0 to both."""
-    return torch.cdist(a, b).sum()
-
-
 @case(inputs={"x": torch.tensor([0.0, 0.0], dtype=F64)}, samples=1)
 def hand_written_norm_at_zero(x):
     """sqrt of a sum of squares: sqrt's rule at 0 gives inf, the sum's derivative 2 x is 0: inf times 0 is nan,
