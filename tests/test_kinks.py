@@ -362,3 +362,19 @@ def test_a_step_jumps_where_it_should(op, at, jumps):
     x = sympy.Symbol("x", real=True)
     node = getattr(elementwise, op)(x)
     assert at_boundary(node, lambda e: e.xreplace({x: sympy.Integer(at) if isinstance(at, int) else at})) is jumps
+
+
+def test_a_branch_on_a_sites_output_replays_as_the_piece_went():
+    """The recorded run's outputs are heads; its branches still follow the piece (matched by what they ask)."""
+    def declare():
+        @case(inputs={"x": torch.tensor([0.0, 2.0], dtype=F64)}, samples=0, order=1)
+        def branch_on_relu(x):
+            y = torch.relu(x)
+            if y.sum() > 1:
+                return (3 * y).sum()
+            return y.sum()
+
+    r = check_case(_one(declare))
+    example = r.points[0]
+    assert example.status == "convention", example.note
+    assert [a["x"].tolist() for a in example.allowed] == [[0.0, 3.0]]  # relu'(0) = 0 (rule 2), then 3 * 1

@@ -2,28 +2,16 @@
 
 A Python branch (an `if`, a `while`) is not an op autograd records: at a
 point where its condition holds with equality, autograd's gradient is that
-of the branch the run took. A `torch.where` on a mask is an op, linear in
-its values given the mask, which is not differentiable: no kink of its own.
+of the branch the run took (the notes' own function at such a point, where
+its loop stops with b.norm() exactly 1000, is in tests/test_kink_corpus.py).
+A `torch.where` on a mask is an op, linear in its values given the mask,
+which is not differentiable: no kink of its own.
 """
 import torch
 
 from compare import case
 
 F64 = torch.float64
-
-
-@case(inputs={"a": torch.tensor(1000 / 1024, dtype=F64)}, samples=0)
-def notes_at_a_boundary(a):
-    """The notes' function at a = 1000/1024: b doubles until b.norm() is 1000 exactly, where `< 1000` turns;
-    autograd differentiates the path that ran, f = 1024 a."""
-    b = a * 2
-    while b.norm() < 1000:
-        b = b * 2
-    if b.sum() > 0:
-        c = b
-    else:
-        c = 100 * b
-    return c
 
 
 @case(inputs={"x": torch.tensor(0.0, dtype=F64)}, samples=1)
