@@ -446,9 +446,9 @@ def _oracles_section(result: CaseResult) -> list[str]:
            "(dual numbers, as `torch.func.jvp` uses, one per input entry) and central finite differences (step "
            "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson, and cut by 8, up to "
            "8 times, while a step would leave the point's piece; \"FD est.\" is their own error estimate). Errors are against the exact value; ✗ marks values that do not "
-           "agree with it (within float64's tolerance, or for finite differences their own). At a kink, "
-           "reverse and forward mode are measured against the value PyTorch's rules allow nearest to theirs "
-           "(see Kinks).", ""]
+           "agree with it (within float64's tolerance, or for finite differences their own)." +
+           (" At a kink, reverse and forward mode are measured against the value PyTorch's rules allow "
+            "nearest to theirs (see Kinks)." if any(p.allowed for _, p in points) else ""), ""]
     skipped = len(result.points) - len(points)
     if skipped:
         out += [f"Forward mode and finite differences decide no status, so they run at the example and the "
