@@ -17,25 +17,29 @@ F64 = torch.float64
 
 @case(inputs={"x": torch.tensor([0.0, 1.5, -2.0])})
 def relu_at_zero(x):
-    """relu at 0: slopes 0 | 1, convex, so rule 2's least-norm subgradient, 0 (SymPy's Heaviside(0) is 1/2,
-    finite differences give 1/2)."""
+    """relu at 0: slopes 0 | 1, convex, so rule 2 gives the least-norm subgradient, 0.
+
+    SymPy's Heaviside(0) is 1/2, and finite differences give 1/2 too."""
     return torch.relu(x).sum()
 
 
 @case(inputs={"x": torch.tensor([-3.0, 3.0], dtype=F64)}, samples=0, order=1)
 def hardsigmoid_at_its_bounds(x):
-    """hardsigmoid = clamp((x + 3) / 6, 0, 1): convex at -3 (slopes 0 | 1/6), concave at 3 (1/6 | 0): rules 2
-    and 3 give 0 at both, and so does autograd's own hardsigmoid_backward (not clamp's pass-through). No
-    samples: between the bounds torch's float64 backward multiplies by 1/6 rounded to float32; no second
-    derivatives: torch's hardsigmoid_backward has none."""
+    """hardsigmoid at -3 (convex) and 3 (concave): rules 2 and 3 give 0 at both, and so does autograd.
+
+    hardsigmoid = clamp((x + 3) / 6, 0, 1) has slopes 0 | 1/6 at -3 and 1/6 | 0 at 3. autograd runs its own
+    hardsigmoid_backward, not the pass-through of the clamp its decomposition calls. No samples: between
+    the bounds torch's float64 backward multiplies by 1/6 rounded to float32; no second derivatives:
+    torch's hardsigmoid_backward has none."""
     return F.hardsigmoid(x).sum()
 
 
 @case(inputs={"x": torch.tensor([-3.0, 3.0], dtype=F64)}, samples=1)
 def hardswish_at_its_bounds(x):
-    """hardswish = x (x + 3) / 6 between -3 and 3: at -3 the slopes fall from 0 to -1/2 while the right piece
-    is convex, at 3 from 3/2 to 1 while the left one is: neither convex nor concave, so rule 4 allows either
-    one-sided slope, {0, -1/2} and {3/2, 1}; autograd gives 0 and 1."""
+    """hardswish at -3 and 3: neither convex nor concave, so rule 4 allows either one-sided slope at each.
+
+    hardswish = x (x + 3) / 6 between -3 and 3: at -3 the slopes fall from 0 to -1/2 while the right piece is
+    convex, at 3 from 3/2 to 1 while the left one is. So {0, -1/2} and {3/2, 1}; autograd gives 0 and 1."""
     return F.hardswish(x).sum()
 
 
@@ -47,57 +51,67 @@ def relu6_at_its_bounds(x):
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64)}, samples=1)
 def leaky_relu_at_zero(x):
-    """leaky_relu with slope 0.01: slopes 0.01 | 1, convex, the least-norm subgradient of [0.01, 1] is 0.01."""
+    """leaky_relu at 0: slopes 0.01 | 1, convex, so rule 2 gives the least-norm subgradient, 0.01."""
     return F.leaky_relu(x).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64)}, samples=1,
       known_wrong="leaky_relu(x, -0.5) at 0 is convex (slopes -1/2 | 1): rule 2 gives 0, autograd -1/2")
 def leaky_relu_negative_slope(x):
-    """A negative slope makes leaky_relu convex at 0 (slopes -1/2 | 1): rule 2 asks for the subgradient of
-    least norm, 0, but autograd takes the left slope, -1/2. Torch breaks its own rule here."""
+    """leaky_relu(x, -0.5) at 0: convex, rule 2 asks for 0, but autograd gives -1/2 (torch breaks its rule).
+
+    The slopes are -1/2 | 1: the subgradients are [-1/2, 1], the one of least norm 0; autograd takes the
+    left slope."""
     return F.leaky_relu(x, -0.5).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64)}, samples=1,
       known_wrong="leaky_relu(x, 2) at 0 is concave (slopes 2 | 1): rule 3 gives 1, autograd 2")
 def leaky_relu_steep_slope(x):
-    """A slope above 1 makes leaky_relu concave at 0 (slopes 2 | 1): rule 3 asks for the supergradient of least
-    norm, 1, but autograd takes the left slope, 2. Torch breaks its own rule here."""
+    """leaky_relu(x, 2) at 0: concave, rule 3 asks for 1, but autograd gives 2 (torch breaks its rule).
+
+    The slopes are 2 | 1: the supergradients are [1, 2], the one of least norm 1; autograd takes the left
+    slope."""
     return F.leaky_relu(x, 2.0).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64)}, samples=1)
 def elu_at_zero(x):
-    """elu is differentiable at 0 (slope 1 from both sides), but its derivative min(e^x, 1) is not: slopes 1 | 0
-    with a convex left piece, so its second derivative there is rule 4's, 1 or 0 (autograd: 0)."""
+    """elu at 0: slope 1 from both sides, but its second derivative is 1 or 0 (rule 4, one order up).
+
+    Its derivative min(e^x, 1) has slopes 1 | 0 there with a convex left piece: neither convex nor concave,
+    so either one-sided value; autograd's Hessian is 0."""
     return F.elu(x).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64)}, samples=1)
 def selu_at_zero(x):
-    """selu = scale * elu(x, alpha): slopes scale alpha | scale, falling, with a convex left piece: rule 4,
-    either (autograd: scale alpha, the left one). torch runs it as elu, and so is it judged."""
+    """selu at 0: slopes scale alpha | scale with a convex left piece: rule 4, either (autograd: the left).
+
+    selu is composite: autograd records elu(x, alpha, scale), and compare judges that op."""
     return F.selu(x).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64)}, samples=1)
 def celu_at_zero(x):
-    """celu with alpha 2: slopes 1 | 1, differentiable; second derivatives 1/2 | 0, rule 4 allows either."""
+    """celu (alpha 2) at 0: slope 1 from both sides; second derivatives 1/2 | 0, rule 4 allows either."""
     return F.celu(x, 2.0).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0], dtype=F64), "w": torch.tensor([0.25], dtype=F64)}, samples=1)
 def prelu_at_zero(x, w):
-    """prelu(x, w) is x above 0 and w x below: as a function of both, its pieces x and w x (not convex) meet at
-    x = 0 with gradients (1, 0) and (1/4, 0): rule 4, either (autograd: (1/4, 0))."""
+    """prelu(x, w) at x = 0: its pieces x and w x meet there, not convex in (x, w): rule 4, either gradient.
+
+    The gradients are (1, 0) and (w, x) = (1/4, 0); autograd gives (1/4, 0)."""
     return F.prelu(x, w).sum()
 
 
 @case(inputs={"x": torch.tensor([20.0], dtype=F64)}, samples=1)
 def softplus_at_its_threshold(x):
-    """softplus is log(1 + e^x) up to 20 and x beyond: it jumps by log(1 + e^-20) there, so rule 4 allows
-    either slope, sigmoid(20) or 1, and either second derivative, sigmoid'(20) or 0 (autograd: the first, and 0)."""
+    """softplus at its threshold 20: a tiny jump, so rule 4 allows either one-sided slope.
+
+    softplus is log(1 + e^x) up to 20 and x beyond: it jumps by log(1 + e^-20) at 20. The slopes are
+    sigmoid(20) and 1, the second derivatives sigmoid'(20) and 0; autograd gives the first slope and 0."""
     return F.softplus(x).sum()
 
 

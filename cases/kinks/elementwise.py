@@ -52,16 +52,18 @@ def remainders_at_their_jumps(x):
 
 @case(inputs={"x": torch.tensor([0.0, 1.0, 0.5, 2.0])})
 def clamp_at_bounds(x):
-    """clamp at its bounds: autograd passes the gradient (1) at x = min and at x = max, as derivatives.yaml
-    documents (rules 2 and 3 alone would give 0)."""
+    """clamp at its bounds: autograd passes the gradient (1) at x = min and at x = max, as torch documents.
+
+    derivatives.yaml says so for clamp; rules 2 and 3 alone would give 0 there."""
     return torch.clamp(x, min=0.0, max=1.0).sum()
 
 
 @case(inputs={"x": torch.tensor([0.0, 1.0, 3.0], dtype=F64), "lo": torch.zeros(3, dtype=F64),
               "hi": torch.ones(3, dtype=F64)}, samples=1)
 def clamp_with_tensor_bounds(x, lo, hi):
-    """clamp with tensor bounds: 1 to the input at its bound, and a bound gets the gradient only where the
-    input is beyond it (the third entry, clamped to hi)."""
+    """clamp with tensor bounds: 1 to the input at its bound; a bound gets it only where the input is beyond.
+
+    The third entry is clamped to hi: its gradient goes to hi."""
     return torch.clamp(x, lo, hi).sum()
 
 

@@ -41,6 +41,5 @@ def half_norm_at_a_zero_entry(x):
 
 @case(inputs={"x": torch.tensor([0.0, 0.0], dtype=F64)}, samples=1)
 def hand_written_norm_at_zero(x):
-    """sqrt of a sum of squares: sqrt's rule at 0 gives inf, the sum's derivative 2 x is 0: inf times 0 is nan,
-    as autograd computes it."""
+    """sqrt of a sum of squares at 0: sqrt's inf (rule 4) times the sum's 2 x = 0 is nan, as in autograd."""
     return torch.sqrt((x * x).sum())

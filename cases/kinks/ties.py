@@ -35,8 +35,10 @@ def max_dim_with_ties(x):
 
 @case(inputs={"x": torch.tensor([1.0, 3.0, 3.0, 2.0], dtype=F64)}, samples=1)
 def cummax_with_ties(x):
-    """cummax of [1, 3, 3, 2]: the running maxima come from entries 0, 1, then 2 (the last of the tied 3s, as
-    the index cummax returns), then 2 again: the gradient [1, 1, 2, 0]."""
+    """cummax of [1, 3, 3, 2]: each running maximum's gradient goes to the last tied entry, [1, 1, 2, 0].
+
+    The running maxima come from entries 0, 1, then 2 (the last of the tied 3s, the index cummax returns),
+    then 2 again."""
     return torch.cummax(x, 0).values.sum()
 
 

@@ -68,7 +68,7 @@ class BentElu(torch.autograd.Function):
 @case(inputs={"x": torch.tensor([0.0, 1.5, -2.0], dtype=F64)}, samples=1,
       known_wrong="its backward passes the gradient at 0, where relu's rule 2 gives 0")
 def relu_passing_at_zero(x):
-    """relu by hand whose backward gives 1 at 0: rule 2 gives 0 there (and the Function is right elsewhere)."""
+    """relu by hand whose backward gives 1 at 0, where rule 2 gives 0 (it is right everywhere else)."""
     return BadRelu.apply(x).sum()
 
 
