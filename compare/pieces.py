@@ -54,7 +54,8 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
     grad, jac, hess, mode = _derivatives(run, piece.output)
     claim, note = None, ""
     if run.case.expect is not None:
-        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside)
+        project = run.basis.exact_gradient if run.basis.projection is not None else None  # structured inputs
+        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside, project=project)
     return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
                        output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,

@@ -216,6 +216,10 @@ class CaseResult:
     complex: "ComplexNote | None" = None
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
+    comparison_notes: tuple[str, ...] = ()
+    """How the comparison follows the computation (`judge.basis`), a sentence each: an input an op reads
+    as a structured matrix, compared along that structure; an input whose values the function rounds to
+    a coarser dtype, its derivatives held to that dtype's tolerance."""
 
     # How a result shows itself comes from compare/render/display.py (records never import their
     # renderers): one line at a prompt (`__repr__`), a few printed (`__str__`, `summary()`), every

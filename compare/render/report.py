@@ -29,6 +29,14 @@ def parameters_note(result: CaseResult) -> str:
             f"parameters are constants.")
 
 
+def comparison_lines(result: CaseResult) -> list[str]:
+    """How the comparison follows the computation (`judge.basis`): structured inputs, lost precision."""
+    if not result.comparison_notes:
+        return []
+    return (["**How it is compared.**", ""] + [f"- {n[0].upper()}{n[1:]}." for n in result.comparison_notes]
+            + [""])
+
+
 def compiled_note(backend: str) -> str:
     """Which code autograd ran, for a case checked through torch.compile."""
     return (f"Autograd ran `torch.compile(fn, backend=\"{backend}\")`: its reverse mode (the gradients and "
@@ -71,6 +79,7 @@ def _heading(result: CaseResult, meta: Meta, pictured: bool) -> list[str]:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:
         out += [parameters_note(result), ""]
+    out += comparison_lines(result)
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.known_wrong:
         out += [f"Wrong on purpose (`known_wrong`): {result.known_wrong}. "

@@ -37,7 +37,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from ..sym import as_expr, detach
 from .grad import symbolic_grad
-from . import shared
+from . import observed, shared
 from .heads import recorded
 from .registry import MEANINGS, RECORDING, NeedsValue, UnsupportedOp, decide, exprs
 
@@ -242,8 +242,11 @@ def _answer(func, args, kwargs):
     if _depth[0]:
         return _computed(func, args, kwargs)
     if RECORDING.get() is not None and _differentiating():  # an op autograd records: a kink site?
-        return _grad_mode(recorded(func, args, kwargs, _computed))
-    return _grad_mode(_computed(func, args, kwargs))
+        out = recorded(func, args, kwargs, _computed)
+    else:
+        out = _computed(func, args, kwargs)
+    observed.note_op(func, args, kwargs, out)  # the op autograd runs: its structured arguments, its casts
+    return _grad_mode(out)
 
 
 def _computed(func, args, kwargs):
@@ -351,6 +354,8 @@ def _in_place(func, args, kwargs):
     else:
         new = _below(functional, args, kwargs)
     values = _convert_into(exprs(new), new.dtype, target.dtype)
+    if not _depth[0]:
+        observed.note_op(func, args, kwargs, target)  # a write into a coarser tensor rounds what it writes
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
         values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))

@@ -35,6 +35,7 @@ between releases, so every verdict that rests on them carries it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -68,6 +69,8 @@ class Kink:
     """The gradients of out.sum() the rules allow (float64); None when no rule covers the kink."""
     sites: PointKinks | None = None
     """The kinked sites, for the other derivatives at the point; None at a bare piece boundary."""
+    project: Callable | None = None
+    """How gradients are mapped before they are compared (onto structured inputs' directions), if they are."""
 
     @property
     def first_order(self) -> bool:
@@ -79,7 +82,8 @@ class Kink:
         the sites' choices were too many to try them all."""
         if self.sites is None or self.allowed is None or not self.allowed.capped:
             return self.allowed
-        return self.sites.gradient(near=got)
+        found = self.sites.gradient(near=got)
+        return found.mapped(self.project) if self.project is not None else found
 
 
 def allowed(sites: PointKinks | None, quantity: str, direction=None, near: dict | None = None) -> Allowed | None:

@@ -45,6 +45,11 @@ class Allowed:
     def capped(self) -> bool:
         return self.combinations > CAP
 
+    def mapped(self, f) -> Allowed:
+        """The same set with each value mapped by `f` (name -> array to name -> array), as a projection
+        onto structured inputs' directions maps gradients; free entries stay free."""
+        return Allowed(values=tuple(f(v) for v in self.values), free=self.free, combinations=self.combinations)
+
     def match(self, got: dict, dtype: torch.dtype, tolerance: Tolerance | None = None) -> int | None:
         """The index of an allowed value `got` agrees with (under the dtype's tolerance), or None."""
         for k, want in enumerate(self.values):
