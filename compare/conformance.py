@@ -21,10 +21,10 @@ are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
-at a kink, where autograd must give a gradient PyTorch's rules allow:
-`compare.judge.kinks`, through the sites of the op run again recorded), else `unsupported` if one meets an ATen op with
-no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
-over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
+at a kink, where autograd must give a gradient PyTorch's rules allow: the op
+runs again with its sites recorded, `compare.judge.kinks`), else
+`unsupported` if one meets an ATen op with no meaning (`UnsupportedOp`), else
+`error` (any other exception, or a sample over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
     python -m compare.conformance            # counts and the per-op table
     python -m compare.conformance --write    # also docs/opdb.json, and docs/ops.md from it
@@ -352,9 +352,8 @@ def check_sample(op, sample) -> _Sample:
     return _Sample("runs", "", decomposed)
 
 
-def _symbolic(op, sample, inputs: tuple, point: dict, route=None, recorded=None) -> list:
-    """The op on symbolic tensors, branches decided by the point; with `recorded` (a `heads.Recording`'s
-    context), its kink sites recorded (their entries heads)."""
+def _symbolic(op, sample, inputs: tuple, point: dict, route=None) -> list:
+    """The op on symbolic tensors, branches decided by the point (inside `route`, where one is given)."""
     leaves, state, symbols = inputs
     by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
     by_id.update({id(t): SymTensor(before.copy(), t.dtype) for t, before in state})
@@ -362,8 +361,7 @@ def _symbolic(op, sample, inputs: tuple, point: dict, route=None, recorded=None)
     s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     token = BRANCH.set(ByValue(point))
     try:
-        with recorded if recorded is not None else contextlib.nullcontext(), \
-                route if route is not None else contextlib.nullcontext():
+        with route if route is not None else contextlib.nullcontext():
             return tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
     finally:
         BRANCH.reset(token)
