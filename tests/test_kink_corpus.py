@@ -368,5 +368,7 @@ def test_each_point_gets_the_verdict_and_the_set_the_rules_give(point):
         np.testing.assert_array_equal(example.hessian.exact, point.hessian)
 
 
-def test_the_corpus_is_large_enough():
+def test_the_corpus_is_large_enough_and_the_readme_counts_it():
     assert len(POINTS) >= 60
+    with open("README.md", encoding="utf-8") as f:
+        assert f"`tests/test_kink_corpus.py` holds {len(POINTS)} points" in " ".join(f.read().split())
