@@ -155,6 +155,9 @@ class PointResult:
     branch of measure zero holds there), what was taken by continuity; "" elsewhere."""
     jacobian_differs: tuple[JacobianEntry, ...] = ()
     """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
+    allowed: tuple[dict[str, np.ndarray], ...] = ()
+    """At a kink: every gradient of out.sum() PyTorch's rules allow there (float64, NaN where they
+    allow any value); empty elsewhere."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sympy.core.mul import _keep_coeff
 from sympy.core.parameters import global_parameters
 
 from ..sym import exact
-from .registry import prim, binary, exprs, meaning, note_kink, ufunc, unary
+from .registry import prim, binary, exprs, meaning, ufunc, unary
 
 aten = torch.ops.aten
 
@@ -26,17 +26,6 @@ __all__ = ["convert", "sigmoid", "relation"]
 
 def sigmoid(x):
     return 1 / (1 + sympy.exp(-x))
-
-
-def _kinked(op: str, f):
-    """`f`, each node it makes noted as a possible kink of `op` (see `compare.judge.kinks`)."""
-
-    def g(*args):
-        node = f(*args)
-        note_kink(op, node, args)
-        return node
-
-    return g
 
 
 def _is_bool(value) -> bool:
@@ -125,14 +114,14 @@ _UNARY = {
     "cosh": sympy.cosh, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "asinh": sympy.asinh,
     "acosh": sympy.acosh, "atanh": sympy.atanh, "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv,
     "sigmoid": sigmoid, "rsqrt": lambda x: 1 / sympy.sqrt(x), "reciprocal": lambda x: 1 / x,
-    "neg": operator.neg, "sign": _kinked("sign", sign),
+    "neg": operator.neg, "sign": sign,
     "lgamma": lambda x: sympy.log(sympy.Abs(sympy.gamma(x))),  # log|gamma|, as torch's: real for x < 0 too
-    "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
-    "ceil": _kinked("ceil", ceil), "trunc": _kinked("trunc", trunc), "frac": lambda x: x - _kinked("trunc", trunc)(x),
-    "round": _kinked("round", round_),
+    "digamma": lambda x: sympy.polygamma(0, x), "floor": floor,
+    "ceil": ceil, "trunc": trunc, "frac": lambda x: x - trunc(x),
+    "round": round_,
     "sinc": lambda x: sympy.sinc(sympy.pi * x), "square": lambda x: x**2,
-    "sqrt": _kinked("sqrt", sympy.sqrt),
-    "relu": _kinked("relu", lambda x: sympy.Max(x, 0)), "logical_not": sympy.Not, "bitwise_not": sympy.Not,
+    "sqrt": sympy.sqrt,
+    "relu": lambda x: sympy.Max(x, 0), "logical_not": sympy.Not, "bitwise_not": sympy.Not,
     "i0": lambda x: sympy.besseli(0, x), "special_i0e": lambda x: sympy.exp(-sympy.Abs(x)) * sympy.besseli(0, x),
     "special_i1": lambda x: sympy.besseli(1, x), "special_ndtr": lambda x: (1 + sympy.erf(x / sympy.sqrt(2))) / 2,
     "special_erfcx": lambda x: sympy.exp(x**2) * sympy.erfc(x), "special_log_ndtr":
@@ -273,28 +262,8 @@ for _name, _rel in (("lt", sympy.Lt), ("le", sympy.Le), ("gt", sympy.Gt), ("ge",
     meaning(getattr(aten, _name), prim(_name))(arithmetic(relation(_rel)))
 
 
-def _extreme(op: str, f):
-    def combine(a, b):
-        node = f(a, b)
-        note_kink(op, node, (a, b))
-        return node
-
-    return combine
-
-
-meaning(aten.maximum, prim("maximum"))(binary(_extreme("maximum", sympy.Max)))
-meaning(aten.minimum, prim("minimum"))(binary(_extreme("minimum", sympy.Min)))
-meaning(aten.fmax)(binary(_extreme("maximum", sympy.Max)))
-meaning(aten.fmin)(binary(_extreme("minimum", sympy.Min)))
-
-
-def _bound(side: str, f):
-    def g(x, b):
-        node = f(x, b)
-        note_kink("clamp", node, (x, b), side=side)
-        return node
-
-    return ufunc(g, 2)
+meaning(aten.maximum, prim("maximum"), aten.fmax)(binary(sympy.Max))
+meaning(aten.minimum, prim("minimum"), aten.fmin)(binary(sympy.Min))
 
 
 @meaning(aten.clamp)
@@ -302,9 +271,9 @@ def clamp(x, min=None, max=None):
     # As torch: the lower bound first, then the upper, so max wins when min > max.
     y = exprs(x)
     if min is not None:
-        y = _bound("min", sympy.Max)(y, exprs(min))
+        y = ufunc(sympy.Max, 2)(y, exprs(min))
     if max is not None:
-        y = _bound("max", sympy.Min)(y, exprs(max))
+        y = ufunc(sympy.Min, 2)(y, exprs(max))
     return y
 
 
@@ -398,19 +367,13 @@ def log_sigmoid_forward(x):
 
 @meaning(aten.hardtanh)
 def hardtanh(x, min_val=-1, max_val=1):
-    """min(max(x, min_val), max_val), whose kinks follow hardtanh's own rule, not clamp's"""
+    """min(max(x, min_val), max_val)"""
     lo, hi = exprs(min_val)[()], exprs(max_val)[()]
-
-    def node(v):
-        out = sympy.Min(sympy.Max(v, lo), hi)
-        note_kink("hardtanh", out, (v, lo, hi))
-        return out
-
-    return ufunc(node, 1)(exprs(x))
+    return ufunc(lambda v: sympy.Min(sympy.Max(v, lo), hi), 1)(exprs(x))
 
 
 @meaning(aten.round.decimals)
 def round_decimals(x, *, decimals=0):
     """round(x * 10**decimals) / 10**decimals, ties to even"""
     scale = sympy.Integer(10) ** int(decimals)
-    return ufunc(lambda v: _kinked("round", round_)(v * scale) / scale, 1)(exprs(x))
+    return ufunc(lambda v: round_(v * scale) / scale, 1)(exprs(x))
