@@ -21,10 +21,10 @@ are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
-on the kink of a documented rule in `compare.judge.kinks`, where autograd must
-give what the rule gives), else `unsupported` if one meets an ATen op with
-no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
-over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
+at a kink, where autograd must give a gradient PyTorch's rules allow: the op
+runs again with its sites recorded, `compare.judge.kinks`), else
+`unsupported` if one meets an ATen op with no meaning (`UnsupportedOp`), else
+`error` (any other exception, or a sample over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
     python -m compare.conformance            # counts and the per-op table
     python -m compare.conformance --write    # also docs/opdb.json, and docs/ops.md from it
@@ -335,36 +335,32 @@ def check_sample(op, sample) -> _Sample:
     with _same_draw():
         real = _call(op, sample.input, sample.args, sample.kwargs)
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
-    by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
-    swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
-    s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     route = _Route()
-    token = BRANCH.set(ByValue(point))
-    try:
-        with recording() as noted, route, _same_draw():
-            symbolic = _call(op, s_input, s_args, s_kwargs)
-            # the loss is of what op_db's own gradcheck differentiates: the outputs through the sample's
-            # `output_process_fn_grad` (|eigenvectors|, say: invariant under their signs and phases)
-            sym_loss = tree_flatten(sample.output_process_fn_grad(symbolic))[0]
-    finally:
-        BRANCH.reset(token)
+    symbolic = _symbolic(op, sample, (leaves, state, symbols), point, route)
     decomposed = tuple(sorted(route.decomposed))
     differs = _forward_differs(tree_flatten(symbolic)[0], tree_flatten(real)[0], point, leaves)
     if differs:
         return _Sample("disagrees", differs, decomposed)
-    return _gradient(leaves, (symbols, point, noted), tree_flatten(sample.output_process_fn_grad(real))[0],
-                     sym_loss, decomposed)
+    status, detail = _gradient(op, sample, (leaves, state, symbols), point,
+                               (_processed(sample, real), _processed(sample, symbolic)))
+    return _Sample(status, detail, decomposed)
 
 
-def _gradient(leaves: list, exact_side: tuple, real_out: list, sym_out: list, decomposed: tuple) -> _Sample:
-    """The sample's status from the exact gradient of the loss against autograd's."""
-    symbols, point, noted = exact_side
+def _processed(sample, out) -> list:
+    """The outputs op_db's own gradcheck differentiates: through the sample's `output_process_fn_grad`
+    (|eigenvectors|, say: invariant under their signs and phases), flattened."""
+    return tree_flatten(sample.output_process_fn_grad(out))[0]
+
+
+def _gradient(op, sample, inputs: tuple, point: dict, outs: tuple) -> tuple[str, str]:
+    """(status, detail) from the exact gradient of the loss against autograd's."""
+    leaves, _, symbols = inputs
+    real_out, sym_out = outs
     differentiable = _differentiable(real_out)
     if not leaves or not differentiable:
-        return _Sample("runs", "", decomposed)
+        return "runs", ""
     index = [k for k, r in enumerate(real_out) if any(r is f for f in differentiable)]
     total = sum(_loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, leaves, allow_unused=True)
@@ -380,18 +376,44 @@ def _gradient(leaves: list, exact_side: tuple, real_out: list, sym_out: list, de
         errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
-        on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
-        if any(s.rule.arbitrary for s in on):
-            ops = ", ".join(sorted({s.rule.op for s in on}))
-            return _Sample("runs", f"where the derivative does not exist ({ops}): autograd's value is arbitrary",
-                           decomposed)
-        if on:
-            rule = kinks.conventional(outputs, on, symbols, point)
-            if all(measure(auto[n], rule[n], coarsest).agree for n in symbols):
-                ops = ", ".join(sorted({s.rule.op for s in on}))
-                return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", decomposed)
-        return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)
-    return _Sample("runs", "", decomposed)
+        ops = _at_a_kink(op, sample, inputs, point, (index, real_out, auto, coarsest))
+        if ops:
+            return "runs", f"at a kink of {ops}: autograd follows PyTorch's rules"
+        return "disagrees", _where(errors, f"gradient for input {name}")
+    return "runs", ""
+
+
+def _symbolic(op, sample, inputs: tuple, point: dict, route=None):
+    """The op's output on symbolic tensors, branches decided by the point (inside `route`, where one is
+    given), from the generator state the real run started from."""
+    leaves, state, symbols = inputs
+    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
+    by_id.update({id(t): SymTensor(before.copy(), t.dtype) for t, before in state})
+    swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
+    s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
+    token = BRANCH.set(ByValue(point))
+    try:
+        with route if route is not None else contextlib.nullcontext(), _same_draw():
+            return _call(op, s_input, s_args, s_kwargs)
+    finally:
+        BRANCH.reset(token)
+
+
+def _at_a_kink(op, sample, inputs: tuple, point: dict, autograd: tuple) -> str:
+    """The ops at whose kinks the point lies, where autograd gives a gradient PyTorch's rules allow there
+    ("" elsewhere): the op runs again with its sites recorded, and the chain rule goes through them."""
+    index, real_out, auto, coarsest = autograd
+    with recording() as rec:
+        sym_out = _processed(sample, _symbolic(op, sample, inputs, point))
+    outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
+    chain = kinks.Chain(sites=rec.sites, point=point)
+    chain.locate(outputs.flat)
+    if not chain.kinked(second=False):
+        return ""
+    allowed = chain.allowed(derive.gradient(outputs, inputs[2]), second=False)
+    if allowed.match(auto, coarsest) is None:
+        return ""
+    return ", ".join(sorted({rec.sites[k].op for k in chain.kinked(second=False)}))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .case import Case
+from .judge.basis import Basis
 from .points import tensor_point
 from .sym import exact
 
@@ -32,6 +33,9 @@ class CaseRun:
     """Second derivatives are checked (order 2 and a scalar output)."""
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
+    basis: Basis = Basis()
+    """What each derivative is compared on: structured inputs' directions, the precision each input's
+    computation ran in (`judge.basis`), from what the symbolic runs observed."""
 
     def exact_u(self) -> list:
         """`u` as exact numbers, for the exact H v."""

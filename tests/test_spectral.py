@@ -173,18 +173,48 @@ def _at_example(fn):
 
 def test_at_a_repeated_eigenvalue_the_page_says_an_eigenvector_has_no_derivative():
     result, point = _at_example(lambda a: torch.linalg.eigh(a + a.T).eigenvectors.abs().sum())
-    assert point.status == "convention" and "the derivative does not exist here" in point.note
-    assert "not a function of the matrix" in point.rule
+    assert point.status == "convention" and "_linalg_eigh" in point.note
+    assert "not a function of the matrix" in point.rule and "the derivative does not exist here" in point.rule
     from compare.records import Meta
     from compare.render.report import render_case
 
     assert "the derivative does not exist here" in render_case(result, Meta("3", "2", "1", 0, 0))
 
 
+def _eigvalsh_function(at_a_tie: str):
+    """eigvalsh whose backward is torch's V diag(gL) V^T off repeated eigenvalues, and at one `at_a_tie`:
+    "projector" (the mean of v v^T over the copies: rules 2 and 3) or "zero" (wrong)."""
+    class Eigvalsh(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, A):
+            L, V = torch.linalg.eigh(A)
+            ctx.save_for_backward(L, V)
+            return L
+
+        @staticmethod
+        def backward(ctx, gL):
+            L, V = ctx.saved_tensors
+            if (L[1:] - L[:-1]).abs().min() > 1e-9:
+                return V @ torch.diag(gL) @ V.T
+            if at_a_tie == "zero":
+                return torch.zeros_like(V @ V.T)
+            tied = (L - L[0]).abs() < 1e-9
+            P = V[:, tied] @ V[:, tied].T / int(tied.sum())
+            return gL[0] * P + V[:, 2:] @ torch.diag(gL[2:]) @ V[:, 2:].T
+
+    return Eigvalsh.apply
+
+
 def test_at_a_repeated_eigenvalue_the_eigenvalues_follow_the_rules_for_convex_and_concave_functions():
     # the sum is the trace, smooth; the lowest copy alone is locally concave: the rule's minimum-norm
-    # supergradient is P/2 (P the projector on the eigenspace), while torch takes one eigenvector's v v^T
+    # supergradient is P/2 (P the projector on the eigenspace), and torch's backward takes the v v^T of the
+    # eigenvector LAPACK returned (one of the limits of nearby gradients, as max(x, dim) takes the index it
+    # returns): both are allowed, and a backward that gives 0 there is neither
     _, point = _at_example(lambda a: torch.linalg.eigh(a + a.T).eigenvalues.sum())
-    assert point.status == "convention"
+    assert point.status in ("agree", "convention")
     _, point = _at_example(lambda a: torch.linalg.eigh(a + a.T).eigenvalues[0])
-    assert point.status == "disagree" and "rule" in point.note
+    assert point.status == "convention" and "rules 3" in point.rule
+    _, point = _at_example(lambda a: _eigvalsh_function("projector")(a + a.T)[0])
+    assert point.status == "convention"
+    _, point = _at_example(lambda a: _eigvalsh_function("zero")(a + a.T)[0])
+    assert point.status == "disagree" and "rules" in point.note

@@ -15,7 +15,7 @@ import torch
 
 from .complexes import from_parts
 from .linalg import _metas
-from .registry import UnsupportedOp, decide, exprs, meaning, note_kink
+from .registry import UnsupportedOp, decide, exprs, meaning
 from .general_eig import RIGHT_RE, VALUE_RE, eig_entry
 from .singular import svd_entry
 from .spectral import U, VALUE, VECTOR, eigh_entry
@@ -72,10 +72,6 @@ def eigh2(a: np.ndarray, upper: bool) -> tuple[np.ndarray, np.ndarray]:
     values = np.array([eigh_entry(*head(VALUE, k, 0), *entries) for k in range(n)], dtype=object)
     vectors = np.array([[eigh_entry(*head(VECTOR, k, i), *entries) for k in range(n)] for i in range(n)],
                        dtype=object).reshape(n, n)
-    for k in range(n):
-        note_kink("linalg.eigh", values[k], entries, k=k, n=n, upper=int(upper))
-        for i in range(n):
-            note_kink("linalg.eigh (eigenvectors)", vectors[i, k], entries, k=k, n=n, upper=int(upper))
     return values, vectors
 
 
@@ -97,10 +93,7 @@ def eig2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
     def part(re, k, i):
-        pair = (eig_entry(*head(re, k, i), *entries), eig_entry(*head(re + 1, k, i), *entries))
-        for node in pair:  # each real node is where a repeated eigenvalue leaves the derivative undefined
-            note_kink("linalg.eig" if re == VALUE_RE else "linalg.eig (eigenvectors)", node, entries, k=k, n=n)
-        return from_parts(*pair)
+        return from_parts(eig_entry(*head(re, k, i), *entries), eig_entry(*head(re + 1, k, i), *entries))
 
     values = np.array([part(VALUE_RE, k, 0) for k in range(n)], dtype=object)
     vectors = np.array([[part(RIGHT_RE, k, i) for k in range(n)] for i in range(n)], dtype=object).reshape(n, n)
@@ -129,11 +122,6 @@ def svd2(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]
                   dtype=object).reshape(m, cols_u)
     V = np.array([[svd_entry(*head(VECTOR, c, i), *entries) for c in range(cols_v)] for i in range(n)],
                  dtype=object).reshape(n, cols_v)
-    for c in range(k):
-        note_kink("linalg.svd", S[c], entries, k=c, m=m, n=n)
-    for vectors in (Um, V):
-        for idx in np.ndindex(*vectors.shape):
-            note_kink("linalg.svd (singular vectors)", vectors[idx], entries, k=idx[1], m=m, n=n)
     return Um, S, V
 
 

@@ -108,8 +108,8 @@ def fixed_draw(fn: Callable, seed: int) -> Callable:
         with torch.random.fork_rng(devices=[]), recording_draws() as made:
             torch.manual_seed(seed)
             out = fn(*args, **kwargs)
-        if made:
-            run.draws = list(made)
+        if made:  # in place: a wrapper made by functools.wraps shares the list
+            run.draws[:] = made
         return out
 
     run.draws = []

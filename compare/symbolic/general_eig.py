@@ -26,7 +26,7 @@ import flint
 import sympy
 
 from . import eigen
-from .nodes import MatrixNode, PartialNode, add, square
+from .nodes import MatrixNode, PartialNode, Repeating, add, square
 
 __all__ = ["eig_entry", "eig_partial", "VALUE_RE", "VALUE_IM", "RIGHT_RE", "RIGHT_IM", "LEFT_RE", "LEFT_IM"]
 
@@ -102,9 +102,13 @@ def _real_or_imaginary(part: int, z: tuple):
     return z[part % 2]
 
 
-class eig_entry(MatrixNode):
+class eig_entry(Repeating, MatrixNode):
     """A real or imaginary part of lambda_k, v_k[i] or w_k[i] (row k of V^-1) of the real n x n matrix
     given by its entries, in torch.linalg.eig's order and gauge: `eig_entry(part, k, i, n, a_00, ...)`."""
+
+    @classmethod
+    def decomposition(cls, head, entries, prec):
+        return eigen.general(entries, (head[3], head[3]), prec)
 
     @classmethod
     def value_at(cls, head, entries, prec):

@@ -21,8 +21,9 @@ import numpy as np
 import sympy
 
 from . import eigen
+from .switches import OwnBoundary
 
-__all__ = ["ChainRule", "MatrixNode", "PartialNode", "add", "square", "number"]
+__all__ = ["ChainRule", "MatrixNode", "PartialNode", "Repeating", "add", "square", "number"]
 
 _ZERO = sympy.Integer(0)
 
@@ -151,6 +152,25 @@ class MatrixNode(ChainRule, sympy.Function):
             value = cls.value_at(head, tuple(_fraction(c[idx]) for c in columns), 53)
             out[idx] = float(value.mid()) if value.is_finite() else math.nan
         return out if out.shape else float(out[()])
+
+
+class Repeating(OwnBoundary):
+    """A node of eigenvalue (or singular value) k of a matrix, or of its vectors: a switch whose boundary
+    is where value k is not a simple root (it repeats; or, a singular value, it is 0 and the matrix is
+    rank-deficient), as `compare.judge.kinks.spectral` judges it."""
+
+    @classmethod
+    def decomposition(cls, head: tuple, entries: tuple, prec: int) -> eigen.Decomposition | None:
+        """The matrix's decomposition (`eigen.py`) from the node's (part, k, i, *shape) and its entries."""
+        raise NotImplementedError
+
+    def on_boundary(self, values: list) -> bool:
+        head = tuple(int(v) for v in values[:3 + self.dims])
+        entries = tuple(number(sympy.sympify(v), 128) for v in values[3 + self.dims:])
+        if any(e is None for e in entries):
+            return False
+        d = self.decomposition(head, entries, 128)
+        return d is not None and head[1] < len(d.simple) and not d.simple[head[1]]
 
 
 def add(values: list):

@@ -24,7 +24,7 @@ import sympy
 
 from . import eigen
 from .eigen import as_ball
-from .nodes import MatrixNode, PartialNode, add, square
+from .nodes import MatrixNode, PartialNode, Repeating, add, square
 from .spectral import U, VALUE, VECTOR
 
 __all__ = ["svd_entry", "svd_partial"]
@@ -107,7 +107,7 @@ def _gram_partial(x, head: tuple, i: int, a: int, b: int):
     return add(terms)
 
 
-class svd_entry(MatrixNode):
+class svd_entry(Repeating, MatrixNode):
     """sigma_k (descending, as torch.linalg.svd), v_k[i] (V's column k) or u_k[i] (U's column k) of the
     real m x n matrix given by its entries, row by row: `svd_entry(part, k, i, m, n, a_00, ...)`."""
 
@@ -116,6 +116,10 @@ class svd_entry(MatrixNode):
     @classmethod
     def shape_of(cls, head: tuple) -> tuple:
         return tuple(head[3:5])
+
+    @classmethod
+    def decomposition(cls, head, entries, prec):
+        return eigen.singular(entries, tuple(head[3:5]), prec)
 
     @classmethod
     def value_at(cls, head, entries, prec):

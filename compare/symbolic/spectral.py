@@ -48,7 +48,7 @@ import flint
 import sympy
 
 from . import eigen
-from .nodes import MatrixNode
+from .nodes import MatrixNode, Repeating
 
 __all__ = ["eigh_entry", "VALUE", "VECTOR", "U"]
 
@@ -61,7 +61,7 @@ def _at(d: eigen.Decomposition | None, pick) -> flint.arb:
     return flint.arb.nan() if d is None else pick(d)
 
 
-class eigh_entry(MatrixNode):
+class eigh_entry(Repeating, MatrixNode):
     """lambda_k (ascending, as torch.linalg.eigh) or v_k[i] of the real symmetric n x n matrix given by
     its entries, row by row: `eigh_entry(part, k, i, n, upper, a_00, a_01, ...)`; `upper` (0 or 1) is the
     triangle LAPACK reads, on which the signs it gives the vectors depend.
@@ -71,6 +71,11 @@ class eigh_entry(MatrixNode):
     partials by each entry are a function's, so that differentiating them again is consistent."""
 
     dims = 2
+
+    @classmethod
+    def decomposition(cls, head, entries, prec):
+        part, k, i, n, upper = head
+        return eigen.symmetric(entries, (n, n), prec, "U" if upper else "L")
 
     @classmethod
     def value_at(cls, head, entries, prec):
