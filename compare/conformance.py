@@ -54,9 +54,10 @@ from .explore import ByValue
 from .sym import exact, input_symbols
 from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
 from .judge.verdict import measure
+from .opdb_samples import samples as chosen_samples, tensors
 from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
 from .symbolic.complexes import imaginary_part, real_part
-from .symbolic.draws import RANDOM_OPS
+from .symbolic.draws import RANDOM_OPS, seeded
 from .symbolic.registry import ufunc
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
@@ -75,7 +76,7 @@ class Settings:
     """A sample with a tensor of more entries is skipped, unless the op has no smaller one."""
     fallback_entries: int = 625
     """For an op with no sample within `max_entries` (op_db's sizes are 5 and 10, so a batch of
-    matrices has 250, a 4-d tensor 625) that cannot be cut to one (`_narrowed`): its smallest samples up to
+    matrices has 250, a 4-d tensor 625) that cannot be cut to one (`opdb_samples.narrowed`): its smallest samples up to
     this many entries a tensor. The `seconds` bound still holds for each."""
     seconds: int = 20
     """Time bound of one sample, in CPU seconds of this process (`ITIMER_PROF`: the same on a busy
@@ -101,56 +102,6 @@ def opinfos() -> list:
 
 def _name(op) -> str:
     return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
-
-
-def _tensors(sample) -> list[torch.Tensor]:
-    return [t for t in tree_flatten((sample.input, sample.args, sample.kwargs))[0] if isinstance(t, torch.Tensor)]
-
-
-def _small(sample, limit: int) -> bool:
-    return all(t.numel() <= limit for t in _tensors(sample))
-
-
-def _entries(sample) -> int:
-    return max((t.numel() for t in _tensors(sample)), default=0)
-
-
-def _samples(op, settings: Settings) -> list:
-    """The op's first `samples` samples within `max_entries`; else its first sample cut to that size
-    (`_narrowed`); else its smallest samples within `fallback_entries` (the first of equal size first)."""
-    torch.manual_seed(settings.seed)
-    found, larger = [], []
-    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
-        if _small(sample, settings.max_entries):
-            found.append(sample)
-            if len(found) == settings.samples:
-                break
-        elif not found and _small(sample, settings.fallback_entries):
-            larger.append(sample)
-    if not found:
-        found = _narrowed(op, settings.max_entries)
-    if not found:
-        found = sorted(larger, key=_entries)[:settings.samples]  # a stable sort: op_db's order among equals
-    return found
-
-
-def _narrowed(op, limit: int) -> list:
-    """An elementwise unary op's first sample, cut to its first `limit` entries (its samples are 20 x 20).
-
-    Only for `UnaryUfuncInfo`s: an entry's value does not depend on the
-    others there, so fewer entries are the same test on fewer entries.
-    """
-    from torch.testing._internal.opinfo.core import SampleInput, UnaryUfuncInfo
-
-    if not isinstance(op, UnaryUfuncInfo):
-        return []
-    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
-        x = sample.input
-        if not isinstance(x, torch.Tensor) or _tensors(sample) != [x]:
-            return []
-        cut = x.detach().reshape(-1)[:limit].clone().requires_grad_(x.requires_grad)
-        return [SampleInput(cut, args=sample.args, kwargs=sample.kwargs)]
-    return []
 
 
 class _Route(TorchDispatchMode):
@@ -290,7 +241,7 @@ def _state(sample, leaves) -> list:
     (`compare.modules`); the outputs are what is compared.
     """
     own = {id(t) for t in leaves}
-    return [(t, exprs_of(t).copy()) for t in _tensors(sample)
+    return [(t, exprs_of(t).copy()) for t in tensors(sample)
             if t.dtype.is_floating_point and id(t) not in own and t.layout == torch.strided]
 
 
@@ -321,18 +272,11 @@ DRAW_SEED = 0
 a random op (dropout, rrelu in training) draws the same numbers in both (`compare.symbolic.draws`)."""
 
 
-@contextlib.contextmanager
-def _same_draw():
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(DRAW_SEED)
-        yield
-
-
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
-    leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
+    leaves = [t for t in tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
     state = _state(sample, leaves)
-    with _same_draw():
+    with seeded(DRAW_SEED):
         real = _call(op, sample.input, sample.args, sample.kwargs)
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
     point = {s: exact(v) for k, t in enumerate(leaves)
@@ -393,7 +337,7 @@ def _symbolic(op, sample, inputs: tuple, point: dict, route=None):
     s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     token = BRANCH.set(ByValue(point))
     try:
-        with route if route is not None else contextlib.nullcontext(), _same_draw():
+        with route if route is not None else contextlib.nullcontext(), seeded(DRAW_SEED):
             return _call(op, s_input, s_args, s_kwargs)
     finally:
         BRANCH.reset(token)
@@ -440,7 +384,7 @@ def _guarded(op, sample, seconds: int) -> _Sample:
 def check_op(op, settings: Settings = Settings()) -> OpResult:
     """Run an OpInfo's first small samples and classify it (see the module's docstring)."""
     try:
-        samples = _samples(op, settings)
+        samples = chosen_samples(op, settings)
     except Exception as e:
         return OpResult(_name(op), "error", "", "sample_inputs: " + _first_line(e), 0)
     if not samples:

@@ -38,7 +38,7 @@ from .shared import note_decision
 
 aten = torch.ops.aten
 
-__all__ = ["Draw", "RANDOM_OPS", "draw", "note", "constants", "fixed_draw", "recording_draws", "described"]
+__all__ = ["Draw", "RANDOM_OPS", "draw", "note", "constants", "fixed_draw", "seeded", "recording_draws", "described"]
 
 RANDOM_OPS = frozenset({"normal_", "uniform_", "bernoulli_", "exponential_", "random_", "cauchy_", "geometric_",
                         "log_normal_", "bernoulli", "normal", "uniform", "exponential", "random", "cauchy",
@@ -98,6 +98,14 @@ def described(draws: list, seed: int) -> tuple[str, ...]:
             "so every run, symbolic or autograd, sees the same draw",) + tuple(d.text() for d in draws)
 
 
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Inside, torch's default generator starts from `seed`; after, it is as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def fixed_draw(fn: Callable, seed: int) -> Callable:
     """`fn`, started from torch's default generator seeded with `seed` on every call (and the
     generator's state restored after it): every run of the case draws the same numbers. The draws
@@ -105,8 +113,7 @@ def fixed_draw(fn: Callable, seed: int) -> Callable:
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        with torch.random.fork_rng(devices=[]), recording_draws() as made:
-            torch.manual_seed(seed)
+        with seeded(seed), recording_draws() as made:
             out = fn(*args, **kwargs)
         if made:  # in place: a wrapper made by functools.wraps shares the list
             run.draws[:] = made

@@ -47,7 +47,7 @@ EIGH = ("at a repeated eigenvalue: the lowest copy is locally concave and the hi
         "and 2: P / m, P the projector on the m-dimensional eigenspace), a middle one neither (rule 4: v v^T "
         "for a unit v of the eigenspace), and torch's backward gives v_k v_k^T with the eigenvector LAPACK "
         "returned. An eigenvector there is not a function of the matrix (any basis of the eigenspace is one), so "
-        "the derivative does not exist here and any value is allowed. Second derivatives are not checked")
+        "the derivative does not exist here and any value is allowed, as for second derivatives there")
 EIGH_SOURCE = (f"{_YAML}: linalg_eig_backward(..., is_hermitian=true), gA = V diag(gL) V^T, and torch.linalg.eigh: "
                '"Gradients computed using the eigenvectors tensor will only be finite when A has distinct '
                'eigenvalues"')
