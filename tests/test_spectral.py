@@ -218,3 +218,26 @@ def test_at_a_repeated_eigenvalue_the_eigenvalues_follow_the_rules_for_convex_an
     assert point.status == "convention"
     _, point = _at_example(lambda a: _eigvalsh_function("zero")(a + a.T)[0])
     assert point.status == "disagree" and "rules" in point.note
+
+
+def test_at_a_singular_value_zero_torch_and_the_rule_are_allowed_and_a_wrong_backward_is_not():
+    # rank 1: the nuclear norm sigma_1 + sigma_2 has a kink where sigma_2 = 0 (a minimum of sigma_2): rule 2
+    # gives sigma_2 the subgradient 0, torch's backward u_2 v_2^T with LAPACK's vectors; twice that is neither
+    rank_one = torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=torch.float64)
+
+    class DoubledAtZero(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, A):
+            U, S, Vh = torch.linalg.svd(A)
+            ctx.save_for_backward(U, Vh)
+            return S
+
+        @staticmethod
+        def backward(ctx, gS):
+            U, Vh = ctx.saved_tensors
+            return U @ torch.diag(gS * torch.tensor([1.0, 2.0], dtype=gS.dtype)) @ Vh
+
+    right = compare.check(lambda a: torch.linalg.svdvals(a).sum(), (rank_one,), samples=0, order=1, timeout=None)
+    assert right.points[0].status == "convention" and "_linalg_svd" in right.points[0].note
+    wrong = compare.check(lambda a: DoubledAtZero.apply(a).sum(), (rank_one,), samples=0, order=1, timeout=None)
+    assert wrong.points[0].status == "disagree"
