@@ -12,13 +12,13 @@ w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
 double = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 1.5]], dtype=torch.float64)
 
 
-@case(inputs={"a": a})
+@case(inputs={"a": a}, samples=2)
 def eigenvalues_weighted(a):
     """eigh of a + a^T, eigenvalue k weighted by k: d lambda_k / dA = v_k v_k^T, summed."""
     return (torch.linalg.eigh(a + a.T).eigenvalues * w).sum()
 
 
-@case(inputs={"a": a}, order=1)
+@case(inputs={"a": a}, samples=2, order=1)
 def eigenvectors_squared(a):
     """Squares of the eigenvectors' entries, weighted: a function of the vectors that does not depend on
     their signs, as the gradient torch computes assumes (its derivative sums over the other eigenvalues,
@@ -26,14 +26,14 @@ def eigenvectors_squared(a):
     return (torch.linalg.eigh(a + a.T).eigenvectors ** 2 * W).sum()
 
 
-@case(inputs={"a": double}, order=1)
+@case(inputs={"a": double}, samples=1, order=1)
 def eigenvectors_at_a_double_eigenvalue(a):
     """The same at a matrix whose a + a^T has the eigenvalue 1 twice: an eigenvector of it is any unit vector
     of a plane, not a function of the matrix, so there its derivative does not exist."""
     return torch.linalg.eigh(a + a.T).eigenvectors.abs().sum()
 
 
-@case(inputs={"a": a})
+@case(inputs={"a": a}, samples=2)
 def nuclear_norm(a):
     """The sum of the singular values: U V^T where they are distinct and none is 0."""
     return torch.linalg.matrix_norm(a, "nuc")
