@@ -309,9 +309,7 @@ def _gradient(op, sample, inputs: tuple, point: dict, outs: tuple) -> tuple[str,
     total = sum(_loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, leaves, allow_unused=True)
     outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
-    # every entry at once, on Arb's balls first (`derive.evaluate_many`): a gradient through eigenvector
-    # nodes is too long for SymPy's evalf entry by entry
-    exact_grad = {n: derive.evaluate_many(g, [point], symbols)[0] for n, g in derive.gradient(outputs, symbols).items()}
+    exact_grad = {n: _evaluated(g, point, symbols) for n, g in derive.gradient(outputs, symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play
@@ -325,6 +323,15 @@ def _gradient(op, sample, inputs: tuple, point: dict, outs: tuple) -> tuple[str,
             return "runs", f"at a kink of {ops}: autograd follows PyTorch's rules"
         return "disagrees", _where(errors, f"gradient for input {name}")
     return "runs", ""
+
+
+def _evaluated(g: np.ndarray, point: dict, symbols: dict) -> np.ndarray:
+    """A gradient's entries at the point: every entry at once, on Arb's balls first (`derive.evaluate_many`:
+    a gradient through eigenvector nodes is too long for SymPy's evalf entry by entry), or entry by entry
+    where an input entry is infinite (its symbol a constant, not in the point)."""
+    if all(s in point for syms in symbols.values() for s in syms.flat):
+        return derive.evaluate_many(g, [point], symbols)[0]
+    return derive.evaluate(g, point)
 
 
 def _symbolic(op, sample, inputs: tuple, point: dict, route=None):
