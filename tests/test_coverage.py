@@ -86,3 +86,19 @@ def test_a_meaning_without_a_description_is_refused(monkeypatch, impl):
 def test_a_described_meaning_is_shown_by_its_description(monkeypatch):
     monkeypatch.setitem(MEANINGS, torch.ops.aten.amin, _factory("amax", "the smallest entry, said here"))
     assert "| `aten.amin` | the smallest entry, said here |" in render_ops()
+
+
+def test_an_op_registered_twice_is_refused():
+    """The second `@meaning` for an op would silently replace the first."""
+    from compare.symbolic.registry import DuplicateMeaning, meaning
+
+    before = dict(MEANINGS)
+    try:
+        with pytest.raises(DuplicateMeaning, match=r"aten\.amin has two meanings: .*reductions\.py:\d+ .* and "
+                                                   r".*test_coverage\.py:\d+"):
+            meaning(torch.ops.aten.amin, doc="the smallest entry")(lambda x, dim=(), keepdim=False: x)
+    finally:
+        replaced = MEANINGS != before
+        MEANINGS.clear()
+        MEANINGS.update(before)  # the other tests see the table as it was, whatever happened
+    assert not replaced

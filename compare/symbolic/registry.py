@@ -24,7 +24,7 @@ from ..sym import as_expr, exact
 from .shared import note_decision
 from .sites import enclosing_torch_function, user_site
 
-__all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs",
+__all__ = ["MEANINGS", "meaning", "DuplicateMeaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs",
            "decide", "unary", "binary", "ufunc", "RECORDING", "written_at"]
 
 MEANINGS: dict[Any, Callable] = {}
@@ -46,8 +46,12 @@ class NeedsValue(TypeError):
     """A symbolic tensor was asked for a concrete Python number."""
 
 
+class DuplicateMeaning(ValueError):
+    """An op given a second meaning: the second would silently replace the first."""
+
+
 def meaning(*ops, doc: str | None = None) -> Callable:
-    """Register a meaning under every op (packet or overload) given.
+    """Register a meaning under every op (packet or overload) given; an op already registered is an error.
 
     What docs/ops.md says the meaning computes is an elementwise op's formula, else its docstring's
     first paragraph; `doc` gives that description to a meaning that has no docstring of its own (a
@@ -58,8 +62,11 @@ def meaning(*ops, doc: str | None = None) -> Callable:
         if doc is not None:
             impl.__doc__ = doc
         for op in ops:
-            if op is not None:  # a prims op this torch lacks
-                MEANINGS[op] = impl
+            if op is None:  # a prims op this torch lacks
+                continue
+            if op in MEANINGS:
+                raise DuplicateMeaning(f"{op} has two meanings: {written_at(MEANINGS[op])} and {written_at(impl)}")
+            MEANINGS[op] = impl
         return impl
 
     return register
