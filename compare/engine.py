@@ -36,7 +36,7 @@ from .explore import explore
 from .explore.feasible import Feasibility
 from .judge.basis import basis
 from .outputs import differentiated_outputs
-from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
+from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .numeric import oracles
 from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites
 from .point import check_point
@@ -54,8 +54,8 @@ class Settings:
     """How hard one run looks at each case (a case's own options win)."""
 
     seed: int = 0
-    samples: int = 4
-    loop_bound: int = 64
+    samples: int = SAMPLES
+    loop_bound: int = LOOP_BOUND
     epsilon: float = 1e-9
     """How close to a boundary a witness may be: a path is explored only where it has room."""
     timeout: float | None = 60.0
@@ -66,8 +66,9 @@ class Settings:
     so `assert_agrees`, whose message never shows them, leaves them out."""
 
 
-def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int = 64, epsilon: float = 1e-9,
-               timeout: float | None = 60.0, compile: str | None = None, oracles: bool = True) -> CaseResult:
+def check_case(case: Case, *, seed: int = 0, samples: int = SAMPLES, loop_bound: int = LOOP_BOUND,
+               epsilon: float = 1e-9, timeout: float | None = 60.0, compile: str | None = None,
+               oracles: bool = True) -> CaseResult:
     """Check `case` at its example point, `samples` drawn points and a point in every piece.
 
     `compile` (a `torch.compile` backend, where the case names none) has autograd's
@@ -99,7 +100,7 @@ def case_source(case: Case) -> str:
 
 
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
-                 loop_bound: int = 64, epsilon: float = 1e-9) -> tuple:
+                 loop_bound: int = LOOP_BOUND, epsilon: float = 1e-9) -> tuple:
     """(Exploration, Feasibility): the case's pieces, as `check_case` finds them.
 
     Every piece's witness is rounded to the case's dtype, the point autograd
