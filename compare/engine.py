@@ -2,12 +2,12 @@
 
     check_case(case, seed=0, samples=4) -> CaseResult
 
-1. `points`: the example, seeded samples and the points the case asks to show;
-2. `explore`: the case's control flow as pieces, each with a point inside;
-3. `pieces`: each piece's exact derivatives, and its kink sites;
-4. `exact_values`, then `point`: at every point, the exact values against
-   autograd and the other oracles, and a status (`judge`);
-5. the case's status is the worst of its points'.
+First `points`: the example, seeded samples and the points the case asks to show; then the
+stages, numbered as the README's "How it works" and the packages number them:
+1. `explore`: the case's control flow as pieces, each with a point inside;
+2. `pieces`, then `exact_values`: each piece's exact derivatives and kink sites, their values at every point;
+3. `numeric` and 4. `judge`, point by point (`point`): autograd and the other oracles against the exact
+   values, and a status; the case's status is the worst of its points' (stage 5, `render`, is the CLI's).
 
 A mismatch is a result (`disagree`); an exception from the case's own code
 is an `error` whose message names the file, the line and the cause.
