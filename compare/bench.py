@@ -159,7 +159,7 @@ def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[in
     for bound in bounds:
         times, found = [], None
         for _ in range(repeat):
-            seconds, _, (found, _) = _timed(lambda: explore_case(case, symbols, points, loop_bound=bound))
+            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, loop_bound=bound))
             times.append(seconds)
         out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
                       sum(u.probability for u in found.uncovered))

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .case import Case
+from .exact.tape import Tape
 from .points import tensor_point
 from .sym import exact
 
@@ -32,6 +33,9 @@ class CaseRun:
     """Second derivatives are checked (order 2 and a scalar output)."""
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
+    tape: "Tape | None" = None
+    """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.tape`); None
+    where it runs as trees."""
 
     def exact_u(self) -> list:
         """`u` as exact numbers, for the exact H v."""

@@ -29,6 +29,7 @@ from . import numeric, wirtinger
 from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
+from .exact.tape import Tape, TreeTooLarge, graph, watching
 from .exact_values import Check, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
@@ -94,11 +95,28 @@ def case_source(case: Case) -> str:
 
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
                  loop_bound: int = 64, epsilon: float = 1e-9) -> tuple:
-    """(Exploration, Feasibility): the case's pieces, as `check_case` finds them.
+    """(Exploration, Feasibility, Tape or None): the case's pieces, as `check_case` finds them.
 
-    Every piece's witness is rounded to the case's dtype, the point autograd
-    will really see, and kept only if it still takes the piece's path.
+    The case runs as trees of SymPy expressions, measured; where a tree swells (`exact.tape.swollen`)
+    it runs again on the traced graph, whose Tape is returned (None for trees). Every piece's
+    witness is rounded to the case's dtype, the point autograd will really see, and kept only if
+    it still takes the piece's path.
     """
+    explored = functools.partial(_explore_case, case, symbols, points, seed=seed, loop_bound=loop_bound,
+                                 epsilon=epsilon)
+    if any(t.dtype.is_complex for t in case.inputs.values()):
+        return explored() + (None,)  # complex parts stay trees: their pages name the Wirtinger convention
+    try:
+        with watching():
+            return explored() + (None,)
+    except TreeTooLarge:
+        tape = Tape()
+        with graph(tape):
+            return explored() + (tape,)
+
+
+def _explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int,
+                  loop_bound: int, epsilon: float) -> tuple:
     dtype = next(iter(case.inputs.values())).dtype
     flat = [s for syms in symbols.values() for s in syms.flat]
     sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
@@ -118,10 +136,10 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)
     exact_points = [exact_point(p, symbols) for _, p in user_points + shown]
-    exploration, feasibility = explore_case(case, symbols, exact_points, seed=settings.seed,
-                                            loop_bound=case.loop_bound or settings.loop_bound,
-                                            epsilon=settings.epsilon)
-    run = _case_run(case, settings, symbols, exploration)
+    exploration, feasibility, tape = explore_case(case, symbols, exact_points, seed=settings.seed,
+                                                  loop_bound=case.loop_bound or settings.loop_bound,
+                                                  epsilon=settings.epsilon)
+    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), tape=tape)
     work = _derived(run, exploration, feasibility, exact_points)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)

@@ -15,6 +15,8 @@ import torch
 
 from . import derive
 from .context import CaseRun
+from .exact.piece import graph_piece, markers
+from .exact.tape import graph
 from .explore import Piece, run_symbolic
 from .explore.feasible import Feasibility
 from .judge import claims, kinks
@@ -51,14 +53,20 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
     """Piece `k`'s exact derivatives and, where the case makes a claim, its proof or refutation.
 
     `inside`: a point of the piece, where a claim that cannot be proved is tried numerically."""
-    grad, jac, hess, mode = _derivatives(run, piece.output)
+    output, grad, jac, hess, mode, kept = _derivatives(run, piece.output)
     claim, note = None, ""
-    if run.case.expect is not None:
+    if run.case.expect is not None and kept is None:
         claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside)
+    elif run.case.expect is not None:
+        claim, note = "unproven", ON_GRAPH_CLAIM
     return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
-                       output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
-                       hessian=hess, hessian_mode=mode)
+                       output=output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
+                       hessian=hess, hessian_mode=mode, graph=kept)
+
+
+ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out as one expression, so the "
+                  "claim is not proven by algebra; it is compared with the exact values at every point")
 
 
 def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
@@ -71,16 +79,22 @@ def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
     """
     if run.dtype == torch.float64:
         return None
-    output = run_symbolic(run.case.fn, _symbolic_inputs(run, torch.float64), _Replay(piece))
+    with graph(run.tape):
+        output = run_symbolic(run.case.fn, _symbolic_inputs(run, torch.float64), _Replay(piece))
     if output.shape == piece.output.shape and all(a == b for a, b in zip(output.flat, piece.output.flat)):
         return None
-    grad, jac, hess, mode = _derivatives(run, output)
+    output, grad, jac, hess, mode, kept = _derivatives(run, output)
     return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
-                       claim=None, hessian=hess, hessian_mode=mode)
+                       claim=None, hessian=hess, hessian_mode=mode, graph=kept)
 
 
 def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
-    """(gradient, Jacobian or None, Hessian or None, Hessian mode or None) of an output."""
+    """(output, gradient, Jacobian or None, Hessian or None, Hessian mode or None, GraphPiece or None).
+
+    In graph mode the derivatives are not written out: the output, gradient and Jacobian are
+    markers (`compare.exact.piece`) and the GraphPiece gives their values at any point."""
+    if run.tape is not None:
+        return _on_graph(run, output)
     size = output.size * sum(s.size for s in run.symbols.values())
     if output.ndim and size <= JACOBIAN_LIMIT:
         grad, jac = derive.gradient_and_jacobian(output, run.symbols)
@@ -89,7 +103,19 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     hess = mode = None
     if run.second:
         hess, mode = _hessian(grad, run.symbols)
-    return grad, jac, hess, mode
+    return output, grad, jac, hess, mode, None
+
+
+def _on_graph(run: CaseRun, output: np.ndarray) -> tuple:
+    """`_derivatives` in graph mode: the output's graph, compiled (each shape's local derivatives taken)."""
+    kept = graph_piece(run.tape, output, run.symbols)
+    inputs = sum(s.size for s in run.symbols.values())
+    grad = {n: markers(s.shape, n, kept) for n, s in run.symbols.items()}
+    jac = None
+    if output.ndim and output.size * inputs <= JACOBIAN_LIMIT:
+        jac = {n: markers(output.shape + s.shape, n, kept) for n, s in run.symbols.items()}
+    mode = ("full" if full_hessian(inputs) else "directional") if run.second else None
+    return markers(output.shape, "output", kept), grad, jac, None, mode, kept
 
 
 def _symbolic_inputs(run: CaseRun, dtype) -> dict[str, SymTensor]:
@@ -108,7 +134,7 @@ class _Replay:
 
 def kink_sites(run: CaseRun, piece: Piece) -> list:
     """The kinked ops' nodes in a piece's output: one more symbolic run along its path, recorded."""
-    if not any(kinks.may_kink(o) for o in piece.output.flat):
+    if run.tape is not None or not any(kinks.may_kink(o) for o in piece.output.flat):
         return []
     with recording() as noted:
         run_symbolic(run.case.fn, _symbolic_inputs(run, run.dtype), _Replay(piece))

@@ -20,6 +20,7 @@ import numpy as np
 import sympy
 import torch
 
+from ..exact.tape import Node, expand
 from ..sym import as_expr, exact
 from .shared import note_decision
 from .sites import user_site
@@ -121,7 +122,7 @@ def _on_symbols(f: Callable) -> Callable:
     known: dict = {}
 
     def on(v):
-        if type(v) is not sympy.Symbol:
+        if type(v) is not sympy.Symbol and type(v) is not Node:
             return f(v)
         kind = tuple(sorted(v.assumptions0.items()))
         stays = known.get(kind)
@@ -151,7 +152,7 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     `op` names the op when the choice is a selection inside it (a sort's
     comparison), not a Python branch of the case (`bool()`, `if`).
     """
-    condition = as_expr(condition)
+    condition = expand(as_expr(condition))  # in graph mode, over the inputs: the explorer decides it there
     if condition is sympy.true or condition is sympy.false:
         return condition is sympy.true
     if isinstance(condition, sympy.Expr):  # a number as a condition means `!= 0`

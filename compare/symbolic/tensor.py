@@ -35,6 +35,7 @@ import sympy
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
+from ..exact.tape import Call, active_tape, record
 from ..sym import as_expr, detach
 from .grad import symbolic_grad
 from . import shared
@@ -242,9 +243,27 @@ def _answer(func, args, kwargs):
     if impl is not None:
         meta = _meta(func, args, kwargs)
         out = _wrap(impl(*args, **kwargs), meta, func, args)
-        return out if _depth[0] else _grad_mode(out)
-    out = _decomposed(func, args, kwargs)
-    return out if _depth[0] else _grad_mode(out)
+    else:
+        out = _decomposed(func, args, kwargs)
+    return out if _depth[0] else _recorded(func, args, _grad_mode(out))
+
+
+def _recorded(func, args, out):
+    """The output of an op autograd runs (one answered at depth 0), its entries kept as the graph mode
+    keeps them (`compare.exact.tape`): a node each on the tape, measured as trees, or as they are."""
+    for t in (out,) if isinstance(out, SymTensor) else tree_flatten(out)[0]:
+        if isinstance(t, SymTensor) and _differentiable(t.dtype):
+            new = record(_call(func, args), t.exprs)
+            if new is not None:
+                t.exprs = new
+    return out
+
+
+def _call(func, args) -> Call | None:
+    """The op and its parameters, for the tape (None outside graph mode, where nothing keeps it)."""
+    if active_tape() is None:
+        return None
+    return Call(func, tuple(a for a in tree_flatten(args)[0] if not isinstance(a, torch.Tensor)))
 
 
 def _decomposed(func, args, kwargs):
@@ -277,7 +296,8 @@ def _detached(t):
         return t.detach()
     if _depth[0] or not _differentiable(t.dtype):
         return SymTensor(t.exprs, t.dtype, strides=t.stride(), offset=t.storage_offset(), stopped=t.stopped)
-    return SymTensor(_DETACH(t.exprs), t.dtype, strides=t.stride(), offset=t.storage_offset())
+    return _recorded(aten.detach.default, (), SymTensor(_DETACH(t.exprs), t.dtype, strides=t.stride(),
+                                                         offset=t.storage_offset()))
 
 
 def _read(value):
@@ -348,6 +368,10 @@ def _in_place(func, args, kwargs):
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
         values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
+    if not _depth[0] and _differentiable(target.dtype):
+        values = np.asarray(values, dtype=object)
+        recorded = record(_call(func, args), values)
+        values = values if recorded is None else recorded
     target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
     return target
 
