@@ -15,7 +15,7 @@ import torch
 
 from . import derive
 from .context import CaseRun
-from .exact.piece import graph_piece, markers
+from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
 from .exact.tape import graph
 from .explore import Piece, run_symbolic
 from .explore.feasible import Feasibility
@@ -184,6 +184,8 @@ def hessian_note(case, scalar: bool, pieces) -> str:
     if not scalar:
         return "the output is not a scalar: no Hessian (its Jacobian is checked instead)"
     local = ""
+    if pieces and pieces[0].graph is not None:
+        local = ON_GRAPH_HESSIAN
     if pieces and pieces[0].hessian_mode == "local":
         local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
                  "are those of the smooth expression that holds around it (each max replaced by its "

@@ -156,6 +156,9 @@ class PointResult:
     by_continuity: str = ""
     """Where some exact values are limits (their formula is 0/0 or 0·∞ at the point, or an `==`
     branch of measure zero holds there), what was taken by continuity; "" elsewhere."""
+    within: str = ""
+    """Where an exact value is known only to within a ball's radius (the traced graph's balls straddled a
+    rounding boundary at their highest precision), what and how closely; "" elsewhere."""
     jacobian_differs: tuple[JacobianEntry, ...] = ()
     """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
 

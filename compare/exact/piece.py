@@ -9,7 +9,7 @@ shows by their shape and size (`summary`), and which no code can mistake for an 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -18,7 +18,8 @@ import sympy
 from .compiled import Compiled, compile_graph
 from .tape import Call, Tape
 
-__all__ = ["OnGraph", "GraphPiece", "graph_piece", "markers", "summary", "kept_on_graph"]
+__all__ = ["OnGraph", "GraphPiece", "graph_piece", "markers", "summary", "kept_on_graph",
+           "ON_GRAPH_HESSIAN"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class OnGraph:
 
     what: str
     """"output" or the input it is a derivative by."""
-    piece: "GraphPiece"
+    piece: "GraphPiece" = field(repr=False, compare=False)
 
     def __str__(self) -> str:
         return f"<{self.what} on the graph>"
@@ -73,9 +74,13 @@ def summary(values: np.ndarray) -> str | None:
     piece = kept_on_graph(values)
     if piece is None:
         return None
-    what = values.reshape(-1)[0].what
     shape = "x".join(map(str, values.shape)) or "one"
-    kind = "the output" if what == "output" else f"d out.sum() / d {what}"
-    return (f"{kind}: {shape} {'entry' if values.size == 1 else 'entries'} on the traced graph of "
-            f"{piece.nodes} nodes, not written out (as trees over the inputs, the output alone would take "
-            f"{piece.tree} operations); the exact values are in the points table")
+    return (f"{shape} {'entry' if values.size == 1 else 'entries'} on the traced graph of {piece.nodes} "
+            f"nodes, not written out (as trees over the inputs, the output alone would take {piece.tree} "
+            f"operations); the exact values are in the points table")
+
+
+ON_GRAPH_HESSIAN = ("the case's expressions swell into trees, so its derivatives are taken on the traced graph "
+                    "of its ops (the chain rule on each op's exact local derivatives, forward over reverse for "
+                    "the Hessian) and not written out")
+"""What the page says of second derivatives taken on the graph."""

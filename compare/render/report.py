@@ -393,6 +393,8 @@ def _detach_section(result: CaseResult) -> list[str]:
 
     held = []
     for piece in result.pieces[:1]:
+        if piece.graph is not None:  # kept on the traced graph: no expression to find detach() in
+            continue
         for out in piece.output.flat:
             for d in sorted(as_expr(out).atoms(detach), key=str):
                 held.append(d)
@@ -549,11 +551,16 @@ def _points_section(result: CaseResult) -> list[str]:
 def _continuity_lines(points: Sequence[PointResult]) -> list[str]:
     """Which points' exact values are limits, and why (`compare/continuity.py`)."""
     marked = [(i + 1, p) for i, p in enumerate(points) if p.by_continuity]
-    if not marked:
-        return []
-    return ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
-             f"formula is not defined, and its limit is the value):", ""]
-            + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
+    loose = [(i + 1, p) for i, p in enumerate(points) if p.within]
+    out = []
+    if marked:
+        out += ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
+                 f"formula is not defined, and its limit is the value):", ""]
+                + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
+    if loose:
+        out += (["Exact values **known only within a radius** (not proven correctly rounded):", ""]
+                + [f"- point {i} ({p.origin}): {p.within}" for i, p in loose] + [""])
+    return out
 
 
 def _shown_section(result: CaseResult) -> list[str]:
