@@ -35,7 +35,7 @@ from .explore import explore
 from .explore.feasible import Feasibility
 from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .numeric import oracles
-from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites
+from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites, on_tree
 from .point import check_point
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
@@ -140,9 +140,9 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
                                                   loop_bound=case.loop_bound or settings.loop_bound,
                                                   epsilon=settings.epsilon)
     run = dataclasses.replace(_case_run(case, settings, symbols, exploration), tape=tape)
-    work = _derived(run, exploration, feasibility, exact_points)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
+    work = _derived(run, exploration, feasibility, exact_points, checks)
     exact = exact_values(run, [w.result for w in work], checks)
     exact64 = exact_values(run, [w.result.float64 for w in work if w.result.float64 is not None], checks)
     checked = [check_point(run, work[c.piece], c, exact[i], exact64[i]) for i, c in enumerate(checks)]
@@ -167,18 +167,25 @@ def _scalar(exploration) -> bool:
     return bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
 
 
-def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict]) -> list[Derived]:
-    """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin."""
+def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict],
+             checks: list[Check]) -> list[Derived]:
+    """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin.
+    A piece kept on the graph with a check on a kink of one of its nodes is derived as a tree instead."""
     def inside(k: int, piece) -> dict | None:
         return piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces) if j == k),
                                      None)
 
-    pieces = exploration.pieces
+    pieces, runs = list(exploration.pieces), [run] * len(exploration.pieces)
     results = [derive_piece(run, k, piece, feasibility, inside(k, piece)) for k, piece in enumerate(pieces)]
-    sites = [kink_sites(run, piece) for piece in pieces]
+    for k, piece in enumerate(pieces):
+        tree = on_tree(run, piece, results[k], [c.point for c in checks if c.piece == k])
+        if tree is not None:
+            runs[k], pieces[k] = tree
+            results[k] = derive_piece(runs[k], k, pieces[k], feasibility, inside(k, pieces[k]))
+    sites = [kink_sites(r, piece) for r, piece in zip(runs, pieces)]
     with shared_runs():  # the pieces' float64 replays share their paths' prefixes
-        results = [dataclasses.replace(r, float64=float64_piece(run, k, piece))
-                   for k, (r, piece) in enumerate(zip(results, pieces))]
+        results = [dataclasses.replace(res, float64=float64_piece(r, k, piece))
+                   for k, (res, r, piece) in enumerate(zip(results, runs, pieces))]
     return [Derived(piece, r, s, extendable(piece)) for piece, r, s in zip(pieces, results, sites)]
 
 

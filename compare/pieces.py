@@ -7,6 +7,7 @@ along the run's direction) when second derivatives are checked.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 
 from . import derive
 from .context import CaseRun
+from .exact.kinked import at_a_kink
 from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
 from .exact.tape import graph
 from .explore import Piece, run_symbolic
@@ -26,7 +28,7 @@ from .sym import as_expr
 from .symbolic import SymTensor, recording
 
 __all__ = ["Derived", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS", "derive_piece", "float64_piece", "kink_sites", "extendable",
-           "full_hessian", "hessian_note"]
+           "full_hessian", "hessian_note", "on_tree"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -67,6 +69,16 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
 
 ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out as one expression, so the "
                   "claim is not proven by algebra; it is compared with the exact values at every point")
+
+
+def on_tree(run: CaseRun, piece: Piece, result: PieceResult, points: list) -> tuple[CaseRun, Piece] | None:
+    """(the run, the piece) as trees, where a piece kept on the graph has a point on a kink of one of its
+    nodes (`exact.kinked`): PyTorch's rules at kinks are applied to trees (`judge.kinks`). None where the
+    piece stays on the graph."""
+    if result.graph is None or not any(at_a_kink(result.graph.compiled, points)):
+        return None
+    tree = np.vectorize(run.tape.expand, otypes=[object])(piece.output) if piece.output.size else piece.output
+    return dataclasses.replace(run, tape=None), dataclasses.replace(piece, output=tree)
 
 
 def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:

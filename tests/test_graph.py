@@ -271,3 +271,19 @@ def test_a_page_shows_a_graph_piece_by_its_shape():
 
     text = readable_gradient(compare.check(_recurrent, _inputs(), order=1), "W")
     assert text.startswith("3x3 entries on the traced graph of ") and "tanh" not in text
+
+
+def _relu_first(x, W):
+    x = torch.relu(W @ x) + x
+    for _ in range(3):
+        x = torch.tanh(W @ x) + x
+    return x.sum()
+
+
+def test_a_point_on_a_kink_of_a_graph_node_is_judged_on_the_tree():
+    """relu at 0 inside a swollen function: PyTorch's rule for relu (0 there), not SymPy's Heaviside(0) = 1/2."""
+    W = torch.tensor([[0.5, -1.25], [0.75, 1.5]], dtype=F64)
+    off = compare.check(_relu_first, (torch.tensor([0.3, -0.7], dtype=F64), W), order=1, samples=0)
+    on = compare.check(_relu_first, (torch.zeros(2, dtype=F64), W), order=1, samples=0)
+    assert off.pieces[0].graph is not None and off.status == "agree"
+    assert on.pieces[0].graph is None and on.status == "convention" and "relu" in on.points[0].rule

@@ -6,7 +6,7 @@ symbols) by each operand: a small expression, whatever the graph around it. The 
 share a definition up to the names of their operands (`tanh(n@3)`, `tanh(n@4)`, ...), so a group
 is (the op call that made them, that shape), written once over template symbols t0, t1, ... in the
 order a walk of the definition first meets its operands. SymPy differentiates each shape once
-(`Template`, kept across cases: a shape's derivatives depend on nothing else), term by term
+(`Template`, in SymPy's cache: a shape's derivatives depend on nothing else), term by term
 (`derive._partials`), and the second derivatives, for Hessian-vector products, from the first.
 
 Nothing here knows a formula of torch's: the local derivatives are SymPy's of the op's meaning.
@@ -60,22 +60,20 @@ class Template:
         return self._second
 
 
-_TEMPLATES: dict = {}
-"""A shape's key -> its Template: pure functions of the shape, kept across cases."""
-
-
 def _template(definition: sympy.Basic, symbols: tuple, key) -> Template:
-    found = _TEMPLATES.get(key)
-    if found is None:
-        generic = tuple(template_symbol(j) for j in range(len(symbols)))
-        shape = definition.xreplace(dict(zip(symbols, generic)))
-        wanted = {s: k for k, s in enumerate(generic)}
-        partials = derive._partials(shape, wanted, {})
-        first = tuple(partials.get(s, sympy.S.Zero) for s in generic)
-        if len(_TEMPLATES) >= 1 << 14:
-            _TEMPLATES.clear()
-        found = _TEMPLATES[key] = Template(shape, generic, release(shape), first)
-    return found
+    """The Template of a definition whose operands are `symbols` (`key` is its shape, for a caller that
+    groups by it)."""
+    generic = tuple(template_symbol(j) for j in range(len(symbols)))
+    return _derived(definition.xreplace(dict(zip(symbols, generic))), generic)
+
+
+@sympy.cacheit
+def _derived(shape: sympy.Basic, generic: tuple) -> Template:
+    """A shape's Template, in SymPy's own cache: a pure function of the shape (`clear_cache()` empties
+    it, so a check that starts from a cleared cache derives every shape itself)."""
+    wanted = {s: k for k, s in enumerate(generic)}
+    partials = derive._partials(shape, wanted, {})
+    return Template(shape, generic, release(shape), tuple(partials.get(s, sympy.S.Zero) for s in generic))
 
 
 @dataclass(frozen=True)
