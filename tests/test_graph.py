@@ -7,6 +7,7 @@ run on it exactly where its trees swell.
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -20,7 +21,7 @@ from compare import derive
 from compare.exact import compiled as compiled_module
 from compare.exact import tape as tape_module
 from compare.exact.compiled import compile_graph
-from compare.exact.sweep import coordinates_of, forward, reverse, rounded
+from compare.exact.sweep import balls_of, coordinates_of, forward, reverse, rounded
 from compare.exact.tape import Tape, TreeTooLarge, graph, swollen, watching
 from compare.exact.values import graph_values
 from compare.explore import run_symbolic
@@ -287,3 +288,41 @@ def test_a_point_on_a_kink_of_a_graph_node_is_judged_on_the_tree():
     on = compare.check(_relu_first, (torch.zeros(2, dtype=F64), W), order=1, samples=0)
     assert off.pieces[0].graph is not None and off.status == "agree"
     assert on.pieces[0].graph is None and on.status == "convention" and "relu" in on.points[0].rule
+
+
+def test_a_float32_case_whose_constants_differ_in_float64_has_a_float64_twin_on_the_graph():
+    """`linspace(..., dtype=x.dtype)` makes other numbers in float32 than in float64: the float64 run is held
+    to the derivative of the function it computes, replayed on the same tape (its nodes differ where they must)."""
+    def fn(x, W):
+        return _recurrent(x * torch.linspace(-math.pi, math.pi, 3, dtype=x.dtype), W)
+
+    g = torch.Generator().manual_seed(3)
+    x, W = torch.randn(3, generator=g), torch.randn(3, 3, generator=g)
+    result = compare.check(fn, (x, W), order=1)
+    assert result.pieces[0].graph is not None and result.pieces[0].float64 is not None
+    assert result.pieces[0].float64.graph is not None and result.status == "agree"
+    assert result.points[0].symbolic64 is not None
+    assert not np.array_equal(result.points[0].symbolic["W"], result.points[0].symbolic64["W"])
+
+
+def test_the_forward_sweep_gives_the_jacobian_along_a_direction():
+    """J u from the forward sweep is the exact Jacobian (from the reverse sweep's rows) times u."""
+    from compare.exact.sweep import directional
+
+    symbols = {"x": input_symbols("x", (2,)), "W": input_symbols("W", (2, 2))}
+    tape = Tape()
+    out = _symbolic(lambda x, W: torch.tanh(W @ torch.sin(x)) * x, symbols, tape)
+    graph_ = compile_graph(tape, out, symbols)
+    at = coordinates_of([{s: exact(v) for s, v in zip(graph_.inputs, [0.5, -1.25, 2.0, 0.75, -0.5, 1.5])}],
+                        graph_.inputs)
+    u = np.array([[Fraction(1, 3), 2, -1, Fraction(1, 2), 0, 5]], dtype=object)
+    ev = forward(graph_, at, 256)
+    along = rounded(directional(ev, u)[0, 0])[0]
+    rows = reverse(ev, np.eye(2, dtype=int).astype(object))[:, 0, :]  # (outputs, inputs)
+    import flint
+
+    with flint.ctx.workprec(256):
+        weights = balls_of(u[0], 256)
+        products = np.array([sum((r * c for r, c in zip(row, weights)), 0) for row in rows], dtype=object)
+    expected, undecided = rounded(products)
+    assert along.tolist() == expected.tolist() and not undecided.any() and np.abs(along).min() > 0

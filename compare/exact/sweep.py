@@ -9,6 +9,7 @@ is what makes a rounded result a proof (`compare/ball.py`).
   a shape's value and its derivatives share their subexpressions;
 - `reverse`: adjoints, from seeds on the output entries back to the inputs (the gradient of
   out.sum() is the seed 1 on every entry; a Jacobian's rows are one-hot seeds, all in one sweep);
+- `directional`: J u, each node's tangent along the directions, forward (what forward mode computes);
 - `hessian_vector`: forward over reverse: each node's tangent along the directions, then the
   reverse sweep and its own tangent, which needs the local second derivatives:
   d(adj_a) = d(adj_n) p_na + adj_n sum_b (d2 n / da db) t_b.
@@ -29,7 +30,7 @@ import sympy
 from .. import ball
 from .compiled import Compiled, Group
 
-__all__ = ["Evaluation", "forward", "reverse", "hessian_vector", "balls_of"]
+__all__ = ["Evaluation", "forward", "reverse", "directional", "hessian_vector", "balls_of", "rounded", "coordinates_of"]
 
 _ZERO = flint.arb(0)
 
@@ -134,6 +135,16 @@ def _tangents(ev: Evaluation, directions: np.ndarray) -> np.ndarray:
                 total = total + partial * tangent[:, :, ops]
             tangent[:, :, group.members] = np.broadcast_to(total, tangent[:, :, group.members].shape)
     return tangent
+
+
+def directional(ev: Evaluation, directions: np.ndarray) -> np.ndarray:
+    """J u for each direction u (rows of `directions`, exact numbers over the inputs): each output entry's
+    derivative along it, by the forward sweep alone, (directions, points, outputs); a constant entry's is 0."""
+    tangent = _tangents(ev, directions)
+    out = np.full(tangent.shape[:2] + (ev.graph.outputs.size,), _ZERO, dtype=object)
+    taken = ev.graph.outputs >= 0
+    out[:, :, taken] = tangent[:, :, ev.graph.outputs[taken]]
+    return out
 
 
 def _dpartials(ev: Evaluation, g: int, tangent: np.ndarray) -> list:
