@@ -9,6 +9,7 @@ import torch
 
 from .case import Case
 from .exact.tape import Tape
+from .judge.basis import Basis
 from .points import tensor_point
 from .sym import exact
 
@@ -33,6 +34,9 @@ class CaseRun:
     """Second derivatives are checked (order 2 and a scalar output)."""
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
+    basis: Basis = Basis()
+    """What each derivative is compared on: structured inputs' directions, the precision each input's
+    computation ran in (`judge.basis`), from what the symbolic runs observed."""
     tape: "Tape | None" = None
     """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.tape`); None
     where it runs as trees."""

@@ -35,13 +35,17 @@ from .exact.tape import Tape, TreeTooLarge, graph, watching
 from .exact_values import Check, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
+from .judge.basis import basis
+from .outputs import differentiated_outputs
 from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .numeric import oracles
 from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites, on_tree
 from .point import check_point
+from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
+from .symbolic.observed import Observed, observing
 
 __all__ = ["check_case", "case_source", "explore_case", "Settings", "CaseTimeout", "CaseOutputError"]
 
@@ -155,23 +159,59 @@ def _explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[di
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
+    fn, settled = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
+    case = dataclasses.replace(case, fn=fn)
+    stage("making the symbols and the points")
     symbols = case_symbols(case)
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)
-    exact_points = [exact_point(p, symbols) for _, p in user_points + shown]
-    exploration, feasibility, tape = explore_case(case, symbols, exact_points, seed=settings.seed,
-                                                  loop_bound=case.loop_bound or settings.loop_bound,
-                                                  epsilon=settings.epsilon)
-    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), tape=tape)
+    stage("exploring the control flow")
+    (exploration, feasibility, exact_points, tape), seen = _explore(case, settings, symbols, user_points + shown)
+    structure = basis(symbols, seen.structured, {})  # for the claim's proof; the whole basis once derived
+    moved = _onto_structure(user_points, structure)
+    if moved is not None:  # samples drawn off a structured input's structure: moved onto it, explored again
+        user_points = moved
+        (exploration, feasibility, exact_points, tape), seen = _explore(case, settings, symbols,
+                                                                        user_points + shown)
+    fn, outputs_note = settled()
+    case = dataclasses.replace(case, fn=fn)
+    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure, tape=tape)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
-    work = _derived(run, exploration, feasibility, exact_points, checks)
+    work, seen64 = _derived(run, exploration, feasibility, exact_points, checks)
+    run = _with_basis(run, seen, seen64, outputs_note)
+    stage("exact values at every point")
     exact = exact_values(run, [w.result for w in work], checks)
     exact64 = exact_values(run, [w.result.float64 for w in work if w.result.float64 is not None], checks)
-    checked = [check_point(run, work[c.piece], c, exact[i], exact64[i]) for i, c in enumerate(checks)]
+    checked = []
+    for i, c in enumerate(checks):
+        stage(f"autograd at point {i + 1} of {len(checks)}")
+        checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i]))
     done = len(checks) - len(shown)  # shown points are checked alike, reported apart
     return _case_result(run, base, (exploration, feasibility), work,
                         (tuple(checked[:done]), tuple(checked[done:])), user_points[0][1])
+
+
+def _explore(case: Case, settings: Settings, symbols, points: list) -> tuple[tuple, Observed]:
+    """((exploration, feasibility, exact points, tape or None), what the runs observed: structured
+    arguments, casts)."""
+    exact_points = [exact_point(p, symbols) for _, p in points]
+    with observing() as seen:
+        exploration, feasibility, tape = explore_case(case, symbols, exact_points, seed=settings.seed,
+                                                      loop_bound=case.loop_bound or settings.loop_bound,
+                                                      epsilon=settings.epsilon)
+    return (exploration, feasibility, exact_points, tape), seen
+
+
+def _onto_structure(points: list, found) -> list | None:
+    """The drawn samples moved onto the structure of the inputs that ops read as structured matrices,
+    keeping the entries they read (`Basis.point`): a symmetric argument's sample is symmetric, a
+    triangular one's triangular, as the op's contract asks. None where no sample moves."""
+    if found.projection is None:
+        return None
+    moved = [(o, found.point(p) if o.startswith("sample") else p) for o, p in points]
+    same = all(torch.equal(p[n], q[n]) for (_, p), (_, q) in zip(points, moved) for n in p)
+    return None if same else moved
 
 
 def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
@@ -186,30 +226,51 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
                    second=case.order >= 2 and scalar, reverse=reverse)
 
 
+def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
+    """`run` with what its comparisons are held to (`judge.basis`), and its direction `u` moved onto the
+    structured inputs' directions. `seen64`: the float64 replays' observations (None: the case's dtype
+    is float64, and its own runs are the float64 run's); `outputs_note`: which outputs are checked,
+    for a function that returns several ("" otherwise)."""
+    lowered = {run.dtype: seen.lowered, torch.float64: seen.lowered if seen64 is None else seen64.lowered}
+    found = basis(run.symbols, seen.structured + (seen64.structured if seen64 else []), lowered)
+    if outputs_note:
+        found = dataclasses.replace(found, notes=(outputs_note,) + found.notes)
+    return dataclasses.replace(run, basis=found, u=found.direction(run.u))
+
+
+def _piece_stage(what: str, k: int, pieces: list) -> None:
+    stage(what + (f", piece {k + 1} of {len(pieces)}" if len(pieces) > 1 else ""))
+
+
 def _scalar(exploration) -> bool:
     return bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
 
 
 def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict],
-             checks: list[Check]) -> list[Derived]:
-    """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin.
+             checks: list[Check]) -> tuple[list[Derived], Observed | None]:
+    """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin;
+    and what the float64 replays observed (None where the case's dtype is float64: there are none).
     A piece kept on the graph with a check on a kink of one of its nodes is derived as a tree instead."""
     def inside(k: int, piece) -> dict | None:
         return piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces) if j == k),
                                      None)
 
-    pieces, runs = list(exploration.pieces), [run] * len(exploration.pieces)
-    results = [derive_piece(run, k, piece, feasibility, inside(k, piece)) for k, piece in enumerate(pieces)]
+    pieces, runs, results = list(exploration.pieces), [run] * len(exploration.pieces), []
     for k, piece in enumerate(pieces):
+        _piece_stage("deriving", k, pieces)
+        results.append(derive_piece(run, k, piece, feasibility, inside(k, piece)))
         tree = on_tree(run, piece, results[k], [c.point for c in checks if c.piece == k])
-        if tree is not None:
+        if tree is not None:  # a point on a kink of a node: PyTorch's rules apply to the tree
             runs[k], pieces[k] = tree
             results[k] = derive_piece(runs[k], k, pieces[k], feasibility, inside(k, pieces[k]))
+    stage("finding kinks")
     sites = [kink_sites(r, piece) for r, piece in zip(runs, pieces)]
-    with shared_runs():  # the pieces' float64 replays share their paths' prefixes
-        results = [dataclasses.replace(res, float64=float64_piece(r, k, piece))
-                   for k, (res, r, piece) in enumerate(zip(results, runs, pieces))]
-    return [Derived(piece, r, s, extendable(piece)) for piece, r, s in zip(pieces, results, sites)]
+    with shared_runs(), observing() as seen64:  # the pieces' float64 replays share their paths' prefixes
+        for k, piece in enumerate(pieces):
+            _piece_stage("the code once more in float64", k, pieces)
+            results[k] = dataclasses.replace(results[k], float64=float64_piece(runs[k], k, piece))
+    derived = [Derived(piece, r, s, extendable(piece)) for piece, r, s in zip(pieces, results, sites)]
+    return derived, (None if run.dtype == torch.float64 else seen64)
 
 
 def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str],
@@ -245,6 +306,7 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
                                       u.probability, u.how) for u in exploration.uncovered)
     shown_dtype = next(iter(kinds.values())) if kinds else run.dtype  # complex64's parts are its float32 run
     return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
+                      comparison_notes=run.basis.notes,
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,
@@ -271,15 +333,30 @@ def _return_line(fn) -> int | None:
     return start + returns[0] - 1 if len(returns) == 1 else None
 
 
+NOT_DIFFERENTIATED = "element 0 of tensors does not require grad and does not have a grad_fn"
+"""What torch raises for `out.sum().backward()` on an integer or bool output."""
+
+
 def _tensor_valued(fn):
-    """`fn`, raising CaseOutputError when it returns anything but a tensor."""
+    """`fn`, raising CaseOutputError when it returns anything but a floating or complex tensor.
+
+    An integer or bool output (`(x > 0).long()`, `argmax`) is an error, neither `agree` nor
+    `disagree`: its exact derivative is 0 off its jumps, but autograd computes no gradient at all
+    (torch differentiates floating and complex tensors only, and `out.sum().backward()` raises), so
+    there is nothing to compare, and autograd is not wrong to refuse. Saying `agree` would claim a
+    gradient torch never gives."""
 
     @functools.wraps(fn)
     def run(**inputs):
         out = fn(**inputs)
+        name = getattr(fn, "__name__", "the case")
         if not isinstance(out, (torch.Tensor, SymTensor)):
-            raise CaseOutputError(f"{getattr(fn, '__name__', 'the case')}() returned "
-                                  f"{type(out).__name__}, not a tensor", _return_line(fn))
+            raise CaseOutputError(f"{name}() returned {type(out).__name__}, not a tensor", _return_line(fn))
+        if not (out.dtype.is_floating_point or out.dtype.is_complex):
+            raise CaseOutputError(f"{name}() returns a tensor of {str(out.dtype).replace('torch.', '')}, which "
+                                  f"autograd does not differentiate: out.sum().backward() raises "
+                                  f"\"RuntimeError: {NOT_DIFFERENTIATED}\", so there is no gradient to check",
+                                  _return_line(fn))
         return out
 
     return run

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import derive
+from . import derive, extended
 from .context import CaseRun
 from .exact.values import graph_values
 from .pieces import full_hessian
@@ -57,11 +57,11 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
         if run.second and piece.hessian is not None:
             hessians = derive.evaluate_many(piece.hessian, at, {})
         elif run.second and piece.hessian_mode == "directional":
-            hessians = derive.hessian_vector_values(piece.gradient, run.symbols, run.exact_u(), at)
+            hessians = extended.hessian_vectors(piece.gradient, run.symbols, run.exact_u(), at)
         for row, i in enumerate(mine):
-            found[i] = Exact({n: v[row] for n, v in grads.items()},
-                             {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
-                             hessians[row])
+            found[i] = extended.at_point(Exact({n: v[row] for n, v in grads.items()},
+                                               {n: v[row] for n, v in jacs.items()} if jacs is not None else None,
+                                               outputs[row], hessians[row]), checks[i].point, run.symbols)
     return found
 
 

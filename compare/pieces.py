@@ -58,7 +58,8 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
     output, grad, jac, hess, mode, kept = _derivatives(run, piece.output)
     claim, note = None, ""
     if run.case.expect is not None and kept is None:
-        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside)
+        project = run.basis.exact_gradient if run.basis.projection is not None else None  # structured inputs
+        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside, project=project)
     elif run.case.expect is not None:
         claim, note = "unproven", ON_GRAPH_CLAIM
     return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),

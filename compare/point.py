@@ -19,7 +19,8 @@ from .exact_values import Check, Exact
 from .explore import is_branch, path_key
 from .judge import kinks
 from .judge.oracles import hessian_check, oracle_answers
-from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
+from .judge.status import (Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error,
+                           undefined_status)
 from .judge.verdict import agreeing, combine, measure, measure_each
 from .numeric import oracles
 from .pieces import Derived
@@ -50,12 +51,14 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
     tensors = run.tensors(check.point)
     ref = _reference(run, work, work.result, check.point, exact)
     ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
-    low = numeric.autograd_run(run.reverse, tensors, run.dtype)
-    high, shared = _float64_run(run, ref64, tensors)
-    by_input = measure_each(low.grads, ref.exact.gradient, run.dtype)
-    by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64)
+    raw = numeric.autograd_run(run.reverse, tensors, run.dtype)  # the notes' `==` reads it as autograd gave it
+    low, (high, shared) = _on_basis(run, raw), _float64_run(run, ref64, tensors)
+    high = _on_basis(run, high)
+    by_input = measure_each(low.grads, ref.exact.gradient, run.dtype, run.basis.tolerances(run.dtype))
+    by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64, run.basis.tolerances(torch.float64))
     errors, errors64 = combine(by_input.values()), combine(by_input64.values())
-    kink = find_kink(work.piece, check.point, work.sites, run.symbols, ref.exact.gradient, high.grads)
+    kink = _on_basis_kink(run, find_kink(work.piece, check.point, work.sites, run.symbols, ref.exact.gradient,
+                                         high.grads))
     found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
                            (high.grads, by_input64)) if check.informs else None
     jac = _jacobians(run, work, tensors, ref64, kink, found)
@@ -64,17 +67,17 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
         continued = ref64.continued is not None and ref64.continued.hessian is not None
         hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
                                 continued=continued, shared=shared)
-    status = _status(work, (low, high), ref64, kink, run.dtype, [
+    status = _status(work, (low, high), ref64, kink, run, tensors, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
         ("Hessian", hessian.errors if hessian else None)])
     return PointResult(origin=check.origin, piece=check.piece,
                        inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=ref.exact.gradient, autograd=low.grads, autograd64=high.grads, errors=errors,
-                       errors64=errors64, jacobian_errors=jac.errors, claim_exact=_claim(run, tensors, low),
+                       errors64=errors64, jacobian_errors=jac.errors, claim_exact=_claim(run, tensors, raw),
                        status=status.status, note=status.note,
                        oracles={name: o.result for name, o in found.items()} if found else None,
                        jacobian_forward_errors=jac.forward, hessian=hessian, rule=status.rule,
-                       torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
+                       torch=kinks.TORCH if kink is not None or status.rule else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
                        symbolic64=ref64.exact.gradient if exact64 is not None else None,
@@ -90,14 +93,28 @@ def _float64_run(run: CaseRun, ref64: _Reference, tensors) -> tuple:
     return numeric.autograd_run(run.reverse, tensors, torch.float64), None
 
 
-def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> Status:
+def _on_basis(run: CaseRun, found: numeric.AutogradRun) -> numeric.AutogradRun:
+    """An autograd run's gradient as it is compared: projected onto structured inputs' directions."""
+    return found if run.basis.projection is None else replace(found, grads=run.basis.gradient(found.grads))
+
+
+def _on_basis_kink(run: CaseRun, kink: kinks.Kink | None) -> kinks.Kink | None:
+    """The value PyTorch's rules give at a kink, projected as the runs are."""
+    if kink is None or kink.value is None or run.basis.projection is None:
+        return kink
+    return replace(kink, value=run.basis.gradient(kink.value))
+
+
+def _status(work: Derived, runs, ref64: _Reference, kink, run: CaseRun, tensors, compared) -> Status:
     """The point's status, in the order `judge.status` documents."""
     low, high = runs
+    dtype = run.dtype
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
     found = path_error(((_label(dtype), low), ("float64", high)), want)
     if found is None:
-        mismatch = forward_mismatch(ref64.exact.output, high.output)
-        found = Status(ERROR, mismatch) if mismatch else None
+        mismatch = forward_mismatch(ref64.exact.output, high.output, run.basis.output_tolerance())
+        found = Status(ERROR, mismatch) if mismatch else undefined_status(ref64.exact.output, high.output,
+                                                                          tensors, compared)
     if found is not None:
         return found
     if kink is not None:
@@ -112,11 +129,14 @@ def _label(dtype) -> str:
 def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> _Reference:
     """The exact values a run is compared with: the formulas', or their limits where those are 0/0."""
     continued = _continued(run, work, result, point, exact)
-    if continued is None:
-        return _Reference(result, exact)
-    hessian = continued.hessian if continued.hessian is not None else exact.hessian
-    return _Reference(result, replace(exact, gradient=continued.gradient, jacobian=continued.jacobian,
-                                      hessian=hessian), continued)
+    if continued is not None:
+        hessian = continued.hessian if continued.hessian is not None else exact.hessian
+        exact = replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian)
+    basis = run.basis
+    if basis.projection is not None:  # compared along the structured inputs' directions (`judge.basis`)
+        exact = replace(exact, gradient=basis.gradient(exact.gradient), hessian=basis.hessian(exact.hessian),
+                        jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None)
+    return _Reference(result, exact, continued)
 
 
 def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:
@@ -145,22 +165,24 @@ def _jacobians(run: CaseRun, work: Derived, tensors, ref64: _Reference, kink, fo
     """Autograd's (and forward mode's) Jacobian against the exact one, off kinks, where the piece has one."""
     if work.result.jacobian is None or kink is not None:
         return _Jacobians()
-    want = ref64.exact.jacobian
-    auto_jac = numeric.jacobian_run(run.reverse, tensors)
-    errors = combine([measure(auto_jac[n], want[n], torch.float64) for n in work.result.jacobian])
-    differs = () if errors.agree else _jacobian_differs(auto_jac, want, work.piece.output.shape)
+    want, tolerances = ref64.exact.jacobian, run.basis.tolerances(torch.float64) or {}
+    auto_jac = run.basis.jacobian(numeric.jacobian_run(run.reverse, tensors))
+    errors = combine([measure(auto_jac[n], want[n], torch.float64, tolerance=tolerances.get(n))
+                      for n in work.result.jacobian])
+    differs = () if errors.agree else _jacobian_differs(auto_jac, want, work.piece.output.shape, tolerances)
     forward = found["forward"] if found else None
     jac_forward = None
     if forward is not None and forward.jacobian is not None:
-        jac_forward = combine([measure(forward.jacobian[n], want[n], torch.float64) for n in want])
+        got = run.basis.jacobian(forward.jacobian)
+        jac_forward = combine([measure(got[n], want[n], torch.float64, tolerance=tolerances.get(n)) for n in want])
     return _Jacobians(errors, jac_forward, differs)
 
 
-def _jacobian_differs(got: dict, want: dict, output_shape: tuple) -> tuple[JacobianEntry, ...]:
+def _jacobian_differs(got: dict, want: dict, output_shape: tuple, tolerances: dict) -> tuple[JacobianEntry, ...]:
     """The entries of autograd's float64 Jacobian outside the tolerance, in row-major order."""
     found = []
     for name, exact_jac in want.items():
-        bad = ~agreeing(got[name], exact_jac, torch.float64)
+        bad = ~agreeing(got[name], exact_jac, torch.float64, tolerance=tolerances.get(name))
         for idx in zip(*np.nonzero(bad)):
             idx = tuple(int(i) for i in idx)
             found.append(JacobianEntry(output=idx[:len(output_shape)], input=name, index=idx[len(output_shape):],

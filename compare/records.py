@@ -219,9 +219,14 @@ class CaseResult:
     complex: "ComplexNote | None" = None
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
+    comparison_notes: tuple[str, ...] = ()
+    """How the comparison follows the computation (`judge.basis`), a sentence each: an input an op reads
+    as a structured matrix, compared along that structure; an input whose values the function rounds to
+    a coarser dtype, its derivatives held to that dtype's tolerance."""
 
-    # In Jupyter a result shows its verdict, derivative and points: compare/render/display.py gives
-    # CaseResult its `_repr_markdown_` and `_repr_pretty_` (records never import their renderers).
+    # How a result shows itself comes from compare/render/display.py (records never import their
+    # renderers): one line at a prompt (`__repr__`), a few printed (`__str__`, `summary()`), every
+    # field with `record()`, and in Jupyter its verdict, derivative and points (`_repr_markdown_`).
 
 
 @dataclass(frozen=True)

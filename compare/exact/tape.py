@@ -34,7 +34,7 @@ import numpy as np
 import sympy
 
 __all__ = ["Node", "Call", "Tape", "Watch", "TreeTooLarge", "TREE_LIMIT", "SWELL", "swollen", "graph", "watching",
-           "active_tape", "record", "expand", "operands"]
+           "active_tape", "record", "expand", "depends_on", "operands"]
 
 TREE_LIMIT = 400
 """Operations in one output entry's tree above which the tree may be swollen. The largest entry of any
@@ -87,6 +87,7 @@ class Tape:
         self._known: dict = {}
         self._expanded: dict = {}
         self._sizes: dict = {}
+        self._inputs: dict = {}
 
     def record(self, call: Call, values: np.ndarray) -> np.ndarray | None:
         """`values` with each entry that is more than a symbol or a number replaced by its node; None
@@ -137,6 +138,27 @@ class Tape:
                 continue
             found.add(k)
             stack.extend(self.index[s] for s in self.operands[k] if isinstance(s, Node))
+        return found
+
+    def inputs_of(self, node: Node) -> frozenset:
+        """The input symbols a node depends on."""
+        k = self.index[node]
+        found = self._inputs.get(k)
+        if found is None:
+            for j in sorted(self._needed_inputs(k)):
+                self._inputs[j] = frozenset().union(*(self._inputs[self.index[s]] if isinstance(s, Node)
+                                                      else {s} for s in self.operands[j]))
+            found = self._inputs[k]
+        return found
+
+    def _needed_inputs(self, k: int) -> set[int]:
+        found: set[int] = set()
+        stack = [k]
+        while stack:
+            j = stack.pop()
+            if j not in found and j not in self._inputs:
+                found.add(j)
+                stack.extend(self.index[s] for s in self.operands[j] if isinstance(s, Node))
         return found
 
     def tree_size(self, expr: sympy.Basic) -> int:
@@ -279,3 +301,11 @@ def expand(expr: sympy.Basic) -> sympy.Basic:
     """`expr` over the inputs' symbols: its nodes replaced by their definitions (as it is outside graph mode)."""
     tape = active_tape()
     return expr if tape is None else tape.expand(expr)
+
+
+def depends_on(symbols) -> frozenset:
+    """`symbols` with each node replaced by the input symbols it depends on (as they are outside graph mode)."""
+    tape = active_tape()
+    if tape is None:
+        return frozenset(symbols)
+    return frozenset().union(*(tape.inputs_of(s) if isinstance(s, Node) else {s} for s in symbols))

@@ -66,14 +66,19 @@ def _forward(run: CaseRun, tensors, want, mode: str, seen) -> Found:
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
-    each = measure_each(fwd.grads, want, torch.float64)
+    grads = fwd.grads if mode == "directional" else run.basis.gradient(fwd.grads)  # u is on the basis already
+    each = measure_each(grads, want, torch.float64, None if mode == "directional" else
+                        run.basis.tolerances(torch.float64))
     errors = combine(each.values())
-    note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(fwd.grads) else ""
-    return Found(OracleResult(values=fwd.grads, errors=errors, errors_by_input=each, mode=mode, note=note),
+    note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(grads) else ""
+    return Found(OracleResult(values=grads, errors=errors, errors_by_input=each, mode=mode, note=note),
                  fwd.jacobian)
 
 
 def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+    if not all(bool(torch.isfinite(t).all()) for t in tensors.values()):
+        return Found(OracleResult(values=None, errors=None, mode=mode,
+                                  note="an input is infinite here: a finite step cannot move it (-inf + h = -inf)"))
     try:
         fd = oracles.finite_difference(run.case.fn, tensors, u=run.u)
     except Exception as exc:
@@ -81,14 +86,15 @@ def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
                                   note=f"finite differences failed: {one_line(exc, run.case.file)}"))
     own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
     tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
-    each = measure_each(fd.grads, want, torch.float64, tol)
+    grads = fd.grads if mode == "directional" else run.basis.gradient(fd.grads)
+    each = measure_each(grads, want, torch.float64, tol)
     errors = combine(each.values())
     note = ""
     if fd.crossed:
         note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
-    if not errors.agree and seen is not None and seen(fd.grads, tol):
+    if not errors.agree and seen is not None and seen(grads, tol):
         note = _DETACH_FD
-    return Found(OracleResult(values=fd.grads, errors=errors, errors_by_input=each, mode=mode,
+    return Found(OracleResult(values=grads, errors=errors, errors_by_input=each, mode=mode,
                               estimate=fd.estimate, step=fd.step, note=note))
 
 
@@ -126,9 +132,11 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
                else oracles.autograd_hvp(run.case.fn, tensors, run.u))
     except Exception as exc:
         return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
+    exact_h, got = run.basis.hessian(exact_h), run.basis.hessian(got)  # along structured inputs' directions
     if kink is not None:
         return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
-    return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))
+    return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64,
+                                                    tolerance=run.basis.hessian_tolerance()))
 
 
 def _full(run: CaseRun, tensors, shared) -> np.ndarray:

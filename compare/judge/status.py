@@ -4,9 +4,14 @@
    close to a boundary for the exact side to stand for what ran).
 2. Torch's float64 output is the exact output, else `error` (the symbolic
    run computed another function: randomness, an unmodelled option).
+   Where the output is NaN, exactly and in torch, the function is not defined
+   at the point: `error` if an input is infinite there (the point is outside
+   the function's domain), else rule 5 below.
 3. At a kink, `convention` when autograd gives what PyTorch's rule gives,
    else `disagree`.
-4. Elsewhere `agree` when every comparison agrees, else `disagree`.
+4. Elsewhere `agree` when every comparison agrees, else `disagree`; at a
+   point where the function is undefined, `convention` instead of
+   `disagree` (PyTorch's rule 5: undefined, arbitrary).
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from ..records import AGREE, CONVENTION, DISAGREE, ERROR
 from . import kinks
 from .verdict import FORWARD_TOLERANCE, Errors, Tolerance, measure, measure_all
 
-__all__ = ["Status", "path_error", "forward_mismatch", "find_kink", "kink_status", "comparison_status"]
+__all__ = ["Status", "path_error", "forward_mismatch", "undefined_status", "find_kink", "kink_status",
+           "comparison_status", "UNDEFINED_RULE"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ def path_error(runs, want) -> Status | None:
     return None
 
 
-def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None:
+def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray,
+                     tolerance: Tolerance = FORWARD_TOLERANCE) -> str | None:
     """Why the symbolic run cannot stand for this case at the point, or None when the values match.
 
     Both runs execute the same code, so their outputs agree up to rounding,
@@ -68,8 +75,6 @@ def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None
     both = np.isfinite(exact_out) & np.isfinite(torch_out)
     if not both.any():
         return None
-    scale = max(1.0, float(np.abs(exact_out[both]).max()))
-    tolerance = Tolerance(rtol=FORWARD_TOLERANCE.rtol, atol=FORWARD_TOLERANCE.atol * scale)
     found = measure(torch_out[both], exact_out[both], torch.float64, tolerance=tolerance)
     if found.agree:
         return None
@@ -79,6 +84,37 @@ def forward_mismatch(exact_out: np.ndarray, torch_out: np.ndarray) -> str | None
             f"{torch_out[i]:.7g} in float64): the case draws random numbers, writes through a view in "
             f"place or uses an option of an op that the symbolic side does not model, or rounding "
             f"swallows its value in float64; its exact derivative is not checked against this run")
+
+
+UNDEFINED_RULE = ("undefined: the function's value is NaN here, exactly and in torch, so no derivative exists; "
+                  "PyTorch's rule 5 (undefined: arbitrary) allows whatever autograd gives")
+"""The rule a point where the function itself is undefined is judged by."""
+
+
+def undefined_status(exact_out: np.ndarray, torch_out: np.ndarray, point: dict[str, torch.Tensor],
+                     compared: list[tuple[str, Errors | None]]) -> Status | None:
+    """The status at a point where the function is undefined (an output NaN both exactly and in torch's
+    float64 run: `c ** e` for c < 0 and e not whole, `sin(inf)`); None where it is defined.
+
+    An infinite input there is named: the point lies outside the function's domain. Elsewhere
+    nothing autograd gives there is wrong (rule 5); what agrees anyway (NaN with NaN) stays `agree`.
+    """
+    exact_out, torch_out = np.asarray(exact_out, dtype=np.float64), np.asarray(torch_out, dtype=np.float64)
+    if exact_out.shape != torch_out.shape or not (np.isnan(exact_out) & np.isnan(torch_out)).any():
+        return None
+    for name, t in point.items():
+        infinite = torch.isinf(t).nonzero()
+        if len(infinite):
+            where = f" at {infinite[0].tolist()}" if t.dim() else ""
+            value = t[tuple(infinite[0].tolist())].item()
+            return Status(ERROR, f"input {name!r} is {value}{where}, where the function is not defined (its "
+                                 f"value is NaN there): an infinite input is checked only where the function "
+                                 f"has a value")
+    found = comparison_status(compared)
+    if found.status == AGREE:
+        return found
+    return Status(CONVENTION, "where the function is undefined (its value is NaN): autograd's value is "
+                              "arbitrary there by PyTorch's rule 5", UNDEFINED_RULE)
 
 
 def find_kink(piece, point, sites, symbols, exact_grad, autograd64) -> kinks.Kink | None:

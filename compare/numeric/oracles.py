@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, autograd_run, cast_up_on_mixed_dtypes
+from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, as_array, autograd_run, cast_up_on_mixed_dtypes
 
 __all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "finite_difference", "autograd_hessian", "autograd_hvp",
@@ -148,7 +148,7 @@ def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int =
         e[j] = 1.0
         out, t = jvp(f, flat, e)
         out_shape = tuple(out.shape)
-        columns.append(t.reshape(-1).numpy())
+        columns.append(as_array(t, tuple(t.shape)).reshape(-1))
     jac = np.stack(columns, axis=-1) if columns else np.zeros((0, 0))
     grads = _split(jac.sum(axis=0), names, shapes)
     jacobian = {n: block.reshape(out_shape + s)
@@ -384,7 +384,7 @@ def _shared_run(fn: Callable, point: Mapping[str, torch.Tensor]
         raise _NotShared
     g = _grad(out.sum(), x, create_graph=True)[0] if out.requires_grad else None
     run = AutogradRun(output=out.detach().numpy(),
-                      grads={name: g.detach().numpy() if g is not None else np.zeros(tuple(x.shape))},
+                      grads={name: as_array(g, tuple(x.shape))},
                       path=tuple(recorder.path))
 
     def hessian() -> np.ndarray:  # as `_hessian` forms it, over the flattened entries of x

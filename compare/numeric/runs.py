@@ -16,7 +16,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..symbolic.sites import user_site
 
-__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "compiled", "defined", "jacobian_run", "backward_error",
+__all__ = ["AutogradRun", "PathRecorder", "as_array", "autograd_run", "compiled", "defined", "jacobian_run", "backward_error",
            "claim_values", "claim_exact"]
 
 
@@ -148,6 +148,14 @@ def _leaves(point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, 
     return {k: v.detach().to(dtype).clone().requires_grad_(True) for k, v in point.items()}
 
 
+def as_array(t: torch.Tensor | None, shape: tuple) -> np.ndarray:
+    """A gradient as a float64 array of `shape`: zeros for None (no dependence) and for autograd's
+    ZeroTensor (`torch.sgn`'s backward at 0 gives one: a tensor known to be zero, with no storage)."""
+    if t is None or t._is_zerotensor():
+        return np.zeros(shape)
+    return t.detach().to(torch.float64).numpy()
+
+
 def _as_tensor(out) -> torch.Tensor:
     if not isinstance(out, torch.Tensor):
         raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
@@ -171,8 +179,7 @@ def _autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.
         grads = [None] * len(names)
     return AutogradRun(
         output=out.detach().to(torch.float64).numpy(),
-        grads={n: (g.detach().to(torch.float64).numpy() if g is not None
-                   else np.zeros(tuple(leaves[n].shape))) for n, g in zip(names, grads)},
+        grads={n: as_array(g, tuple(leaves[n].shape)) for n, g in zip(names, grads)},
         path=tuple(recorder.path),
     )
 
@@ -207,8 +214,7 @@ def _jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.
         else:
             gs = [None] * len(names)
         for n, g in zip(names, gs):
-            rows[n].append(np.zeros(tuple(leaves[n].shape)) if g is None
-                           else g.detach().to(torch.float64).numpy())
+            rows[n].append(as_array(g, tuple(leaves[n].shape)))
     return {n: np.array(rows[n]).reshape(tuple(out.shape) + tuple(leaves[n].shape)) for n in names}
 
 

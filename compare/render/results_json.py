@@ -125,6 +125,8 @@ def case_entry(result: CaseResult) -> dict:
         entry["known_wrong"] = result.known_wrong
     if result.parameters:  # an nn.Module's: which inputs are its parameters
         entry["parameters"] = list(result.parameters)
+    if result.comparison_notes:  # structured inputs, lost precision (only then: other entries stay as they were)
+        entry["comparison_notes"] = list(result.comparison_notes)
     if result.pieces:
         entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
         entry["output_shape"] = list(result.output_shape)

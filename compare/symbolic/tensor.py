@@ -38,7 +38,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from ..exact.tape import Call, active_tape, record
 from ..sym import as_expr, detach
 from .grad import symbolic_grad
-from . import shared
+from . import observed, shared
 from .registry import KINKS, MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
 
 __all__ = ["SymTensor", "exprs_of"]
@@ -245,7 +245,10 @@ def _answer(func, args, kwargs):
         out = _wrap(impl(*args, **kwargs), meta, func, args)
     else:
         out = _decomposed(func, args, kwargs)
-    return out if _depth[0] else _recorded(func, args, _grad_mode(out))
+    if _depth[0]:
+        return out
+    observed.note_op(func, args, kwargs, out)  # the op autograd runs: its structured arguments, its casts
+    return _recorded(func, args, _grad_mode(out))
 
 
 def _recorded(func, args, out):
@@ -365,6 +368,8 @@ def _in_place(func, args, kwargs):
     finally:
         _depth[0] -= 1
     values = _convert_into(exprs(new), new.dtype, target.dtype)
+    if not _depth[0]:
+        observed.note_op(func, args, kwargs, target)  # a write into a coarser tensor rounds what it writes
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
         values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
