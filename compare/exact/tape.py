@@ -122,48 +122,21 @@ class Tape:
         wanted = [s for s in operands(expr) if isinstance(s, Node)]
         if not wanted:
             return expr
-        for k in sorted(self._needed(wanted)):
-            if k not in self._expanded:
-                inner = {s: self._expanded[self.index[s]] for s in self.operands[k] if isinstance(s, Node)}
-                self._expanded[k] = self.definitions[k].xreplace(inner)
+        for k in sorted(self._below(wanted, self._expanded)):
+            inner = {s: self._expanded[self.index[s]] for s in self.operands[k] if isinstance(s, Node)}
+            self._expanded[k] = self.definitions[k].xreplace(inner)
         return expr.xreplace({s: self._expanded[self.index[s]] for s in wanted})
-
-    def _needed(self, nodes) -> set[int]:
-        """The nodes (by index) that `nodes` are made of, themselves included, not yet expanded."""
-        found: set[int] = set()
-        stack = [self.index[n] for n in nodes]
-        while stack:
-            k = stack.pop()
-            if k in found or k in self._expanded:
-                continue
-            found.add(k)
-            stack.extend(self.index[s] for s in self.operands[k] if isinstance(s, Node))
-        return found
 
     def inputs_of(self, node: Node) -> frozenset:
         """The input symbols a node depends on."""
-        k = self.index[node]
-        found = self._inputs.get(k)
-        if found is None:
-            for j in sorted(self._needed_inputs(k)):
-                self._inputs[j] = frozenset().union(*(self._inputs[self.index[s]] if isinstance(s, Node)
-                                                      else {s} for s in self.operands[j]))
-            found = self._inputs[k]
-        return found
-
-    def _needed_inputs(self, k: int) -> set[int]:
-        found: set[int] = set()
-        stack = [k]
-        while stack:
-            j = stack.pop()
-            if j not in found and j not in self._inputs:
-                found.add(j)
-                stack.extend(self.index[s] for s in self.operands[j] if isinstance(s, Node))
-        return found
+        for k in sorted(self._below([node], self._inputs)):
+            self._inputs[k] = frozenset().union(*(self._inputs[self.index[s]] if isinstance(s, Node) else {s}
+                                                  for s in self.operands[k]))
+        return self._inputs[self.index[node]]
 
     def tree_size(self, expr: sympy.Basic) -> int:
         """Operations in `expr` written out as a tree over the inputs, without writing it."""
-        for k in sorted(self._needed_sizes(expr)):
+        for k in sorted(self._below([s for s in operands(expr) if isinstance(s, Node)], self._sizes)):
             self._sizes[k] = _size(self.definitions[k], {}, self._leaf)
         return _size(expr, {}, self._leaf)
 
@@ -171,12 +144,14 @@ class Tape:
         k = self.index.get(e) if isinstance(e, Node) else None
         return 1 if k is None else self._sizes[k]
 
-    def _needed_sizes(self, expr) -> set[int]:
+    def _below(self, nodes, done: dict) -> set[int]:
+        """The nodes (by index) that `nodes` are made of, themselves included, but for those in `done` (a
+        memo keyed by index: everything below them is in it too)."""
         found: set[int] = set()
-        stack = [self.index[s] for s in operands(expr) if isinstance(s, Node)]
+        stack = [self.index[n] for n in nodes]
         while stack:
             k = stack.pop()
-            if k not in found and k not in self._sizes:
+            if k not in found and k not in done:
                 found.add(k)
                 stack.extend(self.index[s] for s in self.operands[k] if isinstance(s, Node))
         return found

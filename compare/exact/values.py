@@ -17,10 +17,12 @@ from typing import Mapping, Sequence
 import flint
 import numpy as np
 
+from .. import ball
+from ..sym import to_float
 from .compiled import Compiled
 from .sweep import coordinates_of, forward, hessian_vector, reverse, rounded
 
-__all__ = ["PRECISIONS", "GraphValues", "graph_values"]
+__all__ = ["PRECISIONS", "GraphValues", "graph_values", "gradient_under"]
 
 PRECISIONS = (128, 384, 1280)
 """Bits of the sweeps, in turn, for the points some entry of which the one before left undecided."""
@@ -31,6 +33,7 @@ class GraphValues:
     """A piece's exact values at each point, rounded to float64 (first axis: the points)."""
 
     output: np.ndarray
+    """(points,) + the output's shape."""
     gradient: dict
     """Input name -> (points,) + the input's shape."""
     jacobian: dict | None
@@ -43,6 +46,8 @@ class GraphValues:
 
 @dataclass(frozen=True)
 class _Wanted:
+    """What a sweep is asked for besides the output and the gradient."""
+
     jacobian: bool
     hessian: str | None
     """"full", "directional" or None."""
@@ -80,7 +85,7 @@ def _balls(graph: Compiled, coordinates: np.ndarray, prec: int, wanted: _Wanted)
     out = np.empty((count, outputs), dtype=object)
     with flint.ctx.workprec(prec):
         for i, at in enumerate(graph.outputs):
-            out[:, i] = ev.values[:, at] if at >= 0 else flint.arb(_number(graph.constants[i]))
+            out[:, i] = ev.values[:, at] if at >= 0 else _constant(graph.constants[i], prec)
     seeds = np.ones((1, outputs), dtype=object)
     if wanted.jacobian:
         seeds = np.concatenate([seeds, np.eye(outputs, dtype=int).astype(object)])
@@ -94,16 +99,14 @@ def _balls(graph: Compiled, coordinates: np.ndarray, prec: int, wanted: _Wanted)
     return np.concatenate(parts, axis=1)
 
 
-def _number(value):
-    """An output entry that is a number, as Arb takes it (NaN where it is none)."""
-    if value.is_Integer:
-        return int(value)
-    if value.is_Rational:
-        return flint.fmpq(int(value.p), int(value.q))
+def _constant(value, prec: int):
+    """An output entry that is a number (`3*cos(2)`), as a ball at `prec` bits: rounded by the same proof
+    as every other entry. One the balls cannot run is SymPy's value to 30 digits, as the tree's is, in a
+    ball of no radius (it decides as SymPy's rounding does)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
+        return ball.Balls({}, prec)(value)
+    except (ball.Unsupported, ArithmeticError, ValueError, TypeError):
+        return flint.arb(to_float(value))
 
 
 def _note(balls: np.ndarray, undecided: np.ndarray) -> str:
@@ -149,3 +152,25 @@ def _by_input(values: np.ndarray, symbols: Mapping[str, np.ndarray], lead: tuple
         out[name] = part.reshape((values.shape[0],) + lead + syms.shape)
         start += syms.size
     return out
+
+
+def gradient_under(graph: Compiled, point: Mapping, symbols: Mapping[str, np.ndarray], partials: Mapping) -> dict:
+    """The gradient of out.sum() at `point` with some nodes' local derivatives given: `partials` maps
+    (node, operand symbol) to the value d node / d operand is to take there (a number).
+
+    What a judge asks at a kink: SymPy's derivative of a switch at its boundary is a convention
+    (`Heaviside(0)` is 1/2), PyTorch's rule for the op another; the chain rule through every other node
+    is the graph's. Rounded as `graph_values` rounds, with the same precisions (input name -> array)."""
+    position = {s: k for k, s in enumerate(graph.inputs)}
+    position.update({n: len(graph.inputs) + k for k, n in enumerate(graph.nodes)})
+    coordinates = coordinates_of([point], graph.inputs)
+    floats = None
+    for prec in PRECISIONS:
+        ev = forward(graph, coordinates, prec)
+        for (node, operand), value in partials.items():
+            ev.override(position[node], position[operand], value)
+        found = reverse(ev, np.ones((1, graph.outputs.size), dtype=object))[0]
+        floats, undecided = rounded(found)
+        if not undecided.any():
+            break
+    return _by_input(floats, symbols, ())
