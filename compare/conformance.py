@@ -21,10 +21,10 @@ are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
-on the kink of a documented rule in `compare.judge.kinks`, where autograd must
-give what the rule gives), else `unsupported` if one meets an ATen op with
-no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
-over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
+at a kink, where autograd must give a gradient PyTorch's rules allow: the op
+runs again with its sites recorded, `compare.judge.kinks`), else
+`unsupported` if one meets an ATen op with no meaning (`UnsupportedOp`), else
+`error` (any other exception, or a sample over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
     python -m compare.conformance            # counts and the per-op table
     python -m compare.conformance --write    # also docs/opdb.json, and docs/ops.md from it
@@ -34,6 +34,7 @@ Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -320,19 +321,10 @@ def check_sample(op, sample) -> _Sample:
     state = _state(sample, leaves)
     real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
-    by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
-    swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
-    s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     route = _Route()
-    token = BRANCH.set(ByValue(point))
-    try:
-        with recording() as noted, route:
-            sym_out = tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
-    finally:
-        BRANCH.reset(token)
+    sym_out = _symbolic(op, sample, (leaves, state, symbols), point, route)
     decomposed = tuple(sorted(route.decomposed))
     differs = _forward_differs(sym_out, real_out, point, leaves)
     if differs:
@@ -353,14 +345,43 @@ def check_sample(op, sample) -> _Sample:
         errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
-        on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
-        if on:
-            rule = kinks.conventional(outputs, on, symbols, point)
-            if all(measure(auto[n], rule[n], coarsest).agree for n in symbols):
-                ops = ", ".join(sorted({s.rule.op for s in on}))
-                return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", decomposed)
+        ops = _at_a_kink(op, sample, (leaves, state, symbols), point, (index, real_out, auto, coarsest))
+        if ops:
+            return _Sample("runs", f"at a kink of {ops}: autograd follows PyTorch's rules", decomposed)
         return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)
     return _Sample("runs", "", decomposed)
+
+
+def _symbolic(op, sample, inputs: tuple, point: dict, route=None) -> list:
+    """The op on symbolic tensors, branches decided by the point (inside `route`, where one is given)."""
+    leaves, state, symbols = inputs
+    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
+    by_id.update({id(t): SymTensor(before.copy(), t.dtype) for t, before in state})
+    swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
+    s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
+    token = BRANCH.set(ByValue(point))
+    try:
+        with route if route is not None else contextlib.nullcontext():
+            return tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
+    finally:
+        BRANCH.reset(token)
+
+
+def _at_a_kink(op, sample, inputs: tuple, point: dict, autograd: tuple) -> str:
+    """The ops at whose kinks the point lies, where autograd gives a gradient PyTorch's rules allow there
+    ("" elsewhere): the op runs again with its sites recorded, and the chain rule goes through them."""
+    index, real_out, auto, coarsest = autograd
+    with recording() as rec:
+        sym_out = _symbolic(op, sample, inputs, point)
+    outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
+    chain = kinks.Chain(sites=rec.sites, point=point)
+    chain.locate(outputs.flat)
+    if not chain.kinked(second=False):
+        return ""
+    allowed = chain.allowed(derive.gradient(outputs, inputs[2]), second=False)
+    if allowed.match(auto, coarsest) is None:
+        return ""
+    return ", ".join(sorted({rec.sites[k].op for k in chain.kinked(second=False)}))
 
 
 def _first_line(exc: BaseException) -> str:

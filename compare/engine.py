@@ -20,11 +20,13 @@ import dataclasses
 import functools
 import gc
 import inspect
+import os
 import textwrap
 import traceback
 from typing import Mapping
 
 import numpy as np
+import sympy
 import torch
 
 from . import numeric, wirtinger
@@ -43,7 +45,7 @@ from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_no
 from .point import check_point
 from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
-from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
+from .records import DISAGREE, ERROR, CaseResult, OutsideRegion, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
 from .symbolic.observed import Observed, observing
 
@@ -154,7 +156,45 @@ def _explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[di
 
     exploration = explore(_tensor_valued(case.fn), sym_inputs, feasibility=feasibility, points=points,
                           loop_bound=loop_bound, epsilon=epsilon, interior=in_dtype)
+    for region in exploration.outside:
+        _confirm_outside(case, region, tensor_point(region.witness, symbols, dtype) if region.witness else None)
     return exploration, feasibility
+
+
+def _confirm_outside(case: Case, region, point: dict | None) -> None:
+    """Torch's own run raises alike at a point inside a region where the symbolic run raised; else
+    that raise was the symbolic side's doing, and it is the case's error, as any raise is."""
+    if point is not None:
+        try:
+            case.fn(**{name: t.detach().clone().requires_grad_(True) for name, t in point.items()})
+        except type(region.exception):
+            return
+        except Exception:  # another failure: the symbolic raise stands unconfirmed
+            pass
+    raise region.exception
+
+
+def _uncovered(exploration, feasibility: Feasibility) -> tuple[UncoveredRegion, ...]:
+    """The regions not explored: each cut by a rule alone, and those left at the budget as one."""
+    def readable(u) -> sympy.Basic:
+        return feasibility.readable([d.literal for d in u.decisions])
+
+    cut = [UncoveredRegion(readable(u), u.reason, u.probability, u.how)
+           for u in exploration.uncovered if not u.stopped]
+    left = [u for u in exploration.uncovered if u.stopped]
+    if left:
+        hows = {u.how for u in left}
+        how = hows.pop() if len(hows) == 1 else "a sum of exact masses and Monte Carlo estimates"
+        cut.append(UncoveredRegion(sympy.Or(*(readable(u) for u in left)), left[0].reason,
+                                   sum(u.probability for u in left), how, paths=len(left)))
+    return tuple(cut)
+
+
+def _outside(exploration, feasibility: Feasibility, origins: list[str]) -> tuple[OutsideRegion, ...]:
+    """The regions where the case raises, as the pages and results.json show them."""
+    return tuple(OutsideRegion(feasibility.readable([d.literal for d in r.decisions]), r.error,
+                               f"line {r.site[1]} of {os.path.basename(r.site[0])}", r.probability, r.how,
+                               tuple(origins[i] for i in r.points)) for r in exploration.outside)
 
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
@@ -187,7 +227,9 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     for i, c in enumerate(checks):
         stage(f"autograd at point {i + 1} of {len(checks)}")
         checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i]))
-    done = len(checks) - len(shown)  # shown points are checked alike, reported apart
+    # shown points are checked alike, reported apart (those outside the domain are not checked)
+    done = len(checks) - sum(j is not None for j in exploration.point_pieces[len(user_points):])
+    base = dict(base, outside=_outside(exploration, feasibility, [o for o, _ in user_points + shown]))
     return _case_result(run, base, (exploration, feasibility), work,
                         (tuple(checked[:done]), tuple(checked[done:])), user_points[0][1])
 
@@ -280,13 +322,14 @@ def _checks(exploration, exact_points: list[dict], users: list[str], shown: list
     Forward mode and finite differences decide no status: they run where a reader looks for them,
     the example, the samples and the shown points, not at the point found inside every piece, and
     nowhere without `oracles`."""
-    def at(i: int, origin: str) -> Check:
-        return Check(origin, exploration.point_pieces[i], exact_points[i], informs=oracles)
+    def at(i: int, origin: str) -> list[Check]:  # none for a point outside the function's domain
+        k = exploration.point_pieces[i]
+        return [] if k is None else [Check(origin, k, exact_points[i], informs=oracles)]
 
-    checks = [at(i, origin) for i, origin in enumerate(users)]
+    checks = [c for i, origin in enumerate(users) for c in at(i, origin)]
     checks += [Check(f"piece {k + 1}", k, piece.witness, informs=False)
                for k, piece in enumerate(exploration.pieces) if piece.decisions and piece.witness is not None]
-    return checks + [at(i, origin) for i, origin in enumerate(shown, start=len(users))]
+    return checks + [c for i, origin in enumerate(shown, start=len(users)) for c in at(i, origin)]
 
 
 def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checked, example) -> CaseResult:
@@ -302,8 +345,7 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
     if status == ERROR:
         first = next(p for p in points if p.status == ERROR)
         error = f"{_where(case)}: {first.origin}: {first.note}"
-    uncovered = tuple(UncoveredRegion(feasibility.readable([d.literal for d in u.decisions]), u.reason,
-                                      u.probability, u.how) for u in exploration.uncovered)
+    uncovered = _uncovered(exploration, feasibility)
     shown_dtype = next(iter(kinds.values())) if kinds else run.dtype  # complex64's parts are its float32 run
     return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
                       comparison_notes=run.basis.notes,

@@ -22,13 +22,14 @@ from .exact.tape import graph
 from .explore import Piece, run_symbolic
 from .explore.feasible import Feasibility
 from .judge import claims, kinks
+from .judge.kinks.located import on_equality
 from .numeric import oracles
 from .records import PieceResult
 from .sym import as_expr
 from .symbolic import SymTensor, recording
 
-__all__ = ["Derived", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS", "derive_piece", "float64_piece", "kink_sites", "extendable",
-           "full_hessian", "hessian_note", "on_tree"]
+__all__ = ["Derived", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS", "derive_piece", "float64_piece", "kink_sites",
+           "record_kinks", "extendable", "full_hessian", "hessian_note", "on_tree"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -45,8 +46,8 @@ class Derived:
     piece: Piece
     result: PieceResult
     """Its exact derivatives; `result.float64` those of the float64 run where it computes another function."""
-    sites: list
-    """Its kinked ops' nodes (`kink_sites`)."""
+    kinks: kinks.PieceKinks
+    """Where its kinks are, found lazily (`kink_sites`)."""
     extendable: bool
     """Its output may be another expression near a point than at it (`extendable`)."""
 
@@ -74,9 +75,12 @@ ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out
 
 def on_tree(run: CaseRun, piece: Piece, result: PieceResult, points: list) -> tuple[CaseRun, Piece] | None:
     """(the run, the piece) as trees, where a piece kept on the graph has a point on a kink of one of its
-    nodes (`exact.kinked`): PyTorch's rules at kinks are applied to trees (`judge.kinks`). None where the
-    piece stays on the graph."""
-    if result.graph is None or not any(at_a_kink(result.graph.compiled, points)):
+    nodes (`exact.kinked`), or where a decision an op made inside itself holds with equality (a sort's tie):
+    PyTorch's rules at kinks are applied to trees (`judge.kinks`). None where the piece stays on the graph."""
+    if result.graph is None:
+        return None
+    tie = any(len(d.site) > 2 and on_equality(d.condition, p) for d in piece.decisions for p in points)
+    if not tie and not any(at_a_kink(result.graph.compiled, points)):
         return None
     tree = np.vectorize(run.tape.expand, otypes=[object])(piece.output) if piece.output.size else piece.output
     return dataclasses.replace(run, tape=None), dataclasses.replace(piece, output=tree)
@@ -145,13 +149,41 @@ class _Replay:
         return self.taken.pop(0) if self.taken else True  # a replay never outruns its piece
 
 
-def kink_sites(run: CaseRun, piece: Piece) -> list:
-    """The kinked ops' nodes in a piece's output: one more symbolic run along its path, recorded."""
-    if run.tape is not None or not any(kinks.may_kink(o) for o in piece.output.flat):
-        return []
-    with recording() as noted:
-        run_symbolic(run.case.fn, _symbolic_inputs(run, run.dtype), _Replay(piece))
-    return kinks.present(kinks.sites(noted), piece.output)
+def kink_sites(run: CaseRun, piece: Piece) -> kinks.PieceKinks:
+    """The piece's kink sites, found when a point first needs them (`kinks.located`)."""
+    return kinks.PieceKinks(piece, run.symbols, lambda: record_kinks(run, piece))
+
+
+def record_kinks(run: CaseRun, piece: Piece) -> tuple:
+    """The piece's output from one more symbolic run along its path with kink sites recorded (each a head,
+    `symbolic.heads`): (that output, the recording, the piece's decisions that a site's op made inside itself)."""
+    replay = _Matching(piece)
+    with recording() as rec:
+        output = run_symbolic(run.case.fn, _symbolic_inputs(run, run.dtype), replay)
+    owned = {replay.index[n] for n in rec.owner if n < len(replay.index) and replay.index[n] is not None}
+    return output, rec, owned
+
+
+class _Matching:
+    """Decides each branch as the piece did, matched by the branch's site and condition: a run whose ops'
+    outputs are heads may meet a branch that SymPy decided by itself on the plain expressions, so the
+    order alone would not do. A branch the piece never met goes the piece's next way."""
+
+    def __init__(self, piece: Piece):
+        self.decisions = piece.decisions
+        self.used = [False] * len(piece.decisions)
+        self.index: list = []
+        """For each branch this run decided, the piece's decision it followed (None: none)."""
+
+    def __call__(self, condition, site) -> bool:
+        free = [j for j, used in enumerate(self.used) if not used]
+        j = next((j for j in free if tuple(self.decisions[j].site) == tuple(site)
+                  and self.decisions[j].condition == condition), free[0] if free else None)
+        self.index.append(j)
+        if j is None:
+            return True
+        self.used[j] = True
+        return self.decisions[j].taken
 
 
 def extendable(piece: Piece) -> bool:

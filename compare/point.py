@@ -57,17 +57,17 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
     by_input = measure_each(low.grads, ref.exact.gradient, run.dtype, run.basis.tolerances(run.dtype))
     by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64, run.basis.tolerances(torch.float64))
     errors, errors64 = combine(by_input.values()), combine(by_input64.values())
-    kink = _on_basis_kink(run, find_kink(work.piece, check.point, work.sites, run.symbols, ref.exact.gradient,
+    kink = _on_basis_kink(run, find_kink(work.piece, check.point, work.kinks, run.second, ref.exact.gradient,
                                          high.grads))
     found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
-                           (high.grads, by_input64)) if check.informs else None
+                           (high.grads, by_input64), kink) if check.informs else None
     jac = _jacobians(run, work, tensors, ref64, kink, found)
     hessian = None
     if run.second:
         continued = ref64.continued is not None and ref64.continued.hessian is not None
         hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
                                 continued=continued, shared=shared)
-    status = _status(work, (low, high), ref64, kink, run, tensors, [
+    status = _status(work, (low, high), ref64, (kink, hessian), run, tensors, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
         ("Hessian", hessian.errors if hessian else None)])
     return PointResult(origin=check.origin, piece=check.piece,
@@ -81,6 +81,7 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
                        symbolic64=ref64.exact.gradient if exact64 is not None else None,
+                       allowed=_allowed(kink),
                        within=exact.note or (exact64.note if exact64 is not None else ""))
 
 
@@ -99,15 +100,16 @@ def _on_basis(run: CaseRun, found: numeric.AutogradRun) -> numeric.AutogradRun:
 
 
 def _on_basis_kink(run: CaseRun, kink: kinks.Kink | None) -> kinks.Kink | None:
-    """The value PyTorch's rules give at a kink, projected as the runs are."""
-    if kink is None or kink.value is None or run.basis.projection is None:
+    """The values PyTorch's rules allow at a kink, projected as the runs are."""
+    if kink is None or kink.allowed is None or run.basis.projection is None:
         return kink
-    return replace(kink, value=run.basis.gradient(kink.value))
+    return replace(kink, allowed=kink.allowed.mapped(run.basis.gradient), project=run.basis.gradient)
 
 
-def _status(work: Derived, runs, ref64: _Reference, kink, run: CaseRun, tensors, compared) -> Status:
-    """The point's status, in the order `judge.status` documents."""
+def _status(work: Derived, runs, ref64: _Reference, at_kink: tuple, run: CaseRun, tensors, compared) -> Status:
+    """The point's status, in the order `judge.status` documents. `at_kink`: (the kink or None, the Hessian check)."""
     low, high = runs
+    kink, hessian = at_kink
     dtype = run.dtype
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
     found = path_error(((_label(dtype), low), ("float64", high)), want)
@@ -118,8 +120,16 @@ def _status(work: Derived, runs, ref64: _Reference, kink, run: CaseRun, tensors,
     if found is not None:
         return found
     if kink is not None:
-        return kink_status(kink, ((dtype, low), (torch.float64, high)))
+        return kink_status(kink, ((dtype, low), (torch.float64, high)), hessian)
     return comparison_status(compared)
+
+
+def _allowed(kink) -> tuple:
+    """The gradients the rules allow at a kink, NaN where any value is (none off kinks)."""
+    if kink is None or kink.allowed is None:
+        return ()
+    a = kink.allowed
+    return tuple({n: np.where(a.free[n], np.nan, v[n]) for n in v} for v in a.values)
 
 
 def _label(dtype) -> str:
@@ -152,7 +162,8 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
         exact.jacobian is not None and any(not np.isfinite(v).all() for v in exact.jacobian.values()))
     if not (undefined or work.extendable) or not np.isfinite(np.asarray(exact.output, dtype=np.float64)).all():
         return None
-    if kinks.locate(work.sites, point) or kinks.boundaries(work.piece.decisions, point):
+    if work.kinks.at(point, run.second) is not None or \
+            kinks.boundaries(work.piece.decisions, point, work.kinks.owned(point)):
         return None
     hessian = result.hessian if run.second else None
     formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
@@ -163,7 +174,7 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
 
 def _jacobians(run: CaseRun, work: Derived, tensors, ref64: _Reference, kink, found) -> _Jacobians:
     """Autograd's (and forward mode's) Jacobian against the exact one, off kinks, where the piece has one."""
-    if work.result.jacobian is None or kink is not None:
+    if work.result.jacobian is None or (kink is not None and kink.first_order):
         return _Jacobians()
     want, tolerances = ref64.exact.jacobian, run.basis.tolerances(torch.float64) or {}
     auto_jac = run.basis.jacobian(numeric.jacobian_run(run.reverse, tensors))

@@ -21,6 +21,7 @@ from ..exact_values import local_hessian
 from ..numeric import oracles
 from ..records import HessianCheck, OracleResult
 from ..sym import as_expr, detach, release
+from . import kinks
 from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, measure_each
 
 __all__ = ["Found", "oracle_answers", "hessian_check"]
@@ -40,14 +41,18 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) -> dict[str, Found]:
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, kink=None) -> dict[str, Found]:
     """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
     per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
-    detach() calls explain forward mode and finite differences seeing through them."""
+    detach() calls explain forward mode and finite differences seeing through them. At a kink
+    (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is."""
     grads64, by_input64 = reverse
+    ruled = kink is not None and kink.first_order and kink.allowed is not None
+    if ruled:  # at a kink reverse mode is held to the value the rules allow nearest to its own
+        by_input64 = measure_each(grads64, kink.allowed_near(grads64).nearest(grads64, torch.float64), torch.float64)
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
-                                           errors_by_input=by_input64))}
+                                           errors_by_input=by_input64, note=_ruled(by_input64) if ruled else ""))}
     directional = sum(t.numel() for t in tensors.values()) > oracles.FULL_LIMIT
     want = exact_grad
     if directional:  # the exact derivative along u, to compare with forward mode's and FD's
@@ -55,24 +60,39 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) ->
         want = {"u": np.asarray(math.fsum(flat * run.u.numpy()))}
     mode = "directional" if directional else "full"
     seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
-    found["forward"] = _forward(run, tensors, want, mode, seen)
+    allowed = None
+    if ruled and not directional:
+        allowed = kink.allowed_near
+    elif ruled and kink.sites is not None:
+        allowed = lambda got: kinks.allowed(kink.sites, "along", run.u.numpy(), near=got)  # noqa: E731
+    found["forward"] = _forward(run, tensors, want, mode, seen, allowed)
     found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
     return found
 
 
-def _forward(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+def _forward(run: CaseRun, tensors, want, mode: str, seen, allowed: Callable | None = None) -> Found:
+    """Forward mode against `want`, or at a kink against `allowed(its values)`, the values the rules allow."""
     try:
         fwd = oracles.forward_mode(run.case.fn, tensors, u=run.u)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
     grads = fwd.grads if mode == "directional" else run.basis.gradient(fwd.grads)  # u is on the basis already
+    if allowed is not None:  # at a kink: the allowed value forward mode's is nearest to
+        want = allowed(grads).nearest(grads, torch.float64)
     each = measure_each(grads, want, torch.float64, None if mode == "directional" else
                         run.basis.tolerances(torch.float64))
     errors = combine(each.values())
     note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(grads) else ""
+    if allowed is not None:
+        note = _ruled(each)
     return Found(OracleResult(values=grads, errors=errors, errors_by_input=each, mode=mode, note=note),
                  fwd.jacobian)
+
+
+def _ruled(each: dict) -> str:
+    """What an oracle's errors at a kink are measured against, and whether it gives an allowed value."""
+    return _AT_A_KINK_FORWARD if all(e.agree for e in each.values()) else _OFF_THE_RULES_FORWARD
 
 
 def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
@@ -108,6 +128,11 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
 
 
 _AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
+_AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"
+_OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (measured against the nearest)"
+_RULED = "at a kink: compared with the second derivatives PyTorch's rules allow there"
+_FREE = (" (entries through a rule's inf are any value: autograd multiplies it by zeros, which gives nan; "
+         "they show autograd's)")
 
 
 def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False,
@@ -116,6 +141,7 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
     already evaluated; `continued`: it was taken by continuity (so it is the full Hessian, also where
     the piece's is taken locally); `shared`: the full Hessian from the float64 run's own graph
     (`numeric.oracles.gradient_and_hessian`), where it has one."""
+    ruled = kink is not None and kink.sites is not None
     if continued:
         mode = "full"
     elif result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
@@ -124,7 +150,7 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
         mode, exact_h = local_hessian(run, result, point)
     else:
         mode = result.hessian_mode
-        if exact_h is None:
+        if exact_h is None and not ruled:
             exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
                 derive.hessian_vector_values(result.gradient, run.symbols, run.exact_u(), [point])[0]
     try:
@@ -132,8 +158,17 @@ def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, c
                else oracles.autograd_hvp(run.case.fn, tensors, run.u))
     except Exception as exc:
         return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
+    if ruled:  # the Hessians the rules allow through the kinked sites: the one nearest autograd's
+        name = "H" if mode == "full" else "Hv"
+        allowed = kinks.allowed(kink.sites, "hessian", near={name: got}) if mode == "full" else \
+            kinks.allowed(kink.sites, "hvp", run.exact_u(), near={name: got})
+        exact_h = allowed.nearest({name: got}, torch.float64)[name]
     exact_h, got = run.basis.hessian(exact_h), run.basis.hessian(got)  # along structured inputs' directions
-    if kink is not None:
+    if ruled:
+        note = _RULED + (_FREE if allowed.free[name].any() else "")
+        return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64,
+                                                        tolerance=run.basis.hessian_tolerance()), note)
+    if kink is not None and kink.allowed is None:
         return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
     return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64,
                                                     tolerance=run.basis.hessian_tolerance()))

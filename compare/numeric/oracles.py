@@ -377,7 +377,7 @@ def _shared_run(fn: Callable, point: Mapping[str, torch.Tensor]
                 ) -> tuple[AutogradRun, Callable[[], np.ndarray] | None]:
     leaves = _leaves(point, torch.float64)
     ((name, x),) = leaves.items()
-    recorder = PathRecorder(torch.float64)
+    recorder = PathRecorder(torch.float64, inputs=(x,))
     with recorder:
         out = _as_tensor(fn(**leaves))
     if out.dtype != torch.float64:

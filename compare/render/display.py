@@ -119,6 +119,8 @@ def markdown(result: CaseResult) -> str:
     if result.status == CONVENTION and note:  # "at a kink of relu: autograd follows PyTorch's rule (...)"
         out += [note[0].upper() + note[1:] + ".", ""]
     out += _derivative(result, gradient_latex)
+    for r in result.outside:  # where the code raises: no piece of the function
+        out += [f"Outside the domain: `{r.condition}`, where it raises `{r.error}` ({r.where}).", ""]
     if result.output_shape != () and result.backward_error:
         out += [f"The output has shape {tuple(result.output_shape)}: plain `out.backward()` raises "
                 f"`RuntimeError: {result.backward_error}`; the gradient shown is that of `out.sum()`.", ""]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ..records import DISAGREE, CaseResult, Meta
 from .checks import kinks_section, oracles_section, points_section, points_table, shown_section
-from .derivatives import (complex_section, derivative_section, detach_section, gradient_latex, hessian_section,
-                          nonscalar_section, pieces_section)
+from .derivatives import (complex_section, derivative_section, detach_section, domain_section, gradient_latex,
+                          hessian_section, nonscalar_section, pieces_section)
 from .index import render_index
 from .names import page_names
 
@@ -56,6 +56,7 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
                 f"({picture})", ""]
     if len(result.pieces) > 1 or result.pieces[0].sites:
         out += pieces_section(result)
+    out += domain_section(result)
     if result.output_shape != ():
         out += nonscalar_section(result)
     out += detach_section(result)
