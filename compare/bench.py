@@ -280,7 +280,7 @@ def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str
         f"| ... no call above 0.3 s | slowest {_ms(slowest)} | {_verdict(slowest <= 0.3)} |",
         f"| the notes' control flow through `assert_agrees` ≤ 0.5 s a call | {_ms(flow.median)} "
         f"({m.flow[1]} points) | {_verdict(flow.median <= 0.5)} |",
-        f"| `(tanh(x)**2).sum()` with its Hessian at n = {g_big} ≤ 10 s | {_ms(growth[g_big].median)} | "
+        f"| `(tanh(x)**2).sum()` with its Hessian at n = {g_big} ≤ 10 s | {_ms(growth[g_big].median)} CPU | "
         f"{_verdict(growth[g_big].median <= 10)} |",
         f"| ... from n = {g_small} to n = {g_big} grows ≤ 11x | {grows:.1f}x | {_verdict(grows <= 11)} |",
         f"| n = {big}: whole check of `2 * torch.dot(x, x)` ≤ 3 s beyond the import floor | "
@@ -323,8 +323,9 @@ def _flow(v, m: Measured) -> list[str]:
               f"(spread {flow.spread('{:.3f}')} s), {m.flow[1]} points: the example, the samples and one in each "
               "piece.", "",
               "`compare.assert_agrees(lambda x: (torch.tanh(x)**2).sum(), (x,))`, x a seeded standard normal "
-              "in float64; above 400 Hessian entries the Hessian is checked as H v along a seeded direction.", "",
-              "| n | seconds | spread |", "|---|---|---|"]
+              "in float64; above 400 Hessian entries the Hessian is checked as H v along a seeded direction. "
+              "CPU seconds of the call.", "",
+              "| n | CPU seconds | spread |", "|---|---|---|"]
     for n, sample in growth.items():
         lines.append(f"| {n} | {sample.median:.2f} | {sample.spread()} |")
     return lines

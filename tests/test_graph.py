@@ -242,6 +242,40 @@ def test_a_reverse_sweep_takes_overridden_local_partials():
     assert (float(under["x"][0]), float(under["y"][0])) == (3.0, 0.0)
 
 
+def test_a_sites_rule_through_the_graph_gives_what_the_chain_on_heads_gives():
+    """The judge's interface (`judge.kinks`): a site's rule gives allowed local partials of its op; fed to the
+    graph's reverse sweep as overrides of that op's node, they give the same gradients as the judge's
+    chain rule through the recorded heads. SymPy's own convention (Heaviside(0) = 1/2) is not among them."""
+    from compare import derive
+    from compare.exact.values import gradient_under
+    from compare.judge.kinks import Chain
+    from compare.symbolic import recording
+
+    fn = lambda x, y: torch.relu(x) * y + x * y  # noqa: E731
+    symbols = {"x": input_symbols("x", ()), "y": input_symbols("y", ())}
+    x, y = symbols["x"][()], symbols["y"][()]
+    point = {x: sympy.Integer(0), y: sympy.Integer(3)}
+    with recording() as rec:
+        heads = _symbolic(fn, symbols)
+    chain = Chain(sites=rec.sites, point=point)
+    chain.locate(heads.flat)
+    ((site, rule),) = chain.kinked(False).items()
+    assert rec.sites[site].op == "relu"
+    allowed = chain.allowed(derive.gradient(heads, symbols), second=False)
+    tape = Tape()
+    graph_ = compile_graph(tape, _symbolic(fn, symbols, tape), symbols)
+    node = next(n for n in graph_.nodes if isinstance(tape.definition(n), sympy.Max))
+
+    def under(partial) -> tuple:
+        found = gradient_under(graph_, point, symbols, {(node, x): partial})
+        return float(found["x"][0]), float(found["y"][0])
+
+    on_graph = {under(alternative[0][0]) for alternative in rule.first}
+    on_heads = {(float(v["x"]), float(v["y"])) for v in allowed.values}
+    assert on_graph == on_heads == {(3.0, 0.0)}  # relu'(0) = 0, as torch documents
+    assert under(sympy.Rational(1, 2)) not in on_heads
+
+
 # -- when the graph is used ------------------------------------------------------------------
 def test_a_tree_is_swollen_only_when_large_and_repeating():
     assert not swollen(tape_module.TREE_LIMIT, 1)  # not large
