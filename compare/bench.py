@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
+from .limits import LOOP_BOUND, SAMPLES
+
 __all__ = ["Sample", "main", "render"]
 
 SIZES = (10, 100, 1000, 10000)
@@ -127,7 +129,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
     from .render.results_json import render_json
 
     settle()  # as `python -m compare all` does after its imports
-    meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=4)
+    meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=SAMPLES)
     out = {}
     for n in sizes:
         for c in _cases(n):
@@ -144,7 +146,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 
 
 # -- 3. exploration of the notes' control flow ----------------------------------------------
-def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[int, tuple[Sample, int, float]]:
+def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, LOOP_BOUND)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
     from .engine import explore_case
     from .points import case_symbols, exact_point, sample_points
@@ -153,7 +155,7 @@ def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[in
     loaded = load_file(CASES_FILE)
     case = next(c for c in loaded.cases if c.name == "control_flow")
     symbols = case_symbols(case)
-    points = [exact_point(p, symbols) for _, p in sample_points(case, 0, 4)]
+    points = [exact_point(p, symbols) for _, p in sample_points(case, 0, SAMPLES)]
 
     out = {}
     for bound in bounds:

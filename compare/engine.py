@@ -2,12 +2,12 @@
 
     check_case(case, seed=0, samples=4) -> CaseResult
 
-1. `points`: the example, seeded samples and the points the case asks to show;
-2. `explore`: the case's control flow as pieces, each with a point inside;
-3. `pieces`: each piece's exact derivatives, and its kink sites;
-4. `exact_values`, then `point`: at every point, the exact values against
-   autograd and the other oracles, and a status (`judge`);
-5. the case's status is the worst of its points'.
+First `points`: the example, seeded samples and the points the case asks to show; then the
+stages, numbered as the README's "How it works" and the packages number them:
+1. `explore`: the case's control flow as pieces, each with a point inside;
+2. `pieces`, then `exact_values`: each piece's exact derivatives and kink sites, their values at every point;
+3. `numeric` and 4. `judge`, point by point (`point`): autograd and the other oracles against the exact
+   values, and a status; the case's status is the worst of its points' (stage 5, `render`, is the CLI's).
 
 A mismatch is a result (`disagree`); an exception from the case's own code
 is an `error` whose message names the file, the line and the cause.
@@ -39,7 +39,7 @@ from .explore import explore
 from .explore.feasible import Feasibility
 from .judge.basis import basis
 from .outputs import differentiated_outputs
-from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
+from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .numeric import oracles
 from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites, on_tree
 from .point import check_point
@@ -57,8 +57,8 @@ class Settings:
     """How hard one run looks at each case (a case's own options win)."""
 
     seed: int = 0
-    samples: int = 4
-    loop_bound: int = 64
+    samples: int = SAMPLES
+    loop_bound: int = LOOP_BOUND
     epsilon: float = 1e-9
     """How close to a boundary a witness may be: a path is explored only where it has room."""
     timeout: float | None = 60.0
@@ -69,8 +69,9 @@ class Settings:
     so `assert_agrees`, whose message never shows them, leaves them out."""
 
 
-def check_case(case: Case, *, seed: int = 0, samples: int = 4, loop_bound: int = 64, epsilon: float = 1e-9,
-               timeout: float | None = 60.0, compile: str | None = None, oracles: bool = True) -> CaseResult:
+def check_case(case: Case, *, seed: int = 0, samples: int = SAMPLES, loop_bound: int = LOOP_BOUND,
+               epsilon: float = 1e-9, timeout: float | None = 60.0, compile: str | None = None,
+               oracles: bool = True) -> CaseResult:
     """Check `case` at its example point, `samples` drawn points and a point in every piece.
 
     `compile` (a `torch.compile` backend, where the case names none) has autograd's
@@ -123,7 +124,7 @@ def case_source(case: Case) -> str:
 
 
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
-                 loop_bound: int = 64, epsilon: float = 1e-9) -> tuple:
+                 loop_bound: int = LOOP_BOUND, epsilon: float = 1e-9) -> tuple:
     """(Exploration, Feasibility, Tape or None): the case's pieces, as `check_case` finds them.
 
     The case runs as trees of SymPy expressions, measured; where a tree swells (`exact.tape.swollen`)

@@ -25,8 +25,8 @@ from ..sym import as_expr, exact
 from .shared import note_decision
 from .sites import enclosing_torch_function, user_site
 
-__all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
-           "binary", "ufunc", "RECORDING"]
+__all__ = ["MEANINGS", "meaning", "DuplicateMeaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs",
+           "decide", "unary", "binary", "ufunc", "RECORDING", "written_at"]
 
 MEANINGS: dict[Any, Callable] = {}
 """ATen OpOverloadPacket or OpOverload -> meaning. An overload's own entry wins over its packet's."""
@@ -47,16 +47,39 @@ class NeedsValue(TypeError):
     """A symbolic tensor was asked for a concrete Python number."""
 
 
-def meaning(*ops) -> Callable:
-    """Register a meaning under every op (packet or overload) given."""
+class DuplicateMeaning(ValueError):
+    """An op given a second meaning: the second would silently replace the first."""
+
+
+def meaning(*ops, doc: str | None = None) -> Callable:
+    """Register a meaning under every op (packet or overload) given; an op already registered is an error.
+
+    What docs/ops.md says the meaning computes is an elementwise op's formula, else its docstring's
+    first paragraph; `doc` gives that description to a meaning that has no docstring of its own (a
+    lambda, or a function a factory makes for several ops).
+    """
 
     def register(impl: Callable) -> Callable:
+        if doc is not None:
+            impl.__doc__ = doc
         for op in ops:
-            if op is not None:  # a prims op this torch lacks
-                MEANINGS[op] = impl
+            if op is None:  # a prims op this torch lacks
+                continue
+            if op in MEANINGS:
+                raise DuplicateMeaning(f"{op} has two meanings: {written_at(MEANINGS[op])} and {written_at(impl)}")
+            MEANINGS[op] = impl
         return impl
 
     return register
+
+
+def written_at(impl: Callable) -> str:
+    """Where a meaning is written: `file:line (name)`."""
+    from ..errors import display_path
+
+    code = getattr(impl, "__code__", None)
+    where = f"{display_path(code.co_filename)}:{code.co_firstlineno}" if code else getattr(impl, "__module__", "?")
+    return f"{where} ({getattr(impl, '__qualname__', impl)})"
 
 
 def prim(name: str):
