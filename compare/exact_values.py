@@ -7,6 +7,7 @@ import numpy as np
 
 from . import derive, extended
 from .context import CaseRun
+from .exact.values import graph_values
 from .pieces import full_hessian
 from .records import PieceResult
 
@@ -34,6 +35,8 @@ class Exact:
     output: np.ndarray
     hessian: np.ndarray | None = None
     """The Hessian or H v; None where it is taken at each point (`local_hessian`) or not checked."""
+    note: str = ""
+    """What is known only within a radius, where the graph's balls left a value undecided ("" elsewhere)."""
 
 
 def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -> list[Exact | None]:
@@ -42,6 +45,10 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
     for piece in pieces:
         mine = [i for i, c in enumerate(checks) if c.piece == piece.index]
         at = [checks[i].point for i in mine]
+        if piece.graph is not None:
+            for i, value in zip(mine, _on_graph(run, piece, at)):
+                found[i] = value
+            continue
         grads = {n: derive.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
         jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
@@ -56,6 +63,17 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
                                                {n: v[row] for n, v in jacs.items()} if jacs is not None else None,
                                                outputs[row], hessians[row]), checks[i].point, run.symbols)
     return found
+
+
+def _on_graph(run: CaseRun, piece: PieceResult, at: list) -> list[Exact]:
+    """`Exact` at each point of a piece kept on the traced graph (`compare.exact`)."""
+    values = graph_values(piece.graph.compiled, at, run.symbols, jacobian=piece.jacobian is not None,
+                          hessian=piece.hessian_mode if run.second else None,
+                          u=run.exact_u() if run.second else ())
+    return [Exact({n: v[row] for n, v in values.gradient.items()},
+                  {n: v[row] for n, v in values.jacobian.items()} if values.jacobian is not None else None,
+                  values.output[row], values.hessian[row] if values.hessian is not None else None,
+                  values.notes[row]) for row in range(len(at))]
 
 
 def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:

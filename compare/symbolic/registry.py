@@ -20,6 +20,7 @@ import numpy as np
 import sympy
 import torch
 
+from ..exact.tape import Node, expand
 from ..sym import as_expr, exact
 from .shared import note_decision
 from .sites import enclosing_torch_function, user_site
@@ -144,7 +145,7 @@ def _on_symbols(f: Callable) -> Callable:
     known: dict = {}
 
     def on(v):
-        if type(v) is not sympy.Symbol:
+        if type(v) is not sympy.Symbol and type(v) is not Node:
             return f(v)
         kind = tuple(sorted(v.assumptions0.items()))
         stays = known.get(kind)
@@ -175,7 +176,7 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     comparison), not a Python branch of the case (`bool()`, `if`); a branch
     inside a torch function's own Python code is named by that function.
     """
-    condition = as_expr(condition)
+    condition = expand(as_expr(condition))  # in graph mode, over the inputs: the explorer decides it there
     recording = RECORDING.get()
     if recording is not None:  # a condition on recorded heads is the condition on what they stand for
         condition = recording.release(condition)
