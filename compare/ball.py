@@ -117,6 +117,8 @@ class Balls:
             return reduce(np.frompyfunc(pick, 2, 1), map(self, e.args))
         if isinstance(e, sympy.sign):  # a ball around 0 gives [0 +/- 1]: undecided when rounded
             return np.frompyfunc(flint.arb.sgn, 1, 1)(self(e.args[0]))
+        if hasattr(e, "_eval_ball"):  # a node that evaluates itself on balls (an eigenvalue: symbolic/spectral.py)
+            return e._eval_ball([self(a) for a in e.args])
         return self.logic(e)
 
     def sum(self, e: sympy.Add):

@@ -54,8 +54,10 @@ from .explore import ByValue
 from .sym import exact, input_symbols
 from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
 from .judge.verdict import measure
+from .opdb_samples import samples as chosen_samples, tensors
 from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
 from .symbolic.complexes import imaginary_part, real_part
+from .symbolic.draws import RANDOM_OPS, seeded
 from .symbolic.registry import ufunc
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
@@ -74,7 +76,7 @@ class Settings:
     """A sample with a tensor of more entries is skipped, unless the op has no smaller one."""
     fallback_entries: int = 625
     """For an op with no sample within `max_entries` (op_db's sizes are 5 and 10, so a batch of
-    matrices has 250, a 4-d tensor 625) that cannot be cut to one (`_narrowed`): its smallest samples up to
+    matrices has 250, a 4-d tensor 625) that cannot be cut to one (`opdb_samples.narrowed`): its smallest samples up to
     this many entries a tensor. The `seconds` bound still holds for each."""
     seconds: int = 20
     """Time bound of one sample, in CPU seconds of this process (`ITIMER_PROF`: the same on a busy
@@ -102,56 +104,6 @@ def _name(op) -> str:
     return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
 
 
-def _tensors(sample) -> list[torch.Tensor]:
-    return [t for t in tree_flatten((sample.input, sample.args, sample.kwargs))[0] if isinstance(t, torch.Tensor)]
-
-
-def _small(sample, limit: int) -> bool:
-    return all(t.numel() <= limit for t in _tensors(sample))
-
-
-def _entries(sample) -> int:
-    return max((t.numel() for t in _tensors(sample)), default=0)
-
-
-def _samples(op, settings: Settings) -> list:
-    """The op's first `samples` samples within `max_entries`; else its first sample cut to that size
-    (`_narrowed`); else its smallest samples within `fallback_entries` (the first of equal size first)."""
-    torch.manual_seed(settings.seed)
-    found, larger = [], []
-    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
-        if _small(sample, settings.max_entries):
-            found.append(sample)
-            if len(found) == settings.samples:
-                break
-        elif not found and _small(sample, settings.fallback_entries):
-            larger.append(sample)
-    if not found:
-        found = _narrowed(op, settings.max_entries)
-    if not found:
-        found = sorted(larger, key=_entries)[:settings.samples]  # a stable sort: op_db's order among equals
-    return found
-
-
-def _narrowed(op, limit: int) -> list:
-    """An elementwise unary op's first sample, cut to its first `limit` entries (its samples are 20 x 20).
-
-    Only for `UnaryUfuncInfo`s: an entry's value does not depend on the
-    others there, so fewer entries are the same test on fewer entries.
-    """
-    from torch.testing._internal.opinfo.core import SampleInput, UnaryUfuncInfo
-
-    if not isinstance(op, UnaryUfuncInfo):
-        return []
-    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
-        x = sample.input
-        if not isinstance(x, torch.Tensor) or _tensors(sample) != [x]:
-            return []
-        cut = x.detach().reshape(-1)[:limit].clone().requires_grad_(x.requires_grad)
-        return [SampleInput(cut, args=sample.args, kwargs=sample.kwargs)]
-    return []
-
-
 class _Route(TorchDispatchMode):
     """Notes the ATen ops a call reaches before the symbolic tensors answer them."""
 
@@ -162,7 +114,7 @@ class _Route(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__
         functional = getattr(torch.ops.aten, name[:-1], None) if name.endswith("_") else None
-        known = (MEANINGS.get(func) or MEANINGS.get(func.overloadpacket)
+        known = (MEANINGS.get(func) or MEANINGS.get(func.overloadpacket) or name in RANDOM_OPS
                  or (functional is not None and MEANINGS.get(functional))
                  or func in (torch.ops.aten.detach.default, torch.ops.aten._local_scalar_dense.default))
         if not known and any(isinstance(a, SymTensor) for a in tree_flatten((args, kwargs))[0]):
@@ -289,7 +241,7 @@ def _state(sample, leaves) -> list:
     (`compare.modules`); the outputs are what is compared.
     """
     own = {id(t) for t in leaves}
-    return [(t, exprs_of(t).copy()) for t in _tensors(sample)
+    return [(t, exprs_of(t).copy()) for t in tensors(sample)
             if t.dtype.is_floating_point and id(t) not in own and t.layout == torch.strided]
 
 
@@ -315,28 +267,49 @@ def _forward_differs(sym_out: list, real_out: list, point: dict, leaves: list) -
     return ""
 
 
+DRAW_SEED = 0
+"""torch's default generator is seeded with this before the real and before the symbolic run of a sample:
+a random op (dropout, rrelu in training) draws the same numbers in both (`compare.symbolic.draws`)."""
+
+
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
-    leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
+    leaves = [t for t in tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
     state = _state(sample, leaves)
-    real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
+    with seeded(DRAW_SEED):
+        real = _call(op, sample.input, sample.args, sample.kwargs)
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
     route = _Route()
-    sym_out = _symbolic(op, sample, (leaves, state, symbols), point, route)
+    symbolic = _symbolic(op, sample, (leaves, state, symbols), point, route)
     decomposed = tuple(sorted(route.decomposed))
-    differs = _forward_differs(sym_out, real_out, point, leaves)
+    differs = _forward_differs(tree_flatten(symbolic)[0], tree_flatten(real)[0], point, leaves)
     if differs:
         return _Sample("disagrees", differs, decomposed)
+    status, detail = _gradient(op, sample, (leaves, state, symbols), point,
+                               (_processed(sample, real), _processed(sample, symbolic)))
+    return _Sample(status, detail, decomposed)
+
+
+def _processed(sample, out) -> list:
+    """The outputs op_db's own gradcheck differentiates: through the sample's `output_process_fn_grad`
+    (|eigenvectors|, say: invariant under their signs and phases), flattened."""
+    return tree_flatten(sample.output_process_fn_grad(out))[0]
+
+
+def _gradient(op, sample, inputs: tuple, point: dict, outs: tuple) -> tuple[str, str]:
+    """(status, detail) from the exact gradient of the loss against autograd's."""
+    leaves, _, symbols = inputs
+    real_out, sym_out = outs
     differentiable = _differentiable(real_out)
     if not leaves or not differentiable:
-        return _Sample("runs", "", decomposed)
+        return "runs", ""
     index = [k for k, r in enumerate(real_out) if any(r is f for f in differentiable)]
     total = sum(_loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, leaves, allow_unused=True)
     outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
-    exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
+    exact_grad = {n: _evaluated(g, point, symbols) for n, g in derive.gradient(outputs, symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play
@@ -345,15 +318,25 @@ def check_sample(op, sample) -> _Sample:
         errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
-        ops = _at_a_kink(op, sample, (leaves, state, symbols), point, (index, real_out, auto, coarsest))
+        ops = _at_a_kink(op, sample, inputs, point, (index, real_out, auto, coarsest))
         if ops:
-            return _Sample("runs", f"at a kink of {ops}: autograd follows PyTorch's rules", decomposed)
-        return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)
-    return _Sample("runs", "", decomposed)
+            return "runs", f"at a kink of {ops}: autograd follows PyTorch's rules"
+        return "disagrees", _where(errors, f"gradient for input {name}")
+    return "runs", ""
 
 
-def _symbolic(op, sample, inputs: tuple, point: dict, route=None) -> list:
-    """The op on symbolic tensors, branches decided by the point (inside `route`, where one is given)."""
+def _evaluated(g: np.ndarray, point: dict, symbols: dict) -> np.ndarray:
+    """A gradient's entries at the point: every entry at once, on Arb's balls first (`derive.evaluate_many`:
+    a gradient through eigenvector nodes is too long for SymPy's evalf entry by entry), or entry by entry
+    where an input entry is infinite (its symbol a constant, not in the point)."""
+    if all(s in point for syms in symbols.values() for s in syms.flat):
+        return derive.evaluate_many(g, [point], symbols)[0]
+    return derive.evaluate(g, point)
+
+
+def _symbolic(op, sample, inputs: tuple, point: dict, route=None):
+    """The op's output on symbolic tensors, branches decided by the point (inside `route`, where one is
+    given), from the generator state the real run started from."""
     leaves, state, symbols = inputs
     by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
     by_id.update({id(t): SymTensor(before.copy(), t.dtype) for t, before in state})
@@ -361,8 +344,8 @@ def _symbolic(op, sample, inputs: tuple, point: dict, route=None) -> list:
     s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
     token = BRANCH.set(ByValue(point))
     try:
-        with route if route is not None else contextlib.nullcontext():
-            return tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
+        with route if route is not None else contextlib.nullcontext(), seeded(DRAW_SEED):
+            return _call(op, s_input, s_args, s_kwargs)
     finally:
         BRANCH.reset(token)
 
@@ -372,7 +355,7 @@ def _at_a_kink(op, sample, inputs: tuple, point: dict, autograd: tuple) -> str:
     ("" elsewhere): the op runs again with its sites recorded, and the chain rule goes through them."""
     index, real_out, auto, coarsest = autograd
     with recording() as rec:
-        sym_out = _symbolic(op, sample, inputs, point)
+        sym_out = _processed(sample, _symbolic(op, sample, inputs, point))
     outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
     chain = kinks.Chain(sites=rec.sites, point=point)
     chain.locate(outputs.flat)
@@ -408,7 +391,7 @@ def _guarded(op, sample, seconds: int) -> _Sample:
 def check_op(op, settings: Settings = Settings()) -> OpResult:
     """Run an OpInfo's first small samples and classify it (see the module's docstring)."""
     try:
-        samples = _samples(op, settings)
+        samples = chosen_samples(op, settings)
     except Exception as e:
         return OpResult(_name(op), "error", "", "sample_inputs: " + _first_line(e), 0)
     if not samples:

@@ -47,6 +47,7 @@ from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, OutsideRegion, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
+from .symbolic.draws import described, fixed_draw
 from .symbolic.observed import Observed, observing
 
 __all__ = ["check_case", "case_source", "explore_case", "Settings", "CaseTimeout", "CaseOutputError"]
@@ -199,6 +200,9 @@ def _outside(exploration, feasibility: Feasibility, origins: list[str]) -> tuple
 
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
+    # every run of the case, symbolic or autograd, starts from one state of torch's generator: a random
+    # op then computes one function of the inputs, whose draw the symbolic run takes as a constant
+    case = dataclasses.replace(case, fn=fixed_draw(case.fn, case_seed(settings.seed, case.name)))
     dtype = next(iter(case.inputs.values())).dtype
     fn, settled = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
     case = dataclasses.replace(case, fn=fn)
@@ -348,7 +352,9 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
         error = f"{_where(case)}: {first.origin}: {first.note}"
     uncovered = _uncovered(exploration, feasibility)
     shown_dtype = next(iter(kinds.values())) if kinds else run.dtype  # complex64's parts are its float32 run
+    draws = described(getattr(case.fn, "draws", ()), run.seed)
     return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
+                      draws=draws,
                       comparison_notes=run.basis.notes,
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,

@@ -248,6 +248,9 @@ class CaseResult:
     a coarser dtype, its derivatives held to that dtype's tolerance."""
     outside: tuple[OutsideRegion, ...] = ()
     """The regions where the case raises: outside its domain."""
+    draws: tuple[str, ...] = ()
+    """For a case that draws random numbers: how torch's generator was set before each run, then each
+    draw the symbolic run took as a constant (`compare.symbolic.draws`); empty for one that draws none."""
 
     # How a result shows itself comes from compare/render/display.py (records never import their
     # renderers): one line at a prompt (`__repr__`), a few printed (`__str__`, `summary()`), every

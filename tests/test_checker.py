@@ -85,8 +85,12 @@ def test_no_grad_makes_a_constant_as_it_does_for_autograd():
 
 
 def test_a_run_the_symbolic_side_cannot_follow_is_an_error_not_a_verdict():
+    # a generator of the case's own, never reseeded, draws anew on every call: each run computes
+    # another function (torch's default generator, seeded before every run, would not)
+    generator = torch.Generator().manual_seed(0)
+
     def random_weights(x):
-        return (torch.randn(3) * x).sum()
+        return (torch.randn(3, generator=generator) * x).sum()
 
     r = _checked(random_weights)
     assert r.status == "error" and "compute different outputs" in r.error, (r.status, r.error)

@@ -159,9 +159,31 @@ def test_pinv_hermitian(ops):
     _runs(ops["linalg.pinv.hermitian"], SampleInput(_randn(4, 4, seed=3), kwargs={"hermitian": True}))
 
 
-def test_pinv_that_drops_singular_values_is_refused(ops):
-    with pytest.raises(UnsupportedOp, match="needs an SVD"):
-        conformance.check_sample(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))
+def test_pinv_of_any_rank_runs_through_the_svd(ops):
+    _runs(ops["linalg.pinv"], SampleInput(_randn(4, 4, seed=3), kwargs={"rtol": 1.0}))  # every value dropped: 0
+    a, b = _randn(4, 2, seed=5), _randn(3, 2, seed=6)  # rank 2, kept whole: pinv is differentiable there
+    _runs(ops["linalg.pinv.singular"], SampleInput(a, args=(b,)))
+
+
+def test_pinv_that_drops_a_nonzero_singular_value_has_a_wrong_backward_in_torch(ops):
+    # torch's pinv_backward is the Moore-Penrose derivative (Golub-Pereyra), which the truncated
+    # pseudo-inverse that rtol = 0.5 computes does not have: central differences side with the exact value
+    a = _randn(3, 3, seed=0, grad=False)
+    f = lambda x: torch.linalg.pinv(x, rtol=0.5).sum()  # noqa: E731
+    x = a.clone().requires_grad_(True)
+    f(x).backward()
+    h, differences = 1e-6, torch.zeros(3, 3, dtype=torch.float64)
+    for i in range(3):
+        for j in range(3):
+            e = torch.zeros(3, 3, dtype=torch.float64)
+            e[i, j] = h
+            differences[i, j] = (f(a + e) - f(a - e)) / (2 * h)
+    assert not torch.allclose(x.grad, differences, atol=1e-3)
+    import compare
+
+    result = compare.check(lambda x: torch.linalg.pinv(x, rtol=0.5), (a,), samples=0, order=1, timeout=None)
+    assert result.status == "disagree"
+    assert torch.allclose(torch.from_numpy(result.points[0].symbolic["x"]), differences, atol=1e-6)
 
 
 def test_a_wrong_rank_decision_is_caught(ops, monkeypatch):

@@ -218,6 +218,8 @@ def test_every_library_case_gets_every_oracle():
                         continue  # a custom Function without a jvp: forward mode cannot run, as torch says
                     assert p.oracles[name].values is not None, (c.name, name, p.oracles[name].note)
                 explained = "does not stop forward-mode AD" in p.oracles["forward"].note  # no_grad, as documented
+                # a case declared wrong may be wrong in forward mode too (torch.normal's jvp is 0, as its vjp)
+                explained = explained or bool(c.options.get("known_wrong"))
                 if not p.allowed and p.oracles["forward"].values is not None and not explained:  # off kinks
                     assert p.oracles["forward"].errors.agree, (c.name, p.origin)
                 if p.hessian is not None:

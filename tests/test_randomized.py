@@ -1,11 +1,9 @@
-"""rrelu in evaluation is leaky_relu with the mean slope, against autograd; in training it is refused."""
+"""rrelu in evaluation is leaky_relu with the mean slope, against autograd (training: tests/test_draws.py)."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 import compare
-from compare.sym import input_symbols
-from compare.symbolic import SymTensor, UnsupportedOp
 
 X = torch.tensor([0.75, -1.5, 2.0, -0.25], dtype=torch.float64)
 
@@ -29,12 +27,6 @@ def test_a_wrong_slope_is_caught():
 
     with pytest.raises(AssertionError):
         compare.assert_agrees(WrongRrelu.apply, (X,), samples=1)
-
-
-def test_rrelu_in_training_is_refused_as_random():
-    x = SymTensor(input_symbols("x", (4,)), torch.float64)
-    with pytest.raises(UnsupportedOp, match="training mode.*random numbers"):
-        F.rrelu(x, training=True)
 
 
 def test_op_db_evaluation_samples_run():

@@ -103,13 +103,15 @@ def _derivative_lines(result: CaseResult) -> list[str]:
 
 def markdown(result: CaseResult) -> str:
     """The result as markdown: verdict first, then the derivative, the failure if any, and the points."""
-    from .report import comparison_lines, compiled_note, gradient_latex, parameters_note, points_table
+    from .report import comparison_lines, compiled_note, draws_note, gradient_latex, parameters_note, points_table
 
     out = [f"**{result.status}** · `{result.name}`" + _summary(result), ""]
     if result.compiled:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:
         out += [parameters_note(result), ""]
+    if result.draws:
+        out += [draws_note(result), ""]
     out += comparison_lines(result)
     if result.status == ERROR and not result.points:
         return "\n".join(out + ["```", result.error or "", "```"])

@@ -44,6 +44,14 @@ def compiled_note(backend: str) -> str:
             f"eagerly.")
 
 
+def draws_note(result: CaseResult) -> str:
+    """Which random numbers the case drew: the exact side took them as constants."""
+    first, *each = result.draws
+    return (f"The case draws random numbers: {first}. The exact derivative is that of the function "
+            f"of the inputs these numbers make, each drawn by torch itself and taken as an exact constant: "
+            + "; ".join(f"`{d}`" for d in each) + ".")
+
+
 def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -> str:
     """The case's page; `picture` is the file name of its PNG, embedded after the derivative."""
     out = _heading(result, meta, picture is not None)
@@ -80,6 +88,8 @@ def _heading(result: CaseResult, meta: Meta, pictured: bool) -> list[str]:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:
         out += [parameters_note(result), ""]
+    if result.draws:
+        out += [draws_note(result), ""]
     out += comparison_lines(result)
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.known_wrong:

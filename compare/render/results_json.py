@@ -128,6 +128,8 @@ def case_entry(result: CaseResult) -> dict:
         entry["parameters"] = list(result.parameters)
     if result.comparison_notes:  # structured inputs, lost precision (only then: other entries stay as they were)
         entry["comparison_notes"] = list(result.comparison_notes)
+    if result.draws:  # a case that draws random numbers: the generator's seed and each draw
+        entry["draws"] = list(result.draws)
     if result.pieces:
         entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
         entry["output_shape"] = list(result.output_shape)

@@ -4,7 +4,7 @@
 from `MEANINGS`, the SymPy meaning of a core of ops, written once per
 family below, or through PyTorch's own decompositions of the rest.
 """
-from . import (batched, complexes, ctc, elementwise, factorizations, fft, floats, layouts, linalg, nn,  # noqa: F401
+from . import (batched, complexes, ctc, decompositions, elementwise, factorizations, fft, floats, layouts, linalg, nn,  # noqa: F401
                randomized, reductions, scatter, selections, shapes)  # (each fills MEANINGS)
 from .heads import recording
 from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp

@@ -1,6 +1,6 @@
 """Factorizations and what is built on them: LU's unpacking and solves, products of Householder
 reflectors (householder_product, ormqr), QR as LAPACK computes it, least squares and the
-pseudo-inverse of a full-rank matrix.
+pseudo-inverse (in closed form at full rank, through the SVD at any other).
 
 Each is the algorithm LAPACK runs, on expressions: LU's row swaps and QR's
 reflector signs are the choices LAPACK makes from the values, so each is a
@@ -14,6 +14,7 @@ import torch
 
 from .inverse import inverse_nodes
 from .linalg import _metas, _triangle, inverse2, lu2, matmul2, substitute
+from .decompositions import pinv_by_svd
 from .qr import qr_nodes
 from .registry import UnsupportedOp, decide, exprs, meaning
 
@@ -283,8 +284,8 @@ def _frobenius2(a: np.ndarray):
     return sympy.Add(*(v ** 2 for v in a.reshape(-1)))
 
 
-def _pinv2(a: np.ndarray, atol, rtol) -> np.ndarray:
-    """A^+ of a matrix of full rank: A^-1, (A^T A)^-1 A^T (tall) or A^T (A A^T)^-1 (wide).
+def _pinv2(a: np.ndarray, atol, rtol, hermitian: bool) -> np.ndarray:
+    """A^+: where A has full rank, A^-1, (A^T A)^-1 A^T (tall) or A^T (A A^T)^-1 (wide); else by the SVD.
 
     torch keeps the singular values above max(atol, rtol sigma_max); A^+ is
     the full-rank formula exactly when all of them are kept. With G the Gram
@@ -293,7 +294,7 @@ def _pinv2(a: np.ndarray, atol, rtol) -> np.ndarray:
     taken where 1 / |G^-1|_F^2 > max(atol, rtol |A|_F)^2 (squared for the Gram
     matrix's bound), a condition the path explorer decides. Past it (a
     matrix near rank deficiency, or rtol = 1, which keeps sigma_max alone)
-    the numerical rank needs an SVD, which is refused.
+    it is torch's own computation from the SVD (`decompositions.pinv_by_svd`).
     """
     m, n = a.shape
     if m == 0 or n == 0:
@@ -306,9 +307,9 @@ def _pinv2(a: np.ndarray, atol, rtol) -> np.ndarray:
         g = inverse_nodes(gram)
         low = 1 / sympy.sqrt(_frobenius2(g))  # sigma_min^2 >= 1 / |G^-1|_2 >= 1 / |G^-1|_F
     bound = sympy.Max(atol ** 2, rtol ** 2 * _frobenius2(a))  # >= the threshold squared
-    if not decide(low > bound, "linalg_pinv"):
-        raise UnsupportedOp("aten.linalg_pinv of a matrix that may drop singular values (its rank "
-                            "against atol and rtol needs an SVD; only full rank is modelled)")
+    singular = low.has(sympy.zoo, sympy.nan)  # det(A) is 0 as a polynomial: A = a b^T of rank 1, say
+    if singular or not decide(low > bound, "linalg_pinv"):
+        return pinv_by_svd(a, atol, rtol, hermitian)
     if m == n:
         return g
     return matmul2(g, a.T.copy()) if m > n else matmul2(a.T.copy(), g)
@@ -316,7 +317,7 @@ def _pinv2(a: np.ndarray, atol, rtol) -> np.ndarray:
 
 @meaning(aten.linalg_pinv.atol_rtol_tensor)
 def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False):
-    """A^+ of a full-rank matrix (full rank decided per point; otherwise refused: it needs an SVD)"""
+    """A^+: the full-rank formula where the rank is full (decided per point), else torch's SVD route"""
     X = exprs(A)
     m, n = X.shape[-2:]
     eps = sympy.Rational(2) ** -(52 if A.dtype == torch.float64 else 23)  # torch's finfo(dtype).eps
@@ -333,4 +334,4 @@ def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False):
     batch = tuple(np.broadcast_shapes(X.shape[:-2], tol_a.shape, tol_r.shape))
     if 0 in batch:
         return np.empty(batch + (n, m), dtype=object)
-    return _stack(lambda a, t, r: (_pinv2(a, t, r),), [(X, 2), (tol_a, 0), (tol_r, 0)], batch)[0]
+    return _stack(lambda a, t, r: (_pinv2(a, t, r, hermitian),), [(X, 2), (tol_a, 0), (tol_r, 0)], batch)[0]

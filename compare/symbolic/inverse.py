@@ -16,9 +16,12 @@ import functools
 import math
 from fractions import Fraction
 
+import flint
 import mpmath
 import numpy as np
 import sympy
+
+from .nodes import ChainRule
 
 __all__ = ["inverse_entry", "inverse_nodes", "determinant", "rational_inverse", "rational_det"]
 
@@ -84,7 +87,46 @@ def _mp_inverse(entries: tuple, prec: int):
         return _mp_matrix(entries, prec + 30) ** -1
 
 
-class inverse_entry(sympy.Function):
+def _exact_matrix(balls: tuple) -> list | None:
+    """Exact balls (a point's dyadic coordinates, their sums and products) as Fractions; None otherwise."""
+    out = []
+    for b in balls:
+        if not (isinstance(b, flint.arb) and b.is_exact() and b.is_finite()):
+            return None
+        m, e = b.mid().man_exp()
+        out.append(Fraction(int(m) * 2 ** int(e)) if e >= 0 else Fraction(int(m), 2 ** int(-e)))
+    return out
+
+
+_SEEN: dict = {}
+"""(ids of a node's argument arrays) -> (those arrays, the matrix's exact value at each point): within one
+evaluation (`compare.ball.Balls`) every node of one matrix gets the same arrays, and each of the n^2
+nodes would otherwise read the n^2 coordinates and invert again."""
+
+
+def _on_balls(args: list, whole, pick) -> object:
+    """`pick(whole(entries as Fractions))` at each point of the arguments' balls (`compare.ball`): the exact
+    rational as a ball; NaN where `whole` gives None (a singular matrix) or an entry is not exact."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    key = tuple(id(a) for a in args)
+    found = _SEEN.get(key)
+    if found is None:
+        columns = [np.broadcast_to(np.asarray(a, dtype=object), shape) for a in args]
+        values = {}
+        for idx in np.ndindex(*shape):
+            entries = _exact_matrix(tuple(c[idx] for c in columns))
+            values[idx] = whole(tuple(entries)) if entries is not None else None
+        if len(_SEEN) >= 64:
+            _SEEN.clear()
+        found = _SEEN[key] = (list(args), values)
+    out = np.empty(shape, dtype=object)
+    for idx, value in found[1].items():
+        v = pick(value) if value is not None else None
+        out[idx] = flint.arb.nan() if v is None else flint.arb(flint.fmpq(v.numerator, v.denominator))
+    return out if shape else out[()]
+
+
+class inverse_entry(ChainRule, sympy.Function):
     """(A^-1)[i, j] of the n x n matrix A whose entries, row by row, follow i and j.
 
     At rational entries it is the exact rational value; at other numbers it
@@ -111,6 +153,11 @@ class inverse_entry(sympy.Function):
         n = math.isqrt(len(entries))
         k, l = divmod(argindex - 3, n)
         return -inverse_entry(i, sympy.Integer(k), *entries) * inverse_entry(sympy.Integer(l), j, *entries)
+
+    def _eval_ball(self, args: list):
+        """At rational points, the exact rational entry of A^-1 (Gauss-Jordan on Fractions), as a ball."""
+        i, j = int(self.args[0]), int(self.args[1])
+        return _on_balls(args[2:], rational_inverse, lambda inv: inv[i][j])
 
     def _eval_evalf(self, prec):
         i, j, *entries = self.args
@@ -139,7 +186,7 @@ def inverse_nodes(a: np.ndarray) -> np.ndarray:
     return out
 
 
-class determinant(sympy.Function):
+class determinant(ChainRule, sympy.Function):
     """det(A) of the n x n matrix A whose entries, row by row, are the arguments.
 
     The polynomial itself has n! terms (720 at 6 x 6: 13 s for a gradient,
@@ -161,6 +208,10 @@ class determinant(sympy.Function):
         n = math.isqrt(len(self.args))
         k, l = divmod(argindex - 1, n)
         return self * inverse_entry(sympy.Integer(l), sympy.Integer(k), *self.args)
+
+    def _eval_ball(self, args: list):
+        """At rational points, the exact rational det(A), as a ball."""
+        return _on_balls(args, rational_det, lambda det: det)
 
     def _eval_evalf(self, prec):
         values = _numbers(self.args, prec + 30)

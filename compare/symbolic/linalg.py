@@ -4,8 +4,8 @@ Each entry of a product is one `Add` of its terms. Determinants are
 Berkowitz's (no division: a polynomial in the entries), inverses and solves
 adj(A) / det(A) (past 4 x 4, both are one node per entry: `inverse.py`), triangular solves substitution, Cholesky its recurrence,
 LU LAPACK's partial pivoting with each pivot choice a branch, and matrix_exp
-a closed form for 2 x 2. SVD and eigendecompositions have no closed form in
-general: they raise UnsupportedOp saying so.
+a closed form for 2 x 2. SVD and eigendecompositions, which have no closed form
+in general, are nodes of their own (`decompositions.py`).
 """
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import numpy as np
 import sympy
 import torch
 
+from .expm import expm_nodes
 from .inverse import determinant, inverse_nodes
-from .registry import MEANINGS, exprs, meaning
+from .registry import exprs, meaning
 
 aten = torch.ops.aten
 
@@ -69,7 +70,10 @@ SIZE = 8
 INVERSE_SIZE = 4
 """Largest matrix inverted (inv, solve) by adj(A) / det(A), written out: the exact gradient of a 4 x 4
 solve takes 4 s, of a 5 x 5 one 99 s (SymPy differentiating quotients of 120-term determinants).
-Larger ones (up to SIZE) are one `inverse.inverse_entry` node per entry."""
+Larger ones (up to NODE_SIZE) are one `inverse.inverse_entry` node per entry."""
+NODE_SIZE = 16
+"""Largest matrix inverted or solved with one node per entry (op_db's tensorinv is 12 x 12): each
+node's value is an exact elimination on Fractions, its partials products of two nodes."""
 
 
 def _aux(meta) -> np.ndarray:
@@ -174,7 +178,7 @@ def linalg_slogdet(A):
 def linalg_inv_ex(A, *, check_errors=False):
     """adj(A) / det(A), or one node per entry past 4 x 4 (info: 0)"""
     X = exprs(A)
-    _square(X, "linalg_inv_ex")
+    _square(X, "linalg_inv_ex", NODE_SIZE)
     return _each(inverse2, X), _aux(_metas(aten.linalg_inv_ex.default, A)[1])
 
 
@@ -356,7 +360,7 @@ def _s(z):
 
 
 def exp2(a: np.ndarray) -> np.ndarray:
-    """exp(A) for a 1 x 1 or 2 x 2 matrix, in closed form.
+    """exp(A) for a 1 x 1 or 2 x 2 matrix, in closed form (larger: `expm.expm_nodes`).
 
     With s = tr(A)/2 and N = A - s I, N^2 = q I where q = ((a-d)/2)^2 + bc,
     so exp(A) = e^s (cosh(sqrt q) I + sinh(sqrt q)/sqrt q N), written with
@@ -368,11 +372,8 @@ def exp2(a: np.ndarray) -> np.ndarray:
         return a.copy()
     if n == 1:
         return np.array([[sympy.exp(a[0, 0])]], dtype=object)
-    if n > 2:
-        from .registry import UnsupportedOp
-
-        raise UnsupportedOp(f"aten.matrix_exp of a {n} x {n} matrix (a closed form is modelled for 1 x 1 and "
-                            "2 x 2 only: beyond, it needs the roots of the characteristic polynomial)")
+    if n > 2:  # no closed form: one node per entry, Arb's series with its remainder bounded
+        return expm_nodes(a)
     s = (a[0, 0] + a[1, 1]) / 2
     q = ((a[0, 0] - a[1, 1]) / 2) ** 2 + a[0, 1] * a[1, 0]
     c, f, e = _c(q), _s(q), sympy.exp(s)
@@ -382,23 +383,5 @@ def exp2(a: np.ndarray) -> np.ndarray:
 
 @meaning(aten.matrix_exp, aten.linalg_matrix_exp)
 def matrix_exp(A):
-    """exp(A) in closed form for 1 x 1 and 2 x 2 matrices"""
+    """exp(A): in closed form for 1 x 1 and 2 x 2 matrices, else one node per entry (Arb's series)"""
     return _each(exp2, exprs(A))
-
-
-def _no_closed_form(op: str, why: str):
-    from .registry import UnsupportedOp
-
-    def impl(*args, **kwargs):
-        raise UnsupportedOp(f"{op} ({why})")
-
-    impl.__doc__ = f"not modelled: {why}"
-    return impl
-
-
-for _op, _why in [
-        (aten._linalg_svd, "singular values are roots of a polynomial of degree n: no closed form in general"),
-        (aten.linalg_eig, "eigenvalues are roots of the characteristic polynomial: no closed form in general"),
-        (aten._linalg_eigh, "eigenvalues are roots of the characteristic polynomial: no closed form in general"),
-]:
-    MEANINGS[_op] = _no_closed_form(str(_op), _why)

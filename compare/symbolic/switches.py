@@ -2,7 +2,9 @@
 
 A switch selects between smooth pieces by where some expression of its
 arguments stands: `Max` and `Min` (which argument is the extreme one),
-`Abs`, `sign` and `Heaviside` (the sign of their argument), a step function
+`Abs`, `sign` and `Heaviside` (the sign of their argument), a node that
+says itself where it stops being smooth (`OwnBoundary`: an eigenvalue node,
+where its eigenvalue repeats), a step function
 (`floor`, `ceil`, `trunc`, `round`: whether the argument has crossed one of
 the numbers where it jumps), `Piecewise` (whether each relation of its
 conditions holds), a root (a power with a non-integer exponent, whose base
@@ -22,7 +24,16 @@ from sympy.core.relational import Relational
 from ..sym import as_expr
 from .elementwise import Step, ceil, floor, round_, trunc
 
-__all__ = ["is_switch", "switches", "at_boundary", "sign_of", "relations"]
+__all__ = ["OwnBoundary", "is_switch", "switches", "at_boundary", "sign_of", "relations"]
+
+
+class OwnBoundary:
+    """A node that is a switch by its own mathematics, not by its shape (an eigenvalue or an eigenvector
+    of a matrix, not smooth where the eigenvalue repeats): it says itself whether a point is on its boundary."""
+
+    def on_boundary(self, values: list) -> bool:
+        """Whether the node is on its boundary where its arguments take `values` (exact numbers)."""
+        raise NotImplementedError
 
 _HEADS = (sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside, Step, sympy.Piecewise, sympy.atan2,
           sympy.floor, sympy.ceiling)
@@ -30,6 +41,8 @@ _HEADS = (sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside, Step, sy
 
 def is_switch(node: sympy.Basic) -> bool:
     """Whether `node` is a switch (see the module docstring)."""
+    if isinstance(node, OwnBoundary):
+        return True
     if isinstance(node, _HEADS):
         return not isinstance(node, sympy.Piecewise) or bool(relations(node))
     return isinstance(node, sympy.Pow) and not node.exp.is_integer and bool(node.base.free_symbols)
@@ -101,6 +114,8 @@ def _integer(v) -> bool:
 
 def at_boundary(node: sympy.Basic, value: Callable[[sympy.Basic], sympy.Basic]) -> bool:
     """Whether a point lies on `node`'s boundary; `value(e)` gives a subexpression's exact value there."""
+    if isinstance(node, OwnBoundary):
+        return node.on_boundary([value(a) for a in node.args])
     if isinstance(node, (sympy.Max, sympy.Min)):
         values = [value(a) for a in node.args]
         if any(sign_of(v) is None for v in values):

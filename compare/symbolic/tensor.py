@@ -39,6 +39,7 @@ from ..exact.tape import Call, active_tape, record
 from ..sym import as_expr, detach
 from .grad import symbolic_grad
 from . import observed, shared
+from .draws import RANDOM_OPS, draw
 from .heads import recorded
 from .registry import MEANINGS, RECORDING, NeedsValue, UnsupportedOp, decide, exprs
 
@@ -46,11 +47,6 @@ __all__ = ["SymTensor", "exprs_of"]
 
 aten = torch.ops.aten
 _DETACH = np.frompyfunc(detach, 1, 1)
-_RANDOM = {"normal_", "uniform_", "bernoulli_", "exponential_", "random_", "cauchy_", "geometric_",
-           "log_normal_", "bernoulli", "normal", "rand_like", "randn_like", "randint_like", "multinomial",
-           "native_dropout"}
-RANDOM = "random numbers have no exact derivative; draw them outside the function, or seed and pass them in"
-"""Why an op that draws random numbers is refused (`rrelu_with_noise` draws only when training)."""
 _depth = [0]  # > 0 while a decomposition runs: below autograd, grad mode and detach mean nothing
 
 
@@ -213,8 +209,8 @@ def dispatch(func, args: tuple, kwargs: dict) -> Any:
     """Answer one ATen op on symbolic tensors (see the module's docstring for the order)."""
     shared.note_op(func)
     name = func.overloadpacket.__name__
-    if name in _RANDOM:
-        raise UnsupportedOp(f"{func} ({RANDOM})")
+    if name in RANDOM_OPS:
+        return _drawn(func, args, kwargs)
     if func is aten._local_scalar_dense.default:  # bool() or item() below Python (TorchScript)
         return _scalar(args[0])
     if func is aten.detach.default:
@@ -226,6 +222,18 @@ def dispatch(func, args: tuple, kwargs: dict) -> Any:
     if _any_stopped(args) or _any_stopped(kwargs.values()):
         args, kwargs = tree_map(_read, (args, kwargs))
     return _answer(func, args, kwargs)
+
+
+def _drawn(func, args, kwargs):
+    """A random op: torch's own draw, as exact constants (`draws.py`); an in-place one writes it into its
+    first argument (what was there does not matter: the draw replaces it, derivative and all)."""
+    values = draw(func, args, kwargs)
+    if func._schema.is_mutable and func.overloadpacket.__name__.endswith("_"):
+        target = args[0]
+        target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
+        return target
+    out = _wrap(values, _meta(func, args, kwargs), func, args)
+    return out if _depth[0] else _grad_mode(out)
 
 
 def _any_stopped(values) -> bool:

@@ -55,6 +55,9 @@ def _analyse(site, values: tuple, context: tuple) -> LocalRule | None:
     named = where(site, values)
     entry = documented(site)
     allowed = entry.partials(site, values) if entry is not None else None
+    if entry is not None and entry.second is not None:  # an op whose kinks are its own nodes': the entry decides
+        return LocalRule(text=f"{named}: {entry.gives}, as torch documents ({entry.source})", first=tuple(allowed),
+                         second=entry.second(site, values), kink_first=True, kink_second=True)
     general = _general(site, values, named, dict(context))
     if allowed is None:
         return general

@@ -16,6 +16,7 @@ from typing import Callable
 import sympy
 
 from .exact import derivative_at, finite, same, value_at
+from . import spectral
 from .several import decision_pieces
 
 __all__ = ["Documented", "TABLE", "documented"]
@@ -36,6 +37,9 @@ class Documented:
     over variables), or None where the entry does not decide this point (the general rules do)."""
     general: str = ""
     """The general rule it coincides with, if any."""
+    second: Callable | None = None
+    """(site, values) -> the allowed second partials, for an op whose kinks are its own nodes' (an
+    eigenvalue's), which the general rules cannot take apart; None: the general rules' (or the Hessian)."""
 
 
 def _point(site, values) -> dict:
@@ -199,6 +203,13 @@ TABLE: tuple[Documented, ...] = (
                f"{_YAML}: linalg_vector_norm_backward, norm_backward, _cdist_backward and _pdist_backward mask "
                "those entries to 0, and abs: grad * self.sgn(), sgn(0) = 0", _norm,
                general="rule 2 at the zero vector (0 is the norm's minimum, so its subgradient of least norm)"),
+    Documented(("_linalg_eigh",), spectral.EIGH, spectral.EIGH_SOURCE, spectral.partials,
+               general="rules 2 and 3 for the extreme copies of a repeated eigenvalue, 4 for the others",
+               second=spectral.second),
+    Documented(("_linalg_svd",), spectral.SVD, spectral.SVD_SOURCE, spectral.partials,
+               general="rules 2 and 3 for the extreme copies of a repeated singular value, 2 at 0",
+               second=spectral.second),
+    Documented(("linalg_eig",), spectral.EIG, spectral.EIG_SOURCE, spectral.partials, second=spectral.second),
 )
 """The documented exceptions, in the order the README lists them."""
 
