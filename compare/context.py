@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .case import Case
+from .modes import Modes
 from .points import tensor_point
 from .sym import exact
 
@@ -29,13 +30,27 @@ class CaseRun:
     """The one direction of forward mode, finite differences and H v, drawn from `seed`: the exact
     side is taken along the same `u`, never another."""
     second: bool
-    """Second derivatives are checked (order 2 and a scalar output)."""
+    """Second derivatives are checked (some second-order mode is on)."""
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
+    modes: Modes = Modes()
+    """The modes the case is checked in (`compare.modes.resolve`: the run's and the case's own)."""
+    w: torch.Tensor | None = None
+    """The seeded w of wᵀ out, for a non-scalar output (its shape, float64): the second-order modes
+    differentiate wᵀ out, as gradgradcheck's random grad_outputs do; None for a scalar output (w = 1)."""
+    oracles: bool = True
+    """Finite differences (and forward mode, where it is not a checked mode) run where a reader looks."""
+    asked: frozenset = frozenset()
+    """The modes asked for by name (the case's own keywords): one torch cannot run is an error there,
+    and `modes.NOT_RUN` where it is only the run's default."""
 
     def exact_u(self) -> list:
         """`u` as exact numbers, for the exact H v."""
         return [exact(x) for x in self.u.tolist()]
+
+    def exact_w(self) -> list:
+        """`w` as exact numbers, flattened (the weights of wᵀ out)."""
+        return [exact(x) for x in self.w.reshape(-1).tolist()]
 
     def tensors(self, point: Mapping) -> dict[str, torch.Tensor]:
         """An exact point as the case's inputs, in its dtype."""
