@@ -35,7 +35,7 @@ import sympy
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
-from ..sym import as_expr, detach
+from ..sym import as_expr, detach, nograd
 from .grad import symbolic_grad
 from . import shared
 from .registry import KINKS, MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
@@ -44,6 +44,7 @@ __all__ = ["SymTensor", "exprs_of"]
 
 aten = torch.ops.aten
 _DETACH = np.frompyfunc(detach, 1, 1)
+_NOGRAD = np.frompyfunc(nograd, 1, 1)  # grad mode's stop-gradient, which forward mode does not see
 _RANDOM = {"normal_", "uniform_", "bernoulli_", "exponential_", "random_", "cauchy_", "geometric_",
            "log_normal_", "bernoulli", "normal", "rand_like", "randn_like", "randint_like", "multinomial",
            "native_dropout"}
@@ -283,7 +284,7 @@ def _detached(t):
 def _read(value):
     """A stopped view as an op that reads it sees it: detached."""
     if isinstance(value, SymTensor) and value.stopped:
-        return SymTensor(_DETACH(value.exprs), value.dtype)
+        return SymTensor(_NOGRAD(value.exprs), value.dtype)
     return value
 
 
@@ -347,7 +348,7 @@ def _in_place(func, args, kwargs):
     values = _convert_into(exprs(new), new.dtype, target.dtype)
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
-        values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
+        values = np.frompyfunc(lambda o, n: o + nograd(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
     target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
     return target
 
@@ -393,7 +394,7 @@ def _grad_mode(out):
     if _differentiating():
         return out
     if isinstance(out, SymTensor) and _differentiable(out.dtype):
-        return SymTensor(_DETACH(out.exprs), out.dtype, strides=out.stride(), offset=out.storage_offset())
+        return SymTensor(_NOGRAD(out.exprs), out.dtype, strides=out.stride(), offset=out.storage_offset())
     if isinstance(out, (tuple, list)):
         items = [_grad_mode(o) for o in out]
         return type(out)(items) if not hasattr(out, "_fields") else type(out)(*items)
