@@ -7,7 +7,7 @@ import numpy as np
 
 from . import derive
 from .context import CaseRun
-from .pieces import full_hessian
+from .pieces import full_hessian, second_order_gradient
 from .records import PieceResult
 
 __all__ = ["Exact", "Check", "exact_values", "local_hessian"]
@@ -33,7 +33,10 @@ class Exact:
     jacobian: dict | None
     output: np.ndarray
     hessian: np.ndarray | None = None
-    """The Hessian or H v; None where it is taken at each point (`local_hessian`) or not checked."""
+    """The Hessian or H v (of wᵀ out for a non-scalar output); None where it is taken at each point
+    (`local_hessian`) or not checked."""
+    weighted: dict | None = None
+    """The gradient of wᵀ out (`PieceResult.weighted`), where the piece has it."""
 
 
 def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -> list[Exact | None]:
@@ -46,22 +49,24 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
         jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
         outputs = derive.evaluate_many(piece.output, at, run.symbols)
+        weighted = ({n: derive.evaluate_many(g, at, run.symbols) for n, g in piece.weighted.items()}
+                    if piece.weighted is not None else None)
         hessians = [None] * len(at)
         if run.second and piece.hessian is not None:
             hessians = derive.evaluate_many(piece.hessian, at, {})
         elif run.second and piece.hessian_mode == "directional":
-            hessians = derive.hessian_vector_values(piece.gradient, run.symbols, run.exact_u(), at)
+            hessians = derive.hessian_vector_values(second_order_gradient(piece), run.symbols, run.exact_u(), at)
         for row, i in enumerate(mine):
             found[i] = Exact({n: v[row] for n, v in grads.items()},
                              {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
-                             hessians[row])
+                             hessians[row], {n: v[row] for n, v in weighted.items()} if weighted is not None else None)
     return found
 
 
 def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
     local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
-             for n, g in result.gradient.items()}
+             for n, g in second_order_gradient(result).items()}
     if full_hessian(sum(syms.size for syms in run.symbols.values())):
         return "full", derive.evaluate(derive.hessian(local, run.symbols), point)
     return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), point)
