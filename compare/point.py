@@ -18,10 +18,11 @@ from .context import CaseRun
 from .exact_values import Check, Exact
 from .explore import is_branch, path_key
 from .judge import kinks
-from .judge.oracles import hessian_check, oracle_answers
+from .judge import modes
+from .judge.modes import check_modes
+from .judge.oracles import oracle_answers
 from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
 from .judge.verdict import agreeing, combine, measure, measure_each
-from .numeric import oracles
 from .pieces import Derived
 from .records import ERROR, JacobianEntry, PieceResult, PointResult
 
@@ -44,29 +45,30 @@ class _Jacobians:
     differs: tuple = ()
 
 
-def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64: Exact | None) -> PointResult:
-    """The point `check` of the piece `work`. `exact64`: the exact values of the function the float64
-    run computes, where it is another (`pieces.float64_piece`)."""
+def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64: Exact | None,
+                forward: tuple = (None, None)) -> PointResult:
+    """The point `check` of the piece `work`, in every mode the run checks. `exact64`: the exact values of
+    the function the float64 run computes, where it is another (`pieces.float64_piece`); `forward`: those of
+    what forward-mode AD differentiates, where it is another (`pieces.ForwardPiece`: result, mixed)."""
     tensors = run.tensors(check.point)
     ref = _reference(run, work, work.result, check.point, exact)
     ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
     low = numeric.autograd_run(run.reverse, tensors, run.dtype)
-    high, shared = _float64_run(run, ref64, tensors)
+    high = numeric.autograd_run(run.reverse, tensors, torch.float64)
     by_input = measure_each(low.grads, ref.exact.gradient, run.dtype)
     by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64)
     errors, errors64 = combine(by_input.values()), combine(by_input64.values())
     kink = find_kink(work.piece, check.point, work.sites, run.symbols, ref.exact.gradient, high.grads)
+    continued = ref64.continued is not None and ref64.continued.hessian is not None
+    reference = modes.reference(run, ref64.result, ref64.exact, check.point, kink, continued)
+    if work.forward is not None:
+        reference = modes.with_forward(run, reference, work.forward, forward, check.point)
+    checks, hessian, columns = check_modes(run, tensors, reference)
     found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
-                           (high.grads, by_input64)) if check.informs else None
-    jac = _jacobians(run, work, tensors, ref64, kink, found)
-    hessian = None
-    if run.second:
-        continued = ref64.continued is not None and ref64.continued.hessian is not None
-        hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
-                                continued=continued, shared=shared)
-    status = _status(work, (low, high), ref64, kink, run.dtype, [
-        (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
-        ("Hessian", hessian.errors if hessian else None)])
+                           (high.grads, by_input64), columns) if check.informs else None
+    jac = _jacobians(run, work, tensors, ref64, kink, found) if run.modes.check_backward_ad else _Jacobians()
+    status, checks = _status(run, work, (low, high), ref64, kink, [
+        (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors)], checks)
     return PointResult(origin=check.origin, piece=check.piece,
                        inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=ref.exact.gradient, autograd=low.grads, autograd64=high.grads, errors=errors,
@@ -77,31 +79,29 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
-                       symbolic64=ref64.exact.gradient if exact64 is not None else None)
+                       symbolic64=ref64.exact.gradient if exact64 is not None else None, modes=checks)
 
 
-def _float64_run(run: CaseRun, ref64: _Reference, tensors) -> tuple:
-    """Autograd's float64 run, and where a full Hessian of the same function may be asked, that
-    Hessian from the run's own graph (`numeric.oracles.gradient_and_hessian`), else None."""
-    continued = ref64.continued is not None and ref64.continued.hessian is not None
-    if run.second and run.reverse is run.case.fn and (ref64.result.hessian_mode != "directional" or continued):
-        return oracles.gradient_and_hessian(run.reverse, tensors)
-    return numeric.autograd_run(run.reverse, tensors, torch.float64), None
-
-
-def _status(work: Derived, runs, ref64: _Reference, kink, dtype, compared) -> Status:
-    """The point's status, in the order `judge.status` documents."""
+def _status(run: CaseRun, work: Derived, runs, ref64: _Reference, kink, compared, checks) -> tuple:
+    """(the point's status, every mode's check, reverse mode's first), in the order `judge.status`
+    documents: a path or output that is not the piece's is an error for every mode; then each mode's
+    own status, the worst deciding."""
     low, high = runs
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
-    found = path_error(((_label(dtype), low), ("float64", high)), want)
+    found = path_error(((_label(run.dtype), low), ("float64", high)), want)
     if found is None:
         mismatch = forward_mismatch(ref64.exact.output, high.output)
         found = Status(ERROR, mismatch) if mismatch else None
     if found is not None:
-        return found
-    if kink is not None:
-        return kink_status(kink, ((dtype, low), (torch.float64, high)))
-    return comparison_status(compared)
+        return found, checks
+    reverse = None
+    if run.modes.check_backward_ad:
+        reverse = kink_status(kink, ((run.dtype, low), (torch.float64, high))) if kink is not None else \
+            comparison_status(compared)
+        what = f"gradient of out.sum() in {_label(run.dtype)}" + (" and float64" if run.dtype != torch.float64 else "")
+        checks = (modes.reverse_check(reverse, what + (", and the Jacobian" if compared[2][1] is not None else "")),
+                  ) + checks
+    return modes.point_status(checks, reverse), checks
 
 
 def _label(dtype) -> str:
@@ -131,7 +131,8 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
         return None
     if kinks.locate(work.sites, point) or kinks.boundaries(work.piece.decisions, point):
         return None
-    hessian = result.hessian if run.second else None
+    # a non-scalar output's Hessian is wᵀ out's, which continuity does not take: its gradient and Jacobian are
+    hessian = result.hessian if run.second and result.weighted is None else None
     formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
     values = continuity.Derivatives(exact.gradient, exact.jacobian,
                                     derive.evaluate(hessian, point) if hessian is not None else None)

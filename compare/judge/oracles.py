@@ -3,7 +3,7 @@
 Forward mode and finite differences decide no status: they tell a reader
 whether a disagreement is autograd's alone. Both are taken along the run's
 one direction `u` when the inputs are too many for full columns, and the
-exact side along the same `u`. Autograd's Hessian (or H v) is checked here too.
+exact side along the same `u`. (Forward mode as a verdict, and the Hessians, are `judge.modes`.)
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from ..records import HessianCheck, OracleResult
 from ..sym import as_expr, detach, release
 from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, measure_each
 
-__all__ = ["Found", "oracle_answers", "hessian_check"]
+__all__ = ["Found", "oracle_answers"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,11 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) -> dict[str, Found]:
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, columns=None) -> dict[str, Found]:
     """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
     per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
-    detach() calls explain forward mode and finite differences seeing through them."""
+    detach() calls explain forward mode and finite differences seeing through them. `columns`:
+    forward mode's Jacobian columns (m, n) where a checked mode already computed them."""
     grads64, by_input64 = reverse
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
@@ -55,17 +56,27 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse) ->
         want = {"u": np.asarray(math.fsum(flat * run.u.numpy()))}
     mode = "directional" if directional else "full"
     seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
-    found["forward"] = _forward(run, tensors, want, mode, seen)
+    along_u = want if directional else {"u": np.asarray(math.fsum(
+        np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols]) * run.u.numpy()))}
+    found["forward"] = _forward(run, tensors, (want, along_u), mode, seen,
+                                (columns, tuple(output.shape)) if columns is not None and not directional else None)
     found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
     return found
 
 
-def _forward(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+def _forward(run: CaseRun, tensors, wanted, mode: str, seen, columns=None) -> Found:
+    """Forward mode's gradient against `wanted` (the exact one, and along u: where vmap cannot run the
+    case, forward mode gives the derivative along u alone). `columns`: (the Jacobian's columns, the
+    output's shape) where a checked mode already ran them."""
     try:
-        fwd = oracles.forward_mode(run.case.fn, tensors, u=run.u)
+        fwd = oracles.from_columns(columns[0], tensors, columns[1]) if columns is not None \
+            else oracles.forward_mode(run.case.fn, tensors, u=run.u)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
+    want = wanted[0]
+    if "u" in fwd.grads and "u" not in want:
+        want, mode, seen = wanted[1], "directional", None
     each = measure_each(fwd.grads, want, torch.float64)
     errors = combine(each.values())
     note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(fwd.grads) else ""
@@ -99,44 +110,3 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
     seen = {n: derive.evaluate(g, point) for n, g in
             derive.gradient(np.vectorize(release, otypes=[object])(output), symbols).items()}
     return measure_all(got, seen, torch.float64, tolerance).agree
-
-
-_AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
-
-
-def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False,
-                  shared: Callable[[], np.ndarray] | None = None) -> HessianCheck:
-    """Autograd's Hessian (or H v) against the exact one. `exact_h`: the exact one at the point, when
-    already evaluated; `continued`: it was taken by continuity (so it is the full Hessian, also where
-    the piece's is taken locally); `shared`: the full Hessian from the float64 run's own graph
-    (`numeric.oracles.gradient_and_hessian`), where it has one."""
-    if continued:
-        mode = "full"
-    elif result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
-        if kink is not None:  # no smooth expression holds around a kink
-            return HessianCheck("skipped", None, None, None, _AT_A_KINK)
-        mode, exact_h = local_hessian(run, result, point)
-    else:
-        mode = result.hessian_mode
-        if exact_h is None:
-            exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
-                derive.hessian_vector_values(result.gradient, run.symbols, run.exact_u(), [point])[0]
-    try:
-        got = (_full(run, tensors, shared) if mode == "full"
-               else oracles.autograd_hvp(run.case.fn, tensors, run.u))
-    except Exception as exc:
-        return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
-    if kink is not None:
-        return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
-    return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64))
-
-
-def _full(run: CaseRun, tensors, shared) -> np.ndarray:
-    """Autograd's full Hessian: from the float64 run's graph, or (where that fails, or there is
-    none) from a run of its own, which reports the failure as it is."""
-    if shared is not None:
-        try:
-            return shared()
-        except Exception:
-            pass
-    return oracles.autograd_hessian(run.case.fn, tensors)
