@@ -158,6 +158,10 @@ def done_line(result, seconds: float, verbose: bool) -> str:
     """The line printed for a finished case (and its traceback, with `-v`)."""
     mark = {AGREE: "ok", CONVENTION: "conv", DISAGREE: "DISAGREE", ERROR: "ERROR"}.get(result.status, result.status)
     line = f"{mark:>8}  {result.name}"
+    if result.status == DISAGREE:
+        from .render.modes import failing
+
+        line += f"  in {', '.join(failing(result)) or 'its claim'}"
     if result.status != ERROR:
         line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"
     else:

@@ -14,6 +14,7 @@ import numpy as np
 import sympy
 from tabulate import tabulate
 
+from .modes import modes_section, status_text
 from .notation import readable_array, readable_gradient
 from ..records import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, CaseResult, Meta, PointResult
 from ..sym import as_expr
@@ -146,7 +147,7 @@ def render_index(results: Sequence[CaseResult], meta: Meta) -> str:
         e64 = _max(smooth, "errors64", "max_abs")
         elow = _max(smooth, "errors", "max_abs")
         ulp = _max(smooth, "errors", "max_ulp")
-        status = result.status if result.status != ERROR else f"**error**: {_cell(result.error)}"
+        status = status_text(result) if result.status != ERROR else f"**error**: {_cell(result.error)}"
         if result.known_wrong:
             status += " (known wrong)" if result.status == DISAGREE else " (declared known_wrong: not caught)"
         if result.status == CONVENTION:
@@ -227,6 +228,7 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
         out += _nonscalar_section(result)
     out += _detach_section(result)
     out += _kinks_section(result)
+    out += modes_section(result)
     out += _hessian_section(result)
     out += _oracles_section(result)
     out += _points_section(result)
@@ -441,7 +443,7 @@ def _oracles_section(result: CaseResult) -> list[str]:
     out = ["## Oracles", "",
            "Four answers for the gradient of `out.sum()` at each point, all in float64: SymPy's exact value "
            "(which alone decides the status), reverse mode (`torch.autograd.grad`), forward mode "
-           "(dual numbers, as `torch.func.jvp` uses, one per input entry) and central finite differences (step "
+           "(`torch.func.jvp`, every column in one `vmap`, or one jvp along u where vmap cannot run the case) and central finite differences (step "
            "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson, and cut by 8, up to "
            "8 times, while a step would leave the point's piece; \"FD est.\" is their own error estimate). Errors are against the exact value; ✗ marks values that do not "
            "agree with it (within float64's tolerance, or for finite differences their own).", ""]
