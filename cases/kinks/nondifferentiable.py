@@ -28,7 +28,9 @@ def norm_at_zero(x):
     return torch.linalg.vector_norm(x)
 
 
-@case(inputs={"x": torch.tensor([0.0, 0.25, 4.0])}, samples=0)
+# Forward mode at x = 0 multiplies sqrt's inf by every tangent: a tangent that leaves x_0 still gives
+# inf * 0 = NaN where the derivative along it exists; the forward modes are turned off here
+@case(inputs={"x": torch.tensor([0.0, 0.25, 4.0])}, samples=0, check_forward_ad=False, check_batched_forward_grad=False)
 def sqrt_at_zero(x):
     """sqrt at 0: the derivative grows without bound; autograd gives inf, by continuity."""
     return torch.sqrt(x).sum()
