@@ -35,27 +35,23 @@ Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import sys
 from dataclasses import asdict, dataclass
 from typing import Iterable, Sequence
 
-import numpy as np
 import torch
-from torch.utils._pytree import tree_flatten, tree_map
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import derive
 from .judge import kinks
-from .explore import ByValue
-from .sym import exact, input_symbols
-from .symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of, recording
 from .judge.verdict import measure
 from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
-from .symbolic.complexes import imaginary_part, real_part
-from .symbolic.registry import ufunc
+from .symbolic import UnsupportedOp
+from .opdb_samples import (_coarsest, _differentiable, _finite_symbols, _forward_differs, _state,  # noqa: F401
+                           _where, differentiated, loss, loss_terms, prepare, samples, tensors)
+
+_samples, _loss, _loss_terms = samples, loss, loss_terms  # the names tests/test_opdb*.py know them by
 
 __all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
            "EXPECTED"]
@@ -101,74 +97,6 @@ def _name(op) -> str:
     return op.name + (f".{op.variant_test_name}" if op.variant_test_name else "")
 
 
-def _tensors(sample) -> list[torch.Tensor]:
-    return [t for t in tree_flatten((sample.input, sample.args, sample.kwargs))[0] if isinstance(t, torch.Tensor)]
-
-
-def _small(sample, limit: int) -> bool:
-    return all(t.numel() <= limit for t in _tensors(sample))
-
-
-def _entries(sample) -> int:
-    return max((t.numel() for t in _tensors(sample)), default=0)
-
-
-def _samples(op, settings: Settings) -> list:
-    """The op's first `samples` samples within `max_entries`; else its first sample cut to that size
-    (`_narrowed`); else its smallest samples within `fallback_entries` (the first of equal size first)."""
-    torch.manual_seed(settings.seed)
-    found, larger = [], []
-    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
-        if _small(sample, settings.max_entries):
-            found.append(sample)
-            if len(found) == settings.samples:
-                break
-        elif not found and _small(sample, settings.fallback_entries):
-            larger.append(sample)
-    if not found:
-        found = _narrowed(op, settings.max_entries)
-    if not found:
-        found = sorted(larger, key=_entries)[:settings.samples]  # a stable sort: op_db's order among equals
-    return found
-
-
-def _narrowed(op, limit: int) -> list:
-    """An elementwise unary op's first sample, cut to its first `limit` entries (its samples are 20 x 20).
-
-    Only for `UnaryUfuncInfo`s: an entry's value does not depend on the
-    others there, so fewer entries are the same test on fewer entries.
-    """
-    from torch.testing._internal.opinfo.core import SampleInput, UnaryUfuncInfo
-
-    if not isinstance(op, UnaryUfuncInfo):
-        return []
-    for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
-        x = sample.input
-        if not isinstance(x, torch.Tensor) or _tensors(sample) != [x]:
-            return []
-        cut = x.detach().reshape(-1)[:limit].clone().requires_grad_(x.requires_grad)
-        return [SampleInput(cut, args=sample.args, kwargs=sample.kwargs)]
-    return []
-
-
-class _Route(TorchDispatchMode):
-    """Notes the ATen ops a call reaches before the symbolic tensors answer them."""
-
-    def __init__(self):
-        super().__init__()
-        self.decomposed: set[str] = set()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        functional = getattr(torch.ops.aten, name[:-1], None) if name.endswith("_") else None
-        known = (MEANINGS.get(func) or MEANINGS.get(func.overloadpacket)
-                 or (functional is not None and MEANINGS.get(functional))
-                 or func in (torch.ops.aten.detach.default, torch.ops.aten._local_scalar_dense.default))
-        if not known and any(isinstance(a, SymTensor) for a in tree_flatten((args, kwargs))[0]):
-            self.decomposed.add(str(func))
-        return func(*args, **(kwargs or {}))
-
-
 @dataclass(frozen=True)
 class _Sample:
     status: str
@@ -176,191 +104,36 @@ class _Sample:
     decomposed: tuple[str, ...] = ()
 
 
-def _differentiable(outputs) -> list[torch.Tensor]:
-    """The outputs the loss sums: floating and complex ones that autograd tracks."""
-    return [o for o in outputs if isinstance(o, torch.Tensor) and (o.dtype.is_floating_point or o.is_complex())
-            and o.requires_grad]
-
-
-def _parts(values: np.ndarray, r: torch.Tensor) -> list[tuple[str, np.ndarray, torch.Tensor]]:
-    """(label, exact entries, torch's entries) for each real part of an output: u and v of a complex one."""
-    if not r.is_complex():
-        return [("", values, r)]
-    return [(" (real part)", ufunc(real_part, 1)(values), r.real),
-            (" (imaginary part)", ufunc(imaginary_part, 1)(values), r.imag)]
-
-
-def _weights(size: int, period: int) -> np.ndarray:
-    """1, 2, .., period, 1, 2, ..: a complex output's entries' weights in the loss (see `_loss_terms`)."""
-    return 1 + np.arange(size) % period
-
-
-def _loss_terms(values: np.ndarray, r: torch.Tensor) -> np.ndarray:
-    """The entries an output adds to the loss, flat: a u + b v for a complex entry u + i v.
-
-    The weights a (1, 2, 3, 4, 1, ..) and b (1, .., 5, 1, ..) vary along the
-    output: a plain sum of u (or of v) can be blind, as the real and the
-    imaginary parts of a discrete Fourier transform each sum to a multiple
-    of the input's first entry, whatever the rest (a full period of cosines,
-    or of sines, sums to 0), so that a meaning wrong in the derivative of
-    those parts would still give the right gradient. A real output's entries
-    are summed as they are.
-    """
-    if not r.is_complex():
-        return values.reshape(-1)
-    flat = values.reshape(-1)
-    a, b = _weights(flat.size, 4), _weights(flat.size, 5)
-    return np.array([int(a[i]) * real_part(e) + int(b[i]) * imaginary_part(e) for i, e in enumerate(flat)],
-                    dtype=object)
-
-
-def _loss(r: torch.Tensor) -> torch.Tensor:
-    """torch's side of `_loss_terms`, summed."""
-    if not r.is_complex():
-        return r.sum()
-    a, b = (torch.from_numpy(_weights(r.numel(), p)).to(r.real.dtype).reshape(r.shape) for p in (4, 5))
-    return (r.real * a).sum() + (r.imag * b).sum()
-
-
-def _coarsest(dtypes) -> torch.dtype:
-    """The least precise of some floating dtypes (the largest machine epsilon)."""
-    return max(dtypes, key=lambda d: torch.finfo(d).eps)
-
-
-def _where(errors, label: str) -> str:
-    return f"{label} differs (abs {errors.max_abs:.3g} at {list(errors.worst or ())})"
-
-
-def _call(op, input, args, kwargs):
-    """The op as its gradcheck calls it: through `gradcheck_wrapper` (which makes `linalg.cholesky`'s
-    input Hermitian, for one), so that autograd's gradient is the derivative of what runs."""
-    return op.gradcheck_wrapper(op.op, input, *args, **kwargs)
-
-
-def _symbolic_leaf(t: torch.Tensor, entries: np.ndarray) -> SymTensor:
-    """A symbolic tensor of `t`'s entries, laid out in a model of `t`'s storage.
-
-    A sample's input can be a view (`base[5:15]`) whose storage reaches
-    past it, and `as_strided` reads there: the storage is modelled whole,
-    the view's entries as symbols and the rest as their exact values
-    (constants: they do not require grad).
-    """
-    shape, stride, offset = tuple(t.shape), tuple(t.stride()), t.storage_offset()
-    size = t.untyped_storage().nbytes() // t.element_size()
-    if (offset == 0 and size == t.numel() and t.is_contiguous()) or t.numel() == 0:
-        return SymTensor(entries.copy(), t.dtype)
-    positions = {offset + sum(i * s for i, s in zip(index, stride)) for index in np.ndindex(*shape)}
-    if len(positions) != t.numel():  # entries that share memory: one symbol each cannot say so
-        return SymTensor(entries.copy(), t.dtype)
-    whole = torch.as_strided(t.detach(), (size,), (1,), 0)
-    storage = np.empty(size, dtype=object)
-    storage[:] = [exact(v) for v in whole.tolist()]
-    item = storage.itemsize
-    view = np.lib.stride_tricks.as_strided(storage[offset:], shape=shape, strides=tuple(s * item for s in stride),
-                                           writeable=True)
-    view[...] = entries
-    return SymTensor(view, t.dtype, strides=stride, offset=offset)
-
-
-def _finite_symbols(symbols: np.ndarray, t: torch.Tensor) -> np.ndarray:
-    """The symbols of a leaf, with its entries that are inf or NaN in place of theirs.
-
-    A symbol stands for a real number, which is finite, so an infinite
-    entry (`_safe_softmax`'s samples hold -inf) is the constant it is, as
-    torch's kernel sees it: the exact gradient there is 0.
-    """
-    out = symbols.copy()
-    flat = out.reshape(-1)  # a view: the copy is contiguous
-    for i, v in enumerate(t.detach().reshape(-1).tolist()):
-        if not math.isfinite(v):
-            flat[i] = exact(v)
-    return out
-
-
-def _state(sample, leaves) -> list:
-    """(tensor, its entries) for each plain floating tensor argument, before the real run.
-
-    An op may update such an argument in place: batch norm in training
-    writes its running statistics (torch's kernel does so without bumping
-    the tensor's version, so which ones cannot be told beforehand). The
-    symbolic run gets each as a constant symbolic tensor of the value the
-    real run started from, so a write lands there, as a module's buffers do
-    (`compare.modules`); the outputs are what is compared.
-    """
-    own = {id(t) for t in leaves}
-    return [(t, exprs_of(t).copy()) for t in _tensors(sample)
-            if t.dtype.is_floating_point and id(t) not in own and t.layout == torch.strided]
-
-
-def _forward_differs(sym_out: list, real_out: list, point: dict, leaves: list) -> str:
-    """Where the symbolic forward is not torch's ("" where every output is), part by part."""
-    if len(sym_out) != len(real_out):
-        return f"{len(sym_out)} outputs, torch gives {len(real_out)}"
-    for k, (s, r) in enumerate(zip(sym_out, real_out)):
-        if not isinstance(r, torch.Tensor):
-            continue
-        values = exprs_of(s)
-        if values.shape != tuple(r.shape):
-            return f"output {k} has shape {values.shape}, torch's {tuple(r.shape)}"
-        for label, want, part in _parts(values, r):
-            got = part.detach().resolve_neg().to(torch.float64).numpy() if part.dtype != torch.bool \
-                else part.detach().numpy().astype(float)
-            # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less
-            # precise input's where one is (cov's float32 aweights are summed in float32): the coarser's tolerance
-            errors = measure(got, derive.evaluate(want, point), _coarsest(
-                [part.dtype if part.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
-            if not errors.agree:
-                return _where(errors, f"forward output {k}{label}")
-    return ""
-
-
 def check_sample(op, sample) -> _Sample:
     """One sample, real and symbolic (see the module's docstring)."""
-    leaves = [t for t in _tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
-    state = _state(sample, leaves)
-    real_out = tree_flatten(_call(op, sample.input, sample.args, sample.kwargs))[0]
-    symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
-    by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
-    point = {s: exact(v) for k, t in enumerate(leaves)
-             for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
-    swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
-    s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
-    route = _Route()
-    token = BRANCH.set(ByValue(point))
-    try:
-        with recording() as noted, route:
-            sym_out = tree_flatten(_call(op, s_input, s_args, s_kwargs))[0]
-    finally:
-        BRANCH.reset(token)
-    decomposed = tuple(sorted(route.decomposed))
-    differs = _forward_differs(sym_out, real_out, point, leaves)
+    prep = prepare(op, sample)
+    differs = _forward_differs(prep.sym_out, prep.real_out, prep.point, prep.leaves)
     if differs:
-        return _Sample("disagrees", differs, decomposed)
-    differentiable = _differentiable(real_out)
-    if not leaves or not differentiable:
-        return _Sample("runs", "", decomposed)
-    index = [k for k, r in enumerate(real_out) if any(r is f for f in differentiable)]
-    total = sum(_loss(f) for f in differentiable)
-    grads = torch.autograd.grad(total, leaves, allow_unused=True)
-    outputs = np.concatenate([_loss_terms(exprs_of(sym_out[k]), real_out[k]) for k in index])
-    exact_grad = {n: derive.evaluate(g, point) for n, g in derive.gradient(outputs, symbols).items()}
-    auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(leaves[k])).detach().numpy()
+        return _Sample("disagrees", differs, prep.decomposed)
+    differentiable = _differentiable(prep.real_out)
+    if not prep.leaves or not differentiable:
+        return _Sample("runs", "", prep.decomposed)
+    _, outputs = differentiated(prep)
+    total = sum(loss(f) for f in differentiable)
+    grads = torch.autograd.grad(total, prep.leaves, allow_unused=True)
+    exact_grad = {n: derive.evaluate(g, prep.point) for n, g in derive.gradient(outputs, prep.symbols).items()}
+    auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(prep.leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play
-    coarsest = _coarsest([t.dtype for t in leaves] + [f.real.dtype if f.is_complex() else f.dtype for f in differentiable])
-    for name in symbols:
+    coarsest = _coarsest([t.dtype for t in prep.leaves]
+                         + [f.real.dtype if f.is_complex() else f.dtype for f in differentiable])
+    for name in prep.symbols:
         errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
-        on = kinks.locate(kinks.present(kinks.sites(noted), outputs), point)
+        on = kinks.locate(kinks.present(kinks.sites(prep.noted), outputs), prep.point)
         if on:
-            rule = kinks.conventional(outputs, on, symbols, point)
-            if all(measure(auto[n], rule[n], coarsest).agree for n in symbols):
+            rule = kinks.conventional(outputs, on, prep.symbols, prep.point)
+            if all(measure(auto[n], rule[n], coarsest).agree for n in prep.symbols):
                 ops = ", ".join(sorted({s.rule.op for s in on}))
-                return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", decomposed)
-        return _Sample("disagrees", _where(errors, f"gradient for input {name}"), decomposed)
-    return _Sample("runs", "", decomposed)
+                return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", prep.decomposed)
+        return _Sample("disagrees", _where(errors, f"gradient for input {name}"), prep.decomposed)
+    return _Sample("runs", "", prep.decomposed)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -387,13 +160,13 @@ def _guarded(op, sample, seconds: int) -> _Sample:
 def check_op(op, settings: Settings = Settings()) -> OpResult:
     """Run an OpInfo's first small samples and classify it (see the module's docstring)."""
     try:
-        samples = _samples(op, settings)
+        found = samples(op, settings)
     except Exception as e:
         return OpResult(_name(op), "error", "", "sample_inputs: " + _first_line(e), 0)
-    if not samples:
+    if not found:
         most = max(settings.max_entries, settings.fallback_entries)
         return OpResult(_name(op), "skipped", "", f"no sample with at most {most} entries a tensor", 0)
-    results = [_guarded(op, s, settings.seconds) for s in samples]
+    results = [_guarded(op, s, settings.seconds) for s in found]
     for status in _PRECEDENCE:
         hit = [r for r in results if r.status == status]
         if hit:
@@ -402,7 +175,7 @@ def check_op(op, settings: Settings = Settings()) -> OpResult:
     route = ""
     if status == "runs":
         route = "decomposition" if any(r.decomposed for r in results) else "direct"
-    return OpResult(_name(op), status, route, detail, len(samples))
+    return OpResult(_name(op), status, route, detail, len(found))
 
 
 def run(ops: Iterable, settings: Settings = Settings(), *, progress=None) -> list[OpResult]:
