@@ -26,9 +26,14 @@ give what the rule gives), else `unsupported` if one meets an ATen op with
 no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
 over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
-    python -m compare.conformance            # counts and the per-op table
-    python -m compare.conformance --write    # also docs/opdb.json, and docs/ops.md from it
+    python -m compare.conformance            # counts and the per-op table, in every mode
+    python -m compare.conformance --write    # also docs/opdb.json, docs/ops.md, docs/conformance.json and .md
     python -m compare.conformance --write --only index_add   # re-record some ops only
+    python -m compare.conformance --modes check_forward_ad   # reverse and forward mode only (--modes: reverse only)
+
+Every other mode (forward, second order, batched) is `compare.conformance_modes`;
+docs/conformance.md, generated from docs/conformance.json, counts each mode and
+explains every disagreement (`compare.conformance_report`, `compare.conformance_bugs`).
 
 Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 """
@@ -46,15 +51,17 @@ import torch
 from . import derive
 from .judge import kinks
 from .judge.verdict import measure
-from .opdb_record import EXPECTED, STATUSES, OpResult, counts, load  # noqa: F401  (STATUSES: part of the API)
+from .conformance_modes import MODES, ModeSample, check_sample_modes
+from .modes import SECOND_ORDER
+from .opdb_record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load  # noqa: F401  (STATUSES: the API)
 from .symbolic import UnsupportedOp
 from .opdb_samples import (_coarsest, _differentiable, _finite_symbols, _forward_differs, _state,  # noqa: F401
                            _where, differentiated, loss, loss_terms, prepare, samples, tensors)
 
 _samples, _loss, _loss_terms = samples, loss, loss_terms  # the names tests/test_opdb*.py know them by
 
-__all__ = ["OpResult", "Settings", "STATUSES", "opinfos", "check_op", "run", "render_table", "load",
-           "EXPECTED"]
+__all__ = ["OpResult", "ModeResult", "Settings", "STATUSES", "MODES", "opinfos", "check_op", "check_op_modes", "run",
+           "render_table", "load", "EXPECTED"]
 
 _PRECEDENCE = ("disagrees", "unsupported", "error", "runs")
 """Which sample's status is the op's: one failing sample fails the op."""
@@ -141,11 +148,12 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:160]
 
 
-def _guarded(op, sample, seconds: int) -> _Sample:
+def _guarded(op, sample, seconds: int, check=None):
+    """`check(op, sample)` (default `check_sample`) within `seconds` of CPU time; a failure as a `_Sample`."""
     previous = signal.signal(signal.SIGPROF, _on_alarm)
     signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
-        return check_sample(op, sample)
+        return (check or check_sample)(op, sample)
     except _Timeout:
         return _Sample("error", f"a sample took over {seconds} s")
     except UnsupportedOp as e:
@@ -178,6 +186,42 @@ def check_op(op, settings: Settings = Settings()) -> OpResult:
     return OpResult(_name(op), status, route, detail, len(found))
 
 
+def check_op_modes(op, settings: Settings = Settings(), modes: Sequence[str] = MODES) -> list[ModeResult]:
+    """The op in each of `modes` (`compare.conformance_modes`) on the samples reverse mode takes; per mode, one
+    sample that disagrees makes the op disagree. The first-order and the second-order modes of a sample run
+    under time bounds of their own (an exact Hessian can take long where the gradient does not), and once
+    a sample's second-order modes run over it, the op's next samples skip them."""
+    try:
+        found = samples(op, settings)
+    except Exception as e:
+        return [ModeResult(_name(op), m, "error", "sample_inputs: " + _first_line(e), 0) for m in modes]
+    if not found:
+        return [ModeResult(_name(op), m, "skipped", "no small sample", 0) for m in modes]
+    phases = [tuple(m for m in modes if m not in SECOND_ORDER), tuple(m for m in modes if m in SECOND_ORDER)]
+    per_sample, slow = [], {}
+    for sample in found:
+        got = {}
+        for phase in (p for p in phases if p):
+            if phase[0] in slow:  # an earlier sample ran over the bound in these modes
+                got.update({m: slow[m] for m in phase})
+                continue
+            one = _guarded(op, sample, settings.seconds, lambda o, s, p=phase: check_sample_modes(o, s, p, settings.seed))
+            if not isinstance(one, dict):
+                one = {m: ModeSample(one.status, one.detail) for m in phase}
+                if "took over" in one[phase[0]].detail:
+                    slow.update(one)
+            got.update(one)
+        per_sample.append(got)
+    return [_op_mode(_name(op), mode, [r[mode] for r in per_sample], len(found)) for mode in modes]
+
+
+def _op_mode(name: str, mode: str, by: list, count: int) -> ModeResult:
+    """The op's result in one mode from its samples': the first status of `_PRECEDENCE` any sample has."""
+    status = next(s for s in _PRECEDENCE + ("skipped",) if any(b.status == s for b in by))
+    detail = next((b.detail for b in by if b.status == status and b.detail), "")
+    return ModeResult(name, mode, status, detail, count)
+
+
 def run(ops: Iterable, settings: Settings = Settings(), *, progress=None) -> list[OpResult]:
     """`check_op` for each op, in the order given."""
     found = []
@@ -204,7 +248,7 @@ def dump(results: Sequence[OpResult], settings: Settings) -> str:
                        "ops": [asdict(r) for r in results]}, indent=1, sort_keys=True) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _arguments(argv):
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m compare.conformance", description=__doc__.splitlines()[0])
@@ -213,22 +257,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-entries", type=int, default=Settings.max_entries)
     parser.add_argument("--fallback-entries", type=int, default=Settings.fallback_entries)
     parser.add_argument("--only", nargs="*", help="op names to check (default: all)")
-    parser.add_argument("--write", action="store_true", help="write docs/opdb.json and docs/ops.md")
-    args = parser.parse_args(argv)
+    parser.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES),
+                        help="modes beside reverse mode (default: all; none: reverse mode alone)")
+    parser.add_argument("--write", action="store_true",
+                        help="write docs/opdb.json, docs/ops.md, docs/conformance.json and docs/conformance.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
     settings = Settings(samples=args.samples, max_entries=args.max_entries,
                         fallback_entries=args.fallback_entries, seconds=args.seconds)
     ops = [op for op in opinfos() if not args.only or _name(op) in args.only or op.name in args.only]
     results = run(ops, settings, progress=lambda r: print(f"{r.name}: {r.status} {r.detail}", file=sys.stderr))
-    sys.stdout.write(render_table(results))
+    in_modes = []
+    for op in ops if args.modes else ():
+        in_modes += check_op_modes(op, settings, args.modes)
+        print("  " + ", ".join(f"{r.mode}: {r.status}" for r in in_modes[-len(args.modes):]), file=sys.stderr)
+    sys.stdout.write(render_table(results) + render_modes(in_modes))
     if args.write:
-        from .coverage import render_ops
-
-        if args.only:  # the ops named replace theirs in the record; the rest stay as recorded
-            fresh = {r.name: r for r in results}
-            results = [fresh.pop(r.name, r) for r in load(EXPECTED)] + list(fresh.values())
-        _write(EXPECTED, dump(results, settings))
-        _write(os.path.join(os.path.dirname(EXPECTED), "ops.md"), render_ops())
+        _write_records(results, in_modes, settings, bool(args.only))
     return 0
+
+
+def render_modes(results: Sequence[ModeResult]) -> str:
+    """Each mode's counts and the ops that disagree in it, as markdown lines."""
+    lines = []
+    for mode in dict.fromkeys(r.mode for r in results):
+        mine = [r for r in results if r.mode == mode]
+        lines.append(f"{mode}: " + ", ".join(f"{n} {s}" for s, n in counts(mine).items()))
+        lines += [f"  {r.name}: {r.detail}" for r in mine if r.status == "disagrees"]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _write_records(results: list, in_modes: list, settings: Settings, partial: bool) -> None:
+    """docs/opdb.json and docs/ops.md (reverse mode), docs/conformance.json and .md (every mode); `partial`:
+    the ops run replace theirs in the records, the rest stay as recorded."""
+    from .conformance_modes import OPDB_TESTS
+    from .conformance_report import marks_of, record, render
+    from .coverage import render_ops
+    from .opdb_record import MODES_RECORD, load_modes
+
+    if partial:
+        fresh = {r.name: r for r in results}
+        results = [fresh.pop(r.name, r) for r in load(EXPECTED)] + list(fresh.values())
+        new = {(r.name, r.mode): r for r in in_modes}
+        in_modes = [new.pop((r.name, r.mode), r) for r in load_modes()] + list(new.values())
+    _write(EXPECTED, dump(results, settings))
+    _write(os.path.join(os.path.dirname(EXPECTED), "ops.md"), render_ops())
+    ops = {_name(op): op for op in opinfos()}
+    tests = {"check_backward_ad": ("TestBwdGradients", "test_fn_grad"), **OPDB_TESTS}
+    marks = {(r.name, getattr(r, "mode", "check_backward_ad")): marks_of(ops[r.name], getattr(r, "mode",
+                                                                                            "check_backward_ad"), tests)
+             for r in list(results) + list(in_modes) if r.status == "disagrees" and r.name in ops}
+    text = record(results, in_modes, marks, asdict(settings), torch.__version__)
+    _write(MODES_RECORD, text)
+    _write(os.path.join(os.path.dirname(EXPECTED), "conformance.md"), render(json.loads(text)))
 
 
 def _write(path: str, text: str) -> None:

@@ -36,16 +36,26 @@ def _small(sample, limit: int) -> bool:
     return all(t.numel() <= limit for t in tensors(sample))
 
 
+def _empty(sample) -> bool:
+    """Has the sample nothing to differentiate: every floating tensor that requires grad has no entry?
+    (op_db's first samples of cholesky_inverse, for one, are 0 x 0.)"""
+    leaves = [t for t in tensors(sample) if t.dtype.is_floating_point and t.requires_grad]
+    return bool(leaves) and all(t.numel() == 0 for t in leaves)
+
+
 def _entries(sample) -> int:
     return max((t.numel() for t in tensors(sample)), default=0)
 
 
 def samples(op, settings) -> list:
     """The op's first `samples` samples within `max_entries`; else its first sample cut to that size
-    (`_narrowed`); else its smallest samples within `fallback_entries` (the first of equal size first)."""
+    (`_narrowed`); else its smallest samples within `fallback_entries` (the first of equal size first).
+    Samples with nothing to differentiate (`_empty`) are passed over."""
     torch.manual_seed(settings.seed)
     found, larger = [], []
     for sample in op.sample_inputs("cpu", torch.float64, requires_grad=True):
+        if _empty(sample):
+            continue
         if _small(sample, settings.max_entries):
             found.append(sample)
             if len(found) == settings.samples:
