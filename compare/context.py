@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
+import sympy
 import torch
 
 from .case import Case
@@ -48,9 +49,17 @@ class CaseRun:
         """`u` as exact numbers, for the exact H v."""
         return [exact(x) for x in self.u.tolist()]
 
-    def exact_w(self) -> list:
-        """`w` as exact numbers, flattened (the weights of wᵀ out)."""
-        return [exact(x) for x in self.w.reshape(-1).tolist()]
+    def w_symbols(self) -> list:
+        """The weights of wᵀ out as symbols ω_0, ω_1, ... (flattened), for the exact side: derived with
+        them, alike terms stay alike (one derivative serves every output entry), and `at` gives them w's
+        values. (Input symbols are named after their input, `x_0`: none is ω.)"""
+        return [sympy.Symbol(f"ω_{i}", real=True) for i in range(self.w.numel())]
+
+    def at(self, point: Mapping) -> Mapping:
+        """An exact point with the values of the ω's (`w_symbols`) added, where the output is not a scalar."""
+        if self.w is None:
+            return point
+        return {**point, **{s: exact(x) for s, x in zip(self.w_symbols(), self.w.reshape(-1).tolist())}}
 
     def tensors(self, point: Mapping) -> dict[str, torch.Tensor]:
         """An exact point as the case's inputs, in its dtype."""

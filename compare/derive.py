@@ -404,9 +404,10 @@ def hessian_vector_values(grad: Mapping[str, np.ndarray], inputs: Mapping[str, n
             out[:, idx], undecided = _run_group(template, env, (count, len(idx)))
         alone += [idx[k] for k in sorted(set(np.nonzero(undecided)[1]))]
     weights_of = dict(zip(flat, v))
-    for i in sorted(set(alone)):
-        row = _hessian_row(entries[i], wanted, cache, weights_of)
-        out[:, i] = [_exact_float(release(as_expr(row)), p) for p in points]
+    rest = sorted(set(alone))
+    if rest:  # the other rows, built, evaluated together (their common subexpressions once, in balls)
+        rows = np.array([_hessian_row(entries[i], wanted, cache, weights_of) for i in rest], dtype=object)
+        out[:, rest] = evaluate_many(rows, points, {})
     return out
 
 

@@ -103,14 +103,16 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     size = output.size * sum(s.size for s in run.symbols.values())
     full = bool(output.ndim) and size <= JACOBIAN_LIMIT
     if run.w is not None and output.ndim and (run.second or (run.modes.check_batched_grad and not full)):
-        grad, jac, weighted = derive.weighted_gradients(output, run.symbols, run.exact_w(), full)
+        grad, jac, weighted = derive.weighted_gradients(output, run.symbols, run.w_symbols(), full)
     elif full:
         (grad, jac), weighted = derive.gradient_and_jacobian(output, run.symbols), None
     else:
         grad, jac, weighted = derive.gradient(output, run.symbols), None, None
     hess = mode = None
-    if run.second:
-        hess, mode = _hessian(grad if weighted is None else weighted, run.symbols)
+    if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`exact_values`)
+        mode = "full" if full_hessian(sum(s.size for s in run.symbols.values())) else "directional"
+    elif run.second:
+        hess, mode = _hessian(grad, run.symbols)
     return grad, jac, weighted, hess, mode
 
 

@@ -75,9 +75,9 @@ def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bo
         return local_hessian(run, result, point), ""
     values = exact.hessian
     if values is None:
-        values = derive.evaluate(result.hessian, point) if result.hessian_mode == "full" else \
+        values = derive.evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
             derive.hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
-                                         run.symbols, run.exact_u(), [point])[0]
+                                         run.symbols, run.exact_u(), [run.at(point)])[0]
     return (result.hessian_mode, np.asarray(values)), ""
 
 
