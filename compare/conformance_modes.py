@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
-from . import derive
+from . import derive, jets
+from .ball import Unsupported
 from .case import make_case
 from .context import CaseRun
 from .judge import kinks
@@ -95,15 +96,29 @@ def _kink(prep: Prepared, terms: np.ndarray):
 def _reference(prep: Prepared, terms: np.ndarray, u: torch.Tensor, second: bool) -> Reference:
     gradient = derive.gradient(terms, prep.symbols)
     flat = np.concatenate([derive.evaluate(gradient[n], prep.point).reshape(-1) for n in prep.symbols])
-    hessian = None
-    if second:
-        if len(flat) ** 2 <= HESSIAN_LIMIT:
-            hessian = ("full", derive.evaluate(derive.hessian(gradient, prep.symbols), prep.point))
-        else:
-            hu = derive.hessian_vector_values(gradient, prep.symbols, [exact(x) for x in u.tolist()], [prep.point])
-            hessian = ("directional", hu[0])
+    hessian = _hessian(prep, gradient, u) if second else None
     output = derive.evaluate(np.array([sum(terms)], dtype=object), prep.point)
     return Reference(output, flat, flat, flat[None], hessian, "", _kink(prep, terms))
+
+
+def _hessian(prep: Prepared, gradient: dict, u: torch.Tensor) -> tuple[str, np.ndarray]:
+    """The loss's exact Hessian ("full", up to `HESSIAN_LIMIT` entries) or H u ("directional"), from its
+    gradient's entries on jets (`compare.jets`), the entries balls leave undecided from SymPy's."""
+    symbols = [s for syms in prep.symbols.values() for s in syms.flat]
+    entries = [e for name in prep.symbols for e in gradient[name].flat]
+    n = len(symbols)
+    full = n * n <= HESSIAN_LIMIT
+    directions = [[int(i == j) for i in range(n)] for j in range(n)] if full else [[exact(x) for x in u.tolist()]]
+    try:
+        values, undecided = jets.directional(entries, symbols, [prep.point], directions)
+    except Unsupported:
+        values, undecided = None, None
+    if values is None or undecided.any():  # SymPy's second derivatives, where jets leave some undecided
+        if full:
+            return "full", derive.evaluate(derive.hessian(gradient, prep.symbols), prep.point)
+        hu = derive.hessian_vector_values(gradient, prep.symbols, directions[0], [prep.point])
+        return "directional", hu[0]
+    return ("full", values[0]) if full else ("directional", values[0, :, 0])
 
 
 def check_sample_modes(op, sample, modes: tuple[str, ...], seed: int = 0) -> dict[str, ModeSample]:
