@@ -23,7 +23,8 @@ from .judge.modes import check_modes
 from .judge.oracles import oracle_answers
 from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
 from .judge.verdict import agreeing, combine, measure, measure_each
-from .pieces import Derived
+from .pieces import Derived, full_hessian
+from .sym import exact
 from .records import ERROR, JacobianEntry, PieceResult, PointResult
 
 __all__ = ["check_point"]
@@ -114,8 +115,31 @@ def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
     if continued is None:
         return _Reference(result, exact)
     hessian = continued.hessian if continued.hessian is not None else exact.hessian
+    weighted = exact.weighted
+    if result.weighted is not None:  # wᵀ out's gradient and Hessian, taken by continuity as a scalar's are
+        second = _continued_weighted(run, result, point)
+        if second is not None:
+            weighted = second.gradient
+            hessian = second.hessian if result.hessian_mode == "full" else second.hessian @ run.u.numpy()
     return _Reference(result, replace(exact, gradient=continued.gradient, jacobian=continued.jacobian,
-                                      hessian=hessian), continued)
+                                      hessian=hessian, weighted=weighted), continued)
+
+
+def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
+    """The gradient and Hessian of wᵀ out at a point where they are taken by continuity (as for a scalar
+    output: `continuity.at_point` on wᵀ out itself), with w's values; None where there are more than
+    `HESSIAN_LIMIT` Hessian entries (its second derivatives are then not continued)."""
+    if not full_hessian(sum(s.size for s in run.symbols.values())):
+        return None
+    weights = [exact(x) for x in run.w.reshape(-1).tolist()]
+    scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)
+    gradient = derive.gradient(scalar, run.symbols)
+    hessian = derive.hessian(gradient, run.symbols)
+    formulas = continuity.Derivatives(gradient, None, hessian)
+    values = continuity.Derivatives({n: derive.evaluate(g, point) for n, g in gradient.items()}, None,
+                                    derive.evaluate(hessian, point))
+    found = continuity.at_point(scalar, formulas, values, run.symbols, point)
+    return found if found is not None else continuity.Continued(values.gradient, None, values.hessian, (), False)
 
 
 def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:

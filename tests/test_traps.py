@@ -132,6 +132,25 @@ def test_sinc_by_where_takes_the_functions_derivative_not_the_constants():
     assert example.hessian.exact[0, 0] == pytest.approx(SINC_SECOND, rel=1e-15)
 
 
+def test_elementwise_the_safe_sinc_has_the_wrong_second_derivative_of_w_out():
+    """Not summed, the safe sinc's second derivatives are those of wᵀ out for a seeded w: at 0, w_0 (-pi²/3)
+    by continuity, where autograd's are the constant branch's 0."""
+    def elementwise(x):
+        safe = torch.where(x == 0, torch.ones_like(x), x)
+        return torch.where(x == 0, torch.ones_like(x), torch.sin(torch.pi * safe) / (torch.pi * safe))
+
+    from compare.numeric.modes import cotangent
+    from compare.points import case_seed
+
+    x = {"x": torch.tensor([0.0, 0.5], dtype=F64)}
+    assert verdict(elementwise, x, order=1).status == "agree"
+    example = verdict(elementwise, x, samples=0).points[0]
+    assert example.note == "reverse over reverse differs from the exact derivative (Hessian of wᵀ out)"
+    w = cotangent((2,), case_seed(0, "elementwise"))  # the run's w
+    assert example.hessian.exact[0, 0] == pytest.approx(float(w[0]) * SINC_SECOND, rel=1e-15)
+    assert example.hessian.autograd[0, 0] == 0.0
+
+
 def test_the_safe_sinc_has_the_right_gradient_and_the_wrong_second_derivative():
     x = {"x": torch.tensor([0.0], dtype=F64)}
     assert verdict(_safe_sinc, x, order=1).status == "agree"
