@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..records import AGREE, CONVENTION, DISAGREE, ERROR, CaseResult
 from .message import mismatch_message
+from .modes import status_text
 
 __all__ = ["markdown", "short", "SHOWN_POINTS", "SHOWN_PIECES"]
 
@@ -27,7 +28,7 @@ def short(result: CaseResult) -> str:
     """One line: `compare: dot: agree (5 points, 1 piece)`."""
     if result.status == ERROR and not result.points:
         return f"compare: {result.name}: error: {result.error}"
-    return (f"compare: {result.name}: {result.status} ({_count(len(result.points), 'point')}, "
+    return (f"compare: {result.name}: {status_text(result)} ({_count(len(result.points), 'point')}, "
             f"{_count(len(result.pieces), 'piece')})")
 
 
@@ -35,7 +36,7 @@ def markdown(result: CaseResult) -> str:
     """The result as markdown: verdict first, then the derivative, the failure if any, and the points."""
     from .report import compiled_note, gradient_latex, parameters_note, points_table
 
-    out = [f"**{result.status}** · `{result.name}`" + _summary(result), ""]
+    out = [f"**{status_text(result)}** · `{result.name}`" + _summary(result), ""]
     if result.compiled:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:
