@@ -39,7 +39,49 @@ class Bug:
             return f.read()
 
 
-BUGS: tuple[Bug, ...] = ()
+BUGS: tuple[Bug, ...] = (
+    Bug("nested_jvp_det", "nested jvps of a determinant are wrong: d²det/dA₀₀² comes out 1.28 where it is 0",
+        ("check_fwd_over_fwd",), ("linalg.det", "det"),
+        "det A = a00 a11 - a01 a10 is linear in each entry, so every second derivative along one entry is 0; "
+        "the repro's A = [[1.5, -0.5], [0.25, 2]] gives 1.28."),
+    Bug("nested_jvp_logdet", "nested jvps of logdet are wrong: 0 where d²/da00² log det A = -(a11 / det A)²",
+        ("check_fwd_over_fwd",), ("logdet", "linalg.slogdet"),
+        "log det A = log(a00 a11 - a01 a10): its second derivative in a00 is -(a11 / det A)² = -0.4096 at the "
+        "repro's A, by hand."),
+    Bug("cholesky_inverse_jvp", "cholesky_inverse's jvp is O(1) off along the lower triangle it reads",
+        ("check_forward_ad", "check_batched_forward_grad"), ("cholesky_inverse",),
+        "C = (L Lᵀ)⁻¹, so dC = -C (T Lᵀ + L Tᵀ) C for a lower-triangular tangent T, computed in the repro with "
+        "torch.linalg.inv: 1.28 off where the entries reach 1.91 (op_db's near-identity samples show it "
+        "below gradcheck's tolerance)."),
+    Bug("logcumsumexp_jvp", "logcumsumexp's jvp carries an epsilon: 2.4e-6 relative off when its inputs differ by 17",
+        ("check_forward_ad",), (),
+        "logcumsumexp(x)[0] is x[0] itself, so its derivative along e0 is exactly 1."),
+    Bug("scatter_reduce_prod_jvp", "scatter_reduce(..., 'prod')'s jvp is a zero tangent instead of the product rule",
+        ("check_forward_ad",), (),
+        "out = [s0 s2, s1 s3] for the repro's index, so along ones d out = [s0 + s2, s1 + s3] = [2, 1]; torch "
+        "gives [0, 0] without raising (its reverse mode is right)."),
+    Bug("triangular_solve_fwd_over_rev", "forward mode through triangular_solve's backward is wrong along "
+        "lower-triangle tangents", ("check_fwd_over_rev",), (),
+        "X = A⁻¹B, the backward's A-gradient is -A⁻ᵀ W Xᵀ, and its derivative along E is -A⁻ᵀ Eᵀ G - A⁻ᵀ W dXᵀ "
+        "with dX = -A⁻¹ E X, computed in the repro with torch.linalg.inv."),
+    Bug("nested_jvp_function", "nested jvps through any custom autograd.Function give zero second derivatives "
+        "(pytorch/pytorch#197867)", ("check_fwd_over_fwd",), (),
+        "x² has second derivative 2; a Function computing it with a right jvp gives 0 under nested "
+        "torch.func.jvp (reverse over forward gives 2)."),
+    Bug("script_fwd_over_rev", "forward mode through a TorchScript function's backward loses its tangent once "
+        "the profiling runs are over", ("check_fwd_over_rev",), (),
+        "d/dx 3x² is 6x; the first call gives it, the third gives no tangent (gradgradcheck's check_fwd_over_rev "
+        "fails the same way)."),
+    Bug("script_drops_tangent", "after one vmapped jvp through a TorchScript function, a jvp where an input "
+        "requiring grad has no tangent drops every tangent", ("check_forward_ad",), (),
+        "x tanh(y) has derivative x tanh'(y) along y; the same call gives it before the vmap and None after."),
+    Bug("mse_loss_fwd_over_rev", "forward mode through mse_loss's backward raises \"ZeroTensors are "
+        "immutable\"", ("check_fwd_over_rev",), (),
+        "mse_loss(p, y) has Hessian 2/n I; torch raises instead of giving it (gradgradcheck's check_fwd_over_rev "
+        "too)."),
+)
+"""Every recorded bug: those of op_db's run name its ops; those found on other points (the issue's examples,
+the case files) name none, and tests/test_modes.py holds compare to them."""
 
 
 def recorded(name: str, mode: str) -> Bug | None:

@@ -139,6 +139,25 @@ def test_forward_over_forward_of_determinants_and_solves(fn):
     assert _in_mode(fn, (A,), "check_fwd_over_fwd")[:2] == ("disagree", "agree")
 
 
+X4 = torch.tensor([0.5, -1.0, 2.0, 0.25], dtype=F64)
+V = torch.tensor([[1.0, 0.0], [0.5, 1.0], [-0.3, 0.8]], dtype=F64)
+NORMS = {"layer_norm": lambda x: torch.nn.functional.layer_norm(x, (4,)),
+         "native_layer_norm": lambda x: torch.native_layer_norm(x, (4,), None, None, 1e-5)[0],
+         "instance_norm": lambda x: torch.nn.functional.instance_norm(x.reshape(1, 1, 4)).reshape(4),
+         "householder_product": lambda v: torch.linalg.householder_product(v, torch.tensor([1.2, 0.7], dtype=F64))}
+
+
+@pytest.mark.parametrize("name", list(NORMS))
+def test_forward_over_forward_of_norms_and_householder_product(name):
+    """torch's two second derivatives differ (nested jvps against reverse over reverse, both torch's own);
+    the exact one says which is wrong: forward over forward."""
+    fn, x = NORMS[name], (V if name == "householder_product" else X4)
+    total = lambda y: (fn(y) * torch.arange(1.0, fn(y).numel() + 1, dtype=F64).reshape(fn(y).shape)).sum()  # noqa: E731
+    nested = torch.func.jacfwd(torch.func.jacfwd(total))(x)
+    assert not torch.allclose(nested, torch.func.jacrev(torch.func.jacrev(total))(x))
+    assert _in_mode(fn, (x,), "check_fwd_over_fwd", samples=0)[:2] == ("disagree", "agree")
+
+
 def test_the_second_derivative_of_det_in_a00_is_zero_and_torchs_nested_jvp_says_1_28():
     E = torch.zeros(2, 2, dtype=F64)
     E[0, 0] = 1  # det = a00 a11 - a01 a10 is linear in a00
