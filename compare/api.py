@@ -24,7 +24,7 @@ import inspect
 from typing import Any, Callable, Mapping, Sequence
 
 from .case import Case, compile_backend, make_case
-from .errors import CannotCheck
+from .errors import CannotCheck, without_own_frames
 from .locate import source_location
 from .modes import KEYWORDS
 from .modules import is_module, module_function, module_location
@@ -187,6 +187,11 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
           compile: bool | str | None = None, **modes: bool) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
+    At a prompt the record shows one line (verdict, points, pieces, largest error); `print(result)`
+    or `result.summary()` adds the derivative, the rule at a kink and the first disagreement;
+    `result.record()` writes every field, and each is an attribute (`result.points[0].autograd`).
+    In Jupyter it displays as markdown.
+
     `inputs`: a dict (name -> floating tensor), or positional arguments as
     for gradcheck, of which only the floating tensors are differentiated
     and the rest held constant (see the module's docstring). `fn` must
@@ -223,8 +228,10 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
 
 def _checked(case: Case, **options) -> CaseResult:
     from .engine import check_case
+    from .progress import one_check
 
-    return check_case(case, samples=4, loop_bound=64, **options)  # the defaults, where the case has none
+    with one_check(case.name):  # a line with the stage and the time, on a terminal only
+        return check_case(case, samples=4, loop_bound=64, **options)  # the defaults, where the case has none
 
 
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
@@ -253,7 +260,7 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout, oracles=False)
     if result.status in (DISAGREE, ERROR):
         message = mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None))
-        if cannot_check(result):
-            raise CannotCheck(message) from result.cause
+        if cannot_check(result):  # chained to its cause, whose traceback shows the user's frames, not ours
+            raise CannotCheck(message, result) from without_own_frames(result.cause)
         raise AssertionError(message)
     return result

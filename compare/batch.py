@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import signal
 import sys
 import time
 from typing import Callable
@@ -140,7 +141,8 @@ def check_all(slots: list, options: dict, jobs: int, pages: list[str], meta,
 
         workers = min(jobs, cases)  # no idle workers
         waiting = list(order)
-        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=CASES_PER_WORKER) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_leave_interrupts_to_the_parent,
+                                                      maxtasksperchild=CASES_PER_WORKER) as pool:
             # Each worker takes the next slot in `order` as it frees, so the slots being checked
             # are the first `workers` not yet done (up to the moment a result is in transit).
             for i in waiting[:workers]:
@@ -154,8 +156,20 @@ def check_all(slots: list, options: dict, jobs: int, pages: list[str], meta,
         _SLOTS, _SHARED = [], {}
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """In a worker: ignore Ctrl-C, which the terminal sends to every process of the run.
+
+    The parent alone stops the run: it stops the pool (`terminate`, which
+    ends the workers) and says so in one line. A worker that took the signal
+    itself would print its own KeyboardInterrupt traceback.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def done_line(result, seconds: float, verbose: bool) -> str:
     """The line printed for a finished case (and its traceback, with `-v`)."""
+    from .render.words import counted
+
     mark = {AGREE: "ok", CONVENTION: "conv", DISAGREE: "DISAGREE", ERROR: "ERROR"}.get(result.status, result.status)
     line = f"{mark:>8}  {result.name}"
     if result.status == DISAGREE:
@@ -163,7 +177,7 @@ def done_line(result, seconds: float, verbose: bool) -> str:
 
         line += f"  in {', '.join(failing(result)) or 'its claim'}"
     if result.status != ERROR:
-        line += f"  ({len(result.points)} points, {len(result.pieces)} pieces, {seconds:.2f} s)"
+        line += f"  ({counted(len(result.points), 'point')}, {counted(len(result.pieces), 'piece')}, {seconds:.2f} s)"
     else:
         line += f"  {result.error}"
     if verbose and result.traceback:

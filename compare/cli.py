@@ -1,9 +1,12 @@
 """The command line: `python -m compare all | run PATH... | list | bench`. All file I/O lives here.
 
 Exit codes: 0 every case agrees (or, at a kink, follows PyTorch's documented
-convention), 1 some case disagrees, 2 some case is an error (a broken case
-file; the other cases still ran) or `--out` is no folder the reports can be
-written to (found before any case runs).
+convention; a case declared `known_wrong` must disagree, and then counts as
+passing), 1 some case disagrees (or a `known_wrong` case does not), 2 some
+case is an error (a broken case file; the other cases still ran), or a path
+given does not exist, or `--out` is no folder the reports can be written to
+(both found before any case runs), 130 interrupted (Ctrl-C; the reports are
+as they were).
 """
 from __future__ import annotations
 
@@ -18,6 +21,12 @@ __all__ = ["main"]
 
 DEFAULT_CASES = "cases"
 DEFAULT_OUT = "reports"
+"""Where `all` writes its reports."""
+RUN_OUT = "reports/run"
+"""Where `run` writes without `--out`: a folder of its own, so that checking a few cases never replaces
+the other cases' pages in `reports/`. `all` keeps it there, as it keeps any folder it does not write."""
+INTERRUPTED = 130
+"""The exit code of a run stopped by Ctrl-C, as a shell gives it (128 + SIGINT)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
                     "from the same code.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def run_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+    def run_options(p: argparse.ArgumentParser, out: str) -> None:
+        p.add_argument("--out", default=out, metavar="DIR",
                        help="folder for index.md, one page per case and results.json (default: %(default)s)")
         p.add_argument("--seed", type=int, default=0, help="seed of the sampled points (default: %(default)s)")
         p.add_argument("--samples", type=_non_negative, default=4,
@@ -47,10 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of errors")
 
     p_all = sub.add_parser("all", help=f"check every case under {DEFAULT_CASES}/ and write reports")
-    run_options(p_all)
-    p_run = sub.add_parser("run", help="check the case files or folders given and write reports")
+    run_options(p_all, DEFAULT_OUT)
+    p_run = sub.add_parser("run", help=f"check the case files or folders given and write reports (to {RUN_OUT}/ "
+                                       f"unless --out is given: the pages of cases not run are left alone)")
     p_run.add_argument("paths", nargs="+", metavar="PATH")
-    run_options(p_run)
+    run_options(p_run, RUN_OUT)
     p_list = sub.add_parser(
         "list", help="list the cases under the paths given (default: cases/), without running them; "
                      "it reads the source, so it misses cases declared in a loop or through a helper",
@@ -96,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `python -m compare list | head`: the reader has what it wanted
         _silence_stdout()
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; a report folder is replaced whole or not at all
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def _silence_stdout() -> None:
@@ -144,21 +157,63 @@ def _list(paths: list[str]) -> int:
 
 # -- all / run ---------------------------------------------------------------------------
 def _run(paths: list[str], args) -> int:
+    refused = [f"{path}: {why}" for path, why in _path_problems(paths, args.command)] + _out_problem(args.out)
+    if refused:  # a typo must not cost the reports, nor hours of checks; found before torch is imported
+        print("\n".join(refused), file=sys.stderr)
+        return 2
+    from .records import ERROR, fails_run
+    from .write import write_reports
+
+    try:
+        checked = _check_all(paths, args)
+    except KeyboardInterrupt:  # nothing is written before every case is done
+        print(f"interrupted before the reports were written: {args.out}/ is as it was", file=sys.stderr)
+        return INTERRUPTED
+    if checked is None:
+        print(f"no case files under {', '.join(paths)}", file=sys.stderr)
+        return 2
+    results, meta, pictures, rendered = checked
+    if not pictures:
+        meta = dataclasses.replace(meta, matplotlib=None)
+    write_reports(results, meta, args.out, pictures=pictures, rendered=rendered)
+    _summary(results, args.out)
+    errors = sum(r.status == ERROR for r in results)
+    return 2 if errors else 1 if any(fails_run(r) for r in results) else 0
+
+
+def _path_problems(paths: list[str], command: str) -> list[tuple[str, str]]:
+    """(path, why) for each path given that cannot hold case files: found before anything is imported."""
+    problems = []
+    for path in paths:
+        if os.path.isdir(path):
+            continue
+        if not os.path.exists(path):
+            problems.append((path, "no such folder (`all` checks the cases/ folder of the working directory)"
+                             if command == "all" else "no such file or folder"))
+        elif not path.endswith(".py"):
+            problems.append((path, "not a Python file or a folder"))
+    return problems
+
+
+def _out_problem(out: str) -> list[str]:
+    from .write import out_problem
+
+    why = out_problem(out)
+    return [f"--out {out}: {why}"] if why else []
+
+
+def _check_all(paths: list[str], args) -> tuple | None:
+    """(results, meta, pictures, pages rendered) of every case under `paths`; None: no case files."""
+    import contextlib
+
     from .batch import check_all, done_line, settle
     from .progress import Progress
-    from .records import ERROR, fails_run
     from .render.report import page_names
-    from .write import out_problem, write_reports
 
-    unwritable = out_problem(args.out)
-    if unwritable:  # before hours of checks, not after them
-        print(f"--out {args.out}: {unwritable}", file=sys.stderr)
-        return 2
     settle()
     slots = _slots(paths, args.timeout)
     if slots is None:
-        print(f"no case files under {', '.join(paths)}", file=sys.stderr)
-        return 2
+        return None
     from .modes import EVERY
 
     options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
@@ -170,21 +225,17 @@ def _run(paths: list[str], args) -> int:
     rendered: dict[str, tuple[str, dict]] = {}
     progress = Progress([slot.name for slot in slots])
     try:
-        for i, result, seconds, png, page_text, entry in check_all(slots, options, args.jobs, pages, meta,
-                                                                    progress.started):
-            results[i] = result
-            rendered[pages[i]] = page_text, entry
-            if png is not None:
-                pictures[pages[i]] = png
-            progress.done(i, done_line(result, seconds, args.verbose))
+        # closing: an interrupt between two results stops the workers now, not when the generator is collected
+        with contextlib.closing(check_all(slots, options, args.jobs, pages, meta, progress.started)) as checked:
+            for i, result, seconds, png, page_text, entry in checked:
+                results[i] = result
+                rendered[pages[i]] = page_text, entry
+                if png is not None:
+                    pictures[pages[i]] = png
+                progress.done(i, done_line(result, seconds, args.verbose))
     finally:
         progress.close()
-    if not pictures:
-        meta = dataclasses.replace(meta, matplotlib=None)
-    write_reports(results, meta, args.out, pictures=pictures, rendered=rendered)
-    _summary(results, args.out)
-    errors = sum(r.status == ERROR for r in results)
-    return 2 if errors else 1 if any(fails_run(r) for r in results) else 0
+    return results, meta, pictures, rendered
 
 
 def _slots(paths: list[str], timeout: float) -> list | None:
@@ -226,13 +277,10 @@ def _meta(args):
 
 
 def _summary(results: list, out: str) -> None:
-    from .records import DISAGREE, STATUSES
+    from .records import DISAGREE
+    from .render.words import tally
 
-    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
-    agree, convention, disagree, error = (counts[s] for s in STATUSES)
-    print(f"{len(results)} case{'s' if len(results) != 1 else ''}: {agree} agree, "
-          f"{convention} convention, {disagree} disagree, {error} errors. "
-          f"Reports in {out}/ (index.md, results.json).")
+    print(f"{tally(r.status for r in results)} Reports in {out}/ (index.md, results.json).")
     known = sum(r.known_wrong is not None and r.status == DISAGREE for r in results)
     if known:
         print(f"({known} of the disagreements {'is a case' if known == 1 else 'are cases'} declared known_wrong: "

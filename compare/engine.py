@@ -38,6 +38,7 @@ from .numeric import oracles
 from .numeric.modes import cotangent
 from .pieces import Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites
 from .point import check_point
+from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
@@ -123,10 +124,12 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
+    stage("making the symbols and the points")
     symbols = case_symbols(case)
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)
     exact_points = [exact_point(p, symbols) for _, p in user_points + shown]
+    stage("exploring the control flow")
     exploration, feasibility = explore_case(case, symbols, exact_points, seed=settings.seed,
                                             loop_bound=case.loop_bound or settings.loop_bound,
                                             epsilon=settings.epsilon)
@@ -134,12 +137,15 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     work = _derived(run, exploration, feasibility, exact_points)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
+    stage("exact values at every point")
     exact = exact_values(run, [w.result for w in work], checks)
     exact64 = exact_values(run, [w.result.float64 for w in work if w.result.float64 is not None], checks)
     forward = exact_values(run, [w.forward.result for w in work if w.forward is not None], checks)
     mixed = exact_values(run, [w.forward.mixed for w in work if w.forward and w.forward.mixed], checks)
-    checked = [check_point(run, work[c.piece], c, exact[i], exact64[i], (forward[i], mixed[i]))
-               for i, c in enumerate(checks)]
+    checked = []
+    for i, c in enumerate(checks):
+        stage(f"autograd at point {i + 1} of {len(checks)}")
+        checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i], (forward[i], mixed[i])))
     done = len(checks) - len(shown)  # shown points are checked alike, reported apart
     return _case_result(run, base, (exploration, feasibility), work,
                         (tuple(checked[:done]), tuple(checked[done:])), user_points[0][1])
@@ -160,6 +166,10 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
                    asked=frozenset(k for k, v in case.modes.items() if v))
 
 
+def _piece_stage(what: str, k: int, pieces: list) -> None:
+    stage(what + (f", piece {k + 1} of {len(pieces)}" if len(pieces) > 1 else ""))
+
+
 def _scalar(exploration) -> bool:
     return bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
 
@@ -171,11 +181,16 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
                                      None)
 
     pieces = exploration.pieces
-    results = [derive_piece(run, k, piece, feasibility, inside(k, piece)) for k, piece in enumerate(pieces)]
+    results = []
+    for k, piece in enumerate(pieces):
+        _piece_stage("deriving", k, pieces)
+        results.append(derive_piece(run, k, piece, feasibility, inside(k, piece)))
+    stage("finding kinks")
     sites = [kink_sites(run, piece) for piece in pieces]
     with shared_runs():  # the pieces' float64 replays share their paths' prefixes
-        results = [dataclasses.replace(r, float64=float64_piece(run, k, piece))
-                   for k, (r, piece) in enumerate(zip(results, pieces))]
+        for k, piece in enumerate(pieces):
+            _piece_stage("the code once more in float64", k, pieces)
+            results[k] = dataclasses.replace(results[k], float64=float64_piece(run, k, piece))
     return [Derived(piece, r, s, extendable(piece), forward_piece(run, k, r))
             for k, (piece, r, s) in enumerate(zip(pieces, results, sites))]
 
@@ -240,15 +255,30 @@ def _return_line(fn) -> int | None:
     return start + returns[0] - 1 if len(returns) == 1 else None
 
 
+NOT_DIFFERENTIATED = "element 0 of tensors does not require grad and does not have a grad_fn"
+"""What torch raises for `out.sum().backward()` on an integer or bool output."""
+
+
 def _tensor_valued(fn):
-    """`fn`, raising CaseOutputError when it returns anything but a tensor."""
+    """`fn`, raising CaseOutputError when it returns anything but a floating or complex tensor.
+
+    An integer or bool output (`(x > 0).long()`, `argmax`) is an error, neither `agree` nor
+    `disagree`: its exact derivative is 0 off its jumps, but autograd computes no gradient at all
+    (torch differentiates floating and complex tensors only, and `out.sum().backward()` raises), so
+    there is nothing to compare, and autograd is not wrong to refuse. Saying `agree` would claim a
+    gradient torch never gives."""
 
     @functools.wraps(fn)
     def run(**inputs):
         out = fn(**inputs)
+        name = getattr(fn, "__name__", "the case")
         if not isinstance(out, (torch.Tensor, SymTensor)):
-            raise CaseOutputError(f"{getattr(fn, '__name__', 'the case')}() returned "
-                                  f"{type(out).__name__}, not a tensor", _return_line(fn))
+            raise CaseOutputError(f"{name}() returned {type(out).__name__}, not a tensor", _return_line(fn))
+        if not (out.dtype.is_floating_point or out.dtype.is_complex):
+            raise CaseOutputError(f"{name}() returns a tensor of {str(out.dtype).replace('torch.', '')}, which "
+                                  f"autograd does not differentiate: out.sum().backward() raises "
+                                  f"\"RuntimeError: {NOT_DIFFERENTIATED}\", so there is no gradient to check",
+                                  _return_line(fn))
         return out
 
     return run

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from .locate import source_location
+from .locate import source_location, user_file, user_site
 
 __all__ = ["is_module", "trainable", "module_function", "module_location"]
 
@@ -88,10 +88,13 @@ def _buffers(module: torch.nn.Module, *, symbolic: bool) -> dict:
 
 
 def module_location(module: torch.nn.Module) -> tuple[str, int]:
-    """(file, line) of the module's class (torch's own file for `nn.Sequential`)."""
+    """(file, line) of the module's class where the user wrote it; for a class of torch's own
+    (`nn.Sequential`, `nn.Linear`), the user's line that asked for the check (`compare.check(...)`,
+    `case(...)(nn.Sequential(...))`): an error inside it is then located there, not in torch."""
     cls = type(module)
     try:
-        return source_location(cls)
+        file, line = source_location(cls)
     except (TypeError, OSError):  # a class defined in a notebook cell: its forward knows where it is
         code = getattr(cls.forward, "__code__", None)
-        return (code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0)
+        file, line = (code.co_filename, code.co_firstlineno) if code else ("<unknown>", 0)
+    return (file, line) if user_file(file) is not None else user_site()

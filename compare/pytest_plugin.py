@@ -18,7 +18,9 @@ case files import, gives no test item, as a test file without tests does
 `_something.py` to keep both quiet).
 
 In any test, `compare.assert_agrees` raising `compare.CannotCheck` (an
-unsupported op, a broken function) counts as an error, not a failure.
+unsupported op, a broken function) counts as an error, not a failure. A
+failure or such an error shows the test's code, the user's and torch's,
+without compare's own frames; `pytest -v` shows those too.
 
 Installed, the plugin registers itself through the `pytest11` entry point;
 from a checkout, load it with `pytest -p compare.pytest_plugin --compare cases`.
@@ -50,6 +52,11 @@ def _roots(config: pytest.Config) -> list[Path]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .errors import show_own_frames
+
+    # A failure shows the user's code: compare's own frames only with -v (`assert_agrees` hides its own
+    # frame from pytest, and a CannotCheck's cause loses compare's)
+    show_own_frames(config.getoption("verbose") > 0)
     roots = _roots(config)
     if not roots:
         return

@@ -245,8 +245,9 @@ class CaseResult:
     modes: tuple[str, ...] = ()
     """The keywords of the modes checked (`compare.modes.Modes.on`), in `compare.modes.KEYWORDS` order."""
 
-    # In Jupyter a result shows its verdict, derivative and points: compare/render/display.py gives
-    # CaseResult its `_repr_markdown_` and `_repr_pretty_` (records never import their renderers).
+    # How a result shows itself comes from compare/render/display.py (records never import their
+    # renderers): one line at a prompt (`__repr__`), a few printed (`__str__`, `summary()`), every
+    # field with `record()`, and in Jupyter its verdict, derivative and points (`_repr_markdown_`).
 
 
 @dataclass(frozen=True)

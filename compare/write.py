@@ -15,7 +15,9 @@ def out_problem(out: str) -> str | None:
     `out` must be a folder or not exist yet; the nearest of its parents that
     exists must be a folder this process may write in, since the reports are
     written beside `out` and renamed into place (the missing parents are
-    made then, not now: a run that fails writes nothing).
+    made then, not now: a run that fails writes nothing). Whether it may is
+    found by trying (`_cannot_make_in`): permission bits do not stop root,
+    while a read-only or virtual file system (`/proc`) stops everyone.
     """
     target = os.path.abspath(out)
     if os.path.exists(target) and not os.path.isdir(target):
@@ -27,8 +29,24 @@ def out_problem(out: str) -> str | None:
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         return f"{parent} is not a folder, so the reports cannot be written under it"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot write in {parent}"
+    # the staging folder is made beside `out`; what a run does not write is moved out of `out` itself
+    for folder in [parent] + ([target] if os.path.isdir(target) else []):
+        why = _cannot_make_in(folder)
+        if why:
+            return f"cannot write in {folder} ({why})"
+    return None
+
+
+def _cannot_make_in(folder: str) -> str | None:
+    """Why no folder can be made (and removed) in `folder`, found by doing it; None when it can."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".compare-probe-", dir=folder)
+    except OSError as exc:
+        return f"making a folder there fails: {exc.strerror or exc}"
+    try:
+        os.rmdir(probe)
+    except OSError as exc:
+        return f"removing a folder there fails: {exc.strerror or exc}"
     return None
 
 

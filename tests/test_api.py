@@ -268,3 +268,47 @@ def test_a_jacobian_mismatch_shows_the_entries_that_differ():
     page = render_case(result, Meta(python="3", torch="2", sympy="1", seed=0, samples=4))
     assert "| example  | out[0]   | x[1]    |" in page
     assert compare.assert_agrees(fixed).status == "agree"
+
+
+# -- a result at a prompt ----------------------------------------------------------------------
+def test_a_result_at_a_prompt_is_one_line_and_printed_a_few():
+    from torch import nn
+
+    result = compare.check(lambda x: 2 * torch.dot(x, x), {"x": torch.arange(4.0)})
+    line = repr(result)
+    assert line == "<CaseResult '<lambda>': agree, 5 points, 1 piece, largest error 0 (0 ULP, float32)>"
+    printed = str(result)
+    assert printed == result.summary() and len(printed.splitlines()) <= 4, printed
+    assert "\n  d out.sum() / d x = 4*x\n" in printed
+    assert "symbols={'x': array([x_0, x_1, x_2, x_3]" in result.record()  # the full record, where asked for
+    assert repr(result.points[0]).startswith("<PointResult example, piece 1: agree")
+    torch.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    found = compare.check(mlp, (torch.ones(2, 3, dtype=torch.float64),), samples=1, order=1)
+    assert len(repr(found)) < 120 and "\n" not in repr(found), repr(found)
+    assert len(str(found)) < 1000 and "(result.pieces[0].gradient['0.weight'])" in str(found), str(found)
+
+
+def test_a_printed_result_says_the_rule_at_a_kink_and_the_first_disagreement():
+    kink = compare.check(torch.relu, (torch.tensor([0.0, 1.0]),), samples=0)
+    assert kink.status == "convention"
+    assert "at a kink of relu" in str(kink) and "relu'(0) = 0" in str(kink), str(kink)
+    wrong = compare.check(_HalfCube.apply, (torch.tensor([1.0, -2.0, 0.5]),), samples=0, order=1)
+    assert "<CaseResult '_HalfCube': disagree, 1 point, 1 piece, largest error 4 (4194304 ULP, float32)>" == repr(wrong)
+    assert "autograd disagrees with the exact derivative" in str(wrong)
+    assert "exact (SymPy): [ 3.  , 12.  ,  0.75]" in str(wrong)
+
+
+# -- an output autograd does not differentiate -------------------------------------------------
+@pytest.mark.parametrize("fn", [lambda x: (x > 0).long(), lambda x: torch.argmax(x), lambda x: x > 0],
+                         ids=["long", "argmax", "bool"])
+def test_an_integer_output_says_what_torch_does(fn):
+    x = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    with pytest.raises(RuntimeError) as torch_says:  # what torch does with it: no gradient at all
+        fn(x).sum().backward()
+    result = compare.check(fn, (x.detach(),))
+    assert result.status == "error", result  # not agree: autograd computes no gradient to agree with
+    assert f'out.sum().backward() raises "RuntimeError: {torch_says.value}"' in result.error
+    assert result.error.startswith("tests/test_api.py:") and "which autograd does not differentiate" in result.error
+    with pytest.raises(compare.CannotCheck, match="autograd does not differentiate"):
+        compare.assert_agrees(fn, (x.detach(),))

@@ -134,19 +134,15 @@ def test_out_under_a_file_is_an_error_before_anything_runs(tmp_path, nothing_run
     assert line.endswith(f"{tmp_path / 'file'} is not a folder, so the reports cannot be written under it")
 
 
-def test_out_in_a_folder_that_cannot_be_written_is_an_error_before_anything_runs(tmp_path, nothing_runs,
-                                                                                 monkeypatch, capsys):
+@pytest.mark.parametrize("out", ["/proc/rep", "/sys/rep"])
+def test_out_where_even_root_cannot_write_is_an_error_before_anything_runs(out, nothing_runs, capsys):
+    """Decided by trying: os.access says yes to root for /proc, where nothing can be made."""
     from compare import cli
 
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    real = os.access
-    # as root, permission bits do not stop writes: ask access() what a plain user would be told
-    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if os.fspath(path) == str(locked)
-                        else real(path, mode, **kw))
-    line = _one_error_line(capsys, cli.main(["run", "cases/notes", "--out", str(locked / "new" / "reports")]))
-    assert line == f"--out {locked / 'new' / 'reports'}: cannot write in {locked}"
-    assert os.listdir(locked) == []  # the missing parents are not made either
+    if not os.path.isdir(os.path.dirname(out)):
+        pytest.skip(f"no {os.path.dirname(out)} here")
+    line = _one_error_line(capsys, cli.main(["all", "--out", out]))
+    assert line.startswith(f"--out {out}: cannot write in {os.path.dirname(out)} (making a folder there fails: ")
 
 
 def test_out_that_does_not_exist_yet_is_fine(tmp_path):
@@ -154,7 +150,76 @@ def test_out_that_does_not_exist_yet_is_fine(tmp_path):
 
     assert write.out_problem(str(tmp_path / "a" / "b" / "reports")) is None
     assert write.out_problem(str(tmp_path)) is None
-    assert not (tmp_path / "a").exists()
+    assert os.listdir(tmp_path) == []  # the missing parents are not made, and the trial left nothing
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A working directory whose reports/ holds the pages of cases `run` will not check."""
+    from compare import write
+    from compare.records import ERROR, CaseResult, Meta
+
+    others = [CaseResult(name=f"other{k}", file="cases/o.py", line=k + 1, doc="", source="", status=ERROR,
+                         error=f"cases/o.py:{k + 1}: RuntimeError: {k}") for k in range(2)]
+    write.write_reports(others, Meta(python="3", torch="2", sympy="1", seed=0, samples=0),
+                        str(tmp_path / "reports"))
+    (tmp_path / "mine.py").write_text(
+        "import torch\nfrom compare import case\n\n"
+        "@case(inputs={'x': torch.tensor([1.0, 2.0])}, order=1)\ndef mine(x):\n    return (x * x).sum()\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path, {name: (tmp_path / "reports" / name).read_bytes() for name in os.listdir(tmp_path / "reports")}
+
+
+def test_a_missing_path_is_refused_and_the_reports_are_kept(project, capsys):
+    """`run cases/notes/dot.py` (no such file) once replaced reports/ by a one-row index."""
+    from compare import cli
+
+    folder, before = project
+    line = _one_error_line(capsys, cli.main(["run", "cases/notes/dot.py"]))
+    assert line == "cases/notes/dot.py: no such file or folder"
+    line = _one_error_line(capsys, cli.main(["run", "mine.py", "notes.txt", "--out", "reports"]))
+    assert line == "notes.txt: no such file or folder"  # the right path beside it does not run alone
+    assert {n: (folder / "reports" / n).read_bytes() for n in os.listdir(folder / "reports")} == before
+
+
+def test_all_without_a_cases_folder_is_refused(project, capsys):
+    from compare import cli
+
+    line = _one_error_line(capsys, cli.main(["all"]))
+    assert line == "cases: no such folder (`all` checks the cases/ folder of the working directory)"
+
+
+def test_a_file_that_is_not_python_is_refused(project, capsys):
+    from compare import cli
+
+    line = _one_error_line(capsys, cli.main(["run", "reports/index.md"]))
+    assert line == "reports/index.md: not a Python file or a folder"
+
+
+def test_run_without_out_leaves_the_other_cases_pages_alone(project, capsys):
+    """`run` writes its own folder, reports/run/: the pages of the cases it did not check stay."""
+    from compare import cli
+
+    folder, before = project
+    assert cli.main(["run", "mine.py", "--samples", "1", "-j", "1"]) == 0
+    assert "Reports in reports/run/ (index.md, results.json)." in capsys.readouterr().out
+    kept = {n: (folder / "reports" / n).read_bytes() for n in os.listdir(folder / "reports") if n != "run"}
+    assert kept == before
+    assert sorted(os.listdir(folder / "reports" / "run")) == ["index.md", "mine.md", "results.json"]
+    assert [c["name"] for c in json.loads((folder / "reports" / "run" / "results.json").read_text())["cases"]] \
+        == ["mine"]
+    assert "[mine](mine.md)" in (folder / "reports" / "run" / "index.md").read_text()
+
+
+def test_the_default_folders_are_the_ones_the_help_and_readme_name():
+    from compare import cli
+
+    assert compare("run", "--help").stdout.count("reports/run") >= 1
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = " ".join(f.read().split())
+    assert f"`run` writes to `{cli.RUN_OUT}/`" in readme
+    with open(os.path.join(ROOT, ".gitignore"), encoding="utf-8") as f:
+        assert f"{cli.RUN_OUT}/" in f.read().split()
 
 
 def test_list_says_it_misses_cases_declared_in_a_loop(tmp_path):

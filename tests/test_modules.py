@@ -68,3 +68,14 @@ def test_modules_declared_in_a_case_file():
     assert results["mlp"].file.endswith("layers.py")  # where it is declared, not torch's Sequential
     entry = json.loads(json.dumps(case_entry(results["halved_weight_grad"])))
     assert entry["parameters"] == ["weight", "bias"]
+
+
+def test_an_error_inside_a_torch_module_is_located_at_the_users_line():
+    import inspect
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5))  # in training: dropout draws random numbers
+    line = inspect.currentframe().f_lineno + 1
+    result = compare.check(net, (torch.ones(2, 3),))
+    assert result.status == "error"
+    assert result.error.startswith(f"tests/test_modules.py:{line}: UnsupportedOp: op aten.bernoulli_"), result.error
+    assert (result.file, result.line) == (__file__, line)

@@ -48,7 +48,8 @@ def test_each_result_displays_as_markdown_verdict_first_with_latex(executed):
         assert data["text/markdown"].startswith("**agree** · ")
         assert "$$\\frac{\\partial\\, \\mathrm{out.sum()}}{\\partial " in data["text/markdown"]
         assert "| origin " in data["text/markdown"]  # the points table
-        assert "agree (" in data["text/plain"] and "PointResult" not in data["text/plain"]
+        assert "': agree, 5 points" in data["text/plain"] or "': agree, 87 points" in data["text/plain"]
+        assert "\n" not in data["text/plain"] and "PointResult" not in data["text/plain"]  # one line, the repr
     assert "= 4 x$$" in shown[0]["text/markdown"]
     assert "`out.backward()` raises" in shown[2]["text/markdown"]
     assert "piecewise, 82 pieces" in shown[4]["text/markdown"]

@@ -2,6 +2,7 @@
 import io
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -93,3 +94,80 @@ def test_the_line_counts_and_names_what_runs():
     progress.close()
     assert "      ok  a\n" in out.getvalue()
     assert not wanted(io.StringIO())  # not a terminal
+
+
+SLOW_CHECK = ("import time, torch, compare\n"
+              "def f(x):\n"
+              "    time.sleep(0.05)  # a check of several seconds, however fast the machine\n"
+              "    return (x * x).sum()\n"
+              "print(compare.check(f, (torch.tensor([1.0, 2.0]),)).status)\n")
+
+
+def test_one_long_check_shows_its_stage_and_time_on_a_terminal():
+    """`compare.check` at a terminal: one line redrawn with the stage and the time, erased at the end."""
+    code, seen = _in_a_terminal([sys.executable, "-c", SLOW_CHECK], _env())
+    assert code == 0, seen
+    drawn = [part for part in seen.split(ERASE) if part]
+    assert drawn[-1] == "agree\r\n"  # the line is erased before the result is printed
+    assert all(re.fullmatch(r"\d+\.\d s · checking f(: .+)?", part) for part in drawn[:-1]), drawn
+    stages = {part.partition(": ")[2] for part in drawn[:-1]}
+    assert {f"autograd at point {k} of 5" for k in range(2, 6)} <= stages, stages
+
+
+def test_one_check_is_quiet_in_a_pipe_and_in_ci():
+    piped = subprocess.run([sys.executable, "-c", SLOW_CHECK], capture_output=True, text=True, cwd=ROOT, env=_env())
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "agree\n", "")
+    code, seen = _in_a_terminal([sys.executable, "-c", SLOW_CHECK], _env(CI="true"))
+    assert (code, seen) == (0, "agree\r\n")
+
+
+def test_the_engine_reports_its_stages_to_one_listener():
+    import torch
+
+    from compare import progress
+    from compare.api import as_case
+    from compare.engine import check_case
+
+    def branches(x):
+        return x.sum() if x[0] > 0 else -x.sum()
+
+    heard = []
+    token = progress._LISTENER.set(heard.append)
+    try:
+        result = check_case(as_case(branches, (torch.tensor([1.0, -2.0]),), order=1), samples=1)
+    finally:
+        progress._LISTENER.reset(token)
+    assert (len(result.pieces), len(result.points)) == (2, 4)  # the example, a sample, a point in each piece
+    assert heard == ["making the symbols and the points", "exploring the control flow",
+                     "deriving, piece 1 of 2", "deriving, piece 2 of 2", "finding kinks", "the code once more in float64, piece 1 of 2",
+                     "the code once more in float64, piece 2 of 2", "exact values at every point"] + \
+        [f"autograd at point {k} of 4" for k in range(1, 5)]
+    progress.stage("nobody listens")  # outside a check: nothing, no error
+
+
+def test_a_check_shorter_than_a_tick_draws_nothing_and_a_check_inside_a_check_draws_no_line_of_its_own(
+        monkeypatch):
+    from compare import progress
+
+    monkeypatch.setattr(progress, "TICK", 3600.0)  # the block is over long before the first redraw
+    terminal = _Terminal()
+    heard = []
+    with progress.one_check("outer", stream=terminal):
+        progress.stage("exploring the control flow")
+        token = progress._LISTENER.set(heard.append)  # stands for the outer line
+        with progress.one_check("inner", stream=terminal):
+            progress.stage("deriving")
+        progress.stage("exact values at every point")
+        progress._LISTENER.reset(token)
+    assert terminal.getvalue() == ""
+    assert heard == ["exact values at every point"]  # the inner check's stages are not the outer's
+
+
+def test_the_line_of_one_case_leaves_out_the_count_and_names_the_stage():
+    out = io.StringIO()
+    progress = Progress(["f"], stream=out, enabled=True)
+    progress.started(0)
+    progress.stage("deriving")
+    assert re.fullmatch(r"0\.\d s · checking f: deriving", progress.text())
+    progress.close()
+    assert out.getvalue().endswith(ERASE)

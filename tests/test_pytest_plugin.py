@@ -159,3 +159,29 @@ def test_a_plain_test_that_cannot_be_checked_is_an_error_and_compares_frames_are
     assert "ERROR test_plain.py::test_unsupported" in proc.stdout, proc.stdout
     assert "FAILED test_plain.py::test_wrong" in proc.stdout, proc.stdout
     assert "compare/api.py" not in proc.stdout and "raise AssertionError(message)" not in proc.stdout, proc.stdout
+    own = os.path.join(ROOT, "compare") + os.sep
+    assert own not in proc.stdout, proc.stdout  # no frame of compare's, in the failure or the error's cause
+    assert "test_plain.py:17: UnsupportedOp" in proc.stdout, proc.stdout  # the cause, at the user's line
+    shown = _pytest(["-v", "test_plain.py"], cwd=tmp_path)
+    assert "1 failed, 1 error" in shown.stdout and own + "symbolic" in shown.stdout, shown.stdout  # -v: all frames
+
+
+IN_A_MODULE = '''
+import torch
+from torch import nn
+import compare
+
+
+def test_dropout_in_training():
+    net = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5))
+    compare.assert_agrees(net, (torch.ones(2, 3),))
+'''
+
+
+def test_an_error_inside_a_torch_module_is_located_at_the_users_line(tmp_path):
+    (tmp_path / "test_module.py").write_text(IN_A_MODULE)
+    proc = _pytest(["-q", "test_module.py"], cwd=tmp_path)
+    assert "1 error" in proc.stdout, proc.stdout
+    assert "compare: Sequential (test_module.py:9) could not be checked" in proc.stdout, proc.stdout
+    assert "test_module.py:9: UnsupportedOp: op aten.bernoulli_" in proc.stdout, proc.stdout
+    assert os.path.join(ROOT, "compare") + os.sep not in proc.stdout, proc.stdout

@@ -1,5 +1,8 @@
 """Reports are replaced all at once: a run that dies midway leaves the previous reports intact."""
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -8,6 +11,7 @@ from compare.render import report
 from compare.records import ERROR, CaseResult
 from compare.records import Meta
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 META = Meta(python="3", torch="2", sympy="1", seed=0, samples=0)
 
 
@@ -87,8 +91,9 @@ def test_an_interrupted_run_through_the_command_line_keeps_the_old_reports(previ
         raise KeyboardInterrupt
 
     monkeypatch.setattr(report, "render_index", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        cli.main(["run", "tests/mutations/sign_flip.py", "--out", str(out)])
+    capsys.readouterr()
+    assert cli.main(["run", "tests/mutations/sign_flip.py", "--out", str(out)]) == cli.INTERRUPTED
+    assert capsys.readouterr().err.splitlines()[-1] == "interrupted"  # one line, no traceback
     assert _snapshot(out) == before
     assert _leftovers(out.parent) == []
 
@@ -135,3 +140,54 @@ def test_a_new_reports_folder_takes_the_umask_default(tmp_path):
     finally:
         os.umask(mask)
     assert oct(os.stat(tmp_path / "fresh").st_mode & 0o777) == oct(0o750)
+
+
+SLOW = '''import time
+
+import torch
+from compare import case
+
+
+@case(inputs={"x": torch.tensor([1.0, 2.0])}, order=1)
+def quick(x):
+    return (x * x).sum()
+
+
+@case(inputs={"x": torch.tensor([1.0, 2.0])}, order=1)
+def endless(x):
+    time.sleep(600)
+    return x.sum()
+'''
+
+
+@pytest.mark.parametrize("jobs, whom", [("2", "terminal"), ("2", "parent"), ("1", "terminal")])
+def test_ctrl_c_ends_with_one_line_and_130_and_stops_the_workers(previous, jobs, whom):
+    """Ctrl-C in a terminal sends SIGINT to every process of the run (`terminal`); `kill -INT` to the
+    parent alone (`parent`). Either way: exit 130, one line, no process left, the old reports whole."""
+    out, before = previous
+    (out.parent / "slow.py").write_text(SLOW)
+    proc = subprocess.Popen([sys.executable, "-m", "compare", "run", str(out.parent / "slow.py"), "--out", str(out),
+                             "--jobs", jobs, "--timeout", "0", "--samples", "1"], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        lines = []
+        for line in proc.stderr:  # the quick case is done, so the endless one is running
+            lines.append(line)
+            if "quick" in line:
+                break
+        assert lines and "ok  quick" in lines[-1], lines
+        if whom == "terminal":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        rest = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == cli.INTERRUPTED, rest
+    assert rest == f"interrupted before the reports were written: {out}/ is as it was\n"
+    with pytest.raises(ProcessLookupError):  # the workers are gone with the parent
+        os.killpg(proc.pid, 0)
+    assert _snapshot(out) == before
+    assert _leftovers(out.parent) == []

@@ -16,9 +16,11 @@ from ..errors import display_path
 from ..judge.verdict import measure
 from ..modes import LABELS, SECOND_ORDER
 from ..records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
+from .figures import sign_flipped, ulp_text
 from .modes import failing_checks
+from .words import counted
 
-__all__ = ["cannot_check", "mismatch_message", "jacobian_lines", "JACOBIAN_SHOWN", "ONLY_SECOND_ORDER"]
+__all__ = ["cannot_check", "mismatch_message", "largest_error", "jacobian_lines", "JACOBIAN_SHOWN", "ONLY_SECOND_ORDER"]
 
 
 def cannot_check(result: CaseResult) -> bool:
@@ -80,9 +82,9 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
                  "ignores its incoming gradient, which out.sum() sets to ones)")
         lines = [head, f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}):"]
         lines += _lines([(f"input {n}", _values(v)) for n, v in point.inputs.items()])
-        lines += jacobian_lines(point.jacobian_differs)
+        lines += jacobian_lines(point.jacobian_differs, result.parameters)
         if others:
-            lines.append(f"  and {others} more of {len(result.points)} points differ")
+            lines.append(_others(others, len(result.points)))
         return "\n".join(lines)
     lines = [f"{head}: autograd disagrees with the exact derivative in reverse mode",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
@@ -94,34 +96,58 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
               (f"autograd {dtype}", _values(point.autograd[name]))]
     if dtype != "float64":
         pairs.append(("autograd float64", _values(point.autograd64[name])))
-    ulp = f", {point.errors.max_ulp} ULP" if point.errors.max_ulp is not None else ""
-    pairs.append(("largest error", f"abs {point.errors.max_abs:.3g}, rel {point.errors.max_rel:.3g}{ulp} "
-                                   f"({dtype}); abs {point.errors64.max_abs:.3g} (float64)"))
+    pairs.append(("largest error", largest_error(point, name, dtype)))
     lines += _lines(pairs)
     if point.jacobian_differs:
-        lines += jacobian_lines(point.jacobian_differs)
+        lines += jacobian_lines(point.jacobian_differs, result.parameters)
     if point.note:
         lines.append(f"  {point.note}")
     if others:
-        lines.append(f"  and {others} more of {len(result.points)} points differ")
+        lines.append(_others(others, len(result.points)))
     return "\n".join(lines)
+
+
+def largest_error(point: PointResult, name: str, dtype: str) -> str:
+    """`abs 4, rel 0.333, 4194304 ULP (float32); abs 4 (float64)` for one input at one point.
+
+    ULPs only where they mean something (`figures`); the float64 run's error is added for a
+    case in another dtype, and said as "the same" where it is the same figure."""
+    errors = point.errors_by_input.get(name, point.errors)
+    flipped = sign_flipped(point.autograd[name], point.symbolic[name], getattr(torch, dtype, torch.float32))
+    ulp = ulp_text(errors, flipped)
+    text = f"abs {errors.max_abs:.3g}, rel {errors.max_rel:.3g}" + (f", {ulp}" if ulp else "") + f" ({dtype})"
+    if dtype == "float64":
+        return text
+    errors64 = point.errors64_by_input.get(name, point.errors64)
+    same = f"{errors64.max_abs:.3g}" == f"{errors.max_abs:.3g}"
+    return text + ("; the same abs in float64" if same else f"; abs {errors64.max_abs:.3g} (float64)")
 
 
 JACOBIAN_SHOWN = 8
 """How many differing Jacobian entries a message lists."""
 
 
-def jacobian_lines(entries: Sequence, limit: int = JACOBIAN_SHOWN) -> list[str]:
-    """The differing Jacobian entries, one a line, in aligned labelled columns."""
-    rows = [("output", "input", "exact (SymPy)", "autograd float64")]
+def jacobian_lines(entries: Sequence, parameters: Sequence[str] = (), limit: int = JACOBIAN_SHOWN) -> list[str]:
+    """The differing Jacobian entries, one a line, in aligned labelled columns.
+
+    The header names what the rows name: `d out[i] / d weight[j]` for a module's parameter
+    `weight`, `d out[i] / d x[j]` for an input x (`parameters` tells the two apart)."""
+    names = list(dict.fromkeys(e.input for e in entries))
+    kinds = {"parameter" if n in parameters else "input" for n in names}
+    rows = [("output", " or ".join(sorted(kinds)), "exact (SymPy)", "autograd float64")]
     rows += [(f"out{list(e.output)}", f"{e.input}{list(e.index)}", f"{e.exact:.10g}", f"{e.autograd:.10g}")
              for e in entries[:limit]]
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
-    lines = [f"  Jacobian entries d out[i] / d input[j] that differ ({len(entries)}):"]
+    lines = [f"  Jacobian entries {', '.join(f'd out[i] / d {n}[j]' for n in names)} that differ ({len(entries)}):"]
     lines += ["    " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     if len(entries) > limit:
         lines.append(f"    and {len(entries) - limit} more")
     return lines
+
+
+def _others(others: int, total: int) -> str:
+    """`  and 4 more of the 5 points differ`."""
+    return f"  and {others} more of the {counted(total, 'point')} {'differs' if others == 1 else 'differ'}"
 
 
 def _input(name: str, positions: Mapping[str, int] | None) -> str:
@@ -164,7 +190,7 @@ def _mode_message(result: CaseResult, head: str, point: PointResult, others: int
         lines.append(ONLY_SECOND_ORDER.replace("check the gradient alone with order=1", f"turn it off with "
                                                f"{check.mode}=False, or check the gradient alone with order=1"))
     if others:
-        lines.append(f"  and {others} more of {len(result.points)} points differ")
+        lines.append(_others(others, len(result.points)))
     return "\n".join(lines)
 
 
@@ -183,5 +209,5 @@ def _hessian_message(result: CaseResult, head: str, point: PointResult, others: 
     lines += _lines(pairs)
     lines.append(ONLY_SECOND_ORDER)
     if others:
-        lines.append(f"  and {others} more of {len(result.points)} points differ")
+        lines.append(_others(others, len(result.points)))
     return "\n".join(lines)
