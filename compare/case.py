@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 
 from . import modes as _modes
 
-__all__ = ["case", "Case", "collecting", "make_case", "compile_backend", "COMPILE_DEFAULT"]
+__all__ = ["case", "Case", "collecting", "make_case", "compile_backend", "nan_entry", "COMPILE_DEFAULT"]
 
 _collector: list | None = None
 
@@ -90,6 +90,19 @@ def _unknown(options: Mapping[str, Any]) -> str | None:
     return None
 
 
+def nan_entry(name: str, value) -> str | None:
+    """Why an input with a NaN entry cannot be checked, naming the first such entry; None without one.
+
+    NaN is not a number: nothing is differentiated there, so there is no derivative to compare."""
+    import torch
+
+    found = torch.isnan(value.detach()).nonzero()
+    if not len(found):
+        return None
+    where = f" at {found[0].tolist()}" if value.dim() else ""
+    return f"input {name!r} has NaN{where}: NaN has no derivative to compare"
+
+
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -109,6 +122,8 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
                     f"(write torch.arange(4.0), not torch.arange(4))")
         if name not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values()):
             return f"input {name!r} is not a parameter of {fn.__name__}()"
+        if nan_entry(name, value):
+            return nan_entry(name, value)
     dtypes = {v.dtype for v in inputs.values()}
     if len(dtypes) > 1:
         return f"inputs mix dtypes {sorted(map(str, dtypes))}; use one dtype per case"

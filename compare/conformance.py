@@ -21,10 +21,10 @@ are decided by the sample's values (`explore.ByValue`), so each sample gets
 the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
-on the kink of a documented rule in `compare.judge.kinks`, where autograd must
-give what the rule gives), else `unsupported` if one meets an ATen op with
-no meaning (`UnsupportedOp`), else `error` (any other exception, or a sample
-over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
+at a kink, where autograd must give a gradient PyTorch's rules allow: the op
+runs again with its sites recorded, `compare.judge.kinks`), else
+`unsupported` if one meets an ATen op with no meaning (`UnsupportedOp`), else
+`error` (any other exception, or a sample over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
     python -m compare.conformance            # counts and the per-op table, in every mode
     python -m compare.conformance --write    # also docs/opdb.json, docs/ops.md, docs/conformance.json and .md
@@ -49,14 +49,13 @@ from typing import Iterable, Sequence
 import torch
 
 from . import derive
-from .judge import kinks
 from .judge.verdict import measure
 from .conformance_modes import MODES, ModeSample, check_sample_modes
 from .modes import SECOND_ORDER
 from .opdb_record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load  # noqa: F401  (STATUSES: the API)
 from .symbolic import UnsupportedOp
 from .opdb_samples import (_coarsest, _differentiable, _finite_symbols, _forward_differs, _state,  # noqa: F401
-                           _where, differentiated, loss, loss_terms, prepare, samples, tensors)
+                           _where, differentiated, loss, loss_terms, point_kinks, prepare, samples, tensors)
 
 _samples, _loss, _loss_terms = samples, loss, loss_terms  # the names tests/test_opdb*.py know them by
 
@@ -120,7 +119,7 @@ def check_sample(op, sample) -> _Sample:
     differentiable = _differentiable(prep.real_out)
     if not prep.leaves or not differentiable:
         return _Sample("runs", "", prep.decomposed)
-    _, outputs = differentiated(prep)
+    index, outputs = differentiated(prep)
     total = sum(loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, prep.leaves, allow_unused=True)
     exact_grad = {n: derive.evaluate(g, prep.point) for n, g in derive.gradient(outputs, prep.symbols).items()}
@@ -133,14 +132,21 @@ def check_sample(op, sample) -> _Sample:
         errors = measure(auto[name], exact_grad[name], coarsest)
         if errors.agree:
             continue
-        on = kinks.locate(kinks.present(kinks.sites(prep.noted), outputs), prep.point)
-        if on:
-            rule = kinks.conventional(outputs, on, prep.symbols, prep.point)
-            if all(measure(auto[n], rule[n], coarsest).agree for n in prep.symbols):
-                ops = ", ".join(sorted({s.rule.op for s in on}))
-                return _Sample("runs", f"at a kink of {ops}: autograd follows the documented rule", prep.decomposed)
+        ops = _at_a_kink(prep, index, outputs, (auto, coarsest))
+        if ops:
+            return _Sample("runs", f"at a kink of {ops}: autograd follows PyTorch's rules", prep.decomposed)
         return _Sample("disagrees", _where(errors, f"gradient for input {name}"), prep.decomposed)
     return _Sample("runs", "", prep.decomposed)
+
+
+def _at_a_kink(prep, index: list[int], outputs, autograd: tuple) -> str:
+    """The ops at whose kinks the point lies, where autograd gives a gradient PyTorch's rules allow there
+    ("" elsewhere): the op runs again with its sites recorded, and the chain rule goes through them."""
+    auto, coarsest = autograd
+    at = point_kinks(prep, index, outputs, second=False)
+    if at is None or at.gradient(near=auto).match(auto, coarsest) is None:
+        return ""
+    return ", ".join(sorted(at.ops))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from .judge.mode_common import Reference
 from .judge.modes import check_modes
 from .modes import LABELS, NOT_RUN, Modes
 from .numeric.oracles import HESSIAN_LIMIT, direction
-from .opdb_samples import Prepared, call, differentiated, loss, prepare
+from .opdb_samples import Prepared, call, differentiated, loss, point_kinks, prepare
 from .records import AGREE, CONVENTION, DISAGREE
 from .sym import exact
 
@@ -84,21 +84,21 @@ def _loss_function(op, sample, prep: Prepared, index: list[int]):
     return loss_of
 
 
-def _kink(prep: Prepared, terms: np.ndarray):
-    on = kinks.locate(kinks.present(kinks.sites(prep.noted), terms), prep.point)
-    if not on:
+def _kink(prep: Prepared, index: list[int], terms: np.ndarray, second: bool) -> kinks.Kink | None:
+    """The sample's kink, as `judge.status.find_kink` finds a case's (a sample has no branches of its own)."""
+    at = point_kinks(prep, index, terms, second)
+    if at is None:
         return None
-    value = kinks.conventional(terms, on, prep.symbols, prep.point)
-    texts = [f"{s.rule.op}: {s.rule.text}" for s in {s.rule.op: s for s in on}.values()]
-    return kinks.Kink(ops=tuple(dict.fromkeys(s.rule.op for s in on)), rule="; ".join(texts), value=value)
+    return kinks.Kink(ops=at.ops, rule="; ".join(at.texts), allowed=at.gradient(), sites=at)
 
 
-def _reference(prep: Prepared, terms: np.ndarray, u: torch.Tensor, second: bool) -> Reference:
+def _reference(prep: Prepared, summed: tuple, u: torch.Tensor, second: bool) -> Reference:
+    index, terms = summed
     gradient = derive.gradient(terms, prep.symbols)
     flat = np.concatenate([derive.evaluate(gradient[n], prep.point).reshape(-1) for n in prep.symbols])
     hessian = _hessian(prep, gradient, u) if second else None
     output = derive.evaluate(np.array([sum(terms)], dtype=object), prep.point)
-    return Reference(output, flat, flat, flat[None], hessian, "", _kink(prep, terms))
+    return Reference(output, flat, flat, flat[None], hessian, "", _kink(prep, index, terms, second))
 
 
 def _hessian(prep: Prepared, gradient: dict, u: torch.Tensor) -> tuple[str, np.ndarray]:
@@ -135,7 +135,7 @@ def check_sample_modes(op, sample, modes: tuple[str, ...], seed: int = 0) -> dic
     chosen = Modes(**{k: k in wanted for k in LABELS})
     run = CaseRun(case=case, dtype=torch.float64, symbols=prep.symbols, seed=seed, u=u, second=chosen.second_order,
                   reverse=case.fn, modes=chosen, oracles=False)
-    checks, _, _ = check_modes(run, inputs, _reference(prep, terms, u, chosen.second_order))
+    checks, _, _ = check_modes(run, inputs, _reference(prep, (index, terms), u, chosen.second_order))
     return {**found, **{c.mode: _classified(c) for c in checks}}
 
 

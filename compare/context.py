@@ -10,6 +10,7 @@ import torch
 
 from .case import Case
 from .modes import Modes
+from .judge.basis import Basis
 from .points import tensor_point
 from .sym import exact
 
@@ -44,6 +45,9 @@ class CaseRun:
     asked: frozenset = frozenset()
     """The modes asked for by name (the case's own keywords): one torch cannot run is an error there,
     and `modes.NOT_RUN` where it is only the run's default."""
+    basis: Basis = Basis()
+    """What each derivative is compared on: structured inputs' directions, the precision each input's
+    computation ran in (`judge.basis`), from what the symbolic runs observed."""
 
     def exact_u(self) -> list:
         """`u` as exact numbers, for the exact H v."""

@@ -575,23 +575,36 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
     symbols are evaluated together (see the module docstring for exactness).
     """
     count = len(points)
-    out = np.empty((count, exprs.size), dtype=np.float64)
     if count == 0 or exprs.size == 0:
-        return out.reshape((count,) + exprs.shape)
+        return np.empty((count,) + exprs.shape, dtype=np.float64)
+    try:
+        return _evaluate_together(exprs, points, inputs)
+    except _Unsupported:  # an infinite coordinate: those points by SymPy alone (exp(-oo) = 0), the others together
+        out = np.empty((count,) + exprs.shape, dtype=np.float64)
+        extended = [i for i, p in enumerate(points) if not _rational(p)]
+        rest = [i for i in range(count) if i not in extended]
+        if rest:
+            out[rest] = _evaluate_together(exprs, [points[i] for i in rest], inputs)
+        for i in extended:
+            out[i] = evaluate(exprs, points[i])
+        return out
+
+
+def _evaluate_together(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """`evaluate_many` where every coordinate is rational (else `_Unsupported`, from `_fraction`)."""
+    count = len(points)
+    out = np.empty((count, exprs.size), dtype=np.float64)
     flat = [as_expr(e) for e in exprs.flat]  # released (detach(e) read as e) one group at a time
     same = {name: syms.reshape(-1) for name, syms in inputs.items() if syms.shape == exprs.shape}
     groups: dict = defaultdict(list)
     for i, e in enumerate(flat):
         groups[_entry_shape(e, {syms[i]: (_OWN, name) for name, syms in same.items()})].append(i)
-    try:
-        values = _Values(points, same)
-    except _Unsupported:  # a point that is not rational: entry by entry
-        values = None
+    values = _Values(points, same)
     # without inputs of the array's shape (a Jacobian, a Hessian, a scalar), every group sees the
     # same coordinates: one set of evaluators, so that entries share the subexpressions they have in
     # common (tanh(x @ W1) in every entry of an MLP's Jacobian) instead of each computing them anew
     shared, symbols_of = None, [flat[idx[0]].free_symbols for idx in groups.values()]  # a group's are its first's
-    if not same and values is not None:
+    if not same:
         scalars = {s: values.scalar(s) for s in set().union(*symbols_of) & values.known}
         shared = (scalars, _runners(scalars))
     for idx, symbols in zip(groups.values(), symbols_of):
@@ -599,7 +612,7 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         first = release(flat[idx[0]])
         own = {syms[idx[0]]: name for name, syms in same.items()}
         undecided = np.ones((count, len(idx)), dtype=bool)
-        if values is not None and symbols <= values.known:
+        if symbols <= values.known:
             # a tiny undecided value: an exact cancellation, most often, decided by algebra once for the
             # whole group (its entries share one template) instead of by SymPy value by value
             if shared is not None:
@@ -610,6 +623,11 @@ def evaluate_many(exprs: np.ndarray, points: Sequence[Mapping], inputs: Mapping[
         for p, k in zip(*np.nonzero(undecided)):
             out[p, idx[k]] = _exact_float(release(flat[idx[k]]), points[p])
     return out.reshape((count,) + exprs.shape)
+
+
+def _rational(point: Mapping) -> bool:
+    """Are all of a point's coordinates rational (none of them ±oo), as the Fraction evaluators need?"""
+    return all(isinstance(v, sympy.Rational) for v in point.values())
 
 
 class _Values:

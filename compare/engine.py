@@ -18,11 +18,13 @@ import ast
 import dataclasses
 import functools
 import inspect
+import os
 import textwrap
 import traceback
 from typing import Mapping
 
 import numpy as np
+import sympy
 import torch
 
 from . import numeric, wirtinger
@@ -32,6 +34,8 @@ from .errors import CaseOutputError, display_path, one_line
 from .exact_values import Check, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
+from .judge.basis import basis
+from .outputs import differentiated_outputs
 from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .modes import Modes, resolve
 from .numeric import oracles
@@ -40,8 +44,9 @@ from .pieces import Derived, derive_piece, extendable, float64_piece, forward_pi
 from .point import check_point
 from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
-from .records import DISAGREE, ERROR, CaseResult, UncoveredRegion, worst
+from .records import DISAGREE, ERROR, CaseResult, OutsideRegion, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
+from .symbolic.observed import Observed, observing
 
 __all__ = ["check_case", "case_source", "explore_case", "Settings", "CaseTimeout", "CaseOutputError"]
 
@@ -119,22 +124,67 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
 
     exploration = explore(_tensor_valued(case.fn), sym_inputs, feasibility=feasibility, points=points,
                           loop_bound=loop_bound, epsilon=epsilon, interior=in_dtype)
+    for region in exploration.outside:
+        _confirm_outside(case, region, tensor_point(region.witness, symbols, dtype) if region.witness else None)
     return exploration, feasibility
+
+
+def _confirm_outside(case: Case, region, point: dict | None) -> None:
+    """Torch's own run raises alike at a point inside a region where the symbolic run raised; else
+    that raise was the symbolic side's doing, and it is the case's error, as any raise is."""
+    if point is not None:
+        try:
+            case.fn(**{name: t.detach().clone().requires_grad_(True) for name, t in point.items()})
+        except type(region.exception):
+            return
+        except Exception:  # another failure: the symbolic raise stands unconfirmed
+            pass
+    raise region.exception
+
+
+def _uncovered(exploration, feasibility: Feasibility) -> tuple[UncoveredRegion, ...]:
+    """The regions not explored: each cut by a rule alone, and those left at the budget as one."""
+    def readable(u) -> sympy.Basic:
+        return feasibility.readable([d.literal for d in u.decisions])
+
+    cut = [UncoveredRegion(readable(u), u.reason, u.probability, u.how)
+           for u in exploration.uncovered if not u.stopped]
+    left = [u for u in exploration.uncovered if u.stopped]
+    if left:
+        hows = {u.how for u in left}
+        how = hows.pop() if len(hows) == 1 else "a sum of exact masses and Monte Carlo estimates"
+        cut.append(UncoveredRegion(sympy.Or(*(readable(u) for u in left)), left[0].reason,
+                                   sum(u.probability for u in left), how, paths=len(left)))
+    return tuple(cut)
+
+
+def _outside(exploration, feasibility: Feasibility, origins: list[str]) -> tuple[OutsideRegion, ...]:
+    """The regions where the case raises, as the pages and results.json show them."""
+    return tuple(OutsideRegion(feasibility.readable([d.literal for d in r.decisions]), r.error,
+                               f"line {r.site[1]} of {os.path.basename(r.site[0])}", r.probability, r.how,
+                               tuple(origins[i] for i in r.points)) for r in exploration.outside)
 
 
 def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     dtype = next(iter(case.inputs.values())).dtype
+    fn, settled = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
+    case = dataclasses.replace(case, fn=fn)
     stage("making the symbols and the points")
     symbols = case_symbols(case)
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)
-    exact_points = [exact_point(p, symbols) for _, p in user_points + shown]
     stage("exploring the control flow")
-    exploration, feasibility = explore_case(case, symbols, exact_points, seed=settings.seed,
-                                            loop_bound=case.loop_bound or settings.loop_bound,
-                                            epsilon=settings.epsilon)
-    run = _case_run(case, settings, symbols, exploration)
-    work = _derived(run, exploration, feasibility, exact_points)
+    (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
+    structure = basis(symbols, seen.structured, {})  # for the claim's proof; the whole basis once derived
+    moved = _onto_structure(user_points, structure)
+    if moved is not None:  # samples drawn off a structured input's structure: moved onto it, explored again
+        user_points = moved
+        (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
+    fn, outputs_note = settled()
+    case = dataclasses.replace(case, fn=fn)
+    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure)
+    work, seen64 = _derived(run, exploration, feasibility, exact_points)
+    run = _with_basis(run, seen, seen64, outputs_note)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
     stage("exact values at every point")
@@ -146,9 +196,32 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     for i, c in enumerate(checks):
         stage(f"autograd at point {i + 1} of {len(checks)}")
         checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i], (forward[i], mixed[i])))
-    done = len(checks) - len(shown)  # shown points are checked alike, reported apart
+    # shown points are checked alike, reported apart (those outside the domain are not checked)
+    done = len(checks) - sum(j is not None for j in exploration.point_pieces[len(user_points):])
+    base = dict(base, outside=_outside(exploration, feasibility, [o for o, _ in user_points + shown]))
     return _case_result(run, base, (exploration, feasibility), work,
                         (tuple(checked[:done]), tuple(checked[done:])), user_points[0][1])
+
+
+def _explore(case: Case, settings: Settings, symbols, points: list) -> tuple[tuple, Observed]:
+    """((exploration, feasibility, exact points), what the runs observed: structured arguments, casts)."""
+    exact_points = [exact_point(p, symbols) for _, p in points]
+    with observing() as seen:
+        exploration, feasibility = explore_case(case, symbols, exact_points, seed=settings.seed,
+                                                loop_bound=case.loop_bound or settings.loop_bound,
+                                                epsilon=settings.epsilon)
+    return (exploration, feasibility, exact_points), seen
+
+
+def _onto_structure(points: list, found) -> list | None:
+    """The drawn samples moved onto the structure of the inputs that ops read as structured matrices,
+    keeping the entries they read (`Basis.point`): a symmetric argument's sample is symmetric, a
+    triangular one's triangular, as the op's contract asks. None where no sample moves."""
+    if found.projection is None:
+        return None
+    moved = [(o, found.point(p) if o.startswith("sample") else p) for o, p in points]
+    same = all(torch.equal(p[n], q[n]) for (_, p), (_, q) in zip(points, moved) for n in p)
+    return None if same else moved
 
 
 def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
@@ -166,6 +239,18 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
                    asked=frozenset(k for k, v in case.modes.items() if v))
 
 
+def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
+    """`run` with what its comparisons are held to (`judge.basis`), and its direction `u` moved onto the
+    structured inputs' directions. `seen64`: the float64 replays' observations (None: the case's dtype
+    is float64, and its own runs are the float64 run's); `outputs_note`: which outputs are checked,
+    for a function that returns several ("" otherwise)."""
+    lowered = {run.dtype: seen.lowered, torch.float64: seen.lowered if seen64 is None else seen64.lowered}
+    found = basis(run.symbols, seen.structured + (seen64.structured if seen64 else []), lowered)
+    if outputs_note:
+        found = dataclasses.replace(found, notes=(outputs_note,) + found.notes)
+    return dataclasses.replace(run, basis=found, u=found.direction(run.u))
+
+
 def _piece_stage(what: str, k: int, pieces: list) -> None:
     stage(what + (f", piece {k + 1} of {len(pieces)}" if len(pieces) > 1 else ""))
 
@@ -174,8 +259,10 @@ def _scalar(exploration) -> bool:
     return bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
 
 
-def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict]) -> list[Derived]:
-    """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin."""
+def _derived(run: CaseRun, exploration, feasibility: Feasibility,
+             exact_points: list[dict]) -> tuple[list[Derived], Observed | None]:
+    """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin;
+    and what the float64 replays observed (None where the case's dtype is float64: there are none)."""
     def inside(k: int, piece) -> dict | None:
         return piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces) if j == k),
                                      None)
@@ -187,12 +274,13 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
         results.append(derive_piece(run, k, piece, feasibility, inside(k, piece)))
     stage("finding kinks")
     sites = [kink_sites(run, piece) for piece in pieces]
-    with shared_runs():  # the pieces' float64 replays share their paths' prefixes
+    with shared_runs(), observing() as seen64:  # the pieces' float64 replays share their paths' prefixes
         for k, piece in enumerate(pieces):
             _piece_stage("the code once more in float64", k, pieces)
             results[k] = dataclasses.replace(results[k], float64=float64_piece(run, k, piece))
-    return [Derived(piece, r, s, extendable(piece), forward_piece(run, k, r))
-            for k, (piece, r, s) in enumerate(zip(pieces, results, sites))]
+    derived = [Derived(piece, r, s, extendable(piece), forward_piece(run, k, r))
+               for k, (piece, r, s) in enumerate(zip(pieces, results, sites))]
+    return derived, (None if run.dtype == torch.float64 else seen64)
 
 
 def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str],
@@ -202,13 +290,14 @@ def _checks(exploration, exact_points: list[dict], users: list[str], shown: list
     Forward mode and finite differences decide no status: they run where a reader looks for them,
     the example, the samples and the shown points, not at the point found inside every piece, and
     nowhere without `oracles`."""
-    def at(i: int, origin: str) -> Check:
-        return Check(origin, exploration.point_pieces[i], exact_points[i], informs=oracles)
+    def at(i: int, origin: str) -> list[Check]:  # none for a point outside the function's domain
+        k = exploration.point_pieces[i]
+        return [] if k is None else [Check(origin, k, exact_points[i], informs=oracles)]
 
-    checks = [at(i, origin) for i, origin in enumerate(users)]
+    checks = [c for i, origin in enumerate(users) for c in at(i, origin)]
     checks += [Check(f"piece {k + 1}", k, piece.witness, informs=False)
                for k, piece in enumerate(exploration.pieces) if piece.decisions and piece.witness is not None]
-    return checks + [at(i, origin) for i, origin in enumerate(shown, start=len(users))]
+    return checks + [c for i, origin in enumerate(shown, start=len(users)) for c in at(i, origin)]
 
 
 def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checked, example) -> CaseResult:
@@ -224,10 +313,10 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
     if status == ERROR:
         first = next(p for p in points if p.status == ERROR)
         error = f"{_where(case)}: {first.origin}: {first.note}"
-    uncovered = tuple(UncoveredRegion(feasibility.readable([d.literal for d in u.decisions]), u.reason,
-                                      u.probability, u.how) for u in exploration.uncovered)
+    uncovered = _uncovered(exploration, feasibility)
     shown_dtype = next(iter(kinds.values())) if kinds else run.dtype  # complex64's parts are its float32 run
     return CaseResult(status=status, error=error, dtype=str(shown_dtype).replace("torch.", ""), complex=note,
+                      comparison_notes=run.basis.notes,
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import derive, jets
+from . import derive, extended, jets
 from .ball import Unsupported
 from .context import CaseRun
 from .pieces import full_hessian, second_order_gradient
@@ -59,11 +59,13 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
         elif run.second and piece.hessian is not None:
             hessians = derive.evaluate_many(piece.hessian, at_w, {})
         elif run.second and piece.hessian_mode == "directional":
-            hessians = derive.hessian_vector_values(second_order_gradient(piece), run.symbols, run.exact_u(), at_w)
+            hessians = extended.hessian_vectors(second_order_gradient(piece), run.symbols, run.exact_u(), at_w)
         for row, i in enumerate(mine):
-            found[i] = Exact({n: v[row] for n, v in grads.items()},
-                             {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
-                             hessians[row], {n: v[row] for n, v in weighted.items()} if weighted is not None else None)
+            found[i] = extended.at_point(
+                Exact({n: v[row] for n, v in grads.items()},
+                      {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
+                      hessians[row], {n: v[row] for n, v in weighted.items()} if weighted is not None else None),
+                checks[i].point, run.symbols)
     return found
 
 

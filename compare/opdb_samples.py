@@ -9,8 +9,10 @@ docstring for how leaves, constants and the loss are made.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -19,13 +21,14 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from . import derive
 from .explore import ByValue
+from .judge import kinks
 from .judge.verdict import measure
 from .sym import exact, input_symbols
 from .symbolic import BRANCH, MEANINGS, SymTensor, exprs_of, recording
 from .symbolic.complexes import imaginary_part, real_part
 from .symbolic.registry import ufunc
 
-__all__ = ["Prepared", "prepare", "differentiated", "samples", "tensors", "loss", "loss_terms", "call"]
+__all__ = ["Prepared", "prepare", "symbolic", "point_kinks", "differentiated", "samples", "tensors", "loss", "loss_terms", "call"]
 
 
 def tensors(sample) -> list[torch.Tensor]:
@@ -248,8 +251,14 @@ def _forward_differs(sym_out: list, real_out: list, point: dict, leaves: list) -
 class Prepared:
     """One sample run on real tensors under autograd and on symbolic tensors."""
 
+    op: object
+    """The OpInfo."""
+    sample: object
+    """The SampleInput."""
     leaves: list
     """The floating tensors that require grad: the inputs differentiated."""
+    state: list
+    """(tensor, its values before the call) for each tensor the op writes into (`_state`)."""
     symbols: dict
     """"t0", "t1", ... -> each leaf's SymPy symbols."""
     point: dict
@@ -258,8 +267,6 @@ class Prepared:
     """torch's outputs, flattened."""
     sym_out: list
     """The symbolic outputs, flattened."""
-    noted: list
-    """The kinked ops' notes of the symbolic run (`compare.symbolic.recording`)."""
     decomposed: tuple[str, ...]
     """The ATen ops that went through PyTorch's decompositions."""
 
@@ -270,20 +277,41 @@ def prepare(op, sample) -> Prepared:
     state = _state(sample, leaves)
     real_out = tree_flatten(call(op, sample.input, sample.args, sample.kwargs))[0]
     symbols = {f"t{k}": input_symbols(f"t{k}", tuple(t.shape)) for k, t in enumerate(leaves)}
-    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
-    by_id.update({id(t): SymTensor(before, t.dtype) for t, before in state})
     point = {s: exact(v) for k, t in enumerate(leaves)
              for s, v in zip(symbols[f"t{k}"].flat, t.detach().reshape(-1).tolist()) if math.isfinite(v)}
+    route = _Route()
+    sym_out = symbolic(op, sample, (leaves, state, symbols), point, route)
+    return Prepared(op, sample, leaves, state, symbols, point, real_out, sym_out, tuple(sorted(route.decomposed)))
+
+
+def symbolic(op, sample, inputs: tuple, point: dict, route=None) -> list:
+    """The op on symbolic tensors (`inputs`: leaves, state, symbols), branches decided by the point (inside
+    `route`, where one is given)."""
+    leaves, state, symbols = inputs
+    by_id = {id(t): _symbolic_leaf(t, _finite_symbols(symbols[f"t{k}"], t)) for k, t in enumerate(leaves)}
+    by_id.update({id(t): SymTensor(before.copy(), t.dtype) for t, before in state})
     swap = lambda v: by_id.get(id(v), v) if isinstance(v, torch.Tensor) else v  # noqa: E731
     s_input, s_args, s_kwargs = tree_map(swap, (sample.input, sample.args, sample.kwargs))
-    route = _Route()
     token = BRANCH.set(ByValue(point))
     try:
-        with recording() as noted, route:
-            sym_out = tree_flatten(call(op, s_input, s_args, s_kwargs))[0]
+        with route if route is not None else contextlib.nullcontext():
+            return tree_flatten(call(op, s_input, s_args, s_kwargs))[0]
     finally:
         BRANCH.reset(token)
-    return Prepared(leaves, symbols, point, real_out, sym_out, noted, tuple(sorted(route.decomposed)))
+
+
+def point_kinks(prep: Prepared, index: list[int], terms: np.ndarray, second: bool) -> kinks.PointKinks | None:
+    """The loss's kinked sites at the sample's point (`judge.kinks`; at the first order, or with `second`
+    also the second), None where there is none: the op runs again with its sites recorded. `index`,
+    `terms`: the outputs the loss sums and its terms (`differentiated`)."""
+    with recording() as rec:
+        out = symbolic(prep.op, prep.sample, (prep.leaves, prep.state, prep.symbols), prep.point)
+    headed = np.concatenate([loss_terms(exprs_of(out[k]), prep.real_out[k]) for k in index])
+    sites = kinks.PieceKinks(SimpleNamespace(output=terms, decisions=()), prep.symbols,
+                             lambda: (headed, rec, frozenset()))
+    chain = kinks.Chain(sites=rec.sites, point=prep.point)
+    chain.locate(headed.flat)
+    return kinks.PointKinks(sites, chain, second) if chain.kinked(second) else None
 
 
 def differentiated(prep: Prepared) -> tuple[list[int], np.ndarray]:

@@ -23,8 +23,9 @@ from .records import PieceResult
 from .sym import as_expr, nograd, release_nograd
 from .symbolic import SymTensor, recording
 
-__all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS", "derive_piece", "float64_piece", "kink_sites", "extendable",
-           "full_hessian", "hessian_note", "second_order_gradient"]
+__all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS",
+           "derive_piece", "float64_piece", "kink_sites", "record_kinks", "extendable", "full_hessian", "hessian_note",
+           "second_order_gradient"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -41,8 +42,8 @@ class Derived:
     piece: Piece
     result: PieceResult
     """Its exact derivatives; `result.float64` those of the float64 run where it computes another function."""
-    sites: list
-    """Its kinked ops' nodes (`kink_sites`)."""
+    kinks: kinks.PieceKinks
+    """Where its kinks are, found lazily (`kink_sites`)."""
     extendable: bool
     """Its output may be another expression near a point than at it (`extendable`)."""
     forward: "ForwardPiece | None" = None
@@ -69,7 +70,8 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
     grad, jac, weighted, hess, mode = _derivatives(run, piece.output)
     claim, note = None, ""
     if run.case.expect is not None:
-        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside)
+        project = run.basis.exact_gradient if run.basis.projection is not None else None  # structured inputs
+        claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside, project=project)
     return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
                        output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
@@ -160,13 +162,41 @@ class _Replay:
         return self.taken.pop(0) if self.taken else True  # a replay never outruns its piece
 
 
-def kink_sites(run: CaseRun, piece: Piece) -> list:
-    """The kinked ops' nodes in a piece's output: one more symbolic run along its path, recorded."""
-    if not any(kinks.may_kink(o) for o in piece.output.flat):
-        return []
-    with recording() as noted:
-        run_symbolic(run.case.fn, _symbolic_inputs(run, run.dtype), _Replay(piece))
-    return kinks.present(kinks.sites(noted), piece.output)
+def kink_sites(run: CaseRun, piece: Piece) -> kinks.PieceKinks:
+    """The piece's kink sites, found when a point first needs them (`kinks.located`)."""
+    return kinks.PieceKinks(piece, run.symbols, lambda: record_kinks(run, piece))
+
+
+def record_kinks(run: CaseRun, piece: Piece) -> tuple:
+    """The piece's output from one more symbolic run along its path with kink sites recorded (each a head,
+    `symbolic.heads`): (that output, the recording, the piece's decisions that a site's op made inside itself)."""
+    replay = _Matching(piece)
+    with recording() as rec:
+        output = run_symbolic(run.case.fn, _symbolic_inputs(run, run.dtype), replay)
+    owned = {replay.index[n] for n in rec.owner if n < len(replay.index) and replay.index[n] is not None}
+    return output, rec, owned
+
+
+class _Matching:
+    """Decides each branch as the piece did, matched by the branch's site and condition: a run whose ops'
+    outputs are heads may meet a branch that SymPy decided by itself on the plain expressions, so the
+    order alone would not do. A branch the piece never met goes the piece's next way."""
+
+    def __init__(self, piece: Piece):
+        self.decisions = piece.decisions
+        self.used = [False] * len(piece.decisions)
+        self.index: list = []
+        """For each branch this run decided, the piece's decision it followed (None: none)."""
+
+    def __call__(self, condition, site) -> bool:
+        free = [j for j, used in enumerate(self.used) if not used]
+        j = next((j for j in free if tuple(self.decisions[j].site) == tuple(site)
+                  and self.decisions[j].condition == condition), free[0] if free else None)
+        self.index.append(j)
+        if j is None:
+            return True
+        self.used[j] = True
+        return self.decisions[j].taken
 
 
 def extendable(piece: Piece) -> bool:

@@ -21,11 +21,12 @@ from .judge import kinks
 from .judge import modes
 from .judge.modes import check_modes
 from .judge.oracles import oracle_answers
-from .judge.status import Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error
+from .judge.status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
+                           path_error, undefined_status)
 from .judge.verdict import agreeing, combine, measure, measure_each
 from .pieces import Derived, full_hessian
 from .sym import exact
-from .records import ERROR, JacobianEntry, PieceResult, PointResult
+from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
 
 __all__ = ["check_point"]
 
@@ -54,55 +55,90 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
     tensors = run.tensors(check.point)
     ref = _reference(run, work, work.result, check.point, exact)
     ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
-    low = numeric.autograd_run(run.reverse, tensors, run.dtype)
-    high = numeric.autograd_run(run.reverse, tensors, torch.float64)
-    by_input = measure_each(low.grads, ref.exact.gradient, run.dtype)
-    by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64)
+    raw = numeric.autograd_run(run.reverse, tensors, run.dtype)  # the notes' `==` reads it as autograd gave it
+    low = _on_basis(run, raw)
+    high = _on_basis(run, numeric.autograd_run(run.reverse, tensors, torch.float64))
+    by_input = measure_each(low.grads, ref.exact.gradient, run.dtype, run.basis.tolerances(run.dtype))
+    by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64, run.basis.tolerances(torch.float64))
     errors, errors64 = combine(by_input.values()), combine(by_input64.values())
-    kink = find_kink(work.piece, check.point, work.sites, run.symbols, ref.exact.gradient, high.grads)
+    kink = _on_basis_kink(run, find_kink(work.piece, check.point, work.kinks, run.second, ref.exact.gradient,
+                                         high.grads))
     continued = ref64.continued is not None and ref64.continued.hessian is not None
     reference = modes.reference(run, ref64.result, ref64.exact, check.point, kink, continued)
     if work.forward is not None:
         reference = modes.with_forward(run, reference, work.forward, forward, check.point)
     checks, hessian, columns = check_modes(run, tensors, reference)
     found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
-                           (high.grads, by_input64), columns) if check.informs else None
+                           (high.grads, by_input64), kink, columns) if check.informs else None
     jac = _jacobians(run, work, tensors, ref64, kink, found) if run.modes.check_backward_ad else _Jacobians()
-    status, checks = _status(run, work, (low, high), ref64, kink, [
+    status, checks = _status(run, work, (low, high), ref64, kink, tensors, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors)], checks)
     return PointResult(origin=check.origin, piece=check.piece,
                        inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=ref.exact.gradient, autograd=low.grads, autograd64=high.grads, errors=errors,
-                       errors64=errors64, jacobian_errors=jac.errors, claim_exact=_claim(run, tensors, low),
+                       errors64=errors64, jacobian_errors=jac.errors, claim_exact=_claim(run, tensors, raw),
                        status=status.status, note=status.note,
                        oracles={name: o.result for name, o in found.items()} if found else None,
                        jacobian_forward_errors=jac.forward, hessian=hessian, rule=status.rule,
-                       torch=kinks.TORCH if kink is not None else None, errors_by_input=by_input,
+                       torch=kinks.TORCH if kink is not None or status.rule else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
-                       symbolic64=ref64.exact.gradient if exact64 is not None else None, modes=checks)
+                       symbolic64=ref64.exact.gradient if exact64 is not None else None, modes=checks,
+                       allowed=_allowed(kink))
 
 
-def _status(run: CaseRun, work: Derived, runs, ref64: _Reference, kink, compared, checks) -> tuple:
+def _on_basis(run: CaseRun, found: numeric.AutogradRun) -> numeric.AutogradRun:
+    """An autograd run's gradient as it is compared: projected onto structured inputs' directions."""
+    return found if run.basis.projection is None else replace(found, grads=run.basis.gradient(found.grads))
+
+
+def _on_basis_kink(run: CaseRun, kink: kinks.Kink | None) -> kinks.Kink | None:
+    """The values PyTorch's rules allow at a kink, projected as the runs are."""
+    if kink is None or kink.allowed is None or run.basis.projection is None:
+        return kink
+    return replace(kink, allowed=kink.allowed.mapped(run.basis.gradient), project=run.basis.gradient)
+
+
+def _status(run: CaseRun, work: Derived, runs, ref64: _Reference, kink, tensors, compared, checks) -> tuple:
     """(the point's status, every mode's check, reverse mode's first), in the order `judge.status`
-    documents: a path or output that is not the piece's is an error for every mode; then each mode's
-    own status, the worst deciding."""
+    documents: a path or output that is not the piece's is an error for every mode, a point where the
+    function is undefined is rule 5's for every mode; then each mode's own status, the worst deciding."""
     low, high = runs
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
     found = path_error(((_label(run.dtype), low), ("float64", high)), want)
-    if found is None:
-        mismatch = forward_mismatch(ref64.exact.output, high.output)
-        found = Status(ERROR, mismatch) if mismatch else None
-    if found is not None:
-        return found, checks
-    reverse = None
-    if run.modes.check_backward_ad:
-        reverse = kink_status(kink, ((run.dtype, low), (torch.float64, high))) if kink is not None else \
-            comparison_status(compared)
-        what = f"gradient of out.sum() in {_label(run.dtype)}" + (" and float64" if run.dtype != torch.float64 else "")
-        checks = (modes.reverse_check(reverse, what + (", and the Jacobian" if compared[2][1] is not None else "")),
-                  ) + checks
-    return modes.point_status(checks, reverse), checks
+    mismatch = forward_mismatch(ref64.exact.output, high.output, run.basis.output_tolerance()) if found is None \
+        else None
+    if found is not None or mismatch:
+        return found or Status(ERROR, mismatch), checks
+    reverse = undefined_status(ref64.exact.output, high.output, tensors, compared)
+    if reverse is not None and reverse.status == ERROR:
+        return reverse, checks
+    ruled = None
+    if reverse is not None:  # undefined there: rule 5 for every mode
+        ruled = Status(CONVENTION, _UNDEFINED, UNDEFINED_RULE)
+        checks = tuple(replace(c, status=CONVENTION, note=ruled.note) if c.status == DISAGREE else c for c in checks)
+    elif kink is not None:
+        reverse = kink_status(kink, ((run.dtype, low), (torch.float64, high)))
+    else:
+        reverse = comparison_status(compared)
+    if not run.modes.check_backward_ad:
+        return modes.point_status(checks, None, ruled), checks
+    what = f"gradient of out.sum() in {_label(run.dtype)}" + (" and float64" if run.dtype != torch.float64 else "")
+    checks = (modes.reverse_check(reverse, what + (", and the Jacobian" if compared[2][1] is not None else "")),
+              ) + checks
+    return modes.point_status(checks, reverse, ruled), checks
+
+
+_UNDEFINED = ("where the function is undefined (its value is NaN): autograd's value is arbitrary there by PyTorch's "
+              "rule 5, in every mode")
+
+
+def _allowed(kink) -> tuple:
+    """The gradients the rules allow at a kink, NaN where any value is (none off kinks)."""
+    if kink is None or kink.allowed is None:
+        return ()
+    a = kink.allowed
+    return tuple({n: np.where(a.free[n], np.nan, v[n]) for n in v} for v in a.values)
 
 
 def _label(dtype) -> str:
@@ -112,17 +148,22 @@ def _label(dtype) -> str:
 def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> _Reference:
     """The exact values a run is compared with: the formulas', or their limits where those are 0/0."""
     continued = _continued(run, work, result, point, exact)
-    if continued is None:
-        return _Reference(result, exact)
-    hessian = continued.hessian if continued.hessian is not None else exact.hessian
-    weighted = exact.weighted
-    if result.weighted is not None:  # wᵀ out's gradient and Hessian, taken by continuity as a scalar's are
-        second = _continued_weighted(run, result, point)
-        if second is not None:
-            weighted = second.gradient
-            hessian = second.hessian if result.hessian_mode == "full" else second.hessian @ run.u.numpy()
-    return _Reference(result, replace(exact, gradient=continued.gradient, jacobian=continued.jacobian,
-                                      hessian=hessian, weighted=weighted), continued)
+    if continued is not None:
+        hessian = continued.hessian if continued.hessian is not None else exact.hessian
+        weighted = exact.weighted
+        if result.weighted is not None:  # wᵀ out's gradient and Hessian, taken by continuity as a scalar's are
+            second = _continued_weighted(run, result, point)
+            if second is not None:
+                weighted = second.gradient
+                hessian = second.hessian if result.hessian_mode == "full" else second.hessian @ run.u.numpy()
+        exact = replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian,
+                        weighted=weighted)
+    basis = run.basis
+    if basis.projection is not None:  # compared along the structured inputs' directions (`judge.basis`)
+        exact = replace(exact, gradient=basis.gradient(exact.gradient), hessian=basis.hessian(exact.hessian),
+                        jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None,
+                        weighted=basis.gradient(exact.weighted) if exact.weighted is not None else None)
+    return _Reference(result, exact, continued)
 
 
 def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
@@ -153,7 +194,8 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
         exact.jacobian is not None and any(not np.isfinite(v).all() for v in exact.jacobian.values()))
     if not (undefined or work.extendable) or not np.isfinite(np.asarray(exact.output, dtype=np.float64)).all():
         return None
-    if kinks.locate(work.sites, point) or kinks.boundaries(work.piece.decisions, point):
+    if work.kinks.at(point, run.second) is not None or \
+            kinks.boundaries(work.piece.decisions, point, work.kinks.owned(point)):
         return None
     # a non-scalar output's Hessian is wᵀ out's, which continuity does not take: its gradient and Jacobian are
     hessian = result.hessian if run.second and result.weighted is None else None
@@ -165,24 +207,26 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
 
 def _jacobians(run: CaseRun, work: Derived, tensors, ref64: _Reference, kink, found) -> _Jacobians:
     """Autograd's (and forward mode's) Jacobian against the exact one, off kinks, where the piece has one."""
-    if work.result.jacobian is None or kink is not None:
+    if work.result.jacobian is None or (kink is not None and kink.first_order):
         return _Jacobians()
-    want = ref64.exact.jacobian
-    auto_jac = numeric.jacobian_run(run.reverse, tensors)
-    errors = combine([measure(auto_jac[n], want[n], torch.float64) for n in work.result.jacobian])
-    differs = () if errors.agree else _jacobian_differs(auto_jac, want, work.piece.output.shape)
+    want, tolerances = ref64.exact.jacobian, run.basis.tolerances(torch.float64) or {}
+    auto_jac = run.basis.jacobian(numeric.jacobian_run(run.reverse, tensors))
+    errors = combine([measure(auto_jac[n], want[n], torch.float64, tolerance=tolerances.get(n))
+                      for n in work.result.jacobian])
+    differs = () if errors.agree else _jacobian_differs(auto_jac, want, work.piece.output.shape, tolerances)
     forward = found["forward"] if found else None
     jac_forward = None
     if forward is not None and forward.jacobian is not None:
-        jac_forward = combine([measure(forward.jacobian[n], want[n], torch.float64) for n in want])
+        got = run.basis.jacobian(forward.jacobian)
+        jac_forward = combine([measure(got[n], want[n], torch.float64, tolerance=tolerances.get(n)) for n in want])
     return _Jacobians(errors, jac_forward, differs)
 
 
-def _jacobian_differs(got: dict, want: dict, output_shape: tuple) -> tuple[JacobianEntry, ...]:
+def _jacobian_differs(got: dict, want: dict, output_shape: tuple, tolerances: dict) -> tuple[JacobianEntry, ...]:
     """The entries of autograd's float64 Jacobian outside the tolerance, in row-major order."""
     found = []
     for name, exact_jac in want.items():
-        bad = ~agreeing(got[name], exact_jac, torch.float64)
+        bad = ~agreeing(got[name], exact_jac, torch.float64, tolerance=tolerances.get(name))
         for idx in zip(*np.nonzero(bad)):
             idx = tuple(int(i) for i in idx)
             found.append(JacobianEntry(output=idx[:len(output_shape)], input=name, index=idx[len(output_shape):],

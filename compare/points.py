@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import numeric, wirtinger
-from .case import Case
+from .case import Case, nan_entry
 from .sym import exact, input_symbols
 
 __all__ = ["REDRAWS", "case_seed", "case_symbols", "sample_points", "shown_points", "exact_point", "tensor_point"]
@@ -63,8 +63,13 @@ def shown_points(case: Case, dtype) -> list[tuple[str, dict[str, torch.Tensor]]]
     if not given:
         return []
     given = [given] if isinstance(given, Mapping) else list(given)
-    return [(f"shown {k + 1}", {n: torch.as_tensor(p[n]).to(dtype) for n in case.inputs})
-            for k, p in enumerate(given)]
+    shown = [(f"shown {k + 1}", {n: torch.as_tensor(p[n]).to(dtype) for n in case.inputs})
+             for k, p in enumerate(given)]
+    for origin, point in shown:
+        problem = next((nan_entry(n, t) for n, t in point.items() if nan_entry(n, t)), None)
+        if problem:
+            raise ValueError(f"{origin} (show_at): {problem}")
+    return shown
 
 
 def exact_point(point: Mapping[str, torch.Tensor], symbols: Mapping[str, np.ndarray]) -> dict:

@@ -10,8 +10,8 @@ from .judge.verdict import Errors
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
 
 __all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
-           "UncoveredRegion", "CaseResult",
-           "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
+           "UncoveredRegion", "OutsideRegion", "CaseResult", "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES",
+           "worst"]
 
 def fails_run(result: "CaseResult") -> bool:
     """Does this result make a run fail (exit 1)? A `disagree`, unless the case is declared
@@ -184,6 +184,9 @@ class PointResult:
     modes: tuple[ModeCheck, ...] = ()
     """Each mode checked at the point, in the order of `compare.modes.KEYWORDS`; `status` is the worst
     of theirs (reverse mode's is the status of the comparisons above)."""
+    allowed: tuple[dict[str, np.ndarray], ...] = ()
+    """At a kink: every gradient of out.sum() PyTorch's rules allow there (float64, NaN where they
+    allow any value); empty elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,26 @@ class UncoveredRegion:
     reason: str
     probability: float
     how: str
+    paths: int = 1
+    """How many paths not explored it joins (where exploration stopped at its budget): `condition` is
+    their union, `probability` the sum of theirs."""
+
+
+@dataclass(frozen=True)
+class OutsideRegion:
+    """Inputs where the case's code raises (a library's check of its arguments): outside the
+    function's domain, so no piece of it; torch's own run raises there too."""
+
+    condition: sympy.Basic
+    error: str
+    """What it raises: `ValueError: var has negative entry/entries`."""
+    where: str
+    """The line of the case's code through which it raised: `line 17 of losses.py`."""
+    probability: float
+    how: str
+    """How the probability was obtained (exact, or a Monte Carlo estimate)."""
+    unchecked: tuple[str, ...] = ()
+    """The drawn points that lie there, not checked (`sample 2`)."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +267,12 @@ class CaseResult:
     whether the function is holomorphic; None for a case with real inputs."""
     modes: tuple[str, ...] = ()
     """The keywords of the modes checked (`compare.modes.Modes.on`), in `compare.modes.KEYWORDS` order."""
+    comparison_notes: tuple[str, ...] = ()
+    """How the comparison follows the computation (`judge.basis`), a sentence each: an input an op reads
+    as a structured matrix, compared along that structure; an input whose values the function rounds to
+    a coarser dtype, its derivatives held to that dtype's tolerance."""
+    outside: tuple[OutsideRegion, ...] = ()
+    """The regions where the case raises: outside its domain."""
 
     # How a result shows itself comes from compare/render/display.py (records never import their
     # renderers): one line at a prompt (`__repr__`), a few printed (`__str__`, `summary()`), every

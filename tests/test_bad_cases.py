@@ -29,7 +29,7 @@ EXPECTED = {
     "raises": r"tests/bad_cases/raises\.py:8: ValueError: this case is broken on purpose",
     "never_returns": r"tests/bad_cases/never_returns\.py:[78]: CaseTimeout: "
                      r"the case ran longer than its time limit of 1 s .*",
-    "not_a_tensor": r"tests/bad_cases/not_a_tensor\.py:7: CaseOutputError: listing\(\) returned list, "
+    "not_a_tensor": r"tests/bad_cases/not_a_tensor\.py:7: CaseOutputError: listing\(\) returned dict, "
                     r"not a tensor",
     "expect_shape": r"tests/bad_cases/expect_shape\.py:5: CaseOutputError: expect gives shape \(3,\) "
                     r"for input 'x'; its gradient has shape \(4,\)",

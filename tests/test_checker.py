@@ -109,8 +109,13 @@ def test_a_write_through_a_view_reaches_its_base():
 
 def test_a_floor_division_is_a_step_with_derivative_zero():
     r = _checked(lambda x: torch.div(x, 2, rounding_mode="floor") * x)
-    assert r.status == "agree", (r.status, r.error)
     assert str(r.pieces[0].gradient["x"][0]) == "floor(x_0/2)"
+    # x = 2 lies on a jump of floor(x / 2): rule 4 gives the step's derivative 0 there, so the gradient is
+    # floor(x / 2) = 1, as off the jump (the sample)
+    assert r.status == "convention", (r.status, r.error)
+    assert r.points[0].rule.startswith("div(2") and "rule 4" in r.points[0].rule
+    assert r.points[0].allowed[0]["x"].tolist() == [0.0, 1.0, -2.0]
+    assert [p.status for p in r.points[1:]] == ["agree"]
 
 
 B32 = torch.tensor([[1.0, -0.5], [0.25, 2.0], [0.5, 0.5]])  # float32, as a module constant is

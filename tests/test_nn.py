@@ -117,10 +117,12 @@ def test_selections_at_a_tie_follow_the_index_they_return():
         assert compare.check(fn, {"x": t}, samples=0, order=1).status == CONVENTION
 
 
-@pytest.mark.xfail(strict=True, reason="autograd shares median()'s gradient among ties; no kink rule models it yet")
 def test_median_at_a_tie():
+    """median() without dim shares the gradient evenly among the entries equal to it (derivatives.yaml)."""
     t = torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64)
-    assert compare.check(lambda x: torch.median(x), {"x": t}, samples=0, order=1).status == CONVENTION
+    result = compare.check(lambda x: torch.median(x), {"x": t}, samples=0, order=1)
+    assert result.status == CONVENTION
+    assert [a["x"].tolist() for a in result.points[0].allowed] == [[0.5, 0.5, 0.0]]
 
 
 class _WrongPool(torch.autograd.Function):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import compare
 from compare.judge.verdict import TOLERANCES, measure, ulp_distance
 
 inf, nan = math.inf, math.nan
@@ -19,9 +20,9 @@ def agree(got, want, dtype=F64) -> bool:
 @pytest.mark.parametrize("dtype", [F64, F32, torch.float16, torch.bfloat16])
 def test_tolerance_is_the_table_entry_of_the_dtype(dtype):
     tol = TOLERANCES[dtype]
-    want = 3.0
-    inside = want + 0.9 * (tol.atol + tol.rtol * want)
-    outside = want + 1.1 * (tol.atol + tol.rtol * want)
+    want = 3.0  # the array's largest entry: atol is scaled by it
+    inside = want + 0.9 * (tol.atol * want + tol.rtol * want)
+    outside = want + 1.1 * (tol.atol * want + tol.rtol * want)
     assert agree([inside], [want], dtype)
     assert not agree([outside], [want], dtype)
 
@@ -55,6 +56,50 @@ def test_one_wrong_entry_among_many_is_caught_and_located():
     e = measure(got, want, F64)
     assert not e.agree and e.worst == (1, 2)
     assert e.max_abs == pytest.approx(1e-3) and e.max_rel == pytest.approx(1e-3 / 5)
+
+
+# -- the absolute tolerance scales with the derivative's magnitude -----------------------------
+def test_rounding_at_an_exact_zero_beside_large_entries_agrees():
+    """The Hessian of x.prod() over eight entries (make_tensor's, seed 4): its diagonal is exactly 0, and
+    torch's prod backward (result / x_i, differentiated again) leaves 7.3e-12 there beside entries of
+    1.6e4, a rounding of 4.5e-16 relative to them. Unscaled, float64's atol of 1e-12 called it a
+    disagreement."""
+    x = torch.tensor([-0.4120310730046346, 4.169785074479985, -7.963973330890175, 7.976826173134215,
+                      8.075385454183436, 0.9233505946898992, -1.6184987825838657, 4.672199521810679], dtype=F64)
+    result = compare.check(lambda x: x.prod(), (x,), samples=0)
+    hessian = result.points[0].hessian
+    assert np.diag(hessian.exact).tolist() == [0.0] * 8  # d2/dx_i2 of a product of distinct entries
+    assert np.abs(np.diag(hessian.autograd)).max() > TOLERANCES[F64].atol  # what failed before
+    assert result.status == "agree"
+
+
+def test_a_relative_error_of_1e_6_in_a_small_entry_of_a_large_tensor_is_caught():
+    want = np.array([2.5e5, -1.3e5, 1.0, 0.0])
+    got = want.copy()
+    got[2] *= 1 + 1e-6
+    assert not measure(got, want, F64).agree
+    assert measure(got, want, F64).worst == (2,)
+    wrong_zero = want.copy()
+    wrong_zero[3] = 1e-6  # 4e-12 of the largest entry: more than rounding
+    assert not measure(wrong_zero, want, F64).agree
+
+
+class _SmallEntryOff(torch.autograd.Function):
+    """x * w, whose backward is 1e-6 relative off in the gradient's smallest entry (w = [2.5e5, 1])."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * torch.tensor([2.5e5, 1.0], dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * torch.tensor([2.5e5, 1.0 + 1e-6], dtype=g.dtype)
+
+
+def test_a_backward_off_in_a_small_entry_of_a_large_gradient_is_caught():
+    result = compare.check(_SmallEntryOff.apply, (torch.tensor([0.5, -2.0], dtype=F64),), order=1, samples=0)
+    assert result.status == "disagree"
+    assert result.points[0].errors64_by_input["x"].worst == (1,)
 
 
 def test_shapes_must_match():

@@ -9,58 +9,32 @@ translate; then a seeded sample search looks for a witness, and a side
 with neither a proof nor a witness is `unknown`, never silently kept or
 dropped. With one input variable and piecewise rational conditions, the
 exact region (`intervals.py`) decides instead of z3, solved once per
-prefix of a path.
+prefix of a path; so does a box (`boxes.py`), a conjunction whose every
+literal is about one input entry. z3 is asked only about the rest.
 
 The probability of a region is its mass under the case's sampling
 distribution (independent standard normals): exact for one variable (the
-region is a union of intervals), a seeded Monte Carlo estimate otherwise.
+region is a union of intervals) and for a box (a product of such masses),
+a seeded Monte Carlo estimate otherwise.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import math
-import sys
 import zlib
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import sympy
 
 from . import intervals
-from ..sym import RELATIONS, detach, exact, release, truth
+from .boxes import Boxes
+from .translate import Translator, Untranslatable, load_solver, model_point, z3
+from ..sym import exact, release, truth
 
 __all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN", "load_solver"]
 
-
-def _imported_on_first_use(name: str):
-    """The module `name`, whose import runs when one of its attributes is first read (the standard
-    library's `LazyLoader`): z3 takes about 0.2 s to import, and a case without branches never
-    asks it anything."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-z3 = _imported_on_first_use("z3")
-
-
-def load_solver() -> None:
-    """Import z3 now (before forking workers, so that each does not import it again)."""
-    z3.Context  # noqa: B018  (reading an attribute runs the import)
-
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
-
-
-class Untranslatable(Exception):
-    """A condition that z3 cannot express (a transcendental function, a symbolic power)."""
 
 
 @dataclass(frozen=True)
@@ -73,134 +47,6 @@ class Check:
     """A point satisfying the condition (symbol -> Rational), when one was found."""
 
 
-class _Translator:
-    """SymPy -> z3, with fresh variables (and their defining constraints) for roots."""
-
-    def __init__(self, symbols: Sequence[sympy.Symbol]):
-        self.symbols = tuple(symbols)
-        self.cache: dict = {}
-        self.fresh = 0
-
-    # Both made on first use: a case without branches never asks z3 anything, and a context costs
-    # about 9 ms (10000 variables, far more).
-    @functools.cached_property
-    def ctx(self) -> z3.Context:
-        # A context of its own: z3's models depend on every term its context has seen, so a shared
-        # (global) context would make witnesses depend on the cases checked before in the process.
-        return z3.Context()
-
-    @functools.cached_property
-    def vars(self) -> dict:
-        return {s: z3.Real(s.name, self.ctx) for s in self.symbols}
-
-    def __call__(self, expr) -> tuple:
-        """(z3 expression, side constraints) for a SymPy expression or relation."""
-        if expr in self.cache:
-            return self.cache[expr]
-        sides: list = []
-        result = (self._tr(expr, sides), tuple(sides))
-        self.cache[expr] = result
-        return result
-
-    def _num(self, value: sympy.Rational):
-        return z3.RealVal(f"{value.p}/{value.q}", self.ctx)
-
-    def _tr(self, e, sides):
-        tr = lambda a: self._tr(a, sides)  # noqa: E731
-        if e is sympy.true or e is sympy.false:
-            return z3.BoolVal(e is sympy.true, self.ctx)
-        if isinstance(e, sympy.Symbol):
-            if e not in self.vars:
-                raise Untranslatable(f"unknown symbol {e}")
-            return self.vars[e]
-        if isinstance(e, sympy.Rational):
-            return self._num(e)
-        if isinstance(e, sympy.Float):
-            return self._num(exact(float(e)))
-        if isinstance(e, sympy.Add):
-            return z3.Sum([tr(a) for a in e.args])
-        if isinstance(e, sympy.Mul):
-            out = tr(e.args[0])
-            for a in e.args[1:]:
-                out = out * tr(a)
-            return out
-        if isinstance(e, sympy.Pow):
-            return self._power(e, sides)
-        if isinstance(e, detach):
-            return tr(e.args[0])
-        if type(e) in RELATIONS:
-            return RELATIONS[type(e)](tr(e.lhs), tr(e.rhs))
-        if isinstance(e, (sympy.And, sympy.Or)):
-            return (z3.And if isinstance(e, sympy.And) else z3.Or)([tr(a) for a in e.args])
-        if isinstance(e, sympy.Not):
-            return z3.Not(tr(e.args[0]))
-        return self._piecewise(e, tr)
-
-    def _power(self, e, sides):
-        base, p = e.args
-        if p.is_Integer:
-            b = self._tr(base, sides)
-            if p == 0:
-                return z3.RealVal(1, self.ctx)
-            if int(p) < 0:
-                sides.append(b != 0)
-                return 1 / (b ** int(-p)) if int(-p) > 1 else 1 / b
-            return b ** int(p) if int(p) > 1 else b
-        if p.is_Rational and p.q == 2:  # sqrt(b)**p: a fresh s >= 0 with s*s == b
-            b = self._tr(base, sides)
-            self.fresh += 1
-            s = z3.Real(f"__sqrt{self.fresh}", self.ctx)
-            sides.extend([s >= 0, s * s == b])
-            k = int(p.p)
-            if k < 0:
-                sides.append(s != 0)
-                return 1 / (s ** -k) if -k > 1 else 1 / s
-            return s ** k if k > 1 else s
-        raise Untranslatable(f"power {e}")
-
-    def _piecewise(self, e, tr):
-        """The heads that are a choice between expressions: Abs, Max, Min, sign, Heaviside, Piecewise."""
-        def real(value):  # made where used, in the order used: z3's models depend on the terms it has seen
-            return z3.RealVal(value, self.ctx)
-
-        if isinstance(e, sympy.Abs):
-            a = tr(e.args[0])
-            return z3.If(a >= 0, a, -a)
-        if isinstance(e, (sympy.Max, sympy.Min)):
-            args = [tr(a) for a in e.args]
-            out = args[0]
-            for a in args[1:]:
-                out = z3.If(a > out, a, out) if isinstance(e, sympy.Max) else z3.If(a < out, a, out)
-            return out
-        if isinstance(e, sympy.sign):
-            a = tr(e.args[0])
-            return z3.If(a > 0, real(1), z3.If(a < 0, real(-1), real(0)))
-        if isinstance(e, sympy.Heaviside):
-            a = tr(e.args[0])
-            h0 = e.args[1] if len(e.args) > 1 else sympy.Rational(1, 2)
-            return z3.If(a > 0, real(1), z3.If(a < 0, real(0), tr(h0)))
-        if isinstance(e, sympy.Piecewise):
-            out = None
-            for value, cond in reversed(e.args):
-                v = tr(value)
-                out = v if out is None else z3.If(tr(cond), v, out)
-            return out
-        raise Untranslatable(f"{type(e).__name__} in {e}")
-
-
-def _model_point(model, translator: _Translator) -> tuple[dict, bool]:
-    """(the model's point, whether it is exactly the model's: rational, not approximated)."""
-    point, is_exact = {}, True
-    for s, v in translator.vars.items():
-        value = model.eval(v, model_completion=True)
-        if isinstance(value, z3.RatNumRef):
-            point[s] = sympy.Rational(value.numerator_as_long(), value.denominator_as_long())
-        else:  # an algebraic number: a close rational, to be checked
-            point[s] = sympy.Rational(Fraction(value.approx(40).as_fraction()))
-            is_exact = False
-    return point, is_exact
-
-
 class Feasibility:
     """Decides conditions over `symbols` and finds points, for one exploration.
 
@@ -211,7 +57,8 @@ class Feasibility:
     def __init__(self, symbols: Sequence[sympy.Symbol], *, seed: int = 0, timeout_ms: int = 5000,
                  samples: int = 4096):
         self.symbols = list(symbols)
-        self.translator = _Translator(self.symbols)
+        self.translator = Translator(self.symbols)
+        self.boxes = Boxes(self.symbols)
         self.timeout_ms = timeout_ms
         self._seed, self._samples = seed, samples
         self._draws: tuple | None = None
@@ -255,8 +102,15 @@ class Feasibility:
             # would, and costs one intersection per new literal where z3 re-reads the whole path.
             region, own = self._region(tuple(conditions))
             if region is not None and own:
-                return Check(SAT, _inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+                return Check(SAT, intervals.inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+        box = self._box(conditions)
+        if box is not None:  # every literal about one entry: decided exactly, entry by entry
+            return Check(UNSAT) if Boxes.empty(box) else Check(SAT, self.boxes.corner(box))
         return self._solve(conditions)
+
+    def _box(self, conditions: Sequence[sympy.Basic]) -> dict | None:
+        """The conjunction's box (`boxes.py`) over several input entries, or None (one entry: `region`)."""
+        return self.boxes.box(conditions) if len(self.symbols) > 1 else None
 
     def _solve(self, conditions: list) -> Check:
         """`check` by z3, then (for what z3 cannot read) intervals or a sample search."""
@@ -275,12 +129,12 @@ class Feasibility:
             return Check(UNSAT)
         if answer == z3.sat and not opaque:
             # z3 decides translated conditions exactly: a rational model needs no re-check.
-            point, is_exact = _model_point(solver.model(), self.translator)
+            point, is_exact = model_point(solver.model(), self.translator)
             if is_exact or all(truth(c, point) for c in conditions):
                 return Check(SAT, point)
         region = self.region(conditions) if opaque else None
         if region is not None:  # one variable, solved exactly by intervals
-            return Check(SAT, _inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+            return Check(SAT, intervals.inside(region[0], self.symbols[0])) if region else Check(UNSAT)
         found = self.search(conditions)
         return Check(SAT, found) if found is not None else Check(UNKNOWN)
 
@@ -295,6 +149,9 @@ class Feasibility:
             region, own = self._region(tuple(c for c in conditions if c is not sympy.true))
             if region is not None and own:
                 return intervals.contains(region, point[self.symbols[0]])
+        box = self._box(conditions)
+        if box is not None and all(s in point for s in box):
+            return Boxes.contains(box, point)
         return all(truth(c, point) for c in conditions)
 
     def search(self, conditions: Sequence[sympy.Basic]) -> dict | None:
@@ -312,7 +169,8 @@ class Feasibility:
         """A point strictly inside the region, well away from its boundaries.
 
         One variable: the centre of one of the region's intervals (exact).
-        Several: z3 on the conditions with every bound made strict and moved
+        A box (every literal about one entry): the centre of each side,
+        moved off the axes (`_spread`). Several: z3 on the conditions with every bound made strict and moved
         inwards, by a margin relative to the bound (absolute where the bound is
         0), shrinking the margin until a point is found, then moved off the
         axes (`_spread`). `accept(point) -> point | None` rounds a candidate to
@@ -323,9 +181,13 @@ class Feasibility:
         if region is not None:
             for interval in region:
                 if interval.lo != interval.hi:
-                    point = accept(_inside(interval, self.symbols[0]))
+                    point = accept(intervals.inside(interval, self.symbols[0]))
                     if point is not None:
                         return point
+        box = self._box(conditions)
+        if box is not None:
+            return None if Boxes.empty(box) else next(
+                (p for p in map(accept, self._spread(self.boxes.corner(box), conditions)) if p is not None), None)
         for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Rational(1, 10**8), None):
             tight = [c for c in (_tighten(c, margin) for c in conditions) if c is not sympy.true]
             # z3's own model, spread: a region's centre was tried above
@@ -376,6 +238,12 @@ class Feasibility:
         region = self.region(conditions)
         if region is not None:
             return intervals.mass(region), "exact"
+        box = self.boxes.box(conditions, compound=True) if len(self.symbols) > 1 else None
+        if box is not None:
+            return Boxes.mass(box), "exact"
+        less = self.boxes.mass_less(conditions) if len(self.symbols) > 1 else None
+        if less is not None:
+            return less, "exact"
         n = len(self.mc)
         hits = int(self._holds(conditions, self.mc).sum()) if conditions else n
         if hits == 0:
@@ -385,15 +253,15 @@ class Feasibility:
     def below(self, conditions: Sequence[sympy.Basic], limit: float) -> tuple[float, str] | None:
         """A proof that the region's probability is below `limit`: (bound, how), or None.
 
-        One variable: the exact mass. Several: z3 proves the region lies in a
+        One variable, or a box (`boxes.py`): the exact mass. Several: z3 proves the region lies in a
         box |x_i| < w about the origin, whose mass is prod erf(w/sqrt 2), or
         outside the box |x_i| < W, whose complement has mass at most
         n erfc(W/sqrt 2). Regions of other shapes are not bounded here.
         """
         conditions = [c for c in conditions if c is not sympy.true]
-        region = self.region(conditions)
-        if region is not None:
-            p = intervals.mass(region)
+        region, box = self.region(conditions), self._box(conditions)
+        if region is not None or box is not None:
+            p = intervals.mass(region) if region is not None else Boxes.mass(box)
             return (p, "exact") if p < limit else None
         n = len(self.symbols)
         # erf(x) <= 2x/sqrt(pi), so this w makes the box's mass at most `limit`.
@@ -464,6 +332,9 @@ class Feasibility:
         region = self.region(conditions)
         if region is not None:
             return intervals.as_relational(region, self.symbols[0])
+        box = self._box(conditions)
+        if box is not None:
+            return self.boxes.readable(box)
         kept: list = []
         for i, c in enumerate(conditions):
             later = conditions[i + 1:i + 4]
@@ -492,24 +363,6 @@ class Feasibility:
 
 
 _LINE = (intervals.Interval(-sympy.oo, sympy.oo, False, False),)
-
-
-def _inside(interval: intervals.Interval, s: sympy.Symbol) -> dict:
-    """A rational point strictly inside an interval, far from its ends relative to their size."""
-    lo, hi = interval.lo, interval.hi
-    if lo == hi:
-        value = lo
-    elif lo.is_finite and hi.is_finite:
-        value = intervals._between(lo, hi)
-    elif lo.is_finite:  # [lo, oo): as far in again as lo is from 0, and at least 1
-        value = lo + sympy.Max(1, abs(lo))
-    elif hi.is_finite:
-        value = hi - sympy.Max(1, abs(hi))
-    else:
-        value = sympy.Integer(0)
-    if not value.is_Rational:
-        value = sympy.Rational(value.evalf(30))
-    return {s: value}
 
 
 def _far_bound(limit: float, n: int) -> sympy.Rational:

@@ -19,7 +19,7 @@ import sympy
 
 from ..sym import as_expr, exact, release, truth
 
-__all__ = ["Interval", "solve", "intersect", "contains", "mass", "gauss_mass", "as_relational", "from_set"]
+__all__ = ["Interval", "solve", "intersect", "contains", "inside", "mass", "gauss_mass", "as_relational", "from_set"]
 
 oo = sympy.oo
 
@@ -180,6 +180,24 @@ def contains(region, value) -> bool:
         if (i.lo < value or (i.lo_closed and i.lo == value)) and (value < i.hi or (i.hi_closed and i.hi == value)):
             return True
     return False
+
+
+def inside(interval: Interval, s: sympy.Symbol) -> dict:
+    """A rational point strictly inside an interval, far from its ends relative to their size."""
+    lo, hi = interval.lo, interval.hi
+    if lo == hi:
+        value = lo
+    elif lo.is_finite and hi.is_finite:
+        value = _between(lo, hi)
+    elif lo.is_finite:  # [lo, oo): as far in again as lo is from 0, and at least 1
+        value = lo + sympy.Max(1, abs(lo))
+    elif hi.is_finite:
+        value = hi - sympy.Max(1, abs(hi))
+    else:
+        value = sympy.Integer(0)
+    if not value.is_Rational:
+        value = sympy.Rational(value.evalf(30))
+    return {s: value}
 
 
 def mass(region) -> float:

@@ -19,19 +19,24 @@ again.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
+import torch
 
+from .domain import describe, outside_domain, raise_site
 from .feasible import SAT, UNSAT, Check, Feasibility
+from ..limits import EXPLORATION_BUDGET, ExplorationBudget
 from ..sym import truth
 from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
-__all__ = ["Decision", "Piece", "Uncovered", "Exploration", "ByValue", "explore", "run_symbolic", "path_key",
-           "is_branch"]
+__all__ = ["Decision", "Piece", "Uncovered", "Raises", "Exploration", "ByValue", "explore", "run_symbolic",
+           "path_key", "is_branch"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,9 @@ class Decision:
 
     site: tuple
     """(file, line) of the `if`/`while` in the case file; (file, line, op) for a selection made
-    inside an op on that line (a sort's comparison, a boolean mask) or a branch inside a TorchScript
-    function called there, which autograd's own run makes below Python, not as a Python branch."""
+    inside an op on that line (a sort's comparison, a boolean mask), a branch inside a TorchScript
+    function called there, which autograd's own run makes below Python, not as a Python branch, or
+    a branch in the Python code of a torch function called there (`F.gaussian_nll_loss`'s check)."""
     condition: sympy.Basic
     """The relation as the code wrote it (`2*Abs(a) < 1000`)."""
     taken: bool
@@ -82,6 +88,34 @@ class Uncovered:
     """Its mass under the sampling distribution (an upper bound where not exact)."""
     how: str
     """How that probability was obtained."""
+    stopped: bool = False
+    """Left because exploration stopped at its budget (`limits.ExplorationBudget`), not cut by a rule."""
+
+    @property
+    def condition(self) -> sympy.Basic:
+        return sympy.And(*(d.literal for d in self.decisions))
+
+
+@dataclass(frozen=True)
+class Raises:
+    """A region where the case raises: outside the function's domain, not a piece (`domain.py`)."""
+
+    decisions: tuple[Decision, ...]
+    """The path up to the raise."""
+    error: str
+    """What it raises: `ValueError: var has negative entry/entries`."""
+    site: tuple[str, int]
+    """(file, line) of the case's code through which it raised."""
+    probability: float
+    """Its mass under the sampling distribution (an estimate where `how` says so)."""
+    how: str
+    """How that probability was obtained."""
+    witness: dict | None
+    """A point well inside, where torch's own run must raise too; None if none was found."""
+    points: tuple[int, ...] = ()
+    """The given points that lie here (never the first, the case's own example), left unchecked."""
+    exception: BaseException | None = dataclasses.field(default=None, compare=False, repr=False)
+    """What the symbolic run raised."""
 
     @property
     def condition(self) -> sympy.Basic:
@@ -94,10 +128,13 @@ class Exploration:
 
     pieces: tuple[Piece, ...]
     uncovered: tuple[Uncovered, ...]
-    point_pieces: tuple[int, ...]
-    """For each point passed to `explore`, the index of its piece."""
+    point_pieces: tuple[int | None, ...]
+    """For each point passed to `explore`, the index of its piece; None for a point outside the
+    function's domain (in one of `outside`)."""
     runs: int = 0
     """How many times the case function ran symbolically."""
+    outside: tuple[Raises, ...] = ()
+    """The regions where the case raises."""
 
 
 def is_branch(decision: Decision) -> bool:
@@ -115,10 +152,16 @@ class _Cut(Exception):
 
 
 def run_symbolic(fn: Callable, inputs: Mapping[str, SymTensor], decide) -> np.ndarray:
-    """Run `fn` on SymTensors with branches answered by `decide(condition, site)`."""
+    """Run `fn` on SymTensors with branches answered by `decide(condition, site)`.
+
+    Code compiled inside (a library's function under `torch.compile`, as torchvision wraps its
+    Python `roi_align`) runs eagerly here: dynamo would trace SymPy's own code on symbolic tensors.
+    Autograd's runs call it compiled, as the case's own code does.
+    """
     token = BRANCH.set(decide)
     try:  # fresh entries every run: an in-place write must not outlive its run
-        out = fn(**{name: SymTensor(t.exprs.copy(), t.dtype) for name, t in inputs.items()})
+        with torch.compiler.set_stance("force_eager"):
+            out = fn(**{name: SymTensor(t.exprs.copy(), t.dtype) for name, t in inputs.items()})
     finally:
         BRANCH.reset(token)
     return exprs_of(out)
@@ -159,8 +202,8 @@ class _Forced:
         self.epsilon = epsilon
         self.decisions: list[Decision] = []
         self.counts: dict = {}
-        self.forks: list[tuple[tuple[bool, ...], dict | None]] = []
-        """(prefix, a point on it) for each side left for a later run."""
+        self.forks: list[tuple[tuple[Decision, ...], dict | None]] = []
+        """(the path to it, a point on it) for each side left for a later run."""
         self.cuts: list[Uncovered] = []
 
     def __call__(self, condition, site) -> bool:
@@ -184,7 +227,7 @@ class _Forced:
         if not feasible:
             raise _Cut()
         if len(feasible) == 2:
-            self.forks.append((tuple(d.taken for d in self.decisions) + (False,), sides[False].witness))
+            self.forks.append((tuple(self.decisions) + (Decision(site, condition, False),), sides[False].witness))
         self.witness = sides[feasible[0]].witness
         return self._take(condition, site, feasible[0])
 
@@ -210,59 +253,124 @@ class _Forced:
 
 def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasibility,
             points: Sequence[dict] = (), loop_bound: int = 64, epsilon: float = 1e-9,
-            interior: Callable[[dict], dict | None] = lambda p: p) -> Exploration:
-    """Every feasible path of `fn` (within the bounds), and the piece of each point.
+            interior: Callable[[dict], dict | None] = lambda p: p,
+            budget: ExplorationBudget = EXPLORATION_BUDGET) -> Exploration:
+    """Every feasible path of `fn` (within the bounds and the budget), and the piece of each point.
 
     `interior(point)` rounds a witness to the case's dtype and returns it if
-    it still takes the same path (else None).
+    it still takes the same path (else None). A path that raises is a region
+    outside the function's domain (`domain.py`); a raise at the first point
+    (the case's own example) is the case's error.
     """
     with shared_runs():  # each run replays a prefix of an earlier one: its torch calls are answered from it
-        return _explore(fn, inputs, feasibility, points, loop_bound, epsilon, interior)
+        return _explore(fn, inputs, feasibility, points, loop_bound, epsilon, interior, budget)
 
 
-def _explore(fn, inputs, feasibility: Feasibility, points, loop_bound: int, epsilon: float,
-             interior) -> Exploration:
-    pieces: list[Piece] = []
-    keys: dict = {}
-    uncovered: list[Uncovered] = []
-    budget = [epsilon]
-    stack: list[tuple[tuple[bool, ...], dict | None]] = [((), None)]
-    runs = 0
-    while stack:
-        prefix, witness = stack.pop()
-        decider = _Forced(prefix, feasibility, loop_bound=loop_bound, budget=budget, epsilon=epsilon,
-                          witness=witness)
-        runs += 1
+def _explore(fn, inputs, feasibility: Feasibility, points, loop_bound: int, epsilon: float, interior,
+             budget: ExplorationBudget = EXPLORATION_BUDGET) -> Exploration:
+    """`explore`, each run computing every torch call anew."""
+    return _Explorer(fn, inputs, feasibility, interior, (loop_bound, epsilon, budget)).run(points)
+
+
+class _Explorer:
+    """One exploration: the paths depth first, within the budget, then the given points."""
+
+    def __init__(self, fn, inputs, feasibility: Feasibility, interior, bounds: tuple):
+        self.fn, self.inputs, self.feasibility, self.interior = fn, inputs, feasibility, interior
+        self.loop_bound, self.epsilon, self.budget = bounds
+        self.pieces: list[Piece] = []
+        self.keys: dict = {}
+        self.uncovered: list[Uncovered] = []
+        self.raised: dict = {}  # path key -> Raises
+        self.runs = 0
+
+    def run(self, points: Sequence[dict]) -> Exploration:
+        self._paths()
+        if len(self.pieces) == 1 and not self.pieces[0].decisions and not self.uncovered:
+            # The code met no branch: every point takes the one path, no need to run it again.
+            return Exploration(tuple(self.pieces), (), (0,) * len(points), self.runs)
+        point_pieces = tuple(self._place(i, point) for i, point in enumerate(points))
+        if not self.pieces and self.raised:  # it raises on every path explored: no function to check
+            raise next(iter(self.raised.values())).exception
+        return Exploration(tuple(self.pieces), tuple(self.uncovered), point_pieces, self.runs,
+                           tuple(self.raised.values()))
+
+    def _paths(self) -> None:
+        loop_budget = [self.epsilon]
+        stack: list[tuple[tuple[Decision, ...], dict | None]] = [((), None)]
+        start = time.process_time()
+        while stack:
+            spent = self._spent(start)
+            if spent:
+                self.uncovered += [self._unexplored(path, spent) for path, _ in reversed(stack)]
+                return
+            path, witness = stack.pop()
+            decider = _Forced(tuple(d.taken for d in path), self.feasibility, loop_bound=self.loop_bound,
+                              budget=loop_budget, epsilon=self.epsilon, witness=witness)
+            output = self._run(decider)
+            self.uncovered.extend(decider.cuts)
+            stack.extend(reversed(decider.forks))
+            key = path_key(decider.decisions)
+            if output is not None and key not in self.keys:
+                decisions = tuple(decider.decisions)
+                inside = _interior_point(decisions, self.feasibility, self.interior) if decisions else None
+                self.keys[key] = len(self.pieces)
+                self.pieces.append(Piece(decisions, output, inside))
+
+    def _spent(self, start: float) -> str:
+        """Why exploration stops here, or "" while the budget lasts."""
+        if len(self.pieces) + len(self.raised) >= self.budget.pieces:
+            return f"exploration stopped at its budget of {self.budget.pieces} paths"
+        if time.process_time() - start > self.budget.seconds:
+            return (f"exploration stopped at its budget of {self.budget.seconds:g} CPU seconds (what it reached "
+                    "depends on the machine's speed)")
+        return ""
+
+    def _unexplored(self, path: tuple[Decision, ...], reason: str) -> Uncovered:
+        p, how = self.feasibility.probability([d.literal for d in path])
+        return Uncovered(path, reason, p, how, stopped=True)
+
+    def _run(self, decider: _Forced) -> np.ndarray | None:
+        """The output on the decider's path; None where the path is cut or raises."""
+        self.runs += 1
         try:
-            output = run_symbolic(fn, inputs, decider)
+            return run_symbolic(self.fn, self.inputs, decider)
         except _Cut:
-            output = None
-        uncovered.extend(decider.cuts)
-        stack.extend(reversed(decider.forks))
-        if output is None:
-            continue
-        decisions = tuple(decider.decisions)
-        key = path_key(decisions)
-        if key in keys:
-            continue
-        witness = _interior_point(decisions, feasibility, interior) if decisions else None
-        keys[key] = len(pieces)
-        pieces.append(Piece(decisions, output, witness))
+            return None
+        except Exception as exc:
+            if not decider.decisions or not outside_domain(exc):
+                raise
+            self._raises(tuple(decider.decisions), exc)
+            return None
 
-    if len(pieces) == 1 and not pieces[0].decisions and not uncovered:
-        # The code met no branch: every point takes the one path, no need to run it again.
-        return Exploration(tuple(pieces), (), (0,) * len(points), runs)
-    point_pieces = []
-    for point in points:
+    def _place(self, i: int, point: dict) -> int | None:
+        """The piece of a given point (a path the bounds cut off becomes one), None outside the domain."""
         by_value = ByValue(point)
-        output = run_symbolic(fn, inputs, by_value)
-        runs += 1
+        self.runs += 1
+        try:
+            output = run_symbolic(self.fn, self.inputs, by_value)
+        except Exception as exc:
+            if i == 0 or not by_value.decisions or not outside_domain(exc):
+                raise
+            self._raises(tuple(by_value.decisions), exc, (i, point))
+            return None
         key = path_key(by_value.decisions)
-        if key not in keys:  # a path the bounds cut off: the point explores it
-            keys[key] = len(pieces)
-            pieces.append(Piece(tuple(by_value.decisions), output, dict(point)))
-        point_pieces.append(keys[key])
-    return Exploration(tuple(pieces), tuple(uncovered), tuple(point_pieces), runs)
+        if key not in self.keys:  # a path the bounds cut off: the point explores it
+            self.keys[key] = len(self.pieces)
+            self.pieces.append(Piece(tuple(by_value.decisions), output, dict(point)))
+        return self.keys[key]
+
+    def _raises(self, decisions: tuple[Decision, ...], exc: BaseException, given: tuple | None = None) -> None:
+        """Note a region outside the domain (or a given point `(index, point)` lying in one)."""
+        key = path_key(decisions)
+        found = self.raised.get(key)
+        if found is None:
+            p, how = self.feasibility.probability([d.literal for d in decisions])
+            witness = given[1] if given else _interior_point(decisions, self.feasibility, self.interior)
+            found = Raises(decisions, describe(exc), raise_site(exc), p, how, witness, exception=exc)
+        if given is not None:
+            found = dataclasses.replace(found, points=found.points + (given[0],))
+        self.raised[key] = found
 
 
 def _interior_point(decisions, feasibility: Feasibility, interior) -> dict | None:

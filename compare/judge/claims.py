@@ -7,7 +7,7 @@ the templates are compared once instead.
 from __future__ import annotations
 
 import inspect
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import sympy
@@ -22,11 +22,13 @@ from ..symbolic import BRANCH, SymTensor, exprs_of
 __all__ = ["prove", "vanishes", "same_template", "nonzero"]
 
 
-def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) -> tuple[str, str]:
+def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None, *,
+          project: Callable[[dict], dict] | None = None) -> tuple[str, str]:
     """Is `expect` the exact gradient on this piece? Proven by algebra, or refuted at a point.
 
     `detach` is released on both sides: the claim speaks of values
-    (`x.grad == u` where `u = (x*x).detach()`).
+    (`x.grad == u` where `u = (x*x).detach()`). `project`: where inputs are structured matrices
+    (`judge.basis`), both sides are compared on the structure's directions.
     """
     kwargs = dict(sym_inputs)
     if "out" in inspect.signature(case.expect).parameters:
@@ -48,16 +50,12 @@ def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) 
                               "several inputs")
     else:
         claimed = {next(iter(grad)): got}
+    wants = {name: _claimed(name, claimed[name], g) for name, g in grad.items()}
+    if project is not None:
+        grad, wants = project(grad), project(wants)
     unproven, rounding = [], []
     for name, g in grad.items():
-        value = claimed[name]
-        if value is None or isinstance(value, (str, bytes, Mapping)):
-            raise CaseOutputError(f"expect gives a {type(value).__name__} for input {name!r}, not a tensor")
-        data = exprs_of(value)
-        if data.shape != g.shape and data.size != 1:
-            raise CaseOutputError(f"expect gives shape {tuple(data.shape)} for input {name!r}; its gradient "
-                                  f"has shape {tuple(g.shape)}")
-        want = np.broadcast_to(data, g.shape)
+        want = wants[name]
         if same_template(want, g, sym_inputs):
             continue
         for idx in np.ndindex(*g.shape):
@@ -79,6 +77,17 @@ def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None) 
     if unproven:
         return "unproven", "no algebraic proof for " + ", ".join(unproven[:3])
     return "proven", ""
+
+
+def _claimed(name: str, value, g: np.ndarray) -> np.ndarray:
+    """The claim for one input as entries of its gradient's shape (a number broadcast), or why not."""
+    if value is None or isinstance(value, (str, bytes, Mapping)):
+        raise CaseOutputError(f"expect gives a {type(value).__name__} for input {name!r}, not a tensor")
+    data = exprs_of(value)
+    if data.shape != g.shape and data.size != 1:
+        raise CaseOutputError(f"expect gives shape {tuple(data.shape)} for input {name!r}; its gradient "
+                              f"has shape {tuple(g.shape)}")
+    return np.broadcast_to(data, g.shape)
 
 
 ROUNDING = 2.0 ** -40

@@ -24,7 +24,7 @@ from ..numeric.oracles import FULL_LIMIT
 from ..numeric.runs import cast_up_on_mixed_dtypes
 from ..records import AGREE, DISAGREE, ModeCheck
 from . import failures
-from .mode_common import At, judged, replaced, sum_tolerance
+from .mode_common import At, Quantity, judged, replaced, sum_tolerance
 from .status import forward_mismatch
 from .verdict import agreeing
 
@@ -44,8 +44,9 @@ def _columns(at: At):
     """The Jacobian's columns from one vmapped jvp (m, n), or the exception vmap raised (computed once,
     for forward mode and batched forward mode)."""
     if "columns" not in at.cache:
-        try:
-            at.cache["columns"] = runs.forward(at.flat, torch.eye(at.flat.x.numel(), dtype=torch.float64)).T
+        try:  # on structured inputs' directions: the columns J P, as the exact Jacobian's
+            at.cache["columns"] = at.on_basis(runs.forward(at.flat, torch.eye(at.flat.x.numel(),
+                                                                              dtype=torch.float64)).T)
         except Exception as exc:
             at.cache["columns"] = exc
     return at.cache["columns"]
@@ -56,7 +57,7 @@ def _along_u(at: At, mode: str) -> ModeCheck:
     got = runs.forward_one(at.run.case.fn, at.tensors, at.u).sum()
     u = at.u.numpy()
     return judged(at, mode, "∇·u, one jvp", got, np.dot(at.fwd.gradient, u),
-                  tolerance=sum_tolerance(at.fwd.gradient * u), at_a_kink=(got, u))
+                  tolerance=sum_tolerance(at.fwd.gradient * u), at_a_kink=Quantity("along", got, u, forward=True))
 
 
 def forward(at: At) -> ModeCheck:
@@ -69,7 +70,7 @@ def forward(at: At) -> ModeCheck:
         note = f"vmap could not run it ({failures.first_line(columns)}): checked along one seeded direction u"
         return check if check.note else replaced(check, note=note)
     check = judged(at, mode, f"{_matrix(at)}, one vmapped jvp", columns, at.fwd.jacobian,
-                   at_a_kink=(columns.sum(axis=0), None))
+                   at_a_kink=Quantity("columns", columns.sum(axis=0), forward=True))
     if check.status != DISAGREE or at.ref.kink is not None:
         return check
     # the vmapped columns differ: the jvp, or vmap's batching of it? the first column that differs, by one
@@ -77,6 +78,7 @@ def forward(at: At) -> ModeCheck:
     j = int(np.argmax(~agreeing(columns, at.fwd.jacobian, torch.float64).all(axis=0)))
     e = torch.zeros_like(at.u)
     e[j] = 1.0
+    e = at.run.basis.direction(e)  # column j of J P is J (P e_j)
     plain = runs.forward_one(at.run.case.fn, at.tensors, e)
     if not agreeing(plain, at.fwd.jacobian[:, j], torch.float64).all():
         return check
@@ -97,12 +99,14 @@ def batched_forward(at: At) -> ModeCheck:
         if isinstance(columns, Exception):
             raise columns
         check = judged(at, mode, f"{_matrix(at)}, one vmapped jvp", columns, ref.jacobian,
-                       at_a_kink=(columns.sum(axis=0), None))
+                       at_a_kink=Quantity("columns", columns.sum(axis=0), forward=True))
     else:
-        got = runs.forward(at.flat, torch.stack([at.u, torch.ones_like(at.u)])).sum(axis=1)
-        want = np.array([np.dot(ref.gradient, u), ref.gradient.sum()])
+        ones = at.run.basis.direction(torch.ones_like(at.u))  # on structured inputs' directions, as u
+        got = runs.forward(at.flat, torch.stack([at.u, ones])).sum(axis=1)
+        want = np.array([np.dot(ref.gradient, u), np.dot(ref.gradient, ones.numpy())])
         check = judged(at, mode, "∇·u and ∇·1, one vmapped jvp", got, want,
-                       tolerance=sum_tolerance(np.abs(ref.gradient) * (np.abs(u) + 1)), at_a_kink=(got[0], u))
+                       tolerance=sum_tolerance(np.abs(ref.gradient) * (np.abs(u) + 1)),
+                       at_a_kink=Quantity("along", got, np.stack([u, ones.numpy()]), forward=True))
     if check.status != AGREE or not any(failures.own_vmap(c) for c in runs.functions_in(at.run.case.fn, at.tensors)):
         return check
     return _vmap_rule(at, check)
@@ -131,12 +135,12 @@ def batched_grad(at: At) -> ModeCheck:
         if m == 1:  # a scalar output: a second cotangent, so that the batch is not one row of ones
             rows = torch.tensor([[1.0], [-0.5]], dtype=torch.float64)
             want = np.stack([want[0], -0.5 * want[0]])
-        got = runs.batched_vjp(at.flat, rows)
+        got = at.on_basis(runs.batched_vjp(at.flat, rows))
         return judged(at, mode, f"{_matrix(at)}, one batched backward", got,
-                      want, at_a_kink=(got[0] if m == 1 else got.sum(axis=0), None))
-    got = runs.batched_vjp(at.flat, torch.stack([torch.ones_like(at.w), at.w]))
+                      want, at_a_kink=Quantity("gradient", got[0] if m == 1 else got.sum(axis=0)))
+    got = at.on_basis(runs.batched_vjp(at.flat, torch.stack([torch.ones_like(at.w), at.w])))
     return judged(at, mode, "gradients of 1ᵀ out and wᵀ out, one batched backward", got,
-                  np.stack([ref.gradient, ref.weighted]), at_a_kink=(got[0], None))
+                  np.stack([ref.gradient, ref.weighted]), at_a_kink=Quantity("gradient", got[0]))
 
 
 def undefined(at: At) -> ModeCheck:
@@ -163,7 +167,7 @@ def _undefined_forward(at: At, backward: ModeCheck) -> ModeCheck:
         got = runs.undefined_forward(at.run.case.fn, at.tensors, name, u).sum()
         check = judged(at, "check_undefined_grad", f"forward mode with input {name!r} given no tangent", got,
                        np.dot(at.fwd.gradient, masked), tolerance=sum_tolerance(at.fwd.gradient * masked),
-                       at_a_kink=(got, masked))
+                       at_a_kink=Quantity("along", got, masked, forward=True))
         if check.status == DISAGREE:
             return check
     return backward

@@ -14,9 +14,10 @@ from ..context import CaseRun
 from ..modes import LABELS, SECOND_ORDER
 from ..numeric import modes as runs
 from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
+from . import kinks
 from .verdict import TOLERANCES, Tolerance, measure
 
-__all__ = ["Reference", "At", "judged", "at_kink", "sum_tolerance"]
+__all__ = ["Reference", "At", "Quantity", "judged", "at_kink", "sum_tolerance"]
 
 _F64 = TOLERANCES[torch.float64]
 
@@ -71,6 +72,15 @@ class At:
         """The values forward-mode AD is held to (`Reference.forward`, or the reverse ones)."""
         return self.ref.forward or self.ref
 
+    def on_basis(self, values: np.ndarray, axes: int = 1) -> np.ndarray:
+        """Values over the flat input entries (on the last axis, and with `axes=2` on the first too)
+        projected onto structured inputs' directions, as the exact values are (`judge.basis`)."""
+        projection = self.run.basis.projection
+        if projection is None:
+            return values
+        out = projection.apply(values, axis=-1)
+        return projection.apply(out, axis=0) if axes == 2 else out
+
     @property
     def hessian(self) -> str:
         """What the second-order modes differentiate twice, as pages name it."""
@@ -83,39 +93,115 @@ def sum_tolerance(terms: np.ndarray) -> Tolerance:
     return Tolerance(rtol=_F64.rtol, atol=_F64.atol + _F64.rtol * float(np.abs(terms).sum()))
 
 
-def at_kink(mode: str, kink, got: np.ndarray | None, along: np.ndarray | None = None) -> tuple[str, object, str]:
-    """(status, errors or None, note) of a mode at a kink, from its gradient of out.sum() (`got`, or
-    that gradient's value along `along` where the mode gave only that).
+_NOT_COMPARED = ("at a kink: PyTorch's rules give the derivatives of out.sum(), and this is wᵀ out's (or no rule "
+                 "covers the kink); not compared")
 
-    The one decision of every mode at a kink. Until the rules say what each mode may give at each
-    kink, every first-order mode is held to the rule's gradient (`Kink.value`, the value reverse
-    mode is held to), and second derivatives, which do not exist there, are not compared, as the
-    Hessian never was."""
-    if mode in SECOND_ORDER or got is None:
-        return AGREE, None, "at a kink: the second derivative does not exist; not compared"
-    if kink.value is None:
-        return DISAGREE, None, "at a kink no rule covers: autograd is finite, and no rule says what it should be"
-    want = np.concatenate([np.asarray(kink.value[n], dtype=np.float64).reshape(-1) for n in kink.value])
-    tolerance = None
-    if along is not None:
-        tolerance = sum_tolerance(want * along)
-        want = np.asarray(np.dot(want, along))
-    errors = measure(np.asarray(got, dtype=np.float64), want, torch.float64, tolerance=tolerance)
+
+@dataclass(frozen=True)
+class Quantity:
+    """What a mode's value is, as PyTorch's rules at a kink speak of it (`judge.kinks.allowed`)."""
+
+    kind: str
+    """"gradient" (of out.sum(), flat), "columns" (J's columns summed over the outputs: out.sum()'s
+    derivative along each e_j), "along" (out.sum()'s derivative along `direction`), "hessian" (the
+    Hessian of a scalar output, flat), "hvp" (that Hessian times the run's u) or "uHu" (uᵀ H u)."""
+    got: np.ndarray
+    """The mode's value of it, float64."""
+    direction: np.ndarray | None = None
+    """For "along": the direction (n,), or one per value (k, n), flat over the input entries."""
+    forward: bool = False
+    """Computed by forward-mode AD through the ops' forward formulas (held to the rules as those give
+    them, `judge.kinks.PointKinks.forward`), not through their backward's."""
+
+
+def at_kink(at: "At", mode: str, quantity: Quantity | None) -> tuple[str, object, str, np.ndarray] | None:
+    """(status, errors or None, note, the value held to) of a mode at the point's kink, or None where the
+    exact value decides (a bare piece boundary: the piece's derivatives are those of the branch that ran).
+
+    The one decision of every mode at a kink: its quantity is held to the values PyTorch's rules allow
+    there (`judge.kinks.allowed`, through the point's kinked sites), as reverse mode's gradient is; a
+    quantity the rules do not speak of (`quantity` None: the second derivatives of wᵀ out) is not
+    compared."""
+    kink = at.ref.kink
+    second = mode in SECOND_ORDER
+    if kink.allowed is None:  # undefined, and no rule covers it
+        if second or quantity is None:
+            return AGREE, None, _NOT_COMPARED, np.zeros(0)
+        return DISAGREE, None, "at a kink no rule covers: autograd is finite, and no rule says what it should be", \
+            np.zeros(0)
+    if kink.sites is None:
+        return None
+    if quantity is None:
+        return AGREE, None, _NOT_COMPARED, np.zeros(0)
+    got = np.asarray(quantity.got, dtype=np.float64)
+    want, free, tolerance = _allowed(at, kink, quantity, got)
+    if kink.sites.infinite:  # a rule's inf times a zero tangent or cotangent: nan, the arithmetic's, not a rule's
+        free = free | np.isnan(got)
+    want = np.where(free, got, want)
+    errors = measure(got, want, torch.float64, tolerance=tolerance)
+    freed = " (entries through a rule's inf are any value: autograd multiplies it by zeros)" if free.any() else ""
+    what = "second derivatives" if quantity.kind in ("hessian", "hvp", "uHu") else "derivatives"
     if errors.agree:
-        return CONVENTION, errors, f"at a kink: what PyTorch's rule gives ({kink.rule})"
-    return DISAGREE, errors, f"at a kink: not what PyTorch's rule gives ({kink.rule})"
+        return CONVENTION, errors, (f"at a kink: autograd's {what} are one of the values PyTorch's rules allow there"
+                                    f"{freed} ({kink.rule})"), want
+    return DISAGREE, errors, (f"at a kink: autograd's {what} are none of the values PyTorch's rules allow there "
+                              f"({kink.rule})"), want
+
+
+def _allowed(at: "At", kink, quantity: Quantity, got: np.ndarray) -> tuple[np.ndarray, np.ndarray, object]:
+    """(the allowed value nearest `got`, which of its entries are free, the tolerance) for the quantity."""
+    run, basis = at.run, at.run.basis
+    sites = kink.sites.forward() if quantity.forward else kink.sites
+    if quantity.kind == "gradient":
+        near = _split(got, run.symbols)
+        allowed = kink.allowed_near(near) if not quantity.forward else \
+            kinks.allowed(sites, "gradient", near=near).mapped(kink.project or dict)
+        # on structured inputs' directions, as reverse mode's
+        return _flat(allowed.nearest(near, torch.float64), run.symbols), np.zeros(got.shape, bool), None
+    if quantity.kind in ("along", "columns"):
+        directions = list(np.atleast_2d(quantity.direction)) if quantity.kind == "along" else \
+            list(basis.hessian(np.eye(got.size)) if basis.projection is not None else np.eye(got.size))
+        found = [kinks.allowed(sites, "along", d, near={"u": v}) for d, v in zip(directions, np.atleast_1d(got))]
+        want = np.array([a.nearest({"u": v}, torch.float64)["u"] for a, v in zip(found, np.atleast_1d(got))])
+        free = np.array([bool(a.free["u"]) for a in found])
+        terms = np.nan_to_num(np.abs(at.ref.gradient), nan=0.0, posinf=0.0, neginf=0.0)
+        return want.reshape(got.shape), free.reshape(got.shape), \
+            sum_tolerance(terms * np.abs(np.asarray(directions)).max(axis=0))
+    if quantity.kind == "uHu":  # uᵀ(H u) for each H u the rules allow: the one nearest
+        u = run.u.numpy()
+        allowed = kinks.allowed(sites, "hvp", run.exact_u())
+        values = [float(np.dot(u, v["Hv"])) for v in allowed.values]
+        want = min(values, key=lambda v: abs(v - float(got)) if np.isfinite(v) else np.inf)
+        free = bool((allowed.free["Hv"] & (u != 0)).any())
+        return np.asarray(want), np.asarray(free), sum_tolerance(np.abs(u) * np.abs(allowed.values[0]["Hv"]))
+    name = "H" if quantity.kind == "hessian" else "Hv"
+    allowed = kinks.allowed(sites, quantity.kind, None if name == "H" else run.exact_u(), near={name: got})
+    want = allowed.nearest({name: got}, torch.float64)[name]
+    return basis.hessian(want), allowed.free[name], basis.hessian_tolerance()
+
+
+def _flat(values: dict, symbols) -> np.ndarray:
+    return np.concatenate([np.asarray(values[n], dtype=np.float64).reshape(-1) for n in symbols])
+
+
+def _split(flat: np.ndarray, symbols) -> dict:
+    sizes = np.cumsum([s.size for s in symbols.values()])[:-1]
+    return {n: p.reshape(s.shape) for (n, s), p in zip(symbols.items(), np.split(flat, sizes))}
 
 
 def judged(at: At, mode: str, what: str, got, want, *, tolerance: Tolerance | None = None,
-           at_a_kink: tuple | None = None) -> ModeCheck:
-    """The mode's check: `got` against `want`, both float64. At a kink, `at_a_kink` is what `at_kink`
-    judges instead ((gradient of out.sum(), direction or None), or None for a second derivative);
-    a mode whose exact value does not depend on kinks passes `at_a_kink=()`."""
+           at_a_kink: Quantity | None | tuple = None) -> ModeCheck:
+    """The mode's check: `got` against `want`, both float64 (and on structured inputs' directions:
+    `At.on_basis`). At a kink, `at_a_kink` is what `at_kink` judges
+    instead (the mode's `Quantity`, or None where the rules do not speak of it); a mode whose exact
+    value does not depend on kinks passes `at_a_kink=()`."""
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if at.ref.kink is not None and at_a_kink != ():
-        status, errors, note = at_kink(mode, at.ref.kink, *(at_a_kink or (None,)))
-        return ModeCheck(mode, status, what, want, got, errors, note)
-    errors = measure(got, want, torch.float64, tolerance=tolerance)
+        decided = at_kink(at, mode, at_a_kink)
+        if decided is not None:
+            status, errors, note, allowed = decided
+            return ModeCheck(mode, status, what, allowed if allowed.size else want, got, errors, note)
+    errors = measure(got, want, torch.float64, tolerance=tolerance or at.run.basis.hessian_tolerance())
     note = "" if errors.agree else f"{LABELS[mode]} differs from the exact derivative ({what})"
     return ModeCheck(mode, AGREE if errors.agree else DISAGREE, what, want, got, errors, note)
 

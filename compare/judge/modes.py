@@ -66,19 +66,21 @@ def with_forward(run: CaseRun, ref: Reference, piece, exact: tuple, point) -> Re
 
 
 def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bool) -> tuple:
-    """(("full" or "directional", the exact Hessian of wᵀ out or H u), why not) at the point."""
+    """(("full" or "directional", the exact Hessian of wᵀ out or H u), why not) at the point, on structured
+    inputs' directions (`judge.basis`)."""
     if continued:
-        return ("full", np.asarray(exact.hessian)), ""
+        return ("full", run.basis.hessian(np.asarray(exact.hessian))), ""
     if result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
         if kink is not None:  # no smooth expression holds around a kink
             return None, "at a kink: the second derivative does not exist; not compared"
-        return local_hessian(run, result, point), ""
+        shape, values = local_hessian(run, result, point)
+        return (shape, run.basis.hessian(np.asarray(values))), ""
     values = exact.hessian
     if values is None:
         values = derive.evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
             derive.hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
                                          run.symbols, run.exact_u(), [run.at(point)])[0]
-    return (result.hessian_mode, np.asarray(values)), ""
+    return (result.hessian_mode, run.basis.hessian(np.asarray(values))), ""
 
 
 def check_modes(run: CaseRun, tensors: dict, ref: Reference) -> tuple[tuple[ModeCheck, ...], HessianCheck | None,
@@ -111,12 +113,15 @@ def reverse_check(status: Status, what: str) -> ModeCheck:
     return ModeCheck("check_backward_ad", status.status, what, note=status.note)
 
 
-def point_status(checks: tuple[ModeCheck, ...], reverse: Status | None) -> Status:
-    """The point's status: the worst of its modes', with the note of the worst (the modes named)."""
+def point_status(checks: tuple[ModeCheck, ...], reverse: Status | None, ruled: Status | None = None) -> Status:
+    """The point's status: the worst of its modes', with the note of the worst (the modes named).
+    `ruled`: the point's `convention` where a rule holds for every mode (rule 5 where it is undefined)."""
     checks = tuple(c for c in checks if c.status != NOT_RUN)
     worst = max((c.status for c in checks), key=STATUSES.index, default=AGREE)
     if reverse is not None and reverse.status == worst:
         return reverse
+    if worst == CONVENTION and ruled is not None:
+        return ruled
     if worst in (AGREE, CONVENTION):
         rule = reverse.rule if reverse is not None else None
         return Status(worst, reverse.note if reverse is not None else "", rule)

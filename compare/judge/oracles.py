@@ -17,11 +17,11 @@ import torch
 from .. import derive
 from ..context import CaseRun
 from ..errors import one_line
-from ..exact_values import local_hessian
 from ..numeric import oracles
-from ..records import HessianCheck, OracleResult
+from ..records import OracleResult
 from ..sym import as_expr, detach, release
-from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, measure_each
+from . import kinks
+from .verdict import FD_TOLERANCE, Tolerance, combine, measure_all, measure_each
 
 __all__ = ["Found", "oracle_answers"]
 
@@ -40,15 +40,20 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, columns=None) -> dict[str, Found]:
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, kink=None,
+                   columns=None) -> dict[str, Found]:
     """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
     per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
-    detach() calls explain forward mode and finite differences seeing through them. `columns`:
-    forward mode's Jacobian columns (m, n) where a checked mode already computed them."""
+    detach() calls explain forward mode and finite differences seeing through them. At a kink
+    (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is.
+    `columns`: forward mode's Jacobian columns (m, n) where a checked mode already computed them."""
     grads64, by_input64 = reverse
+    ruled = kink is not None and kink.first_order and kink.allowed is not None
+    if ruled:  # at a kink reverse mode is held to the value the rules allow nearest to its own
+        by_input64 = measure_each(grads64, kink.allowed_near(grads64).nearest(grads64, torch.float64), torch.float64)
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
-                                           errors_by_input=by_input64))}
+                                           errors_by_input=by_input64, note=_ruled(by_input64) if ruled else ""))}
     directional = sum(t.numel() for t in tensors.values()) > oracles.FULL_LIMIT
     want = exact_grad
     if directional:  # the exact derivative along u, to compare with forward mode's and FD's
@@ -58,16 +63,32 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, co
     seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
     along_u = want if directional else {"u": np.asarray(math.fsum(
         np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols]) * run.u.numpy()))}
-    found["forward"] = _forward(run, tensors, (want, along_u), mode, seen,
+    rule = _rule(run, kink) if ruled else None
+    found["forward"] = _forward(run, tensors, (want, along_u), mode, seen, rule,
                                 (columns, tuple(output.shape)) if columns is not None and not directional else None)
     found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
     return found
 
 
-def _forward(run: CaseRun, tensors, wanted, mode: str, seen, columns=None) -> Found:
+def _rule(run: CaseRun, kink) -> Callable:
+    """At a kink: forward mode's values -> the values the rules allow for them (its gradient, or its
+    derivative along u), or None where the exact value decides (along u at a bare piece boundary)."""
+    def allowed(got: dict):
+        if kink.sites is None:  # a bare piece boundary: the branch that ran
+            return kink.allowed_near(got) if "u" not in got else None
+        sites = kink.sites.forward()  # as forward mode's formulas give them (fmax at a tie)
+        if "u" not in got:
+            return kinks.allowed(sites, "gradient", near=got).mapped(kink.project or dict)
+        return kinks.allowed(sites, "along", run.u.numpy(), near=got)
+
+    return allowed
+
+
+def _forward(run: CaseRun, tensors, wanted, mode: str, seen, rule: Callable | None = None, columns=None) -> Found:
     """Forward mode's gradient against `wanted` (the exact one, and along u: where vmap cannot run the
-    case, forward mode gives the derivative along u alone). `columns`: (the Jacobian's columns, the
-    output's shape) where a checked mode already ran them."""
+    case, forward mode gives the derivative along u alone), or at a kink against the values the rules
+    allow (`rule`, `_rule`). `columns`: (the Jacobian's columns, the output's shape) where a checked
+    mode already ran them."""
     try:
         fwd = oracles.from_columns(columns[0], tensors, columns[1]) if columns is not None \
             else oracles.forward_mode(run.case.fn, tensors, u=run.u)
@@ -77,14 +98,29 @@ def _forward(run: CaseRun, tensors, wanted, mode: str, seen, columns=None) -> Fo
     want = wanted[0]
     if "u" in fwd.grads and "u" not in want:
         want, mode, seen = wanted[1], "directional", None
-    each = measure_each(fwd.grads, want, torch.float64)
+    grads = fwd.grads if mode == "directional" else run.basis.gradient(fwd.grads)  # u is on the basis already
+    allowed = rule(grads) if rule is not None else None
+    if allowed is not None:  # at a kink: the allowed value forward mode's is nearest to
+        want = allowed.nearest(grads, torch.float64)
+    each = measure_each(grads, want, torch.float64, None if mode == "directional" else
+                        run.basis.tolerances(torch.float64))
     errors = combine(each.values())
-    note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(fwd.grads) else ""
-    return Found(OracleResult(values=fwd.grads, errors=errors, errors_by_input=each, mode=mode, note=note),
+    note = _DETACH_FORWARD if not errors.agree and seen is not None and seen(grads) else ""
+    if allowed is not None:
+        note = _ruled(each)
+    return Found(OracleResult(values=grads, errors=errors, errors_by_input=each, mode=mode, note=note),
                  fwd.jacobian)
 
 
+def _ruled(each: dict) -> str:
+    """What an oracle's errors at a kink are measured against, and whether it gives an allowed value."""
+    return _AT_A_KINK_FORWARD if all(e.agree for e in each.values()) else _OFF_THE_RULES_FORWARD
+
+
 def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
+    if not all(bool(torch.isfinite(t).all()) for t in tensors.values()):
+        return Found(OracleResult(values=None, errors=None, mode=mode,
+                                  note="an input is infinite here: a finite step cannot move it (-inf + h = -inf)"))
     try:
         fd = oracles.finite_difference(run.case.fn, tensors, u=run.u)
     except Exception as exc:
@@ -92,14 +128,15 @@ def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
                                   note=f"finite differences failed: {one_line(exc, run.case.file)}"))
     own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
     tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
-    each = measure_each(fd.grads, want, torch.float64, tol)
+    grads = fd.grads if mode == "directional" else run.basis.gradient(fd.grads)
+    each = measure_each(grads, want, torch.float64, tol)
     errors = combine(each.values())
     note = ""
     if fd.crossed:
         note = "a step crosses a piece boundary even when cut to a small size: the difference mixes pieces"
-    if not errors.agree and seen is not None and seen(fd.grads, tol):
+    if not errors.agree and seen is not None and seen(grads, tol):
         note = _DETACH_FD
-    return Found(OracleResult(values=fd.grads, errors=errors, errors_by_input=each, mode=mode,
+    return Found(OracleResult(values=grads, errors=errors, errors_by_input=each, mode=mode,
                               estimate=fd.estimate, step=fd.step, note=note))
 
 
@@ -110,3 +147,7 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
     seen = {n: derive.evaluate(g, point) for n, g in
             derive.gradient(np.vectorize(release, otypes=[object])(output), symbols).items()}
     return measure_all(got, seen, torch.float64, tolerance).agree
+
+
+_AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"
+_OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (measured against the nearest)"

@@ -24,53 +24,65 @@ import numpy as np
 import torch
 
 from ..numeric import modes as runs
-from ..records import AGREE, HessianCheck, ModeCheck
+from ..records import AGREE, CONVENTION, HessianCheck, ModeCheck
 from . import failures
-from .mode_common import At, judged, replaced, sum_tolerance
-from .verdict import measure
+from .mode_common import At, Quantity, judged, replaced, sum_tolerance
 
 __all__ = ["CHECKS"]
 
 
-def _not_compared(at: At, mode: str) -> ModeCheck | None:
-    """The mode's check where second derivatives are not compared (a kink, a Hessian taken locally at
-    a kink), or None where they are."""
+def _skipped(at: At, mode: str) -> ModeCheck | None:
+    """The mode's check where second derivatives are not compared (`Reference.second_note`: a Hessian
+    taken at each point, at a kink), or None where they are."""
     if at.ref.second is None:
         return ModeCheck(mode, AGREE, "second derivatives", note=at.ref.second_note)
-    if at.ref.kink is not None:
-        return judged(at, mode, "second derivatives", np.zeros(0), np.zeros(0), at_a_kink=None)
     return None
+
+
+def _second(at: At, shape: str, got: np.ndarray, kind: str = "", forward: bool = False) -> Quantity | None:
+    """Second derivatives as the rules at a kink speak of them: a scalar output's Hessian (or H u, or
+    uᵀ H u: `kind`; `forward`: by forward mode over forward mode); None for wᵀ out's, of which they do not."""
+    if at.run.w is not None:
+        return None
+    return Quantity(kind or ("hessian" if shape == "full" else "hvp"), got, forward=forward)
+
+
+def _first(at: At, got: np.ndarray, along_u: bool) -> Quantity | None:
+    """The backward's derivative in its incoming gradient as the rules at a kink speak of it: Jᵀ1, the
+    gradient of out.sum() (or its value along u); None for Jᵀw with w not 1."""
+    if at.run.w is not None and not np.all(at.w.numpy() == 1):
+        return None
+    return Quantity("along", got, at.u.numpy()) if along_u else Quantity("gradient", got)
 
 
 def rev_over_rev(at: At) -> tuple[ModeCheck, HessianCheck]:
     mode = "check_rev_over_rev"
-    if at.ref.second is None:
-        return ModeCheck(mode, AGREE, "second derivatives", note=at.ref.second_note), \
-            HessianCheck("skipped", None, None, None, at.ref.second_note)
+    skipped = _skipped(at, mode)
+    if skipped is not None:
+        return skipped, HessianCheck("skipped", None, None, None, at.ref.second_note)
     shape, want = at.ref.second
     rows = torch.eye(at.flat.x.numel(), dtype=torch.float64) if shape == "full" else at.u[None]
     hv, jv = runs.rev_over_rev(at.flat, at.w, rows)
-    got_h = hv if shape == "full" else hv[0]
-    skipped = _not_compared(at, mode)
-    if skipped is not None:  # at a kink: shown, not compared
-        return skipped, HessianCheck(shape, want, got_h, None, skipped.note)
+    got_h = at.on_basis(hv, 2) if shape == "full" else at.on_basis(hv[0])
     w, u = at.w.numpy(), at.u.numpy()
     if shape == "full":
-        got_w, want_w, tolerance, what = jv @ w, at.ref.weighted, None, at.hessian
+        got_w, want_w, tolerance, what = at.on_basis(jv @ w), at.ref.weighted, None, at.hessian
     else:
         got_w, want_w = np.dot(jv[0], w), np.dot(at.ref.weighted, u)
         tolerance, what = sum_tolerance(at.ref.weighted * u), f"{at.hessian} times u"
-    hessian = measure(got_h, want, torch.float64)
-    page = HessianCheck(shape, want, got_h, hessian)
-    if hessian.agree and not measure(got_w, want_w, torch.float64, tolerance=tolerance).agree:
-        check = judged(at, mode, "the backward's derivative in its incoming gradient", got_w, want_w,
-                       tolerance=tolerance)
-        once = failures.once_differentiable_functions(at.run, at.tensors)
-        why = (f"the backward of {', '.join(c.__name__ for c in once)} is marked @once_differentiable" if once else
-               "the backward is not differentiable in its incoming gradient (run outside autograd: "
-               "@once_differentiable, detach, numpy)")
-        return replaced(check, note=f"{check.note}: {why}"), page
-    return judged(at, mode, what, got_h, want), page
+    check = judged(at, mode, what, got_h, want, at_a_kink=_second(at, shape, got_h))
+    page = HessianCheck(shape, check.exact, got_h, check.errors, check.note if at.ref.kink is not None else "")
+    if check.status not in (AGREE, CONVENTION):
+        return check, page
+    incoming = judged(at, mode, "the backward's derivative in its incoming gradient", got_w, want_w,
+                      tolerance=tolerance, at_a_kink=_first(at, got_w, shape != "full"))
+    if incoming.status in (AGREE, CONVENTION):
+        return check, page
+    once = failures.once_differentiable_functions(at.run, at.tensors)
+    why = (f"the backward of {', '.join(c.__name__ for c in once)} is marked @once_differentiable" if once else
+           "the backward is not differentiable in its incoming gradient (run outside autograd: "
+           "@once_differentiable, detach, numpy)")
+    return replaced(incoming, note=f"{incoming.note}: {why}"), page
 
 
 def _columns_and_jt1(at: At, shape: str) -> tuple[np.ndarray, np.ndarray, str]:
@@ -96,26 +108,30 @@ def _shape(at: At) -> tuple:
 
 def fwd_over_rev(at: At) -> ModeCheck:
     mode = "check_fwd_over_rev"
-    skipped = _not_compared(at, mode)
+    skipped = _skipped(at, mode)
     if skipped is not None:
         return skipped
     shape, want = at.ref.mixed or at.ref.second
     columns, jt1, how = _columns_and_jt1(at, shape)
+    jt1 = at.on_basis(jt1)
     if shape == "full" and len(columns) == len(want):
-        check = judged(at, mode, f"{at.hessian}, {how}", columns.T, want)
+        got = at.on_basis(columns.T, 2)
+        check = judged(at, mode, f"{at.hessian}, {how}", got, want, at_a_kink=_second(at, "full", got))
     else:
         if shape == "full":  # the full Hessian, asked along u
             want = want @ at.u.numpy()
-        check = judged(at, mode, f"{at.hessian} times u, {how}", columns[0], want)
-    if check.status != AGREE:
+        got = at.on_basis(columns[0])
+        check = judged(at, mode, f"{at.hessian} times u, {how}", got, want, at_a_kink=_second(at, "directional", got))
+    if check.status not in (AGREE, CONVENTION):
         return check
-    along_w = judged(at, mode, f"the backward's derivative in its incoming gradient, {how}", jt1, at.ref.gradient)
-    return along_w if along_w.status != AGREE else check
+    along_w = judged(at, mode, f"the backward's derivative in its incoming gradient, {how}", jt1, at.ref.gradient,
+                     at_a_kink=Quantity("gradient", jt1))
+    return along_w if along_w.status not in (AGREE, CONVENTION) else check
 
 
 def fwd_over_fwd(at: At) -> ModeCheck:
     mode = "check_fwd_over_fwd"
-    skipped = _not_compared(at, mode)
+    skipped = _skipped(at, mode)
     if skipped is not None:
         return skipped
     shape, want = at.fwd.second
@@ -124,13 +140,15 @@ def fwd_over_fwd(at: At) -> ModeCheck:
         eye = torch.eye(n, dtype=torch.float64)
         try:
             got = runs.fwd_over_fwd(at.flat, at.w, eye.repeat_interleave(n, 0), eye.repeat(n, 1)).reshape(n, n)
-            return judged(at, mode, f"{at.hessian}, one vmap of nested jvps", got, want)
+            got = at.on_basis(got, 2)
+            return judged(at, mode, f"{at.hessian}, one vmap of nested jvps", got, want,
+                          at_a_kink=_second(at, "full", got, forward=True))
         except Exception:  # vmap cannot run it: uᵀ H u by one pair of nested jvps
             want = want @ at.u.numpy()
     u = at.u.numpy()
     got = runs.fwd_over_fwd_one(at.flat, at.w, at.u, at.u)
     return judged(at, mode, f"uᵀ({at.hessian})u, nested jvps", got, np.dot(u, want),
-                  tolerance=sum_tolerance(u * want))
+                  tolerance=sum_tolerance(u * want), at_a_kink=_second(at, "directional", got, "uHu", forward=True))
 
 
 CHECKS = {"check_rev_over_rev": rev_over_rev, "check_fwd_over_rev": fwd_over_rev, "check_fwd_over_fwd": fwd_over_fwd}

@@ -3,9 +3,17 @@
 Tolerances are data, keyed by dtype. A value `got` agrees with the exact
 value `want` (rounded to float64) when
 
-    |got - want| <= atol + rtol * |want|
+    |got - want| <= atol * scale + rtol * |want|,   scale = max(1, largest finite |want| in the array)
 
-with these rules for what is not a finite number:
+The absolute part scales with the derivative the entry belongs to (the
+array compared: one input's gradient, a Jacobian, a Hessian), as rounding
+does: an entry summed from terms of size 1e5 carries rounding of that size
+even where the terms cancel to an exact 0 (the Hessian of a product of eight
+entries: 7e-12 on its zero diagonal, beside entries of 1.6e4). The relative
+part stays each entry's own, so an error of 1e-6 relative in a small entry is
+still caught unless the array holds entries over 1e6 times larger.
+
+And these rules for what is not a finite number:
 
 * NaN agrees only with NaN: both say "undefined here". A NaN against a
   number, or a number against a NaN, is a disagreement.
@@ -39,13 +47,17 @@ import numpy as np
 import torch
 
 __all__ = ["Tolerance", "TOLERANCES", "FD_TOLERANCE", "FORWARD_TOLERANCE", "Errors", "agreeing", "largest", "measure",
-           "measure_each", "measure_all", "combine", "ulp_distance"]
+           "measure_each", "measure_all", "combine", "looser", "scale", "ulp_distance"]
 
 
 @dataclass(frozen=True)
 class Tolerance:
+    """How far a value may be from the exact one: atol * scale + rtol * |exact| (module docstring)."""
+
     rtol: float
+    """Relative to the entry's own exact value."""
     atol: float
+    """Absolute, for a derivative of magnitude at most 1; multiplied by the derivative's magnitude above."""
 
 
 # float64's rtol sits between two kinds of error: above the worst of torch's own float64 kernels
@@ -68,9 +80,14 @@ FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
 """How far finite differences may be from the exact value, besides their own error estimate."""
 
 FORWARD_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-3)
-"""How far torch's float64 output may be from the exact output (atol times the largest exact
-value, at least 1) before the two runs are taken to compute different functions: loose, since
+"""How far torch's float64 output may be from the exact output (atol scaled by the largest exact
+value, as every atol is) before the two runs are taken to compute different functions: loose, since
 it looks for another function, not for rounding, which cancellation can make large."""
+
+def looser(a: Tolerance, b: Tolerance) -> Tolerance:
+    """The tolerance that allows what either allows (the larger rtol and the larger atol)."""
+    return Tolerance(rtol=max(a.rtol, b.rtol), atol=max(a.atol, b.atol))
+
 
 _BITS = {torch.float64: (np.float64, np.int64), torch.float32: (np.float32, np.int32),
          torch.float16: (np.float16, np.int16)}
@@ -121,6 +138,17 @@ def ulp_distance(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> int |
     return int(d.max()) if d.size else 0
 
 
+def scale(want: np.ndarray) -> float:
+    """The magnitude the absolute tolerance is multiplied by: the largest finite |want|, at least 1."""
+    finite = np.abs(want[np.isfinite(want)])
+    return max(1.0, float(finite.max())) if finite.size else 1.0
+
+
+def _allowed(want: np.ndarray, tol: Tolerance) -> np.ndarray:
+    """How far each entry may be from `want` (see the module docstring)."""
+    return tol.atol * scale(want) + tol.rtol * np.abs(want)
+
+
 def _difference(got: np.ndarray, want: np.ndarray, finite: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: masked out
         return np.where(finite, np.abs(got - want), 0.0)
@@ -134,7 +162,8 @@ def agreeing(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
     both_nan = np.isnan(got) & np.isnan(want)
     same_inf = np.isinf(got) & np.isinf(want) & (np.sign(got) == np.sign(want))
     finite = np.isfinite(got) & np.isfinite(want)
-    return both_nan | same_inf | (finite & (_difference(got, want, finite) <= tol.atol + tol.rtol * np.abs(want)))
+    with np.errstate(invalid="ignore"):  # inf * 0 where want is not finite: masked out
+        return both_nan | same_inf | (finite & (_difference(got, want, finite) <= _allowed(want, tol)))
 
 
 def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
@@ -154,7 +183,8 @@ def measure(got: np.ndarray, want: np.ndarray, dtype: torch.dtype, *,
     nonzero = finite & (want != 0)
     rel = np.where(nonzero, diff / np.where(nonzero, np.abs(want), 1.0), 0.0)
     excess = np.where(ok, 0.0, np.inf)
-    excess = np.where(finite & ~ok, diff - tol.atol - tol.rtol * np.abs(want), excess)
+    with np.errstate(invalid="ignore"):
+        excess = np.where(finite & ~ok, diff - _allowed(want, tol), excess)
     worst = None
     if got.size:
         score = np.where(ok, diff - np.inf, excess)  # violations first, then the largest error
@@ -189,12 +219,18 @@ def is_nan(x: float) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
-def measure_each(got: Mapping, want: Mapping, dtype: torch.dtype, tolerance: Tolerance | None = None) -> dict:
-    """`measure` per input: name -> Errors, for the names of `want`."""
-    return {n: measure(got[n], want[n], dtype, tolerance=tolerance) for n in want}
+def measure_each(got: Mapping, want: Mapping, dtype: torch.dtype,
+                 tolerance: Tolerance | Mapping[str, Tolerance] | None = None) -> dict:
+    """`measure` per input: name -> Errors, for the names of `want`. `tolerance` may be one per input
+    (an input whose computation passed through a coarser dtype: `judge.basis`)."""
+    def own(name: str) -> Tolerance | None:
+        return tolerance.get(name) if isinstance(tolerance, Mapping) else tolerance
+
+    return {n: measure(got[n], want[n], dtype, tolerance=own(n)) for n in want}
 
 
-def measure_all(got: Mapping, want: Mapping, dtype: torch.dtype, tolerance: Tolerance | None = None) -> Errors:
+def measure_all(got: Mapping, want: Mapping, dtype: torch.dtype,
+                tolerance: Tolerance | Mapping[str, Tolerance] | None = None) -> Errors:
     """`measure` over all inputs at once: the worst of each measure."""
     return combine(measure_each(got, want, dtype, tolerance).values())
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, autograd_run, cast_up_on_mixed_dtypes
+from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, as_array, autograd_run, cast_up_on_mixed_dtypes
 
 __all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "from_columns",
@@ -382,14 +382,14 @@ def _shared_run(fn: Callable, point: Mapping[str, torch.Tensor]
                 ) -> tuple[AutogradRun, Callable[[], np.ndarray] | None]:
     leaves = _leaves(point, torch.float64)
     ((name, x),) = leaves.items()
-    recorder = PathRecorder(torch.float64)
+    recorder = PathRecorder(torch.float64, inputs=(x,))
     with recorder:
         out = _as_tensor(fn(**leaves))
     if out.dtype != torch.float64:
         raise _NotShared
     g = _grad(out.sum(), x, create_graph=True)[0] if out.requires_grad else None
     run = AutogradRun(output=out.detach().numpy(),
-                      grads={name: g.detach().numpy() if g is not None else np.zeros(tuple(x.shape))},
+                      grads={name: as_array(g, tuple(x.shape))},
                       path=tuple(recorder.path))
 
     def hessian() -> np.ndarray:  # as `_hessian` forms it, over the flattened entries of x

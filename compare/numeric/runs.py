@@ -16,8 +16,8 @@ from torch.overrides import TorchFunctionMode
 
 from ..symbolic.sites import user_site
 
-__all__ = ["AutogradRun", "PathRecorder", "autograd_run", "compiled", "defined", "jacobian_run", "backward_error",
-           "claim_values", "claim_exact"]
+__all__ = ["AutogradRun", "PathRecorder", "as_array", "autograd_run", "compiled", "is_compiled", "defined",
+           "jacobian_run", "backward_error", "claim_values", "claim_exact"]
 
 
 @dataclass(frozen=True)
@@ -53,32 +53,109 @@ def _lower(value, dtype: torch.dtype) -> bool:
     return False
 
 
+_compiling = torch.compiler.is_compiling
+
+
+def _tensors_in(value):
+    """The tensors in an op's arguments or outputs (in lists, tuples and dicts too)."""
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors_in(v)
+
+
 class PathRecorder(TorchFunctionMode):
     """Records the branches a run takes. In a float64 run it also casts the case's own float32
     constants (a module-level `X = torch.tensor([...])`, say) up to float64: exact, since every
-    float32 is a float64, and without it `X @ w` fails on mixed dtypes."""
+    float32 is a float64, and without it `X @ w` fails on mixed dtypes.
 
-    def __init__(self, promote: torch.dtype | None = None):
+    Given the run's `inputs`, it records only the branches on tensors that depend on them, as
+    the exact side does: `if S > 0` on a constant `S` is decided by its value on both sides and
+    is no piece of the function. A tensor depends on the inputs when it is one, or an op made
+    it (or wrote into it, or into its base) from one that does; `detach()` and `no_grad` keep
+    the dependence, as the exact side keeps a stop-gradient's argument. A tensor no op in the
+    run made is a constant (a closure's tensor, a frozen parameter) unless autograd made it (a
+    `grad_fn`: the output of a compiled function, whose ops the recorder cannot see). In an
+    `opaque` run (the case through `torch.compile`, whose compiled code hides every op), and
+    without `inputs`, every branch is recorded.
+    """
+
+    def __init__(self, promote: torch.dtype | None = None, inputs=None, opaque: bool = False):
         super().__init__()
         self.path: list = []
         self.promote = promote if promote == torch.float64 else None
+        self.every = inputs is None or opaque
+        self._made: dict[int, tuple[torch.Tensor, bool]] = {id(t): (t, True) for t in inputs or ()}
+        """id -> (tensor, whether it depends on the inputs) for the inputs and every tensor an op made;
+        holding the tensor keeps its id from being reused during the run."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.Tensor.__bool__:
+            return self._branch(func, args, kwargs)
+        track = not self.every and not _compiling()
+        depends = track and (self._any_depends(args) or (bool(kwargs) and self._any_depends(kwargs.values())))
         if self.promote is not None and func is not torch.Tensor.to:
             if _lower(args, self.promote):
                 args = _promote(args, self.promote)
             if kwargs and _lower(tuple(kwargs.values()), self.promote):
                 kwargs = {k: _promote(v, self.promote) for k, v in kwargs.items()}
-        if func is torch.Tensor.__bool__:
-            return self._branch(func, args, kwargs or {})
-        return func(*args, **(kwargs or {}))
+        out = func(*args, **kwargs)
+        if track:
+            self._note(func, args, out, depends)
+        return out
+
+    # Every op of a run passes through the three below: loops, not generators, and one dict each.
+    def _any_depends(self, values) -> bool:
+        """Does a tensor among `values` (or in a list or tuple among them) depend on the inputs?"""
+        for v in values:
+            if isinstance(v, torch.Tensor):
+                if self.depends(v):
+                    return True
+            elif isinstance(v, (list, tuple)) and self._any_depends(v):
+                return True
+        return False
+
+    def depends(self, t: torch.Tensor) -> bool:
+        """Does `t` depend on the run's inputs (see the class's docstring)?"""
+        made = self._made.get(id(t))
+        if made is not None and made[0] is t:
+            if made[1]:
+                return True
+        elif t.grad_fn is not None:
+            return True
+        base = t._base
+        return base is not None and self.depends(base)
+
+    def _note(self, func, args, out, depends: bool) -> None:
+        """Mark what `func` made, and what it wrote into (`__setitem__`'s target, or an in-place op's,
+        which it returns) with its base, as depending on the inputs when an argument does."""
+        made = self._made
+        target = args[0] if depends and args and isinstance(args[0], torch.Tensor) else None
+        written = target is not None and func is torch.Tensor.__setitem__
+        if isinstance(out, torch.Tensor):
+            made[id(out)] = (out, depends)
+            written = written or out is target
+        else:
+            for t in _tensors_in(out):
+                made[id(t)] = (t, depends)
+                written = written or (target is not None and t is target)
+        if written:
+            for t in (target, target._base):
+                if t is not None:
+                    made[id(t)] = (t, True)
 
     @torch.compiler.disable
     def _branch(self, func, args, kwargs) -> bool:
         # Run eagerly under torch.compile too: traced, the recorder's growing list would be guarded
         # on, and every branch taken would compile the function again.
         result = func(*args, **kwargs)
-        self.path.append((user_site(), bool(result)))
+        if self.every or self.depends(args[0]):
+            self.path.append((user_site(), bool(result)))
         return result
 
 
@@ -141,11 +218,25 @@ def compiled(fn: Callable, backend: str) -> Callable:
 
     call.__name__ = getattr(fn, "__name__", "f")
     call.__wrapped__ = fn
+    call.compiled_backend = backend
     return call
+
+
+def is_compiled(fn: Callable) -> bool:
+    """Is `fn` a case made by `compiled`?"""
+    return getattr(fn, "compiled_backend", None) is not None
 
 
 def _leaves(point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
     return {k: v.detach().to(dtype).clone().requires_grad_(True) for k, v in point.items()}
+
+
+def as_array(t: torch.Tensor | None, shape: tuple) -> np.ndarray:
+    """A gradient as a float64 array of `shape`: zeros for None (no dependence) and for autograd's
+    ZeroTensor (`torch.sgn`'s backward at 0 gives one: a tensor known to be zero, with no storage)."""
+    if t is None or t._is_zerotensor():
+        return np.zeros(shape)
+    return t.detach().to(torch.float64).numpy()
 
 
 def _as_tensor(out) -> torch.Tensor:
@@ -161,7 +252,7 @@ def autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.d
 
 def _autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.dtype) -> AutogradRun:
     leaves = _leaves(point, dtype)
-    recorder = PathRecorder(dtype)
+    recorder = PathRecorder(dtype, inputs=leaves.values(), opaque=is_compiled(fn))
     with recorder:
         out = _as_tensor(fn(**leaves))
     names = list(leaves)
@@ -171,8 +262,7 @@ def _autograd_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.
         grads = [None] * len(names)
     return AutogradRun(
         output=out.detach().to(torch.float64).numpy(),
-        grads={n: (g.detach().to(torch.float64).numpy() if g is not None
-                   else np.zeros(tuple(leaves[n].shape))) for n, g in zip(names, grads)},
+        grads={n: as_array(g, tuple(leaves[n].shape)) for n, g in zip(names, grads)},
         path=tuple(recorder.path),
     )
 
@@ -207,8 +297,7 @@ def _jacobian_run(fn: Callable, point: Mapping[str, torch.Tensor], dtype: torch.
         else:
             gs = [None] * len(names)
         for n, g in zip(names, gs):
-            rows[n].append(np.zeros(tuple(leaves[n].shape)) if g is None
-                           else g.detach().to(torch.float64).numpy())
+            rows[n].append(as_array(g, tuple(leaves[n].shape)))
     return {n: np.array(rows[n]).reshape(tuple(out.shape) + tuple(leaves[n].shape)) for n in names}
 
 

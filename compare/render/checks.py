@@ -59,7 +59,9 @@ def oracles_section(result: CaseResult) -> list[str]:
            "(`torch.func.jvp`, every column in one `vmap`, or one jvp along u where vmap cannot run the case) and central finite differences (step "
            "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson, and cut by 8, up to "
            "8 times, while a step would leave the point's piece; \"FD est.\" is their own error estimate). Errors are against the exact value; ✗ marks values that do not "
-           "agree with it (within float64's tolerance, or for finite differences their own).", ""]
+           "agree with it (within float64's tolerance, or for finite differences their own)." +
+           (" At a kink, reverse and forward mode are measured against the value PyTorch's rules allow "
+            "nearest to theirs (see Kinks)." if any(p.allowed for _, p in points) else ""), ""]
     skipped = len(result.points) - len(points)
     if skipped:
         out += [f"Forward mode and finite differences decide no status, so they run at the example and the "
@@ -91,21 +93,31 @@ def _oracle_limit() -> int:
     return FULL_LIMIT
 
 
+KINKS_INTRO = (
+    "At these points the derivative does not exist. SymPy's value (Heaviside(0) = 1/2, sign(0) = 0, "
+    "0/0 …), finite differences (the average of the one-sided slopes) and forward mode may each "
+    "give another answer. Autograd follows PyTorch's rules (its autograd notes, \"Gradients for "
+    "non-differentiable functions\"), op by op: 1. differentiable: the derivative; 2. locally convex: "
+    "the subgradient of minimum norm; 3. locally concave: the supergradient of minimum norm; "
+    "4. defined: the derivative by continuity, any one where several; 5. undefined: any value; and "
+    "some ops document their own behaviour (clamp passes the gradient at its bounds). Each op autograd "
+    "runs is judged by its own mathematics: the pieces that meet at the point and their one-sided "
+    "derivatives give what its rule allows, and the chain rule through every combination gives the "
+    "gradients of out.sum() the rules allow. Such a point is `convention` when autograd gives one "
+    "of them, and `disagree` otherwise. The rules change between releases, so each verdict names "
+    "its torch version.")
+"""What a page's Kinks section says first."""
+
+
 def kinks_section(result: CaseResult) -> list[str]:
     on = [(i, p) for i, p in enumerate(result.points) if p.rule or p.note.startswith(("at a kink", "where the exact"))]
     if not on:
         return []
-    out = ["## Kinks", "",
-           "At these points the derivative does not exist. SymPy's value (Heaviside(0) = 1/2, sign(0) = 0, "
-           "0/0 …), finite differences (the average of the one-sided slopes) and forward mode may each "
-           "give another answer; autograd follows the rule PyTorch documents for the op (its autograd "
-           "notes, \"Gradients for non-differentiable functions\"). Such a point is `convention` when "
-           "autograd gives exactly what the rule gives, by the chain rule through the op, and `disagree` "
-           "otherwise. The rules change between releases, so each verdict names its torch version.", ""]
+    out = ["## Kinks", "", KINKS_INTRO, ""]
     for i, p in on:
         out += [f"- point {i + 1} ({point_text(p)}): **{p.status}** — {p.note}"]
-        if p.rule:
-            out += [f"  - rule (torch {p.torch}): {p.rule}"]
+        for rule in (p.rule.split("; ") if p.rule else ()):
+            out += [f"  - rule (torch {p.torch}): {rule}"]
         for name, label in _ORACLES:
             o = p.oracles.get(name) if p.oracles else None
             if o is not None and o.values is not None:

@@ -18,8 +18,8 @@ from .formulas import Formula, formula_lines, latex
 from .notation import readable_array
 from .words import counted
 
-__all__ = ["derivative_section", "gradient_latex", "pieces_section", "complex_section", "nonscalar_section",
-           "detach_section", "hessian_section", "JACOBIAN_ROWS"]
+__all__ = ["derivative_section", "gradient_latex", "pieces_section", "domain_section", "complex_section",
+           "nonscalar_section", "detach_section", "hessian_section", "JACOBIAN_ROWS"]
 
 
 def derivative_section(result: CaseResult) -> list[str]:
@@ -87,11 +87,33 @@ def pieces_section(result: CaseResult) -> list[str]:
     if result.uncovered:
         out += ["**Uncovered** (not explored; never hidden):", ""]
         for u in result.uncovered:
-            out += [f"- `{cell(u.condition)}`: {u.reason}; probability {u.probability:.3g} ({u.how})"]
+            if u.paths == 1:
+                out += [f"- `{cell(u.condition)}`: {u.reason}; probability {u.probability:.3g} ({u.how})"]
+            else:  # the sides of branches left at the budget: their union, too long to read here
+                out += [f"- {u.paths} branches not taken (their conditions are in `results.json`): {u.reason}; "
+                        f"probability {_probability(u.probability)} ({u.how})"]
         out += [""]
     else:
         out += ["Every path was explored: no region is uncovered.", ""]
     return out
+
+
+def domain_section(result: CaseResult) -> list[str]:
+    """Where the code raises (a library's check of its arguments): outside the function's domain."""
+    if not result.outside:
+        return []
+    out = ["**Outside the domain** (the code raises there, and so does torch at a point inside; no piece "
+           "of the function):", ""]
+    for r in result.outside:
+        unchecked = f"; {', '.join(r.unchecked)} lie there, not checked" if r.unchecked else ""
+        out += [f"- `{cell(r.condition)}`: raises `{cell(r.error)}` at {r.where}; probability "
+                f"{_probability(r.probability)} ({r.how}){unchecked}"]
+    return out + [""]
+
+
+def _probability(p: float) -> str:
+    """Three digits, or the distance from 1 where those would round to 1."""
+    return f"1 - {1 - p:.3g}" if f"{p:.3g}" == "1" and p < 1 else f"{p:.3g}"
 
 
 def complex_section(result: CaseResult) -> list[str]:

@@ -104,13 +104,14 @@ def _derivative_lines(result: CaseResult) -> list[str]:
 
 def markdown(result: CaseResult) -> str:
     """The result as markdown: verdict first, then the derivative, the failure if any, and the points."""
-    from .report import compiled_note, gradient_latex, parameters_note, points_table
+    from .report import comparison_lines, compiled_note, gradient_latex, parameters_note, points_table
 
     out = [f"**{status_text(result)}** · `{result.name}`" + _summary(result), ""]
     if result.compiled:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:
         out += [parameters_note(result), ""]
+    out += comparison_lines(result)
     if result.status == ERROR and not result.points:
         return "\n".join(out + ["```", result.error or "", "```"])
     if result.status in (DISAGREE, ERROR):
@@ -119,6 +120,8 @@ def markdown(result: CaseResult) -> str:
     if result.status == CONVENTION and note:  # "at a kink of relu: autograd follows PyTorch's rule (...)"
         out += [note[0].upper() + note[1:] + ".", ""]
     out += _derivative(result, gradient_latex)
+    for r in result.outside:  # where the code raises: no piece of the function
+        out += [f"Outside the domain: `{r.condition}`, where it raises `{r.error}` ({r.where}).", ""]
     if result.output_shape != () and result.backward_error:
         out += [f"The output has shape {tuple(result.output_shape)}: plain `out.backward()` raises "
                 f"`RuntimeError: {result.backward_error}`; the gradient shown is that of `out.sum()`.", ""]

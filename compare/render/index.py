@@ -6,6 +6,7 @@ Its table is `INDEX_COLUMNS`, a tuple of (header, cell) pairs: a new column is o
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -112,7 +113,8 @@ def _status(result: CaseResult) -> str:
     if result.known_wrong:
         status += " (known wrong)" if result.status == DISAGREE else " (declared known_wrong: not caught)"
     if result.status == CONVENTION:
-        ops = dict.fromkeys(o.split(":")[0] for p in result.points if p.rule for o in p.rule.split("; "))
+        ops = dict.fromkeys(re.match(r"[\w. ]*\w", o).group() for p in result.points if p.rule
+                            for o in p.rule.split("; "))
         status = f"convention ({', '.join(ops)})"
     return status
 
@@ -143,8 +145,8 @@ INTRO = ("Errors are against SymPy's exact derivative, which alone decides the s
          "check (`x.grad == claim`, in the case's dtype) at each point; \"(rounding)\" marks a claim proven exact "
          "whose `==` fails only where autograd agrees: the claim's own float evaluation rounds otherwise than "
          "autograd's. `convention`: at a kink, where the "
-         "derivative does not exist, autograd gives what PyTorch's documented rule for the op gives "
-         "(named on the case's page); it is not a failure.")
+         "derivative does not exist, autograd gives a value PyTorch's rules allow for the ops there "
+         "(named on the case's page, with the values they allow); it is not a failure.")
 
 
 def render_index(results: Sequence[CaseResult], meta: Meta) -> str:

@@ -42,8 +42,9 @@ def _lines(pairs: list[tuple[str, str]]) -> list[str]:
 
 def _worst_input(point: PointResult, dtype: str) -> str:
     """The input whose gradient is furthest outside the tolerance (the first, if all are inside)."""
-    def outside(name: str) -> tuple:
-        e = measure(point.autograd[name], point.symbolic[name], getattr(torch, dtype, torch.float32))
+    def outside(name: str) -> tuple:  # as the point measured it (a coarser tolerance where precision was lost)
+        e = point.errors_by_input.get(name) or measure(point.autograd[name], point.symbolic[name],
+                                                       getattr(torch, dtype, torch.float32))
         return (not e.agree, math.inf if math.isnan(e.max_rel) else e.max_rel)  # NaN: a NaN met a number
 
     return max(point.symbolic, key=outside)

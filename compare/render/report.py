@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ..records import DISAGREE, CaseResult, Meta
 from .checks import kinks_section, oracles_section, points_section, points_table, shown_section
-from .derivatives import (complex_section, derivative_section, detach_section, gradient_latex, hessian_section,
-                          nonscalar_section, pieces_section)
+from .derivatives import (complex_section, derivative_section, detach_section, domain_section, gradient_latex,
+                          hessian_section, nonscalar_section, pieces_section)
 from .index import render_index
 from .modes import modes_section
 from .names import page_names
@@ -28,6 +28,14 @@ def parameters_note(result: CaseResult) -> str:
     return (f"An `nn.Module`: a function of its inputs and of its parameters that require grad, named by "
             f"`named_parameters()`: {', '.join(f'`{n}`' for n in result.parameters)}. Buffers and frozen "
             f"parameters are constants.")
+
+
+def comparison_lines(result: CaseResult) -> list[str]:
+    """How the comparison follows the computation (`judge.basis`): structured inputs, lost precision."""
+    if not result.comparison_notes:
+        return []
+    return (["**How it is compared.**", ""] + [f"- {n[0].upper()}{n[1:]}." for n in result.comparison_notes]
+            + [""])
 
 
 def compiled_note(backend: str) -> str:
@@ -48,6 +56,7 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
                 f"({picture})", ""]
     if len(result.pieces) > 1 or result.pieces[0].sites:
         out += pieces_section(result)
+    out += domain_section(result)
     if result.output_shape != ():
         out += nonscalar_section(result)
     out += detach_section(result)
@@ -72,6 +81,7 @@ def _heading(result: CaseResult, meta: Meta, pictured: bool) -> list[str]:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:
         out += [parameters_note(result), ""]
+    out += comparison_lines(result)
     out += [f"**Status: {result.status}**" + (f" — {result.error}" if result.error else ""), ""]
     if result.known_wrong:
         out += [f"Wrong on purpose (`known_wrong`): {result.known_wrong}. "

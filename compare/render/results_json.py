@@ -61,6 +61,7 @@ def _point_json(p: PointResult) -> dict:
                                          if p.jacobian_forward_errors else None),
         "hessian": _hessian_json(p.hessian) if p.hessian else None,
         **({"by_continuity": p.by_continuity} if p.by_continuity else {}),  # only where some value is a limit
+        **({"allowed": [{n: _nested(v) for n, v in a.items()} for a in p.allowed]} if p.allowed else {}),
         **({"symbolic_float64": {n: _nested(v) for n, v in p.symbolic64.items()}} if p.symbolic64 is not None else {}),
     }
 
@@ -125,6 +126,8 @@ def case_entry(result: CaseResult) -> dict:
         entry["known_wrong"] = result.known_wrong
     if result.parameters:  # an nn.Module's: which inputs are its parameters
         entry["parameters"] = list(result.parameters)
+    if result.comparison_notes:  # structured inputs, lost precision (only then: other entries stay as they were)
+        entry["comparison_notes"] = list(result.comparison_notes)
     if result.pieces:
         entry["gradient"] = {n: readable_gradient(result, n) for n in result.shapes}
         entry["output_shape"] = list(result.output_shape)
@@ -132,6 +135,10 @@ def case_entry(result: CaseResult) -> dict:
         entry["pieces"] = [_piece_json(result, piece) for piece in result.pieces]
         entry["uncovered"] = str(sympy.Or(*(u.condition for u in result.uncovered))) if result.uncovered else None
         entry["uncovered_probability"] = _num(sum(u.probability for u in result.uncovered))
+        if result.outside:  # only then, so that other cases' entries stay as they were
+            entry["outside_domain"] = [{"condition": str(r.condition), "raises": r.error, "where": r.where,
+                                        "probability": _num(r.probability), "how": r.how,
+                                        "unchecked": list(r.unchecked)} for r in result.outside]
         entry["points"] = [_point_json(p) for p in result.points]
         hessian = _case_hessian_json(result)
         if hessian is not None:

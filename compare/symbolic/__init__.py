@@ -4,9 +4,10 @@
 from `MEANINGS`, the SymPy meaning of a core of ops, written once per
 family below, or through PyTorch's own decompositions of the rest.
 """
-from . import (batched, complexes, elementwise, factorizations, fft, floats, layouts, linalg, nn,  # noqa: F401
+from . import (batched, complexes, ctc, elementwise, factorizations, fft, floats, layouts, linalg, nn,  # noqa: F401
                randomized, reductions, scatter, selections, shapes)  # (each fills MEANINGS)
-from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp, recording
+from .heads import recording
+from .registry import BRANCH, MEANINGS, NeedsValue, UnsupportedOp
 from .shared import shared_runs
 from .sites import user_site
 from .tensor import SymTensor, exprs_of

@@ -17,7 +17,7 @@ from sympy.core.mul import _keep_coeff
 from sympy.core.parameters import global_parameters
 
 from ..sym import exact
-from .registry import prim, binary, exprs, meaning, note_kink, ufunc, unary
+from .registry import prim, binary, exprs, meaning, ufunc, unary
 
 aten = torch.ops.aten
 
@@ -28,15 +28,27 @@ def sigmoid(x):
     return 1 / (1 + sympy.exp(-x))
 
 
-def _kinked(op: str, f):
-    """`f`, each node it makes noted as a possible kink of `op` (see `compare.judge.kinks`)."""
+def _is_bool(value) -> bool:
+    """A bool operand: a Python bool, or a tensor (real or symbolic) of dtype bool."""
+    return isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
 
-    def g(*args):
-        node = f(*args)
-        note_kink(op, node, args)
-        return node
 
-    return g
+def _numbers(value) -> np.ndarray:
+    """An operand's entries as arithmetic sees them: torch's type promotion makes a bool 1 or 0."""
+    values = exprs(value)
+    return ufunc(_from_bool, 1)(values) if _is_bool(value) else values
+
+
+def arithmetic(f):
+    """The meaning of an elementwise op of two operands that computes with numbers (`binary`'s,
+    with a bool operand as 1 and 0: `x * mask`, `x + (x > 0)`, `x * True`)."""
+    u = ufunc(f, 2)
+
+    def impl(a, b, *rest, **kwargs):
+        return u(_numbers(a), _numbers(b))
+
+    impl.formula, impl.arity = f, 2
+    return impl
 
 
 class Step(sympy.Function):
@@ -102,14 +114,14 @@ _UNARY = {
     "cosh": sympy.cosh, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "asinh": sympy.asinh,
     "acosh": sympy.acosh, "atanh": sympy.atanh, "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv,
     "sigmoid": sigmoid, "rsqrt": lambda x: 1 / sympy.sqrt(x), "reciprocal": lambda x: 1 / x,
-    "neg": operator.neg, "sign": _kinked("sign", sign),
+    "neg": operator.neg, "sign": sign,
     "lgamma": lambda x: sympy.log(sympy.Abs(sympy.gamma(x))),  # log|gamma|, as torch's: real for x < 0 too
-    "digamma": lambda x: sympy.polygamma(0, x), "floor": _kinked("floor", floor),
-    "ceil": _kinked("ceil", ceil), "trunc": _kinked("trunc", trunc), "frac": lambda x: x - _kinked("trunc", trunc)(x),
-    "round": _kinked("round", round_),
+    "digamma": lambda x: sympy.polygamma(0, x), "floor": floor,
+    "ceil": ceil, "trunc": trunc, "frac": lambda x: x - trunc(x),
+    "round": round_,
     "sinc": lambda x: sympy.sinc(sympy.pi * x), "square": lambda x: x**2,
-    "sqrt": _kinked("sqrt", sympy.sqrt),
-    "relu": _kinked("relu", lambda x: sympy.Max(x, 0)), "logical_not": sympy.Not, "bitwise_not": sympy.Not,
+    "sqrt": sympy.sqrt,
+    "relu": lambda x: sympy.Max(x, 0), "logical_not": sympy.Not, "bitwise_not": sympy.Not,
     "i0": lambda x: sympy.besseli(0, x), "special_i0e": lambda x: sympy.exp(-sympy.Abs(x)) * sympy.besseli(0, x),
     "special_i1": lambda x: sympy.besseli(1, x), "special_ndtr": lambda x: (1 + sympy.erf(x / sympy.sqrt(2))) / 2,
     "special_erfcx": lambda x: sympy.exp(x**2) * sympy.erfc(x), "special_log_ndtr":
@@ -118,8 +130,19 @@ _UNARY = {
     "deg2rad": lambda x: x * sympy.pi / 180, "rad2deg": lambda x: x * 180 / sympy.pi,
     "positive": lambda x: x,
 }  # abs, sgn, real and conj, which differ for complex tensors, are in complexes.py
+
+
+def _on_numbers(impl):
+    """A unary meaning that computes with numbers: a bool tensor's entries as 1 and 0 (`torch.exp(mask)`)."""
+    def g(x, *rest, **kwargs):
+        return impl(_numbers(x) if _is_bool(x) else x, *rest, **kwargs)
+
+    g.formula, g.arity = impl.formula, impl.arity
+    return g
+
+
 for _name, _f in _UNARY.items():
-    _impl = unary(_f)
+    _impl = unary(_f) if _name in ("logical_not", "bitwise_not") else _on_numbers(unary(_f))
     meaning(getattr(aten, _name, None), prim(_name))(_impl)
 meaning(aten.logit)(lambda x, eps=None: ufunc(
     lambda v: sympy.log(v / (1 - v)) if eps is None else
@@ -137,17 +160,19 @@ def _scaled(b, alpha):
 
 @meaning(aten.add, prim("add"))
 def add(a, b, *, alpha=None, **_):
-    return ufunc(operator.add, 2)(exprs(a), _scaled(exprs(b), alpha))
+    if _is_bool(a) and _is_bool(b):  # bool + bool stays bool in torch: a logical or
+        return ufunc(sympy.Or, 2)(exprs(a), exprs(b))
+    return ufunc(operator.add, 2)(_numbers(a), _scaled(_numbers(b), alpha))
 
 
 @meaning(aten.sub, prim("sub"))
 def sub(a, b, *, alpha=None, **_):
-    return ufunc(operator.sub, 2)(exprs(a), _scaled(exprs(b), alpha))
+    return ufunc(operator.sub, 2)(_numbers(a), _scaled(_numbers(b), alpha))
 
 
 @meaning(aten.rsub)
 def rsub(a, b, *, alpha=None, **_):
-    return ufunc(operator.sub, 2)(_scaled(exprs(b), None), _scaled(exprs(a), alpha))
+    return ufunc(operator.sub, 2)(_numbers(b), _scaled(_numbers(a), alpha))
 
 
 def _polynomial_term(t: sympy.Basic) -> bool:
@@ -179,32 +204,39 @@ def product(a, b):
     return sympy.Add._from_args(terms)
 
 
-meaning(aten.mul, prim("mul"))(binary(product))
+@meaning(aten.mul, prim("mul"))
+def mul(a, b, *rest, **kwargs):
+    if _is_bool(a) and _is_bool(b):  # bool * bool stays bool in torch: a logical and
+        return ufunc(sympy.And, 2)(exprs(a), exprs(b))
+    return ufunc(product, 2)(_numbers(a), _numbers(b))
+
+
+mul.formula, mul.arity = product, 2
 
 
 @meaning(aten.div, prim("div"))
 def div(a, b, *, rounding_mode=None):
-    q = ufunc(operator.truediv, 2)(exprs(a), exprs(b))
+    q = ufunc(operator.truediv, 2)(_numbers(a), _numbers(b))
     if rounding_mode is None:
         return q
     return ufunc(floor if rounding_mode == "floor" else trunc, 1)(q)
 
 
-meaning(aten.true_divide)(binary(operator.truediv))
-meaning(aten.floor_divide)(binary(lambda a, b: floor(a / b)))
-meaning(aten.pow, prim("pow"))(binary(operator.pow))
-meaning(aten.float_power)(binary(operator.pow))
-meaning(aten.atan2, prim("atan2"))(binary(sympy.atan2))
-meaning(aten.hypot, prim("hypot"))(binary(lambda a, b: sympy.sqrt(a**2 + b**2)))
-meaning(aten.remainder, prim("remainder"))(binary(lambda a, b: a - b * floor(a / b)))
-meaning(aten.fmod, prim("fmod"))(binary(lambda a, b: a - b * trunc(a / b)))
-meaning(aten.copysign)(binary(lambda a, b: sympy.Abs(a) * sympy.Piecewise((-1, b < 0), (1, True))))
-meaning(aten.xlogy)(binary(lambda a, b: sympy.Piecewise((0, sympy.Eq(a, 0)), (a * sympy.log(b), True))
+meaning(aten.true_divide)(arithmetic(operator.truediv))
+meaning(aten.floor_divide)(arithmetic(lambda a, b: floor(a / b)))
+meaning(aten.pow, prim("pow"))(arithmetic(operator.pow))
+meaning(aten.float_power)(arithmetic(operator.pow))
+meaning(aten.atan2, prim("atan2"))(arithmetic(sympy.atan2))
+meaning(aten.hypot, prim("hypot"))(arithmetic(lambda a, b: sympy.sqrt(a**2 + b**2)))
+meaning(aten.remainder, prim("remainder"))(arithmetic(lambda a, b: a - b * floor(a / b)))
+meaning(aten.fmod, prim("fmod"))(arithmetic(lambda a, b: a - b * trunc(a / b)))
+meaning(aten.copysign)(arithmetic(lambda a, b: sympy.Abs(a) * sympy.Piecewise((-1, b < 0), (1, True))))
+meaning(aten.xlogy)(arithmetic(lambda a, b: sympy.Piecewise((0, sympy.Eq(a, 0)), (a * sympy.log(b), True))
                            if not (a.is_number and a != 0) else a * sympy.log(b)))
-meaning(aten.special_xlog1py)(binary(lambda a, b: sympy.Piecewise((0, sympy.Eq(a, 0)),
+meaning(aten.special_xlog1py)(arithmetic(lambda a, b: sympy.Piecewise((0, sympy.Eq(a, 0)),
                                                                    (a * sympy.log(1 + b), True))))
-meaning(aten.logaddexp)(binary(lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b))))
-meaning(aten.logaddexp2)(binary(lambda a, b: sympy.log(2**a + 2**b, 2)))
+meaning(aten.logaddexp)(arithmetic(lambda a, b: sympy.log(sympy.exp(a) + sympy.exp(b))))
+meaning(aten.logaddexp2)(arithmetic(lambda a, b: sympy.log(2**a + 2**b, 2)))
 meaning(aten.logical_and, aten.bitwise_and, aten.__and__)(binary(sympy.And))
 meaning(aten.logical_or, aten.bitwise_or, aten.__or__)(binary(sympy.Or))
 meaning(aten.logical_xor, aten.bitwise_xor)(binary(sympy.Xor))
@@ -227,31 +259,11 @@ def relation(rel):
 
 for _name, _rel in (("lt", sympy.Lt), ("le", sympy.Le), ("gt", sympy.Gt), ("ge", sympy.Ge), ("eq", sympy.Eq),
                     ("ne", sympy.Ne)):
-    meaning(getattr(aten, _name), prim(_name))(binary(relation(_rel)))
+    meaning(getattr(aten, _name), prim(_name))(arithmetic(relation(_rel)))
 
 
-def _extreme(op: str, f):
-    def combine(a, b):
-        node = f(a, b)
-        note_kink(op, node, (a, b))
-        return node
-
-    return combine
-
-
-meaning(aten.maximum, prim("maximum"))(binary(_extreme("maximum", sympy.Max)))
-meaning(aten.minimum, prim("minimum"))(binary(_extreme("minimum", sympy.Min)))
-meaning(aten.fmax)(binary(_extreme("maximum", sympy.Max)))
-meaning(aten.fmin)(binary(_extreme("minimum", sympy.Min)))
-
-
-def _bound(side: str, f):
-    def g(x, b):
-        node = f(x, b)
-        note_kink("clamp", node, (x, b), side=side)
-        return node
-
-    return ufunc(g, 2)
+meaning(aten.maximum, prim("maximum"), aten.fmax)(binary(sympy.Max))
+meaning(aten.minimum, prim("minimum"), aten.fmin)(binary(sympy.Min))
 
 
 @meaning(aten.clamp)
@@ -259,9 +271,9 @@ def clamp(x, min=None, max=None):
     # As torch: the lower bound first, then the upper, so max wins when min > max.
     y = exprs(x)
     if min is not None:
-        y = _bound("min", sympy.Max)(y, exprs(min))
+        y = ufunc(sympy.Max, 2)(y, exprs(min))
     if max is not None:
-        y = _bound("max", sympy.Min)(y, exprs(max))
+        y = ufunc(sympy.Min, 2)(y, exprs(max))
     return y
 
 
@@ -355,19 +367,13 @@ def log_sigmoid_forward(x):
 
 @meaning(aten.hardtanh)
 def hardtanh(x, min_val=-1, max_val=1):
-    """min(max(x, min_val), max_val), whose kinks follow hardtanh's own rule, not clamp's"""
+    """min(max(x, min_val), max_val)"""
     lo, hi = exprs(min_val)[()], exprs(max_val)[()]
-
-    def node(v):
-        out = sympy.Min(sympy.Max(v, lo), hi)
-        note_kink("hardtanh", out, (v, lo, hi))
-        return out
-
-    return ufunc(node, 1)(exprs(x))
+    return ufunc(lambda v: sympy.Min(sympy.Max(v, lo), hi), 1)(exprs(x))
 
 
 @meaning(aten.round.decimals)
 def round_decimals(x, *, decimals=0):
     """round(x * 10**decimals) / 10**decimals, ties to even"""
     scale = sympy.Integer(10) ** int(decimals)
-    return ufunc(lambda v: _kinked("round", round_)(v * scale) / scale, 1)(exprs(x))
+    return ufunc(lambda v: round_(v * scale) / scale, 1)(exprs(x))

@@ -24,7 +24,7 @@ import torch
 
 from . import extremes
 from .reductions import _first_index
-from .registry import decide, exprs, meaning, note_kink
+from .registry import decide, exprs, meaning
 
 aten = torch.ops.aten
 
@@ -161,7 +161,6 @@ def _max_pool(spatial: int):
             for nc in np.ndindex(*data.shape[:2]):
                 entries = [data[nc + i] for i in window]
                 node = extremes.Max(*entries)  # a 3-d window has 27 entries: see extremes.py
-                note_kink("max(dim)", node, entries)
                 values[nc + o] = node
                 indices[nc + o] = _relabel(_first_index(entries, "max"), flat)
         return (values[0], indices[0]) if unbatched else (values, indices)
@@ -249,9 +248,8 @@ def kthvalue(x, k, dim=-1, keepdim=False):
 @meaning(aten.median.default)
 def median(x):
     """the lower median of all entries: entry (n - 1) // 2 of them sorted"""
-    # Caveat: at a tie with the median, autograd shares the gradient evenly among the entries equal
-    # to it (torch's backward of median without dim); the piece the point falls in gives all of it
-    # to one entry, and no rule in compare.judge.kinks says otherwise yet, so such a point is `disagree`.
+    # At a tie with the median autograd shares the gradient evenly among the entries equal to it
+    # (derivatives.yaml); compare.judge.kinks judges it so, whichever entry this piece picks.
     flat = exprs(x).reshape(-1)
     values, _ = _sorted_along(flat, 0, False)
     return np.array(values[(flat.size - 1) // 2], dtype=object)

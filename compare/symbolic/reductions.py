@@ -13,7 +13,7 @@ import sympy
 import torch
 
 from ..sym import exact
-from .registry import prim, exprs, meaning, note_kink
+from .registry import prim, exprs, meaning
 from . import extremes
 
 aten = torch.ops.aten
@@ -127,15 +127,10 @@ def prims_var(x, dims, correction=1, *, output_dtype=None):
 
 
 # -- extremes: SymPy's Max/Min, whose derivative at a tie is Heaviside(0) = 1/2 per tied entry. ----
-# Autograd's rule differs by form (see compare.judge.kinks): a whole reduction shares the gradient among
+# Autograd's rule differs by op (see compare.judge.kinks): a whole reduction shares the gradient among
 # ties; with `dim`, it goes to the index returned.
-def _noted(op: str, f):
-    def combine(entries):
-        node = f(*entries)
-        note_kink(op, node, entries)
-        return node
-
-    return combine
+def _of_all(f):
+    return lambda entries: f(*entries)
 
 
 def _first_index(entries, kind: str) -> sympy.Expr:
@@ -163,14 +158,14 @@ def _extremes(name: str, f):
     @meaning(getattr(aten, name))
     def impl(x, dim=None, keepdim=False):
         if dim is None:
-            return reduce(x, None, False, _noted(name, f))
-        values = reduce(x, dim, keepdim, _noted(name + "(dim)", f))
+            return reduce(x, None, False, _of_all(f))
+        values = reduce(x, dim, keepdim, _of_all(f))
         indices = reduce(x, dim, keepdim, lambda e: _first_index(e, name))
         return values, indices
 
     @meaning(getattr(aten, "a" + name), prim("a" + name))
     def amax(x, dim=(), keepdim=False):
-        return reduce(x, dim, keepdim, _noted("a" + name, f))
+        return reduce(x, dim, keepdim, _of_all(f))
 
     @meaning(getattr(aten, "arg" + name))
     def argmax(x, dim=None, keepdim=False):
@@ -183,7 +178,7 @@ _extremes("min", sympy.Min)
 
 @meaning(aten.aminmax)
 def aminmax(x, *, dim=None, keepdim=False):
-    return (reduce(x, dim, keepdim, _noted("amin", sympy.Min)), reduce(x, dim, keepdim, _noted("amax", sympy.Max)))
+    return (reduce(x, dim, keepdim, _of_all(sympy.Min)), reduce(x, dim, keepdim, _of_all(sympy.Max)))
 
 
 # -- norms -----------------------------------------------------------------------------------
@@ -204,18 +199,7 @@ def _p_norm(p):
 
 @meaning(aten.linalg_vector_norm)
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
-    combine = _p_norm(ord)
-    order = 2 if ord in (2, 2.0) else 1 if ord == 1 else "inf" if ord == math.inf else None
-
-    def noted(entries):
-        node = combine(entries)
-        if order is not None:
-            note_kink("linalg.vector_norm", node, entries, ord=order)
-        elif isinstance(ord, (int, float)) and 0 < ord < math.inf:  # a p-norm (p < 1: not a norm)
-            note_kink("linalg.vector_norm(p)", node, entries, ord=exact(ord))
-        return node
-
-    return reduce(x, dim, keepdim, noted)
+    return reduce(x, dim, keepdim, _p_norm(ord))
 
 
 # -- along a dimension ---------------------------------------------------------------------------
@@ -265,13 +249,13 @@ meaning(aten.logcumsumexp)(lambda x, dim: along(
 
 @meaning(aten.cummax)
 def cummax(x, dim):
-    return (along(x, dim, _running(lambda a, b: _noted("max", sympy.Max)([a, b]))),
+    return (along(x, dim, _running(lambda a, b: _of_all(sympy.Max)([a, b]))),
             along(x, dim, lambda e: [_last_index(e[:k + 1], "max") for k in range(len(e))]))
 
 
 @meaning(aten.cummin)
 def cummin(x, dim):
-    return (along(x, dim, _running(lambda a, b: _noted("min", sympy.Min)([a, b]))),
+    return (along(x, dim, _running(lambda a, b: _of_all(sympy.Min)([a, b]))),
             along(x, dim, lambda e: [_last_index(e[:k + 1], "min") for k in range(len(e))]))
 
 

@@ -22,10 +22,10 @@ import torch
 
 from ..sym import as_expr, exact
 from .shared import note_decision
-from .sites import user_site
+from .sites import enclosing_torch_function, user_site
 
 __all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
-           "binary", "ufunc", "KINKS", "note_kink", "recording"]
+           "binary", "ufunc", "RECORDING"]
 
 MEANINGS: dict[Any, Callable] = {}
 """ATen OpOverloadPacket or OpOverload -> meaning. An overload's own entry wins over its packet's."""
@@ -149,9 +149,13 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     """A Python bool for a symbolic condition: a number decides itself, else the path explorer does.
 
     `op` names the op when the choice is a selection inside it (a sort's
-    comparison), not a Python branch of the case (`bool()`, `if`).
+    comparison), not a Python branch of the case (`bool()`, `if`); a branch
+    inside a torch function's own Python code is named by that function.
     """
     condition = as_expr(condition)
+    recording = RECORDING.get()
+    if recording is not None:  # a condition on recorded heads is the condition on what they stand for
+        condition = recording.release(condition)
     if condition is sympy.true or condition is sympy.false:
         return condition is sympy.true
     if isinstance(condition, sympy.Expr):  # a number as a condition means `!= 0`
@@ -163,34 +167,13 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     if decider is None:
         raise NeedsValue("a branch on a symbolic value outside a symbolic run")
     site = user_site()
-    return decider(condition, site if op is None else tuple(site) + (op,))
+    op = op or enclosing_torch_function()
+    taken = decider(condition, site if op is None else tuple(site) + (op,))
+    if recording is not None:
+        recording.note(condition, taken)
+    return taken
 
 
-# -- nodes made by ops with a kink, for the verdict's rules ------------------------------------
-KINKS: contextvars.ContextVar = contextvars.ContextVar("compare_kink_sites", default=None)
-"""While `recording()`: node -> (op, node, args, params) for each node a kinked op made."""
-
-
-def note_kink(op: str, node, args, **params) -> None:
-    """Note that `op` made `node` from `args` (nothing outside `recording()`).
-
-    `op` names the rule that autograd follows at the op's kink (the
-    verdict's table in `compare.judge.kinks` is keyed by it); the symbolic side
-    only says which op made which node.
-    """
-    sites = KINKS.get()
-    if sites is None or not isinstance(node, sympy.Basic) or node.is_number:
-        return
-    sites.setdefault(node, (op, node, tuple(as_expr(a) for a in args), tuple(sorted(params.items()))))
-
-
-class recording:
-    """Context manager: the kinked nodes noted inside it (the first op to make a node names it)."""
-
-    def __enter__(self) -> dict:
-        self._sites: dict = {}
-        self._token = KINKS.set(self._sites)
-        return self._sites
-
-    def __exit__(self, *exc) -> None:
-        KINKS.reset(self._token)
+# -- kink sites ------------------------------------------------------------------------------------
+RECORDING: contextvars.ContextVar = contextvars.ContextVar("compare_kink_sites", default=None)
+"""While `heads.recording()`: the `heads.Recording` of the run (the sites it records, the decisions it makes)."""

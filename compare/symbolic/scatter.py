@@ -22,7 +22,7 @@ import sympy
 import torch
 
 from .reductions import _p_norm
-from .registry import UnsupportedOp, decide, exprs, meaning, note_kink, prim
+from .registry import UnsupportedOp, decide, exprs, meaning, prim
 from .shapes import _ITEM, _storage, concrete_index
 
 aten = torch.ops.aten
@@ -43,8 +43,6 @@ def combine(reduce: str, entries: list, *, integral: bool = False, initial=None)
     if reduce in ("amax", "max", "amin", "min"):
         big = reduce in ("amax", "max")
         node = (sympy.Max if big else sympy.Min)(*entries)
-        if len(entries) > 1:
-            note_kink("amax" if big else "amin", node, entries)
         if initial is None:
             return node
         # segment_reduce starts from `initial` but gives it no share of the gradient: a selection,
@@ -237,22 +235,8 @@ def trilinear(i1, i2, i3, expand1, expand2, expand3, sumdim, unroll_dim=1):
 
 # -- distances: cdist and pdist --------------------------------------------------------------------
 def _distance(p: float):
-    """The p-norm of a difference, noted as the vector norm it is for p = 1, 2, inf.
-
-    At zero distance (and at ties of the inf-norm) the norm has a kink;
-    autograd's _cdist_backward and _pdist_backward give 0 there, the
-    vector norm's rule. Other orders have no rule in the table.
-    """
-    norm = _p_norm(p)
-    order = 2 if p == 2 else 1 if p == 1 else "inf" if p == float("inf") else None
-
-    def distance(diffs):
-        node = norm(diffs)
-        if order is not None:
-            note_kink("linalg.vector_norm", node, diffs, ord=order)
-        return node
-
-    return distance
+    """The p-norm of a difference (at zero distance it has a kink: see `compare.judge.kinks`)."""
+    return _p_norm(p)
 
 
 @meaning(aten._cdist_forward)
@@ -292,7 +276,6 @@ def _bag_entry(rows: list, mode: int, row_of: list[int]) -> tuple:
     if mode == 1:
         return sympy.Add(*rows) / len(rows), None
     node = sympy.Max(*rows)
-    note_kink("max(dim)", node, rows)
     first = _first_index(rows, "max")  # a position in the bag, as a Piecewise at a choice
     row = lambda j: sympy.Integer(row_of[int(j)])  # noqa: E731
     return node, (sympy.Piecewise(*((row(j), cond) for j, cond in first.args))

@@ -23,7 +23,7 @@ import torch
 
 from .nn import _relabel, _sorted_along
 from .reductions import _first_index
-from .registry import UnsupportedOp, decide, exprs, meaning, note_kink, prim, unary
+from .registry import UnsupportedOp, decide, exprs, meaning, prim, unary
 
 aten = torch.ops.aten
 
@@ -135,7 +135,6 @@ def _adaptive_max(spatial: int):
             for nc in np.ndindex(*data.shape[:2]):
                 entries = [data[nc + i] for i in window]
                 node = sympy.Max(*entries)
-                note_kink("max(dim)", node, entries)  # autograd's gradient goes to the index returned
                 values[nc + o] = node
                 indices[nc + o] = _relabel(_first_index(entries, "max"), flat)
         return (values[0], indices[0]) if unbatched else (values, indices)
@@ -200,7 +199,6 @@ def _fractional_max(spatial: int):
                                                   for d in range(spatial))))
                 entries = [data[nc + i] for i in window]
                 node = sympy.Max(*entries)
-                note_kink("max(dim)", node, entries)
                 values[nc + o] = node
                 flat = [sympy.Integer(int(np.ravel_multi_index(i, size))) for i in window]
                 indices[nc + o] = _relabel(_first_index(entries, "max"), flat)

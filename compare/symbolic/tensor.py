@@ -37,8 +37,9 @@ from torch.utils._pytree import tree_flatten, tree_map
 
 from ..sym import as_expr, detach, nograd
 from .grad import symbolic_grad
-from . import shared
-from .registry import KINKS, MEANINGS, NeedsValue, UnsupportedOp, decide, exprs
+from . import observed, shared
+from .heads import recorded
+from .registry import MEANINGS, RECORDING, NeedsValue, UnsupportedOp, decide, exprs
 
 __all__ = ["SymTensor", "exprs_of"]
 
@@ -239,13 +240,22 @@ def _any_stopped(values) -> bool:
 
 
 def _answer(func, args, kwargs):
+    if _depth[0]:
+        return _computed(func, args, kwargs)
+    if RECORDING.get() is not None and _differentiating():  # an op autograd records: a kink site?
+        out = recorded(func, args, kwargs, _computed)
+    else:
+        out = _computed(func, args, kwargs)
+    observed.note_op(func, args, kwargs, out)  # the op autograd runs: its structured arguments, its casts
+    return _grad_mode(out)
+
+
+def _computed(func, args, kwargs):
+    """The op's output: its meaning, else its decomposition (grad mode not applied)."""
     impl = _meaning_of(func)
     if impl is not None:
-        meta = _meta(func, args, kwargs)
-        out = _wrap(impl(*args, **kwargs), meta, func, args)
-        return out if _depth[0] else _grad_mode(out)
-    out = _decomposed(func, args, kwargs)
-    return out if _depth[0] else _grad_mode(out)
+        return _wrap(impl(*args, **kwargs), _meta(func, args, kwargs), func, args)
+    return _decomposed(func, args, kwargs)
 
 
 def _decomposed(func, args, kwargs):
@@ -340,17 +350,27 @@ def _in_place(func, args, kwargs):
     if not isinstance(target, SymTensor):
         raise UnsupportedOp(f"{func} writing a symbolic value into a tensor made without the "
                             "inputs (make it from an input: zeros_like, new_zeros, clone)")
-    _depth[0] += 1  # the functional op is part of this op: grad mode is applied once, below
-    try:
-        new = dispatch(functional, args, kwargs)
-    finally:
-        _depth[0] -= 1
+    if not _depth[0] and RECORDING.get() is not None and _differentiating():  # autograd records the write
+        new = recorded(functional, args, kwargs, _below)
+    else:
+        new = _below(functional, args, kwargs)
     values = _convert_into(exprs(new), new.dtype, target.dtype)
+    if not _depth[0]:
+        observed.note_op(func, args, kwargs, target)  # a write into a coarser tensor rounds what it writes
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
         values = np.frompyfunc(lambda o, n: o + nograd(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
     target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
     return target
+
+
+def _below(func, args, kwargs):
+    """`func` answered as part of another op (an in-place op's functional twin): grad mode not applied."""
+    _depth[0] += 1
+    try:
+        return dispatch(func, args, kwargs)
+    finally:
+        _depth[0] -= 1
 
 
 def _convert_into(values: np.ndarray, source: torch.dtype, target: torch.dtype) -> np.ndarray:
@@ -384,7 +404,7 @@ def _in_function_forward() -> bool:
 def _sharing_state():
     """What a torch call's answer depends on beyond its arguments, for `shared.answered` (grad mode, the
     default dtype, autocast); None while kink sites are recorded (an op's answer then includes its note)."""
-    if KINKS.get() is not None:
+    if RECORDING.get() is not None:
         return None
     return (_differentiating(), _depth[0], torch.get_default_dtype(), torch.is_autocast_enabled("cpu"))
 

@@ -4,4 +4,4 @@ from compare import case
 
 @case(inputs={"x": torch.ones(3)})
 def listing(x):
-    return [x.sum(), x.prod()]
+    return {"sum": x.sum(), "prod": x.prod()}
