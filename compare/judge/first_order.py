@@ -22,7 +22,7 @@ import torch
 from ..numeric import modes as runs
 from ..numeric.oracles import FULL_LIMIT
 from ..numeric.runs import cast_up_on_mixed_dtypes
-from ..records import AGREE, DISAGREE, ModeCheck
+from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
 from . import failures
 from .mode_common import At, Quantity, judged, replaced, sum_tolerance
 from .status import forward_mismatch
@@ -153,7 +153,14 @@ def undefined(at: At) -> ModeCheck:
             f"the backward fails when its incoming gradients are undefined ({failures.first_line(exc)}); PyTorch "
             f"expects zeros or None then (derivatives.yaml, \"undefined output gradients\")"))
     n = at.flat.x.numel()
-    check = judged(at, mode, what, np.zeros(n) if got is None else got, np.zeros(n), at_a_kink=())
+    got = np.zeros(n) if got is None else got
+    kink = at.ref.kink
+    freed = np.isnan(got) & (kink is not None and kink.sites is not None and kink.sites.infinite)
+    check = judged(at, mode, what, np.where(freed, 0.0, got), np.zeros(n), at_a_kink=())
+    if freed.any() and check.status == AGREE:  # a Function's backward given zeros for undefined gradients
+        check = replaced(check, autograd=got, status=CONVENTION, note=(
+            "at a kink whose rule gives inf: the backward given zeros for undefined gradients multiplies them by "
+            "that inf, and inf times 0 is nan, the arithmetic's, not a rule's"))
     if check.status == AGREE and at.run.modes.check_forward_ad and len(at.tensors) > 1:
         return _undefined_forward(at, check)
     return check
