@@ -64,7 +64,25 @@ def flat_function(fn: Callable, point: Mapping[str, torch.Tensor]) -> Flat:
             raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
         return out.to(torch.float64)
 
-    return Flat(x, f, unflat, names)
+    def plain(v: torch.Tensor) -> torch.Tensor:
+        with _quiet():
+            out = fn(**unflat(v))
+        return out.to(torch.float64)
+
+    return Flat(x, plain if _needs_no_cast(fn, unflat(x)) else f, unflat, names)
+
+
+def _needs_no_cast(fn: Callable, point: dict) -> bool:
+    """Whether a float64 run of `fn` at the point casts no float32 constant up (`PathRecorder`): then it is
+    run as it is, without the recorder, whose Python-level hook on every op would cost each mode's
+    batched runs dearly. One run without gradients decides."""
+    recorder = PathRecorder(torch.float64)
+    try:
+        with recorder, _quiet(), torch.no_grad():
+            out = fn(**point)
+    except Exception:  # the run fails, or fails as the modes run it: left to the recorder's run to report
+        return False
+    return isinstance(out, torch.Tensor) and not recorder.promoted
 
 
 @contextmanager
