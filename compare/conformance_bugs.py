@@ -53,6 +53,17 @@ BUGS: tuple[Bug, ...] = (
         "C = (L Lᵀ)⁻¹, so dC = -C (T Lᵀ + L Tᵀ) C for a lower-triangular tangent T, computed in the repro with "
         "torch.linalg.inv: 1.28 off where the entries reach 1.91 (op_db's near-identity samples show it "
         "below gradcheck's tolerance)."),
+    Bug("cholesky_inverse_second_order", "forward over forward and forward over reverse through cholesky_inverse "
+        "are O(1) off along the lower triangle it reads", ("check_fwd_over_fwd", "check_fwd_over_rev"),
+        ("cholesky_inverse",),
+        "d²C = 2 C dA C dA C - 2 C T Tᵀ C for C = (L Lᵀ)⁻¹ and dA = T Lᵀ + L Tᵀ, by hand: nested jvps are 11.8 off; "
+        "the vjp is -(C Gᵀ C + C G C) L (torch's, to the bit), whose jvp through linalg.inv is 8.3 away from "
+        "torch's forward over reverse (reverse over reverse agrees with it to 3e-15)."),
+    Bug("nested_jvp_layer_norm", "nested jvps of layer_norm with a weight give wrong mixed second derivatives, "
+        "not even symmetric", ("check_fwd_over_fwd",), ("nn.functional.layer_norm",),
+        "a smooth function's mixed partials are equal; mpmath's derivative of Σ wᵢ (xᵢ - m) / sqrt(v + eps) "
+        "gives 0.1179 where torch's two orders give 0.1768 and -0.0884 (forward over reverse and reverse over "
+        "reverse agree with mpmath)."),
     Bug("logcumsumexp_jvp", "logcumsumexp's jvp carries an epsilon: 2.4e-6 relative off when its inputs differ by 17",
         ("check_forward_ad",), (),
         "logcumsumexp(x)[0] is x[0] itself, so its derivative along e0 is exactly 1."),
@@ -61,7 +72,7 @@ BUGS: tuple[Bug, ...] = (
         "out = [s0 s2, s1 s3] for the repro's index, so along ones d out = [s0 + s2, s1 + s3] = [2, 1]; torch "
         "gives [0, 0] without raising (its reverse mode is right)."),
     Bug("triangular_solve_fwd_over_rev", "forward mode through triangular_solve's backward is wrong along "
-        "lower-triangle tangents", ("check_fwd_over_rev",), (),
+        "lower-triangle tangents", ("check_fwd_over_rev",), ("triangular_solve",),
         "X = A⁻¹B, the backward's A-gradient is -A⁻ᵀ W Xᵀ, and its derivative along E is -A⁻ᵀ Eᵀ G - A⁻ᵀ W dXᵀ "
         "with dX = -A⁻¹ E X, computed in the repro with torch.linalg.inv."),
     Bug("nested_jvp_function", "nested jvps through any custom autograd.Function give zero second derivatives "

@@ -55,7 +55,8 @@ def record(reverse: Sequence[OpResult], modes: Sequence[ModeResult], marks: dict
         counts.setdefault(r.mode, {}).setdefault(r.status, 0)
         counts[r.mode][r.status] += 1
     return json.dumps({"torch": torch, "settings": settings, "counts": counts, "disagreements": disagreements,
-                       "results": [asdict(r) for r in modes]}, indent=1, sort_keys=True) + "\n"
+                       "entries": len(reverse), "results": [asdict(r) for r in modes]}, indent=1,
+                      sort_keys=True) + "\n"
 
 
 def unrecorded(data: dict) -> list[tuple[str, str]]:
@@ -87,6 +88,17 @@ def _bug_cell(name: str, mode: str) -> str:
     return "**not recorded**"
 
 
+def _coverage(data: dict) -> list[str]:
+    """How many of op_db's entries the modes beside reverse were run on: all, or the ops of a partial run."""
+    ops = sorted({r["name"] for r in data["results"]})
+    entries = data.get("entries", len(ops))
+    if len(ops) >= entries:
+        return [f"Every mode covers all {entries} entries."]
+    return [f"Reverse mode covers all {entries} entries (docs/opdb.json); the other modes cover {len(ops)} of them, "
+            f"run with `--only` (the full run in every mode takes tens of minutes of CPU and has not been recorded "
+            f"yet): " + ", ".join(f"`{o}`" for o in ops) + "."]
+
+
 def render(data: dict) -> str:
     """docs/conformance.md from its record."""
     s = data["settings"]
@@ -98,7 +110,7 @@ def render(data: dict) -> str:
            f"loss (the sum of its floating outputs), at the sample's own values, {s['seconds']} s of CPU time a "
            f"sample and phase. A mode op_db marks the op as not supporting is `unsupported`, as is one torch "
            f"raises NotImplementedError for; `error` is a sample compare could not finish (mostly an exact Hessian "
-           f"of a linear-algebra op over its time bound).", "", "## Counts", ""] + _counts(data)
+           f"of a linear-algebra op over its time bound).", ""] + _coverage(data) + ["", "## Counts", ""] + _counts(data)
     out += ["", "## Disagreements", "",
             f"{len(data['disagreements'])} disagreements, each a PyTorch bug recorded below with a torch-only repro "
             f"(or, for reverse mode, in docs/opdb.json). \"op_db\" is what op_db itself marks on its test of that "
