@@ -55,7 +55,8 @@ from .modes import SECOND_ORDER
 from .opdb_record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load  # noqa: F401  (STATUSES: the API)
 from .symbolic import UnsupportedOp
 from .opdb_samples import (_coarsest, _differentiable, _finite_symbols, _forward_differs, _state,  # noqa: F401
-                           _where, differentiated, loss, loss_terms, point_kinks, prepare, samples, tensors)
+                           _symbolic_leaf, _where, differentiated, loss, loss_terms, point_kinks, prepare, samples,
+                           tensors)
 
 _samples, _loss, _loss_terms = samples, loss, loss_terms  # the names tests/test_opdb*.py know them by
 
