@@ -231,7 +231,7 @@ def _checked(case: Case, **options) -> CaseResult:
     from .progress import one_check
 
     with one_check(case.name):  # a line with the stage and the time, on a terminal only
-        return check_case(case, samples=4, loop_bound=64, **options)  # the defaults, where the case has none
+        return check_case(case, **options)  # the run's defaults (`limits`), where the case has none
 
 
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,

@@ -58,7 +58,9 @@ class Unsupported(Exception):
 _FUNCTIONS = {sympy.exp: flint.arb.exp, sympy.log: flint.arb.log, sympy.sin: flint.arb.sin,
               sympy.cos: flint.arb.cos, sympy.tan: flint.arb.tan, sympy.tanh: flint.arb.tanh,
               sympy.sinh: flint.arb.sinh, sympy.cosh: flint.arb.cosh, sympy.atan: flint.arb.atan,
-              sympy.asin: flint.arb.asin, sympy.acos: flint.arb.acos, sympy.erf: flint.arb.erf}
+              sympy.asin: flint.arb.asin, sympy.acos: flint.arb.acos, sympy.erf: flint.arb.erf,
+              sympy.erfc: flint.arb.erfc, sympy.asinh: flint.arb.asinh, sympy.acosh: flint.arb.acosh,
+              sympy.atanh: flint.arb.atanh, sympy.loggamma: flint.arb.lgamma}
 """SymPy's functions and Arb's. Outside a real function's domain (log(-1), asin(2)) Arb answers NaN,
 so such an entry is undecided, and the slower path gives SymPy's answer (NaN, as complex)."""
 
@@ -76,24 +78,26 @@ def _ball(f: Fraction) -> flint.arb:
 
 
 class Balls:
-    """Runs an expression on object arrays of balls at `PRECISION` bits, `env` mapping each symbol to
-    an object array of exact Fractions; results are memoized per subexpression, so entries that
-    share one (tanh(x @ W1) in an MLP's Jacobian) compute it once."""
+    """Runs an expression on object arrays of balls at `prec` bits, `env` mapping each symbol to an
+    object array of exact Fractions (or, with `balls`, of balls already); results are memoized per
+    subexpression, so entries that share one (tanh(x @ W1) in an MLP's Jacobian) compute it once."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, prec: int = PRECISION, balls: bool = False):
         self.env = env
+        self.prec = prec
+        self.balls = balls
         self.memo: dict = {}
 
     def __call__(self, e):
         found = self.memo.get(e)
         if found is None:
-            with flint.ctx.workprec(PRECISION):
+            with flint.ctx.workprec(self.prec):
                 found = self.memo[e] = self.run(e)
         return found
 
     def run(self, e):
         if e in self.env:
-            return np.frompyfunc(_ball, 1, 1)(self.env[e])
+            return self.env[e] if self.balls else np.frompyfunc(_ball, 1, 1)(self.env[e])
         if e.is_Number or e is sympy.pi or e is sympy.E:
             return _number(e)
         if e is sympy.true or e is sympy.false:
@@ -129,7 +133,7 @@ class Balls:
         for members in groups.values():
             term, symbol = members[0]
             stacked = np.concatenate([self.env[s] for _, s in members], axis=1)  # points x terms
-            values = np.broadcast_to(Balls({symbol: stacked})(term), stacked.shape)
+            values = np.broadcast_to(Balls({symbol: stacked}, self.prec, self.balls)(term), stacked.shape)
             parts.append(np.add.reduce(values, axis=1, keepdims=True))
         return fold(operator.add, parts)
 
@@ -138,6 +142,8 @@ class Balls:
         if isinstance(e, sympy.Heaviside):  # SymPy's value at 0 is its second argument (1/2 by default)
             at_zero = self(e.args[1]) if len(e.args) > 1 else self(sympy.S.Half)
             return np.frompyfunc(_heaviside, 2, 1)(self(e.args[0]), at_zero)
+        if isinstance(e, sympy.DiracDelta):  # 0 (and its derivatives 0) off 0; undefined at it
+            return np.frompyfunc(_delta, 1, 1)(self(e.args[0]))
         if isinstance(e, sympy.Piecewise):
             result = _NAN
             for value, cond in reversed(e.args):
@@ -241,6 +247,10 @@ def _heaviside(v: flint.arb, at_zero: flint.arb) -> flint.arb:
     if v < 0:
         return _ZERO
     return at_zero if v.is_zero() else _NAN
+
+
+def _delta(v: flint.arb) -> flint.arb:
+    return _ZERO if v > 0 or v < 0 else _NAN
 
 
 def _round_one(b: flint.arb) -> tuple[float, bool]:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
+from .limits import LOOP_BOUND, SAMPLES
+
 __all__ = ["Sample", "main", "render"]
 
 SIZES = (10, 100, 1000, 10000)
@@ -127,7 +129,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
     from .render.results_json import render_json
 
     settle()  # as `python -m compare all` does after its imports
-    meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=4)
+    meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=SAMPLES)
     out = {}
     for n in sizes:
         for c in _cases(n):
@@ -144,7 +146,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 
 
 # -- 3. exploration of the notes' control flow ----------------------------------------------
-def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[int, tuple[Sample, int, float]]:
+def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, LOOP_BOUND)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
     from .engine import explore_case
     from .points import case_symbols, exact_point, sample_points
@@ -153,13 +155,13 @@ def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, 64)) -> dict[in
     loaded = load_file(CASES_FILE)
     case = next(c for c in loaded.cases if c.name == "control_flow")
     symbols = case_symbols(case)
-    points = [exact_point(p, symbols) for _, p in sample_points(case, 0, 4)]
+    points = [exact_point(p, symbols) for _, p in sample_points(case, 0, SAMPLES)]
 
     out = {}
     for bound in bounds:
         times, found = [], None
         for _ in range(repeat):
-            seconds, _, (found, _) = _timed(lambda: explore_case(case, symbols, points, loop_bound=bound))
+            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, loop_bound=bound))
             times.append(seconds)
         out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
                       sum(u.probability for u in found.uncovered))
@@ -219,8 +221,10 @@ def _ms(seconds: float) -> str:
 def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> str:
     """BENCHMARKS.md: the machine and the targets, then each measurement with how it was made."""
     v = _values(m)
-    sections = (_summary(v, m, command, repeat, quick), _flow(v, m), _phases(m), _fresh(v), _startup(v, m),
-                _exploration(m))
+    from .bench_modules import section
+
+    sections = (_summary(v, m, command, repeat, quick), _flow(v, m), _phases(m),
+                section(m.modules, m.module_stages), _fresh(v), _startup(v, m), _exploration(m))
     return "\n".join(line for section in sections for line in section)
 
 
@@ -278,7 +282,7 @@ def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str
         f"| ... no call above 0.3 s | slowest {_ms(slowest)} | {_verdict(slowest <= 0.3)} |",
         f"| the notes' control flow through `assert_agrees` ≤ 0.5 s a call | {_ms(flow.median)} "
         f"({m.flow[1]} points) | {_verdict(flow.median <= 0.5)} |",
-        f"| `(tanh(x)**2).sum()` with its Hessian at n = {g_big} ≤ 10 s | {_ms(growth[g_big].median)} | "
+        f"| `(tanh(x)**2).sum()` with its Hessian at n = {g_big} ≤ 10 s | {_ms(growth[g_big].median)} CPU | "
         f"{_verdict(growth[g_big].median <= 10)} |",
         f"| ... from n = {g_small} to n = {g_big} grows ≤ 11x | {grows:.1f}x | {_verdict(grows <= 11)} |",
         f"| n = {big}: whole check of `2 * torch.dot(x, x)` ≤ 3 s beyond the import floor | "
@@ -289,6 +293,7 @@ def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str
         f"({mem_all.median:.0f} MiB / {mem_floor.median:.0f} MiB) | {_verdict(mem_ratio <= 1.5)} |",
         f"| a fresh process with one `assert_agrees` ≤ 1.3x one with one `gradcheck` | {fresh_ratio:.2f}x "
         f"({fresh_ours.median:.2f} s / {fresh_theirs.median:.2f} s) | {_verdict(fresh_ratio <= 1.3)} |", "",
+        "## Targets (issue 26)", "", "| target | measured (median) | |", "|---|---|---|", *_issue26(v, m), "",
         "## Per call: `assert_agrees` against `gradcheck` + `gradgradcheck`", "",
         "In this process, imports done, after one unmeasured call of each. `compare.assert_agrees(f, inputs)` "
         "checks every mode (reverse and forward mode, the batched modes, undefined gradients, and the second "
@@ -308,6 +313,12 @@ def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str
     return lines
 
 
+def _issue26(v, m: Measured) -> list[str]:
+    from .bench_modules import targets
+
+    return targets(m.modules, (v.g_big, v.growth[v.g_big].median), (v.big, v.dot[v.big], v.dot_cpu[v.big]))
+
+
 def _flow(v, m: Measured) -> list[str]:
     """The geometric mean's row, the notes' control flow and the large Hessian."""
     mean, flow, growth = v.mean, v.flow, v.growth
@@ -317,8 +328,9 @@ def _flow(v, m: Measured) -> list[str]:
               f"(spread {flow.spread('{:.3f}')} s), {m.flow[1]} points: the example, the samples and one in each "
               "piece.", "",
               "`compare.assert_agrees(lambda x: (torch.tanh(x)**2).sum(), (x,))`, x a seeded standard normal "
-              "in float64; above 400 Hessian entries the Hessian is checked as H v along a seeded direction.", "",
-              "| n | seconds | spread |", "|---|---|---|"]
+              "in float64; above 400 Hessian entries the Hessian is checked as H v along a seeded direction. "
+              "CPU seconds of the call.", "",
+              "| n | CPU seconds | spread |", "|---|---|---|"]
     for n, sample in growth.items():
         lines.append(f"| {n} | {sample.median:.2f} | {sample.spread()} |")
     return lines
@@ -446,12 +458,16 @@ class Measured:
     """`bench_calls.fresh`: (compare seconds, gradcheck seconds)."""
     phases: dict
     """`bench_calls.all_phases`: label -> stage -> seconds of one call."""
+    modules: dict
+    """`bench_modules.measure`: label -> its paired measurements."""
+    module_stages: dict
+    """`bench_modules.stages` of each module: label -> stage -> CPU seconds of one call, or None."""
     load: tuple = ()
     """The machine's 1-minute load average when the run began and when it ended."""
 
 
 def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMARKS.md") -> int:
-    from . import bench_calls
+    from . import bench_calls, bench_modules
 
     load = os.getloadavg()[0]
     repeat = repeat or (3 if quick else 5)
@@ -473,8 +489,11 @@ def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMAR
     explored = exploration(repeat)
     print("where the time goes ...", file=sys.stderr)
     phases = bench_calls.all_phases()
-    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases,
-                                            (load, os.getloadavg()[0])), quick=quick)
+    print("real modules against gradcheck + gradgradcheck ...", file=sys.stderr)
+    modules = bench_modules.measure(repeat)
+    module_stages = {m.label: bench_modules.stages(m) for m in bench_modules.MODULES}
+    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases, modules,
+                                            module_stages, (load, os.getloadavg()[0])), quick=quick)
     with tempfile.NamedTemporaryFile("w", delete=False, dir=os.path.dirname(os.path.abspath(out)),
                                      encoding="utf-8", newline="\n", suffix=".tmp") as f:
         f.write(text)

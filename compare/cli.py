@@ -16,6 +16,7 @@ import os
 import sys
 
 from .case import COMPILE_DEFAULT
+from .limits import LOOP_BOUND, SAMPLES
 
 __all__ = ["main"]
 
@@ -40,9 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default=out, metavar="DIR",
                        help="folder for index.md, one page per case and results.json (default: %(default)s)")
         p.add_argument("--seed", type=int, default=0, help="seed of the sampled points (default: %(default)s)")
-        p.add_argument("--samples", type=_non_negative, default=4,
+        p.add_argument("--samples", type=_non_negative, default=SAMPLES,
                        help="points drawn per case besides its example (default: %(default)s)")
-        p.add_argument("--loop-bound", type=_positive, default=64, metavar="N",
+        p.add_argument("--loop-bound", type=_positive, default=LOOP_BOUND, metavar="N",
                        help="how often one branch may be met on a path (default: %(default)s)")
         p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                        help="time limit per case, 0 for none (default: %(default)s)")

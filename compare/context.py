@@ -10,6 +10,7 @@ import torch
 
 from .case import Case
 from .modes import Modes
+from .exact.tape import Tape
 from .judge.basis import Basis
 from .points import tensor_point
 from .sym import exact
@@ -48,6 +49,9 @@ class CaseRun:
     basis: Basis = Basis()
     """What each derivative is compared on: structured inputs' directions, the precision each input's
     computation ran in (`judge.basis`), from what the symbolic runs observed."""
+    tape: "Tape | None" = None
+    """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.tape`); None
+    where it runs as trees."""
 
     def exact_u(self) -> list:
         """`u` as exact numbers, for the exact H v."""

@@ -3,16 +3,17 @@
     python -m compare.coverage > docs/ops.md
 
 One row per meaning: every ATen (or prims) op that reaches it, and what it
-computes (its SymPy formula for an elementwise op, else its docstring).
+computes (its SymPy formula for an elementwise op, else its docstring: see `description`).
 Every other op reaches these through PyTorch's decompositions.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import sympy
 
-__all__ = ["meaning_groups", "render_ops", "render_opdb"]
+__all__ = ["meaning_groups", "description", "MissingDescription", "render_ops", "render_opdb"]
 
 _HOW = {"direct": "direct", "decomposition": "through a decomposition"}
 
@@ -28,21 +29,35 @@ def meaning_groups() -> list[tuple[list[str], object]]:
     return sorted(((sorted(set(n)), impls[k]) for k, n in names.items()), key=lambda g: g[0][0])
 
 
-def _meaning(impl) -> str:
+class MissingDescription(ValueError):
+    """A meaning without a description of its own for docs/ops.md to show."""
+
+
+def description(names: list[str], impl) -> str:
+    """What `impl` computes: its SymPy formula for an elementwise op, else its docstring's first paragraph.
+
+    Never its `__name__`: a lambda's is `<lambda>`, and a function a factory makes for several ops
+    bears one op's name for all (amin's meaning was once shown as "amax"). A meaning with neither,
+    or whose docstring is a bare name, raises MissingDescription naming the ops and where it is written.
+    """
     formula = getattr(impl, "formula", None)
     if formula is not None:
         x, y = sympy.symbols("x y", real=True)
         value = formula(x, y) if getattr(impl, "arity", 1) == 2 else formula(x)
         return f"`{value}`".replace("|", "\\|")
-    doc = (getattr(impl, "__doc__", None) or "").strip()
-    if doc and getattr(impl, "__name__", "") != "<lambda>":
-        return doc.splitlines()[0].replace("|", "\\|")
-    return getattr(impl, "__name__", "").strip("_").replace("_", " ")
+    paragraph = (getattr(impl, "__doc__", None) or "").strip().split("\n\n")[0]
+    text = " ".join(line.strip() for line in paragraph.splitlines())
+    if not text or re.fullmatch(r"<?[\w.]+>?", text):
+        from .symbolic.registry import written_at
+
+        raise MissingDescription(f"{', '.join(names)}: the meaning at {written_at(impl)} has no description "
+                                 "(give it a docstring, or `@meaning(..., doc=...)`)")
+    return text.replace("|", "\\|")
 
 
 def render_ops() -> str:
     groups = meaning_groups()
-    rows = [f"| {', '.join(f'`{n}`' for n in names)} | {_meaning(impl)} |" for names, impl in groups]
+    rows = [f"| {', '.join(f'`{n}`' for n in names)} | {description(names, impl)} |" for names, impl in groups]
     count = sum(len(names) for names, _ in groups)
     return "\n".join([
         "# The core set: ATen ops with a SymPy meaning", "",

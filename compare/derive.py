@@ -48,12 +48,16 @@ __all__ = ["gradient", "jacobian", "gradient_and_jacobian", "hessian", "hessian_
            "evaluate_many", "template", "identically_zero", "localize", "LOCALIZED"]
 
 
-def _dummy(k: int, like: sympy.Symbol) -> sympy.Dummy:
-    """The k-th generic symbol with `like`'s assumptions (a real symbol's `Abs` differentiates as real)."""
+def _dummy(k: int, like: sympy.Symbol) -> sympy.Symbol:
+    """The k-th generic symbol with `like`'s assumptions (a real symbol's `Abs` differentiates as real).
+
+    A plain Symbol, as the inputs' are, so that SymPy sorts it among the other arguments of a sum or
+    a product as it sorts them (a Dummy sorts elsewhere: see `_renamed`); its name, which no
+    identifier can take, keeps it apart from every input's."""
     key = (k, tuple(sorted(like.assumptions0.items())))
     found = _DUMMIES.get(key)
     if found is None:
-        found = _DUMMIES[key] = sympy.Dummy(f"g{k}", **like.assumptions0)
+        found = _DUMMIES[key] = sympy.Symbol(f"g@{k}", **like.assumptions0)
     return found
 
 
@@ -139,8 +143,54 @@ def _partials(expr: sympy.Expr, wanted: Mapping, cache: dict) -> dict:
         # renaming then builds no new function node, whose construction (`tanh.eval`) is the slow part
         back.update({f.xreplace(generic_of): f for f in term.atoms(sympy.Function)})
         for s, d in zip(own, derivatives):
-            acc[s].append(d.xreplace(back))
+            if len(own) == 1 and type(s) is sympy.Symbol:
+                acc[s].append(_remember(_renamed(d, back), d, generic_of[s], s))
+            else:
+                acc[s].append(d.xreplace(back))
     return {s: sympy.Add(*terms) for s, terms in acc.items()}
+
+
+def _remember(entry: sympy.Basic, generic: sympy.Basic, g: sympy.Symbol, s: sympy.Symbol) -> sympy.Basic:
+    """Note that `entry` is `generic` with `g` renamed `s` (so `_entry_shape` reads its shape from the
+    generic one's, once per shape, instead of walking every entry); returns `entry`."""
+    if len(_ORIGINS) >= 1 << 17:
+        _ORIGINS.clear()
+    _ORIGINS[id(entry)] = (entry, generic, g, s)
+    return entry
+
+
+_ORIGINS: dict = {}
+"""id of a renamed entry -> (the entry, its generic form, the generic symbol, the entry's own symbol). The
+entry is kept, so its id is not reused; a pure record of structure, never stale."""
+
+
+def _renamed(expr: sympy.Basic, back: Mapping) -> sympy.Basic:
+    """`expr.xreplace(back)` for a derivative of one generic symbol, without evaluating its sums,
+    products and powers again.
+
+    The derivative is SymPy's canonical form in g0; with g0 renamed to the term's own symbol
+    (a Symbol of the same assumptions) every evaluation SymPy would do again does what it did in
+    g0, and every order it would sort arguments in is the same: two arguments of a sum or a
+    product compare by their classes and structure before any symbol's name, and the one symbol
+    stands at the same places in both (tests/test_derive.py holds this to `xreplace`'s result). So the tree is rebuilt as it is (`_from_args`, `evaluate=False`),
+    not flattened and sorted anew, which is most of the cost of a gradient of 10,000 entries.
+    Other nodes (a function of the symbol the term did not have) are built as usual.
+    """
+    found = back.get(expr)
+    if found is not None:
+        return found
+    if not expr.args:
+        return expr
+    args = [_renamed(a, back) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if expr.is_Add or expr.is_Mul:
+        return expr.func._from_args(args, expr.is_commutative)
+    if expr.is_Pow and expr.is_commutative:  # what Pow(..., evaluate=False) builds, without its checks
+        power = sympy.Expr.__new__(sympy.Pow, *args)
+        power.is_commutative = True
+        return power
+    return expr.func(*args)
 
 
 _OWN = object()
@@ -181,7 +231,13 @@ def _entry_shape(expr: sympy.Basic, own: Mapping) -> object:
     if found is None or found[0] is not expr:
         if len(_SHAPES) >= 1 << 16:
             _SHAPES.clear()
-        found = _SHAPES[key] = (expr, _shape(expr, own))
+        origin = _ORIGINS.get(id(expr))
+        if origin is not None and origin[0] is expr and origin[3] in own and len(own) == 1:
+            # a renamed generic derivative (`_renamed`): its own symbol where the generic one stood
+            shape = _entry_shape(origin[1], {origin[2]: own[origin[3]]})
+        else:
+            shape = _shape(expr, own)
+        found = _SHAPES[key] = (expr, shape)
     return found[1]
 
 

@@ -2,12 +2,12 @@
 
     check_case(case, seed=0, samples=4) -> CaseResult
 
-1. `points`: the example, seeded samples and the points the case asks to show;
-2. `explore`: the case's control flow as pieces, each with a point inside;
-3. `pieces`: each piece's exact derivatives, and its kink sites;
-4. `exact_values`, then `point`: at every point, the exact values against
-   autograd and the other oracles, and a status (`judge`);
-5. the case's status is the worst of its points'.
+First `points`: the example, seeded samples and the points the case asks to show; then the
+stages, numbered as the README's "How it works" and the packages number them:
+1. `explore`: the case's control flow as pieces, each with a point inside;
+2. `pieces`, then `exact_values`: each piece's exact derivatives and kink sites, their values at every point;
+3. `numeric` and 4. `judge`, point by point (`point`): autograd and the other oracles against the exact
+   values, and a status; the case's status is the worst of its points' (stage 5, `render`, is the CLI's).
 
 A mismatch is a result (`disagree`); an exception from the case's own code
 is an `error` whose message names the file, the line and the cause.
@@ -15,8 +15,10 @@ is an `error` whose message names the file, the line and the cause.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import functools
+import gc
 import inspect
 import os
 import textwrap
@@ -31,16 +33,18 @@ from . import numeric, wirtinger
 from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
+from .exact.tape import Tape, TreeTooLarge, graph, watching
 from .exact_values import Check, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
 from .judge.basis import basis
 from .outputs import differentiated_outputs
-from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
+from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .modes import Modes, resolve
 from .numeric import oracles
 from .numeric.modes import cotangent
-from .pieces import Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites
+from .pieces import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites,
+                     on_tree)
 from .point import check_point
 from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
@@ -57,9 +61,9 @@ class Settings:
 
     seed: int = 0
     """The run's seed: each case's samples, directions and the explorer's draws come from it."""
-    samples: int = 4
+    samples: int = SAMPLES
     """Points drawn per case, where the case names no number."""
-    loop_bound: int = 64
+    loop_bound: int = LOOP_BOUND
     """How often one branch site may be met on a path, where the case names no bound."""
     epsilon: float = 1e-9
     """How close to a boundary a witness may be: a path is explored only where it has room."""
@@ -91,12 +95,34 @@ def check_case(case: Case, settings: Settings | None = None, **options) -> CaseR
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
     settings = dataclasses.replace(settings, modes=resolve(settings.modes, case.modes, case.order))
     try:
-        with time_limit(settings.timeout, advice=SECOND_ORDER_ADVICE if settings.modes.second_order else ""):
+        with time_limit(settings.timeout, advice=SECOND_ORDER_ADVICE if settings.modes.second_order else ""), \
+                _few_collections():
             return _check(case, base, settings)
     except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
         return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
                           traceback=traceback.format_exc(), cause=exc, **base)
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""CPython's collector thresholds while a case is checked (at least these; the defaults are 700, 10, 10)."""
+
+
+@contextlib.contextmanager
+def _few_collections():
+    """Collect cyclic garbage less often while a case is checked.
+
+    A check builds millions of SymPy objects, none of them in a cycle, and CPython's collector
+    walks every long-lived object each time its oldest generation is due (every 70,000
+    allocations by default): a third of the time of a gradient of 10,000 entries. Young objects
+    are still collected every 50,000 allocations; the thresholds come back as they were after.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*(max(b, t) for b, t in zip(before, GC_THRESHOLDS)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def case_source(case: Case) -> str:
@@ -108,12 +134,29 @@ def case_source(case: Case) -> str:
 
 
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
-                 loop_bound: int = 64, epsilon: float = 1e-9) -> tuple:
-    """(Exploration, Feasibility): the case's pieces, as `check_case` finds them.
+                 loop_bound: int = LOOP_BOUND, epsilon: float = 1e-9) -> tuple:
+    """(Exploration, Feasibility, Tape or None): the case's pieces, as `check_case` finds them.
 
-    Every piece's witness is rounded to the case's dtype, the point autograd
-    will really see, and kept only if it still takes the piece's path.
+    The case runs as trees of SymPy expressions, measured; where a tree swells (`exact.tape.swollen`)
+    it runs again on the traced graph, whose Tape is returned (None for trees). Every piece's
+    witness is rounded to the case's dtype, the point autograd will really see, and kept only if
+    it still takes the piece's path.
     """
+    explored = functools.partial(_explore_case, case, symbols, points, seed=seed, loop_bound=loop_bound,
+                                 epsilon=epsilon)
+    if any(t.dtype.is_complex for t in case.inputs.values()):
+        return explored() + (None,)  # complex parts stay trees: their pages name the Wirtinger convention
+    try:
+        with watching():
+            return explored() + (None,)
+    except TreeTooLarge:
+        tape = Tape()
+        with graph(tape):
+            return explored() + (tape,)
+
+
+def _explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int,
+                  loop_bound: int, epsilon: float) -> tuple:
     dtype = next(iter(case.inputs.values())).dtype
     flat = [s for syms in symbols.values() for s in syms.flat]
     sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
@@ -174,19 +217,20 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
     shown = shown_points(case, dtype)
     stage("exploring the control flow")
-    (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
+    (exploration, feasibility, exact_points, tape), seen = _explore(case, settings, symbols, user_points + shown)
     structure = basis(symbols, seen.structured, {})  # for the claim's proof; the whole basis once derived
     moved = _onto_structure(user_points, structure)
     if moved is not None:  # samples drawn off a structured input's structure: moved onto it, explored again
         user_points = moved
-        (exploration, feasibility, exact_points), seen = _explore(case, settings, symbols, user_points + shown)
+        (exploration, feasibility, exact_points, tape), seen = _explore(case, settings, symbols,
+                                                                        user_points + shown)
     fn, outputs_note = settled()
     case = dataclasses.replace(case, fn=fn)
-    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure)
-    work, seen64 = _derived(run, exploration, feasibility, exact_points)
-    run = _with_basis(run, seen, seen64, outputs_note)
+    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure, tape=tape)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
                      settings.oracles)
+    work, seen64 = _derived(run, exploration, feasibility, exact_points, checks)
+    run = _with_basis(run, seen, seen64, outputs_note)
     stage("exact values at every point")
     exact = exact_values(run, [w.result for w in work], checks)
     exact64 = exact_values(run, [w.result.float64 for w in work if w.result.float64 is not None], checks)
@@ -204,13 +248,14 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
 
 
 def _explore(case: Case, settings: Settings, symbols, points: list) -> tuple[tuple, Observed]:
-    """((exploration, feasibility, exact points), what the runs observed: structured arguments, casts)."""
+    """((exploration, feasibility, exact points, tape or None), what the runs observed: structured
+    arguments, casts)."""
     exact_points = [exact_point(p, symbols) for _, p in points]
     with observing() as seen:
-        exploration, feasibility = explore_case(case, symbols, exact_points, seed=settings.seed,
-                                                loop_bound=case.loop_bound or settings.loop_bound,
-                                                epsilon=settings.epsilon)
-    return (exploration, feasibility, exact_points), seen
+        exploration, feasibility, tape = explore_case(case, symbols, exact_points, seed=settings.seed,
+                                                      loop_bound=case.loop_bound or settings.loop_bound,
+                                                      epsilon=settings.epsilon)
+    return (exploration, feasibility, exact_points, tape), seen
 
 
 def _onto_structure(points: list, found) -> list | None:
@@ -259,26 +304,30 @@ def _scalar(exploration) -> bool:
     return bool(exploration.pieces) and exploration.pieces[0].output.shape == ()
 
 
-def _derived(run: CaseRun, exploration, feasibility: Feasibility,
-             exact_points: list[dict]) -> tuple[list[Derived], Observed | None]:
+def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict],
+             checks: list[Check]) -> tuple[list[Derived], Observed | None]:
     """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin;
-    and what the float64 replays observed (None where the case's dtype is float64: there are none)."""
+    and what the float64 replays observed (None where the case's dtype is float64: there are none).
+    A piece kept on the graph with a check on a kink of one of its nodes is derived as a tree instead."""
     def inside(k: int, piece) -> dict | None:
         return piece.witness or next((exact_points[i] for i, j in enumerate(exploration.point_pieces) if j == k),
                                      None)
 
-    pieces = exploration.pieces
-    results = []
+    pieces, runs, results = list(exploration.pieces), [run] * len(exploration.pieces), []
     for k, piece in enumerate(pieces):
         _piece_stage("deriving", k, pieces)
         results.append(derive_piece(run, k, piece, feasibility, inside(k, piece)))
+        tree = on_tree(run, piece, results[k], [c.point for c in checks if c.piece == k])
+        if tree is not None:  # a point on a kink of a node: PyTorch's rules apply to the tree
+            runs[k], pieces[k] = tree
+            results[k] = derive_piece(runs[k], k, pieces[k], feasibility, inside(k, pieces[k]))
     stage("finding kinks")
-    sites = [kink_sites(run, piece) for piece in pieces]
+    sites = [kink_sites(r, piece) for r, piece in zip(runs, pieces)]
     with shared_runs(), observing() as seen64:  # the pieces' float64 replays share their paths' prefixes
         for k, piece in enumerate(pieces):
             _piece_stage("the code once more in float64", k, pieces)
-            results[k] = dataclasses.replace(results[k], float64=float64_piece(run, k, piece))
-    derived = [Derived(piece, r, s, extendable(piece), forward_piece(run, k, r))
+            results[k] = dataclasses.replace(results[k], float64=float64_piece(runs[k], k, piece))
+    derived = [Derived(piece, r, s, extendable(piece), forward_piece(runs[k], k, r))
                for k, (piece, r, s) in enumerate(zip(pieces, results, sites))]
     return derived, (None if run.dtype == torch.float64 else seen64)
 

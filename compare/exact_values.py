@@ -8,6 +8,7 @@ import numpy as np
 from . import derive, extended, jets
 from .ball import Unsupported
 from .context import CaseRun
+from .exact.values import graph_values
 from .pieces import full_hessian, second_order_gradient
 from .records import PieceResult
 
@@ -38,6 +39,8 @@ class Exact:
     (`local_hessian`) or not checked."""
     weighted: dict | None = None
     """The gradient of wᵀ out (`PieceResult.weighted`), where the piece has it."""
+    note: str = ""
+    """What is known only within a radius, where the graph's balls left a value undecided ("" elsewhere)."""
 
 
 def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -> list[Exact | None]:
@@ -46,6 +49,10 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
     for piece in pieces:
         mine = [i for i, c in enumerate(checks) if c.piece == piece.index]
         at = [checks[i].point for i in mine]
+        if piece.graph is not None:
+            for i, value in zip(mine, _on_graph(run, piece, at)):
+                found[i] = value
+            continue
         grads = {n: derive.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
         jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
@@ -98,6 +105,17 @@ def _decide(run: CaseRun, piece: PieceResult, at: list[dict], values: np.ndarray
         found = derive.hessian_vector_values(gradient, run.symbols, run.exact_u(), at)[:, rows, None]
     for r, row in enumerate(rows):
         values[:, row, :] = np.where(undecided[:, row, :], found[:, r, :], values[:, row, :])
+
+
+def _on_graph(run: CaseRun, piece: PieceResult, at: list) -> list[Exact]:
+    """`Exact` at each point of a piece kept on the traced graph (`compare.exact`)."""
+    values = graph_values(piece.graph.compiled, at, run.symbols, jacobian=piece.jacobian is not None,
+                          hessian=piece.hessian_mode if run.second else None,
+                          u=run.exact_u() if run.second else ())
+    return [Exact({n: v[row] for n, v in values.gradient.items()},
+                  {n: v[row] for n, v in values.jacobian.items()} if values.jacobian is not None else None,
+                  values.output[row], values.hessian[row] if values.hessian is not None else None,
+                  note=values.notes[row]) for row in range(len(at))]
 
 
 def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:

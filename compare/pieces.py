@@ -7,6 +7,7 @@ along the run's direction) when second derivatives are checked.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +16,13 @@ import torch
 
 from . import derive
 from .context import CaseRun
+from .exact.kinked import at_a_kink
+from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
+from .exact.tape import graph
 from .explore import Piece, run_symbolic
 from .explore.feasible import Feasibility
 from .judge import claims, kinks
+from .judge.kinks.located import on_equality
 from .numeric import oracles
 from .records import PieceResult
 from .sym import as_expr, nograd, release_nograd
@@ -25,7 +30,7 @@ from .symbolic import SymTensor, recording
 
 __all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS",
            "derive_piece", "float64_piece", "kink_sites", "record_kinks", "extendable", "full_hessian", "hessian_note",
-           "second_order_gradient"]
+           "second_order_gradient", "on_tree"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -67,15 +72,34 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
     """Piece `k`'s exact derivatives and, where the case makes a claim, its proof or refutation.
 
     `inside`: a point of the piece, where a claim that cannot be proved is tried numerically."""
-    grad, jac, weighted, hess, mode = _derivatives(run, piece.output)
+    output, grad, jac, weighted, hess, mode, kept = _derivatives(run, piece.output)
     claim, note = None, ""
-    if run.case.expect is not None:
+    if run.case.expect is not None and kept is None:
         project = run.basis.exact_gradient if run.basis.projection is not None else None  # structured inputs
         claim, note = claims.prove(run.case, piece, grad, _symbolic_inputs(run, run.dtype), inside, project=project)
+    elif run.case.expect is not None:
+        claim, note = "unproven", ON_GRAPH_CLAIM
     return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
-                       output=piece.output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
-                       hessian=hess, hessian_mode=mode, weighted=weighted)
+                       output=output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
+                       hessian=hess, hessian_mode=mode, weighted=weighted, graph=kept)
+
+
+ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out as one expression, so the "
+                  "claim is not proven by algebra; it is compared with the exact values at every point")
+
+
+def on_tree(run: CaseRun, piece: Piece, result: PieceResult, points: list) -> tuple[CaseRun, Piece] | None:
+    """(the run, the piece) as trees, where a piece kept on the graph has a point on a kink of one of its
+    nodes (`exact.kinked`), or where a decision an op made inside itself holds with equality (a sort's tie):
+    PyTorch's rules at kinks are applied to trees (`judge.kinks`). None where the piece stays on the graph."""
+    if result.graph is None:
+        return None
+    tie = any(len(d.site) > 2 and on_equality(d.condition, p) for d in piece.decisions for p in points)
+    if not tie and not any(at_a_kink(result.graph.compiled, points)):
+        return None
+    tree = np.vectorize(run.tape.expand, otypes=[object])(piece.output) if piece.output.size else piece.output
+    return dataclasses.replace(run, tape=None), dataclasses.replace(piece, output=tree)
 
 
 def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
@@ -88,20 +112,26 @@ def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
     """
     if run.dtype == torch.float64:
         return None
-    output = run_symbolic(run.case.fn, _symbolic_inputs(run, torch.float64), _Replay(piece))
+    with graph(run.tape):
+        output = run_symbolic(run.case.fn, _symbolic_inputs(run, torch.float64), _Replay(piece))
     if output.shape == piece.output.shape and all(a == b for a, b in zip(output.flat, piece.output.flat)):
         return None
-    grad, jac, weighted, hess, mode = _derivatives(run, output)
+    output, grad, jac, weighted, hess, mode, kept = _derivatives(run, output)
     return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
-                       claim=None, hessian=hess, hessian_mode=mode, weighted=weighted)
+                       claim=None, hessian=hess, hessian_mode=mode, weighted=weighted, graph=kept)
 
 
 def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
-    """(gradient, Jacobian or None, gradient of wᵀ out or None, Hessian or None, Hessian mode or None).
+    """(output, gradient, Jacobian or None, gradient of wᵀ out or None, Hessian or None, Hessian mode or None,
+    GraphPiece or None).
 
     The gradient of wᵀ out (`CaseRun.w`) is derived for a non-scalar output where a mode needs it:
     the second-order modes (whose Hessian is wᵀ out's), and the batched reverse mode where there is
-    no Jacobian to hold its rows to."""
+    no Jacobian to hold its rows to. In graph mode the derivatives are not written out: the output,
+    gradient and Jacobian are markers (`compare.exact.piece`) and the GraphPiece gives their values at
+    any point."""
+    if run.tape is not None:
+        return _on_graph(run, output)
     size = output.size * sum(s.size for s in run.symbols.values())
     full = bool(output.ndim) and size <= JACOBIAN_LIMIT
     if run.w is not None and output.ndim and (run.second or (run.modes.check_batched_grad and not full)):
@@ -115,7 +145,7 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
         mode = "full" if full_hessian(sum(s.size for s in run.symbols.values())) else "directional"
     elif run.second:
         hess, mode = _hessian(grad, run.symbols)
-    return grad, jac, weighted, hess, mode
+    return output, grad, jac, weighted, hess, mode, None
 
 
 FORWARD_MODES = ("check_forward_ad", "check_batched_forward_grad", "check_fwd_over_rev", "check_fwd_over_fwd")
@@ -130,9 +160,9 @@ def forward_piece(run: CaseRun, k: int, result: PieceResult) -> ForwardPiece | N
         return None
     released = np.vectorize(release_nograd, otypes=[object])
     output = released(result.output)
-    grad, jac, weighted, hess, mode = _derivatives(run, output)
+    output, grad, jac, weighted, hess, mode, kept = _derivatives(run, output)
     first = PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
-                        claim=None, hessian=hess, hessian_mode=mode, weighted=weighted)
+                        claim=None, hessian=hess, hessian_mode=mode, weighted=weighted, graph=kept)
     mixed = None
     gradient = second_order_gradient(result)
     if run.modes.check_fwd_over_rev and any(as_expr(g).has(nograd) for v in gradient.values() for g in v.flat):
@@ -146,6 +176,19 @@ def forward_piece(run: CaseRun, k: int, result: PieceResult) -> ForwardPiece | N
 def second_order_gradient(result: PieceResult) -> dict:
     """The gradient whose derivatives the second-order modes check: wᵀ out's, or out's for a scalar."""
     return result.gradient if result.weighted is None else result.weighted
+
+
+def _on_graph(run: CaseRun, output: np.ndarray) -> tuple:
+    """`_derivatives` in graph mode: the output's graph, compiled (each shape's local derivatives taken)."""
+    kept = graph_piece(run.tape, output, run.symbols)
+    inputs = sum(s.size for s in run.symbols.values())
+    grad = {n: markers(s.shape, n, kept) for n, s in run.symbols.items()}
+    jac = None
+    if output.ndim and output.size * inputs <= JACOBIAN_LIMIT:
+        jac = {n: markers(output.shape + s.shape, n, kept) for n, s in run.symbols.items()}
+    # wᵀ out's second derivatives (a non-scalar output's) are not taken on the graph: not compared there
+    mode = ("full" if full_hessian(inputs) else "directional") if run.second and run.w is None else None
+    return markers(output.shape, "output", kept), grad, jac, None, None, mode, kept
 
 
 def _symbolic_inputs(run: CaseRun, dtype) -> dict[str, SymTensor]:
@@ -240,6 +283,8 @@ def hessian_note(modes, scalar: bool, pieces, inputs) -> str:
     if not modes.second_order:
         return "no second-order mode is checked (order=1, or each turned off): second derivatives are not compared"
     local = ""
+    if pieces and pieces[0].graph is not None:
+        local = ON_GRAPH_HESSIAN
     if pieces and pieces[0].hessian_mode == "local":
         local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
                  "are those of the smooth expression that holds around it (each max replaced by its "

@@ -84,7 +84,8 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
                        symbolic64=ref64.exact.gradient if exact64 is not None else None, modes=checks,
-                       allowed=_allowed(kink))
+                       allowed=_allowed(kink),
+                       within=exact.note or (exact64.note if exact64 is not None else ""))
 
 
 def _on_basis(run: CaseRun, found: numeric.AutogradRun) -> numeric.AutogradRun:
@@ -190,6 +191,8 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
     the output itself is defined; tried where a gradient or Jacobian entry is
     undefined or, for an extendable piece, where an `==` branch or a `0**e` may be there.
     """
+    if result.graph is not None:  # on the traced graph there is no formula to take a limit of
+        return None
     undefined = any(not np.isfinite(v).all() for v in exact.gradient.values()) or (
         exact.jacobian is not None and any(not np.isfinite(v).all() for v in exact.jacobian.values()))
     if not (undefined or work.extendable) or not np.isfinite(np.asarray(exact.output, dtype=np.float64)).all():

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from .limits import SAMPLES
 from .statuses import CONVENTION, DISAGREE, ERROR
 
 __all__ = ["CaseFile", "CaseItem", "LoadErrorItem"]
@@ -43,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="check the case files under PATH (files or folders), one test per case")
     group.addoption("--compare-seed", type=int, default=0, metavar="N",
                     help="seed of the sampled points (default: %(default)s)")
-    group.addoption("--compare-samples", type=int, default=4, metavar="N",
+    group.addoption("--compare-samples", type=int, default=SAMPLES, metavar="N",
                     help="points drawn per case besides its example (default: %(default)s)")
 
 

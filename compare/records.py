@@ -54,6 +54,9 @@ class PieceResult:
     """The same piece as the float64 run computes it, where that is another function: constants
     the code makes in the input's dtype (`linspace(..., dtype=a.dtype)`, `full_like(a, 0.1)`)
     are float32 numbers in the case's run and float64 numbers there. None where the two agree."""
+    graph: "object | None" = field(default=None, compare=False, repr=False)
+    """Where the case ran on the traced graph (`compare.exact.piece.GraphPiece`): the graph that gives the
+    exact values at any point; `output`, `gradient` and `jacobian` then hold markers, not expressions."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,9 @@ class PointResult:
     by_continuity: str = ""
     """Where some exact values are limits (their formula is 0/0 or 0·∞ at the point, or an `==`
     branch of measure zero holds there), what was taken by continuity; "" elsewhere."""
+    within: str = ""
+    """Where an exact value is known only to within a ball's radius (the traced graph's balls straddled a
+    rounding boundary at their highest precision), what and how closely; "" elsewhere."""
     jacobian_differs: tuple[JacobianEntry, ...] = ()
     """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
     modes: tuple[ModeCheck, ...] = ()

@@ -31,7 +31,7 @@ import torch
 
 from .domain import describe, outside_domain, raise_site
 from .feasible import SAT, UNSAT, Check, Feasibility
-from ..limits import EXPLORATION_BUDGET, ExplorationBudget
+from ..limits import EXPLORATION_BUDGET, LOOP_BOUND, ExplorationBudget
 from ..sym import truth
 from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
@@ -252,7 +252,7 @@ class _Forced:
 
 
 def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasibility,
-            points: Sequence[dict] = (), loop_bound: int = 64, epsilon: float = 1e-9,
+            points: Sequence[dict] = (), loop_bound: int = LOOP_BOUND, epsilon: float = 1e-9,
             interior: Callable[[dict], dict | None] = lambda p: p,
             budget: ExplorationBudget = EXPLORATION_BUDGET) -> Exploration:
     """Every feasible path of `fn` (within the bounds and the budget), and the piece of each point.

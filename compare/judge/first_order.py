@@ -138,6 +138,10 @@ def batched_grad(at: At) -> ModeCheck:
         got = at.on_basis(runs.batched_vjp(at.flat, rows))
         return judged(at, mode, f"{_matrix(at)}, one batched backward", got,
                       want, at_a_kink=Quantity("gradient", got[0] if m == 1 else got.sum(axis=0)))
+    if ref.weighted is None:  # wᵀ out's gradient is not derived: 1ᵀ out's and twice it, as one batch
+        got = at.on_basis(runs.batched_vjp(at.flat, torch.stack([torch.ones_like(at.w), 2 * torch.ones_like(at.w)])))
+        return judged(at, mode, "gradients of 1ᵀ out and 2ᵀ out, one batched backward", got,
+                      np.stack([ref.gradient, 2 * ref.gradient]), at_a_kink=Quantity("gradient", got[0]))
     got = at.on_basis(runs.batched_vjp(at.flat, torch.stack([torch.ones_like(at.w), at.w])))
     return judged(at, mode, "gradients of 1ᵀ out and wᵀ out, one batched backward", got,
                   np.stack([ref.gradient, ref.weighted]), at_a_kink=Quantity("gradient", got[0]))

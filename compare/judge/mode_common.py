@@ -30,8 +30,9 @@ class Reference:
     """The exact output (m,), rounded to float64."""
     gradient: np.ndarray
     """The gradient of out.sum() (n,)."""
-    weighted: np.ndarray
-    """The gradient of wᵀ out (n,): the gradient itself for a scalar output."""
+    weighted: np.ndarray | None
+    """The gradient of wᵀ out (n,): the gradient itself for a scalar output; None where it is not derived
+    (a non-scalar output on the traced graph)."""
     jacobian: np.ndarray | None
     """The Jacobian (m, n) where the piece has one (a scalar output's: its gradient as one row)."""
     second: tuple[str, np.ndarray] | None

@@ -49,7 +49,7 @@ def reference(run: CaseRun, result: PieceResult, exact, point, kink, continued: 
                                   axis=1)
     else:
         jacobian = gradient[None] if result.output.shape == () else None
-    weighted = _flat(exact.weighted, names) if exact.weighted is not None else gradient
+    weighted = _flat(exact.weighted, names) if exact.weighted is not None else gradient if run.w is None else None
     second, note = None, ""
     if run.second:
         second, note = _second(run, result, exact, point, kink, continued)
@@ -70,6 +70,8 @@ def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bo
     inputs' directions (`judge.basis`)."""
     if continued:
         return ("full", run.basis.hessian(np.asarray(exact.hessian))), ""
+    if result.hessian_mode is None:  # a non-scalar output on the traced graph (`pieces._on_graph`)
+        return None, "on the traced graph the second derivatives of wᵀ out are not taken; not compared"
     if result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
         if kink is not None:  # no smooth expression holds around a kink
             return None, "at a kink: the second derivative does not exist; not compared"

@@ -205,11 +205,16 @@ def _rounding_lines(result: CaseResult) -> list[str]:
 def _continuity_lines(points: Sequence[PointResult]) -> list[str]:
     """Which points' exact values are limits, and why (`compare/continuity.py`)."""
     marked = [(i + 1, p) for i, p in enumerate(points) if p.by_continuity]
-    if not marked:
-        return []
-    return ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
-             f"formula is not defined, and its limit is the value):", ""]
-            + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
+    loose = [(i + 1, p) for i, p in enumerate(points) if p.within]
+    out = []
+    if marked:
+        out += ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
+                 f"formula is not defined, and its limit is the value):", ""]
+                + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
+    if loose:
+        out += (["Exact values **known only within a radius** (not proven correctly rounded):", ""]
+                + [f"- point {i} ({p.origin}): {p.within}" for i, p in loose] + [""])
+    return out
 
 
 def shown_section(result: CaseResult) -> list[str]:

@@ -214,6 +214,8 @@ def detach_section(result: CaseResult) -> list[str]:
 
     held = []
     for piece in result.pieces[:1]:
+        if piece.graph is not None:  # kept on the traced graph: no expression to find detach() in
+            continue
         for out in piece.output.flat:
             for d in sorted(as_expr(out).atoms(detach), key=str):
                 held.append(d)

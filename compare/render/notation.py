@@ -12,6 +12,7 @@ import numpy as np
 import sympy
 
 from .. import derive
+from ..exact.piece import summary
 from ..records import CaseResult
 from ..sym import as_expr
 
@@ -28,6 +29,9 @@ def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
     Large results are cut (`... (10000 terms)`): SymPy's ordered printing of
     a sum in n symbols costs n squared, and nobody reads 10000 terms.
     """
+    on_graph = summary(values)  # kept on the traced graph: shown by its shape, never written out
+    if on_graph is not None:
+        return on_graph
     if values.ndim == 0:
         return shortened(as_expr(values[()]))
     found = derive.template(values, symbols)

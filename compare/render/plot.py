@@ -73,7 +73,8 @@ def curve(result: CaseResult) -> Curve | None:
     """The curve of a case with one scalar input, or one vector input used elementwise; else None."""
     from ..derive import template
 
-    if result.status == ERROR or not result.pieces or not result.shapes or len(result.shapes) != 1:
+    if result.status == ERROR or not result.pieces or not result.shapes or len(result.shapes) != 1 or \
+            any(p.graph is not None for p in result.pieces):  # kept on the graph: no formula to draw
         return None
     (name, shape), = result.shapes.items()
     var = sympy.Symbol(name, real=True)

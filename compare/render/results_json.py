@@ -62,6 +62,7 @@ def _point_json(p: PointResult) -> dict:
         "hessian": _hessian_json(p.hessian) if p.hessian else None,
         **({"by_continuity": p.by_continuity} if p.by_continuity else {}),  # only where some value is a limit
         **({"allowed": [{n: _nested(v) for n, v in a.items()} for a in p.allowed]} if p.allowed else {}),
+        **({"within": p.within} if p.within else {}),  # only where a value is known to within a radius
         **({"symbolic_float64": {n: _nested(v) for n, v in p.symbolic64.items()}} if p.symbolic64 is not None else {}),
     }
 

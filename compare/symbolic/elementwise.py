@@ -144,12 +144,15 @@ def _on_numbers(impl):
 for _name, _f in _UNARY.items():
     _impl = unary(_f) if _name in ("logical_not", "bitwise_not") else _on_numbers(unary(_f))
     meaning(getattr(aten, _name, None), prim(_name))(_impl)
-meaning(aten.logit)(lambda x, eps=None: ufunc(
-    lambda v: sympy.log(v / (1 - v)) if eps is None else
-    sympy.log(sympy.Min(sympy.Max(v, exact(eps)), 1 - exact(eps)) /
-              (1 - sympy.Min(sympy.Max(v, exact(eps)), 1 - exact(eps)))), 1)(exprs(x)))
-meaning(aten.polygamma)(lambda n, x: ufunc(lambda v: sympy.polygamma(int(n), v), 1)(exprs(x)))
-meaning(aten.mvlgamma)(lambda x, p: ufunc(  # log of the multivariate gamma function
+meaning(aten.logit, doc="log(x / (1 - x)), x first clamped to [eps, 1 - eps] where eps is given")(
+    lambda x, eps=None: ufunc(
+        lambda v: sympy.log(v / (1 - v)) if eps is None else
+        sympy.log(sympy.Min(sympy.Max(v, exact(eps)), 1 - exact(eps)) /
+                  (1 - sympy.Min(sympy.Max(v, exact(eps)), 1 - exact(eps)))), 1)(exprs(x)))
+meaning(aten.polygamma, doc="polygamma(n, x): the n-th derivative of digamma")(
+    lambda n, x: ufunc(lambda v: sympy.polygamma(int(n), v), 1)(exprs(x)))
+meaning(aten.mvlgamma, doc="the log of the multivariate gamma function: p (p - 1) / 4 log(pi) + sum over j < p "
+                           "of log Gamma(x - j / 2)")(lambda x, p: ufunc(
     lambda v: sympy.log(sympy.pi) * sympy.Rational(p * (p - 1), 4) + sympy.Add(
         *(sympy.loggamma(v - sympy.Rational(j, 2)) for j in range(p))), 1)(exprs(x)))
 
@@ -160,6 +163,7 @@ def _scaled(b, alpha):
 
 @meaning(aten.add, prim("add"))
 def add(a, b, *, alpha=None, **_):
+    """a + alpha b (for two bool tensors, a or b)"""
     if _is_bool(a) and _is_bool(b):  # bool + bool stays bool in torch: a logical or
         return ufunc(sympy.Or, 2)(exprs(a), exprs(b))
     return ufunc(operator.add, 2)(_numbers(a), _scaled(_numbers(b), alpha))
@@ -167,11 +171,13 @@ def add(a, b, *, alpha=None, **_):
 
 @meaning(aten.sub, prim("sub"))
 def sub(a, b, *, alpha=None, **_):
+    """a - alpha b"""
     return ufunc(operator.sub, 2)(_numbers(a), _scaled(_numbers(b), alpha))
 
 
 @meaning(aten.rsub)
 def rsub(a, b, *, alpha=None, **_):
+    """b - alpha a (sub with its operands swapped)"""
     return ufunc(operator.sub, 2)(_numbers(b), _scaled(_numbers(a), alpha))
 
 
@@ -216,6 +222,7 @@ mul.formula, mul.arity = product, 2
 
 @meaning(aten.div, prim("div"))
 def div(a, b, *, rounding_mode=None):
+    """a / b; with `rounding_mode`, floor(a / b) or trunc(a / b)"""
     q = ufunc(operator.truediv, 2)(_numbers(a), _numbers(b))
     if rounding_mode is None:
         return q
@@ -268,7 +275,7 @@ meaning(aten.minimum, prim("minimum"), aten.fmin)(binary(sympy.Min))
 
 @meaning(aten.clamp)
 def clamp(x, min=None, max=None):
-    # As torch: the lower bound first, then the upper, so max wins when min > max.
+    """min(max(x, min), max): as torch, the lower bound first, so max wins where min > max"""
     y = exprs(x)
     if min is not None:
         y = ufunc(sympy.Max, 2)(y, exprs(min))
@@ -277,8 +284,8 @@ def clamp(x, min=None, max=None):
     return y
 
 
-meaning(aten.clamp_min)(lambda x, min: clamp(x, min=min))
-meaning(aten.clamp_max)(lambda x, max: clamp(x, max=max))
+meaning(aten.clamp_min, doc="max(x, min)")(lambda x, min: clamp(x, min=min))
+meaning(aten.clamp_max, doc="min(x, max)")(lambda x, max: clamp(x, max=max))
 
 
 def _pick(c, a, b):
@@ -291,6 +298,7 @@ def _pick(c, a, b):
 
 @meaning(aten.where, prim("where"))
 def where(condition, x=None, y=None):
+    """x where `condition` holds, else y, entry by entry"""
     if x is None:
         raise TypeError("torch.where(condition) with one argument has a data-dependent shape")
     return ufunc(_pick, 3)(exprs(condition), exprs(x), exprs(y))
@@ -298,6 +306,7 @@ def where(condition, x=None, y=None):
 
 @meaning(aten.masked_fill)
 def masked_fill(x, mask, value):
+    """`value` where `mask` holds, else x"""
     return ufunc(_pick, 3)(exprs(mask), exprs(value), exprs(x))
 
 
@@ -329,20 +338,25 @@ def convert(values: np.ndarray, source: torch.dtype, target: torch.dtype) -> np.
 
 @meaning(aten._to_copy)
 def to_copy(x, *, dtype=None, **_):
+    """x in `dtype`: to bool x != 0, to an integer dtype truncated, from complex to real its real part
+    (float rounding not modelled)"""
     source = x.dtype if isinstance(x, torch.Tensor) else torch.float64
     return convert(exprs(x).copy(), source, dtype or source)
 
 
 @meaning(prim("convert_element_type"))
 def convert_element_type(x, dtype):
+    """x in `dtype`, as `_to_copy` converts it"""
     return convert(exprs(x).copy(), x.dtype, dtype)
 
 
-meaning(aten.clone, aten.contiguous, aten.lift_fresh_copy, prim("clone"))(lambda x, **_: exprs(x).copy())
+meaning(aten.clone, aten.contiguous, aten.lift_fresh_copy, prim("clone"), doc="a copy of x")(
+    lambda x, **_: exprs(x).copy())
 
 
 @meaning(aten.copy)
 def copy(x, src, non_blocking=False):
+    """src converted to x's dtype (as `_to_copy`) and broadcast to x's shape"""
     values = convert(exprs(src), src.dtype if isinstance(src, torch.Tensor) else torch.float64, x.dtype)
     return np.broadcast_to(values, x.shape).copy()
 

@@ -5,6 +5,7 @@ import numpy as np
 import sympy
 
 from ..derive import gradient
+from ..exact.tape import Node, expand
 from ..sym import detach
 from .registry import exprs
 
@@ -26,13 +27,13 @@ def symbolic_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_
         if w is None:
             if e.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            total.append(e.reshape(-1)[0])
+            total.append(expand(e.reshape(-1)[0]))
         else:
-            total.extend((np.broadcast_to(exprs(w), e.shape) * e).flat)
+            total.extend(expand(t) for t in (np.broadcast_to(exprs(w), e.shape) * e).flat)
     symbols = {}
     for k, x in enumerate(ins):
         data = exprs(x)
-        if not all(isinstance(s, sympy.Symbol) for s in data.flat):
+        if not all(isinstance(s, sympy.Symbol) and not isinstance(s, Node) for s in data.flat):
             raise TypeError("torch.autograd.grad is supported symbolically only with respect to the "
                             "case's own inputs")
         symbols[k] = data

@@ -32,11 +32,13 @@ def matmul2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @meaning(aten.mm)
 def mm(a, b):
+    """A B, each entry one sum of products"""
     return matmul2(exprs(a), exprs(b))
 
 
 @meaning(aten.bmm)
 def bmm(a, b):
+    """A[k] B[k] for each k of the batch"""
     A, B = exprs(a), exprs(b)
     out = np.empty((A.shape[0], A.shape[1], B.shape[2]), dtype=object)
     for k in range(A.shape[0]):
@@ -46,11 +48,13 @@ def bmm(a, b):
 
 @meaning(aten.dot, aten.vdot, aten.inner)
 def dot(a, b):
+    """sum_i a_i b_i (for vdot too: its conjugation of a complex a is not modelled)"""
     return np.array(sympy.Add(*(u * v for u, v in zip(exprs(a).flat, exprs(b).flat))), dtype=object)
 
 
 @meaning(aten.mv)
 def mv(a, v):
+    """A v"""
     return matmul2(exprs(a), exprs(v).reshape(-1, 1)).reshape(-1)
 
 

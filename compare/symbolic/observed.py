@@ -24,6 +24,7 @@ import numpy as np
 import sympy
 import torch
 
+from ..exact.tape import depends_on, expand
 from ..sym import as_expr
 from .sites import user_site
 
@@ -141,7 +142,7 @@ def _bound(func, args: tuple, kwargs: dict) -> dict:
 def _matrices(values: np.ndarray) -> tuple:
     n = values.shape[-1]
     flat = values.reshape((-1, values.shape[-2], n))
-    return tuple(tuple(tuple(as_expr(e) for e in row) for row in m) for m in flat)
+    return tuple(tuple(tuple(expand(as_expr(e)) for e in row) for row in m) for m in flat)  # over the inputs
 
 
 def note_op(func, args: tuple, kwargs: dict, out) -> None:
@@ -188,6 +189,7 @@ def note_cast(values: np.ndarray | None, source: torch.dtype | None, target: tor
     seen = _OBSERVED.get()
     if seen is None or values is None or source is None or not finer(source, target):
         return
-    symbols = frozenset().union(*(as_expr(v).free_symbols for v in values.flat if isinstance(v, sympy.Basic)))
+    symbols = depends_on(frozenset().union(*(as_expr(v).free_symbols for v in values.flat
+                                             if isinstance(v, sympy.Basic))))  # the inputs, in graph mode too
     if symbols:
         seen.add(Lowered(source, target, symbols, user_site()))

@@ -66,6 +66,7 @@ def _total(entries) -> sympy.Expr:
 
 @meaning(aten.sum, prim("sum"))
 def sum_(x, dim=None, keepdim=False, *, dtype=None, output_dtype=None):
+    """the sum of the entries over `dim` (over all, where none is given)"""
     if getattr(x, "dtype", None) == torch.bool:  # a count (nanmean's): true is 1, as torch promotes it
         from .elementwise import convert
 
@@ -75,11 +76,13 @@ def sum_(x, dim=None, keepdim=False, *, dtype=None, output_dtype=None):
 
 @meaning(aten.mean)
 def mean(x, dim=None, keepdim=False, *, dtype=None):
+    """the mean of the entries over `dim` (over all, where none is given)"""
     return reduce(x, dim, keepdim, lambda e: _total(e) / len(e))
 
 
 @meaning(aten.prod, prim("prod"))
 def prod(x, dim=None, keepdim=False, *, dtype=None, output_dtype=None):
+    """the product of the entries over `dim` (over all, where none is given)"""
     return reduce(x, dim, keepdim, lambda e: sympy.Mul(*e))
 
 
@@ -107,6 +110,8 @@ def _moment_args(args, kwargs) -> tuple:
 
 
 def _moments(root: bool, with_mean: bool):
+    """The meaning of var, std, var_mean or std_mean (its description is given where it is registered)."""
+
     def impl(x, *args, **kwargs):
         dim, correction, keepdim = _moment_args(args, kwargs)
         spread = _moment(x, dim, correction, keepdim, root)
@@ -115,14 +120,17 @@ def _moments(root: bool, with_mean: bool):
     return impl
 
 
-meaning(aten.var)(_moments(root=False, with_mean=False))
-meaning(aten.std)(_moments(root=True, with_mean=False))
-meaning(aten.var_mean)(_moments(root=False, with_mean=True))
-meaning(aten.std_mean)(_moments(root=True, with_mean=True))
+_VARIANCE = "the variance over `dim`: sum_i (x_i - mean)^2 / (n - correction), the correction 1 unless given"
+meaning(aten.var, doc=_VARIANCE)(_moments(root=False, with_mean=False))
+meaning(aten.std, doc=f"the square root of {_VARIANCE}")(_moments(root=True, with_mean=False))
+meaning(aten.var_mean, doc=f"{_VARIANCE}, and the mean")(_moments(root=False, with_mean=True))
+meaning(aten.std_mean, doc=f"the square root of {_VARIANCE}, and the mean")(
+    _moments(root=True, with_mean=True))
 
 
 @meaning(prim("var"))
 def prims_var(x, dims, correction=1, *, output_dtype=None):
+    """the variance over `dims`: sum_i (x_i - mean)^2 / (n - correction)"""
     return _moment(x, dims, correction, False, root=False)
 
 
@@ -155,7 +163,10 @@ def _last_index(entries, kind: str) -> sympy.Expr:
 
 
 def _extremes(name: str, f):
-    @meaning(getattr(aten, name))
+    most = {"max": "largest", "min": "smallest"}[name]
+
+    @meaning(getattr(aten, name), doc=f"the {most} entry; with `dim`, the {most} along it and the index of its "
+                                      "first occurrence")
     def impl(x, dim=None, keepdim=False):
         if dim is None:
             return reduce(x, None, False, _of_all(f))
@@ -163,12 +174,14 @@ def _extremes(name: str, f):
         indices = reduce(x, dim, keepdim, lambda e: _first_index(e, name))
         return values, indices
 
-    @meaning(getattr(aten, "a" + name), prim("a" + name))
-    def amax(x, dim=(), keepdim=False):
+    @meaning(getattr(aten, "a" + name), prim("a" + name), doc=f"the {most} entry over `dim` (over all, where none "
+                                                               "is given)")
+    def extreme(x, dim=(), keepdim=False):
         return reduce(x, dim, keepdim, _of_all(f))
 
-    @meaning(getattr(aten, "arg" + name))
-    def argmax(x, dim=None, keepdim=False):
+    @meaning(getattr(aten, "arg" + name), doc=f"the index of the first {most} entry along `dim` (in the flattened "
+                                              "x, where none is given)")
+    def index_of_extreme(x, dim=None, keepdim=False):
         return reduce(x, dim, keepdim and dim is not None, lambda e: _first_index(e, name))
 
 
@@ -178,6 +191,7 @@ _extremes("min", sympy.Min)
 
 @meaning(aten.aminmax)
 def aminmax(x, *, dim=None, keepdim=False):
+    """(the smallest entry, the largest entry) over `dim` (over all, where none is given)"""
     return (reduce(x, dim, keepdim, _of_all(sympy.Min)), reduce(x, dim, keepdim, _of_all(sympy.Max)))
 
 
@@ -199,6 +213,8 @@ def _p_norm(p):
 
 @meaning(aten.linalg_vector_norm)
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """the `ord`-norm over `dim`: (sum_i |x_i|^ord)^(1/ord); for ord inf and -inf, max and min |x_i|; for
+    ord 0, the count of nonzero entries"""
     return reduce(x, dim, keepdim, _p_norm(ord))
 
 
@@ -241,23 +257,29 @@ def _running(f):
     return scan
 
 
-meaning(aten.cumsum)(lambda x, dim, *, dtype=None: along(x, dim, _running(lambda a, b: a + b)))
-meaning(aten.cumprod)(lambda x, dim, *, dtype=None: along(x, dim, _running(lambda a, b: a * b)))
-meaning(aten.logcumsumexp)(lambda x, dim: along(
+meaning(aten.cumsum, doc="the running sums along `dim`")(
+    lambda x, dim, *, dtype=None: along(x, dim, _running(lambda a, b: a + b)))
+meaning(aten.cumprod, doc="the running products along `dim`")(
+    lambda x, dim, *, dtype=None: along(x, dim, _running(lambda a, b: a * b)))
+meaning(aten.logcumsumexp, doc="log of the running sums of exp(x) along `dim`")(lambda x, dim: along(
     x, dim, lambda e: [_logsumexp(e[:k + 1]) for k in range(len(e))]))
 
 
 @meaning(aten.cummax)
 def cummax(x, dim):
+    """the running maximum along `dim`, and the index of its last occurrence so far"""
     return (along(x, dim, _running(lambda a, b: _of_all(sympy.Max)([a, b]))),
             along(x, dim, lambda e: [_last_index(e[:k + 1], "max") for k in range(len(e))]))
 
 
 @meaning(aten.cummin)
 def cummin(x, dim):
+    """the running minimum along `dim`, and the index of its last occurrence so far"""
     return (along(x, dim, _running(lambda a, b: _of_all(sympy.Min)([a, b]))),
             along(x, dim, lambda e: [_last_index(e[:k + 1], "min") for k in range(len(e))]))
 
 
-meaning(aten.all)(lambda x, dim=None, keepdim=False: reduce(x, dim, keepdim, lambda e: sympy.And(*e)))
-meaning(aten.any)(lambda x, dim=None, keepdim=False: reduce(x, dim, keepdim, lambda e: sympy.Or(*e)))
+meaning(aten.all, doc="whether every entry is true, over `dim` (over all, where none is given)")(
+    lambda x, dim=None, keepdim=False: reduce(x, dim, keepdim, lambda e: sympy.And(*e)))
+meaning(aten.any, doc="whether some entry is true, over `dim` (over all, where none is given)")(
+    lambda x, dim=None, keepdim=False: reduce(x, dim, keepdim, lambda e: sympy.Or(*e)))

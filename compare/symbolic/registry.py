@@ -20,12 +20,13 @@ import numpy as np
 import sympy
 import torch
 
+from ..exact.tape import Node, expand
 from ..sym import as_expr, exact
 from .shared import note_decision
 from .sites import enclosing_torch_function, user_site
 
-__all__ = ["MEANINGS", "meaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs", "decide", "unary",
-           "binary", "ufunc", "RECORDING"]
+__all__ = ["MEANINGS", "meaning", "DuplicateMeaning", "prim", "UnsupportedOp", "NeedsValue", "BRANCH", "exprs",
+           "decide", "unary", "binary", "ufunc", "RECORDING", "written_at"]
 
 MEANINGS: dict[Any, Callable] = {}
 """ATen OpOverloadPacket or OpOverload -> meaning. An overload's own entry wins over its packet's."""
@@ -46,16 +47,39 @@ class NeedsValue(TypeError):
     """A symbolic tensor was asked for a concrete Python number."""
 
 
-def meaning(*ops) -> Callable:
-    """Register a meaning under every op (packet or overload) given."""
+class DuplicateMeaning(ValueError):
+    """An op given a second meaning: the second would silently replace the first."""
+
+
+def meaning(*ops, doc: str | None = None) -> Callable:
+    """Register a meaning under every op (packet or overload) given; an op already registered is an error.
+
+    What docs/ops.md says the meaning computes is an elementwise op's formula, else its docstring's
+    first paragraph; `doc` gives that description to a meaning that has no docstring of its own (a
+    lambda, or a function a factory makes for several ops).
+    """
 
     def register(impl: Callable) -> Callable:
+        if doc is not None:
+            impl.__doc__ = doc
         for op in ops:
-            if op is not None:  # a prims op this torch lacks
-                MEANINGS[op] = impl
+            if op is None:  # a prims op this torch lacks
+                continue
+            if op in MEANINGS:
+                raise DuplicateMeaning(f"{op} has two meanings: {written_at(MEANINGS[op])} and {written_at(impl)}")
+            MEANINGS[op] = impl
         return impl
 
     return register
+
+
+def written_at(impl: Callable) -> str:
+    """Where a meaning is written: `file:line (name)`."""
+    from ..errors import display_path
+
+    code = getattr(impl, "__code__", None)
+    where = f"{display_path(code.co_filename)}:{code.co_firstlineno}" if code else getattr(impl, "__module__", "?")
+    return f"{where} ({getattr(impl, '__qualname__', impl)})"
 
 
 def prim(name: str):
@@ -121,7 +145,7 @@ def _on_symbols(f: Callable) -> Callable:
     known: dict = {}
 
     def on(v):
-        if type(v) is not sympy.Symbol:
+        if type(v) is not sympy.Symbol and type(v) is not Node:
             return f(v)
         kind = tuple(sorted(v.assumptions0.items()))
         stays = known.get(kind)
@@ -152,7 +176,7 @@ def decide(condition: sympy.Basic, op: str | None = None) -> bool:
     comparison), not a Python branch of the case (`bool()`, `if`); a branch
     inside a torch function's own Python code is named by that function.
     """
-    condition = as_expr(condition)
+    condition = expand(as_expr(condition))  # in graph mode, over the inputs: the explorer decides it there
     recording = RECORDING.get()
     if recording is not None:  # a condition on recorded heads is the condition on what they stand for
         condition = recording.release(condition)

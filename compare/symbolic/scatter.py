@@ -77,6 +77,8 @@ def _reduced(x, targets, reduce: str, include_self: bool) -> np.ndarray:
 # -- scatter_reduce and index_reduce -----------------------------------------------------------
 @meaning(aten.scatter_reduce.two)
 def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    """x with src's entries reduced into it at `index` along `dim` (sum, prod, mean, amax, amin; x's own
+    entries included or not)"""
     i = concrete_index(index)
     s = exprs(src)
     shape = exprs(x).shape
@@ -90,6 +92,8 @@ def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
 
 @meaning(aten.index_reduce)
 def index_reduce(x, dim, index, source, reduce, *, include_self=True):
+    """x with source's slices reduced into it at the entries of `index` along `dim` (prod, mean, amax, amin;
+    x's own entries included or not)"""
     i = concrete_index(index).reshape(-1)
     s = exprs(source)
     shape = exprs(x).shape

@@ -95,17 +95,20 @@ def _entry(a: np.ndarray, index: tuple) -> np.ndarray:
 # -- views ---------------------------------------------------------------------------------
 @meaning(aten.view, aten._unsafe_view, aten.reshape, prim("reshape"), aten.view_copy)
 def view(x, size):
+    """x's entries in row-major order, in the shape `size`"""
     e = exprs(x)
     return e.reshape(_shape(size, e.size))
 
 
 @meaning(aten.alias, prim("view_of"), aten.lift_fresh)
 def alias(x):
+    """x itself: a view of the same entries"""
     return exprs(x).view()
 
 
 @meaning(aten.expand, aten.expand_copy)
 def expand(x, size, *, implicit=False):
+    """x broadcast to `size` (-1 keeps a dimension's size)"""
     e = exprs(x)
     lead = len(size) - e.ndim
     shape = tuple(e.shape[i - lead] if s == -1 else int(s) for i, s in enumerate(size))
@@ -114,6 +117,7 @@ def expand(x, size, *, implicit=False):
 
 @meaning(prim("broadcast_in_dim"))
 def broadcast_in_dim(x, shape, broadcast_dimensions):
+    """x broadcast to `shape`, its dimensions placed at `broadcast_dimensions`"""
     e = exprs(x)
     kept = [1] * len(shape)
     for source, target in enumerate(broadcast_dimensions):
@@ -123,27 +127,32 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 
 @meaning(aten.permute, prim("transpose"))
 def permute(x, dims):
+    """x with its dimensions in the order `dims`"""
     return np.transpose(exprs(x), [d % max(exprs(x).ndim, 1) for d in dims])
 
 
 @meaning(aten.transpose)
 def transpose(x, dim0, dim1):
+    """x with dimensions `dim0` and `dim1` swapped"""
     return np.swapaxes(exprs(x), dim0, dim1)
 
 
 @meaning(aten.t, aten.numpy_T)
 def t(x):
+    """a matrix's transpose (a 0-d or 1-d x itself)"""
     return exprs(x).T
 
 
 @meaning(aten.unsqueeze)
 def unsqueeze(x, dim):
+    """x with a dimension of size 1 inserted at `dim`"""
     e = exprs(x)
     return np.expand_dims(e, dim % (e.ndim + 1))
 
 
 @meaning(aten.squeeze, prim("squeeze"))
 def squeeze(x, dim=None):
+    """x without its dimensions of size 1 (of those in `dim` only, where given)"""
     e = exprs(x)
     if dim is None:
         return np.squeeze(e)
@@ -154,6 +163,7 @@ def squeeze(x, dim=None):
 
 @meaning(aten.select)
 def select(x, dim, index):
+    """the slice of x at `index` along `dim`, that dimension removed"""
     e = exprs(x)
     dim = dim % e.ndim
     return _entry(e, (slice(None),) * dim + (int(index),))
@@ -161,52 +171,61 @@ def select(x, dim, index):
 
 @meaning(aten.slice)
 def slice_(x, dim=0, start=None, end=None, step=1):
+    """x[start:end:step] along `dim`"""
     e = exprs(x)
     return e[(slice(None),) * (dim % e.ndim) + (slice(start, end, step),)]
 
 
 @meaning(prim("slice"))
 def prims_slice(x, start_indices, limit_indices, strides=None):
+    """x[start:limit:stride] along every dimension"""
     strides = strides or [1] * len(start_indices)
     return exprs(x)[tuple(slice(a, b, s) for a, b, s in zip(start_indices, limit_indices, strides))]
 
 
 @meaning(prim("slice_in_dim"))
 def slice_in_dim(x, start_index, limit_index, stride=1, axis=0):
+    """x[start:limit:stride] along `axis`"""
     return slice_(x, axis, start_index, limit_index, stride)
 
 
 @meaning(aten.narrow)
 def narrow(x, dim, start, length):
+    """x[start:start + length] along `dim`"""
     return slice_(x, dim, int(start), int(start) + int(length))
 
 
 @meaning(aten.unbind)
 def unbind(x, dim=0):
+    """the slices of x along `dim`, each without that dimension"""
     e = exprs(x)
     return [select(x, dim, i) for i in range(e.shape[dim % e.ndim])]
 
 
 @meaning(aten.split)
 def split(x, split_size, dim=0):
+    """x cut along `dim` into pieces of `split_size` entries (the last may be shorter)"""
     n = exprs(x).shape[dim]
     return [slice_(x, dim, s, s + split_size) for s in range(0, max(n, 1), split_size)] if n else [slice_(x, dim, 0, 0)]
 
 
 @meaning(aten.split_with_sizes)
 def split_with_sizes(x, split_sizes, dim=0):
+    """x cut along `dim` into pieces of the sizes given"""
     starts = np.cumsum([0] + list(split_sizes))
     return [slice_(x, dim, int(a), int(b)) for a, b in zip(starts[:-1], starts[1:])]
 
 
 @meaning(aten.as_strided, prim("as_strided"))
 def as_strided(x, size, stride, storage_offset=None):
+    """x's storage read with the given size, strides and storage offset"""
     offset = x.storage_offset() if storage_offset is None else storage_offset
     return strided(x, size, stride, offset)
 
 
 @meaning(aten.diagonal)
 def diagonal(x, offset=0, dim1=0, dim2=1):
+    """the diagonal at `offset` of each (dim1, dim2) plane, as a last dimension"""
     e = exprs(x)
     dim1, dim2 = dim1 % e.ndim, dim2 % e.ndim
     n1, n2 = e.shape[dim1], e.shape[dim2]
@@ -226,6 +245,7 @@ def diagonal(x, offset=0, dim1=0, dim2=1):
 
 @meaning(aten.unfold)
 def unfold(x, dimension, size, step):
+    """each window of `size` entries, `step` apart, along `dimension`, as a new last dimension"""
     e = exprs(x)
     if e.ndim == 0:
         return e.reshape(1)
@@ -239,6 +259,7 @@ def unfold(x, dimension, size, step):
 # -- copies that move entries --------------------------------------------------------------------
 @meaning(aten.cat, prim("cat"))
 def cat(tensors, dim=0):
+    """the tensors joined along `dim` (1-d empty ones skipped, as torch does)"""
     parts = [exprs(t) for t in tensors]
     parts = [p for p in parts if not (p.ndim == 1 and p.size == 0)] or parts  # torch skips 1-d empties
     return np.concatenate(parts, axis=dim % max(parts[0].ndim, 1))
@@ -246,17 +267,20 @@ def cat(tensors, dim=0):
 
 @meaning(aten.stack)
 def stack(tensors, dim=0):
+    """the tensors stacked along a new dimension `dim`"""
     parts = [exprs(t) for t in tensors]
     return np.stack(parts, axis=dim % (parts[0].ndim + 1))
 
 
 @meaning(aten.flip, prim("rev"))
 def flip(x, dims):
+    """x reversed along each dimension in `dims`"""
     return np.flip(exprs(x), axis=tuple(dims)).copy()
 
 
 @meaning(aten.constant_pad_nd)
 def constant_pad_nd(x, pad, value=0):
+    """x padded with `value` on both sides of its last dimensions (a negative padding crops)"""
     e = exprs(x)
     out = e
     for k in range(len(pad) // 2):
@@ -308,12 +332,14 @@ def _index_tuple(indices, ndim: int) -> tuple:
 
 @meaning(aten.index)
 def index(x, indices):
+    """x[indices]: indexing with integer and bool tensors"""
     e = exprs(x)
     return np.array(e[_index_tuple(indices, e.ndim)], dtype=object)
 
 
 @meaning(aten.index_put)
 def index_put(x, indices, values, accumulate=False):
+    """x with x[indices] set to `values` (or `values` added there, with accumulate)"""
     e = exprs(x)
     v = exprs(values)
     symbolic_mask = (len(indices) == 1 and hasattr(indices[0], "exprs") and indices[0].dtype == torch.bool)
@@ -333,6 +359,7 @@ def index_put(x, indices, values, accumulate=False):
 
 @meaning(aten.index_select)
 def index_select(x, dim, index):
+    """x's slices at the entries of `index` along `dim`"""
     e = exprs(x)
     i = concrete_index(index).reshape(-1)
     if e.ndim == 0:  # torch reads a 0-d input as one entry, and keeps it 0-d
@@ -343,6 +370,7 @@ def index_select(x, dim, index):
 
 @meaning(aten.gather)
 def gather(x, dim, index, *, sparse_grad=False):
+    """x's entries picked by `index` along `dim`: out[..., i, ...] = x[..., index[..., i, ...], ...]"""
     e = exprs(x)
     i = concrete_index(index)
     if e.ndim == 0:
@@ -368,17 +396,20 @@ def _scatter(x, dim, index, src, combine):
 
 @meaning(aten.scatter)
 def scatter(x, dim, index, src=None, value=None, *, reduce=None):
+    """x with src (or `value`) written at `index` along `dim` (added or multiplied, with `reduce`)"""
     source = src if src is not None else value
     if reduce is None:
         return _scatter(x, dim, index, source, lambda old, new: new)
     return _scatter(x, dim, index, source, (lambda a, b: a + b) if reduce == "add" else (lambda a, b: a * b))
 
 
-meaning(aten.scatter_add)(lambda x, dim, index, src: _scatter(x, dim, index, src, lambda a, b: a + b))
+meaning(aten.scatter_add, doc="x with src added at `index` along `dim`")(
+    lambda x, dim, index, src: _scatter(x, dim, index, src, lambda a, b: a + b))
 
 
 @meaning(aten.index_add)
 def index_add(x, dim, index, source, *, alpha=1):
+    """x with alpha times source's slices added at the entries of `index` along `dim`"""
     out = exprs(x).copy()
     i = concrete_index(index).reshape(-1)
     s = np.asarray(exprs(source) * alpha if alpha != 1 else exprs(source), dtype=object)
@@ -395,6 +426,7 @@ def index_add(x, dim, index, source, *, alpha=1):
 
 @meaning(aten.masked_select)
 def masked_select(x, mask):
+    """the entries of x where `mask` holds, in row-major order, as a 1-d tensor"""
     e, m = np.broadcast_arrays(exprs(x), concrete_index(mask))
     return np.array(e[m], dtype=object)
 
@@ -407,13 +439,17 @@ def _filled(shape, value) -> np.ndarray:
 
 
 _UNINITIALISED = sympy.nan  # what `empty_like` holds until written: reading it is reading garbage
-meaning(aten.zeros_like)(lambda x, **_: _filled(x.shape, sympy.S.Zero))
-meaning(aten.ones_like)(lambda x, **_: _filled(x.shape, sympy.S.One))
-meaning(aten.empty_like)(lambda x, **_: _filled(x.shape, _UNINITIALISED))
-meaning(aten.full_like)(lambda x, fill_value, **_: _filled(x.shape, exprs(fill_value)[()]))
-meaning(aten.new_zeros)(lambda x, size, **_: _filled(size, sympy.S.Zero))
-meaning(aten.new_ones)(lambda x, size, **_: _filled(size, sympy.S.One))
-meaning(aten.new_empty, aten.new_empty_strided)(lambda x, size, *a, **_: _filled(size, _UNINITIALISED))
-meaning(aten.new_full)(lambda x, size, fill_value, **_: _filled(size, exprs(fill_value)[()]))
-meaning(aten.fill)(lambda x, value: _filled(x.shape, exprs(value).reshape(-1)[0]))
-meaning(aten.zero)(lambda x: _filled(x.shape, sympy.S.Zero))
+meaning(aten.zeros_like, doc="0 in x's shape")(lambda x, **_: _filled(x.shape, sympy.S.Zero))
+meaning(aten.ones_like, doc="1 in x's shape")(lambda x, **_: _filled(x.shape, sympy.S.One))
+meaning(aten.empty_like, doc="NaN (uninitialised) in x's shape")(lambda x, **_: _filled(x.shape, _UNINITIALISED))
+meaning(aten.full_like, doc="`fill_value` in x's shape")(
+    lambda x, fill_value, **_: _filled(x.shape, exprs(fill_value)[()]))
+meaning(aten.new_zeros, doc="0 in the shape `size`")(lambda x, size, **_: _filled(size, sympy.S.Zero))
+meaning(aten.new_ones, doc="1 in the shape `size`")(lambda x, size, **_: _filled(size, sympy.S.One))
+meaning(aten.new_empty, aten.new_empty_strided, doc="NaN (uninitialised) in the shape `size`")(
+    lambda x, size, *a, **_: _filled(size, _UNINITIALISED))
+meaning(aten.new_full, doc="`fill_value` in the shape `size`")(
+    lambda x, size, fill_value, **_: _filled(size, exprs(fill_value)[()]))
+meaning(aten.fill, doc="`value` in every entry of x")(
+    lambda x, value: _filled(x.shape, exprs(value).reshape(-1)[0]))
+meaning(aten.zero, doc="0 in every entry of x")(lambda x: _filled(x.shape, sympy.S.Zero))

@@ -35,6 +35,7 @@ import sympy
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
+from ..exact.tape import Call, active_tape, record
 from ..sym import as_expr, detach, nograd
 from .grad import symbolic_grad
 from . import observed, shared
@@ -247,7 +248,25 @@ def _answer(func, args, kwargs):
     else:
         out = _computed(func, args, kwargs)
     observed.note_op(func, args, kwargs, out)  # the op autograd runs: its structured arguments, its casts
-    return _grad_mode(out)
+    return _recorded(func, args, _grad_mode(out))
+
+
+def _recorded(func, args, out):
+    """The output of an op autograd runs (one answered at depth 0), its entries kept as the graph mode
+    keeps them (`compare.exact.tape`): a node each on the tape, measured as trees, or as they are."""
+    for t in (out,) if isinstance(out, SymTensor) else tree_flatten(out)[0]:
+        if isinstance(t, SymTensor) and _differentiable(t.dtype):
+            new = record(_call(func, args), t.exprs)
+            if new is not None:
+                t.exprs = new
+    return out
+
+
+def _call(func, args) -> Call | None:
+    """The op and its parameters, for the tape (None outside graph mode, where nothing keeps it)."""
+    if active_tape() is None:
+        return None
+    return Call(func, tuple(a for a in tree_flatten(args)[0] if not isinstance(a, torch.Tensor)))
 
 
 def _computed(func, args, kwargs):
@@ -288,7 +307,8 @@ def _detached(t):
         return t.detach()
     if _depth[0] or not _differentiable(t.dtype):
         return SymTensor(t.exprs, t.dtype, strides=t.stride(), offset=t.storage_offset(), stopped=t.stopped)
-    return SymTensor(_DETACH(t.exprs), t.dtype, strides=t.stride(), offset=t.storage_offset())
+    return _recorded(aten.detach.default, (), SymTensor(_DETACH(t.exprs), t.dtype, strides=t.stride(),
+                                                         offset=t.storage_offset()))
 
 
 def _read(value):
@@ -360,6 +380,10 @@ def _in_place(func, args, kwargs):
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
         values = np.frompyfunc(lambda o, n: o + nograd(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
+    if not _depth[0] and _differentiable(target.dtype):
+        values = np.asarray(values, dtype=object)
+        on_tape = record(_call(func, args), values)
+        values = values if on_tape is None else on_tape
     target.exprs[...] = np.broadcast_to(values, target.exprs.shape)
     return target
 
