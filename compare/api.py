@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .case import Case, compile_backend, make_case
 from .errors import CannotCheck, without_own_frames
 from .locate import source_location
+from .modes import KEYWORDS
 from .modules import is_module, module_function, module_location
 from .records import DISAGREE, ERROR, CaseResult
 from .render import display  # noqa: F401  (a CaseResult shows itself in Jupyter)
@@ -137,37 +138,53 @@ NOTHING_TO_DIFFERENTIATE = ("no floating-point tensor among the inputs, so nothi
 
 def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None = None,
             name: str | None = None, loop_bound: int | None = None, samples: int | None = None,
-            order: int | None = None, compile: bool | str | None = None) -> Case:
+            order: int | None = None, compile: bool | str | None = None, **modes: bool) -> Case:
     """The `Case` for `fn` and `inputs` (or the one `@case` declared on `fn`).
 
     `expect`, `samples`, `loop_bound`, `order` and `compile` left as None keep what
-    `@case` declared (or the run's defaults); given, they replace it.
+    `@case` declared (or the run's defaults); given, they replace it. `modes`
+    (gradcheck's keywords, `check_forward_ad=True`, ...) replace the declared ones they name.
     """
+    _known_modes(modes)
     declared = fn if isinstance(fn, Case) else getattr(fn, "__compare_case__", None)
     if isinstance(declared, Case) and (inputs is None or isinstance(fn, Case)):
         given = dict(expect=expect, samples=samples, loop_bound=loop_bound, order=order,
                      compile=None if compile is None else compile_backend(compile) or "")
-        if all(v is None for v in given.values()):
+        if all(v is None for v in given.values()) and not modes:
             return declared
         kept = {k: getattr(declared, k) if v is None else v for k, v in given.items()}
         kept["compile"] = kept["compile"] or None  # compile=False: eager, whatever @case said
         return make_case(declared.fn, inputs=declared.inputs, name=declared.name,
-                         location=(declared.file, declared.line), **kept, **declared.options)
+                         location=(declared.file, declared.line), **kept, **declared.options,
+                         **{**declared.modes, **modes})
     location = None
     if not isinstance(inputs, Mapping):  # positional, as for gradcheck: a wrapper where needed
         fn, inputs, location = _bind(fn, inputs)
     made = make_case(fn, inputs=inputs, expect=expect, name=name, loop_bound=loop_bound,
-                     samples=samples, order=2 if order is None else order, location=location, compile=compile)
+                     samples=samples, order=2 if order is None else order, location=location, compile=compile,
+                     **modes)
     if inputs == {}:
         return dataclasses.replace(made, problem=NOTHING_TO_DIFFERENTIATE)
     return made
+
+
+def _known_modes(modes: Mapping[str, Any]) -> None:
+    """TypeError, as Python gives for a keyword a function does not take, with the nearest mode's name."""
+    import difflib
+
+    for key in modes:
+        if key not in KEYWORDS:
+            close = difflib.get_close_matches(key, KEYWORDS + ("expect", "order", "samples", "seed", "loop_bound",
+                                                               "epsilon", "timeout", "name", "compile"), n=1)
+            raise TypeError(f"got an unexpected keyword argument {key!r}"
+                            + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
           expect: Callable | None = None, order: int | None = None, samples: int | None = None,
           seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
           timeout: float | None = 60.0, name: str | None = None,
-          compile: bool | str | None = None) -> CaseResult:
+          compile: bool | str | None = None, **modes: bool) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
     At a prompt the record shows one line (verdict, points, pieces, largest error); `print(result)`
@@ -183,12 +200,21 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     (default 4, from a standard normal of the inputs' shape and dtype),
     and a point inside every piece of the code's control flow.
 
-    `order=2` (the default) also compares a scalar output's Hessian with
-    `torch.autograd.functional.hessian`; `order=1` checks the gradient only,
-    for a custom `autograd.Function` whose backward is not itself
-    differentiable (`@once_differentiable`, or computed through `.detach()`
-    or numpy). `samples`, `loop_bound` and `order` left as None keep what
-    `@case` declared on `fn`, else the defaults 4, 64 and 2.
+    The modes, under gradcheck's and gradgradcheck's keywords and with their
+    defaults (`compare.modes.Modes`): `check_backward_ad=True` (reverse mode),
+    `check_undefined_grad=True`, `check_rev_over_rev=True` (the Hessian of a
+    scalar output, of wᵀ out for a seeded w otherwise), and, off unless asked
+    for, `check_forward_ad`, `check_fwd_over_rev`, `check_fwd_over_fwd`,
+    `check_batched_grad` and `check_batched_forward_grad`. Each is compared
+    with the exact values and has its own status; the result's is the worst.
+
+    `order=1` is `check_rev_over_rev=False, check_fwd_over_rev=False,
+    check_fwd_over_fwd=False` (gradient only), for a custom `autograd.Function`
+    whose backward is not itself differentiable (`@once_differentiable`, or
+    computed through `.detach()` or numpy); `order=2`, the default, leaves the
+    second-order modes as their keywords say. `samples`, `loop_bound` and
+    `order` left as None keep what `@case` declared on `fn`, else the defaults
+    4, 64 and 2.
 
     `compile=True` has autograd run `torch.compile(fn)` (inductor; or give a
     backend's name, `compile="aot_eager"`): the compiled forward and backward are
@@ -197,7 +223,7 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     the same function reuse it.
     """
     return _checked(as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples,
-                            order=order, compile=compile), seed=seed, epsilon=epsilon, timeout=timeout)
+                            order=order, compile=compile, **modes), seed=seed, epsilon=epsilon, timeout=timeout)
 
 
 def _checked(case: Case, **options) -> CaseResult:
@@ -212,22 +238,24 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
                   expect: Callable | None = None, order: int | None = None, samples: int | None = None,
                   seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
                   timeout: float | None = 60.0, name: str | None = None,
-                  compile: bool | str | None = None) -> CaseResult:
+                  compile: bool | str | None = None, **modes: bool) -> CaseResult:
     """`check`, raising `AssertionError` unless autograd agrees with the exact derivative everywhere.
 
     `CannotCheck` (an error, not a failed assertion) when it cannot check: an op the symbolic
     side does not support, a function that raises or returns no tensor.
-    The arguments are `check`'s; `order=1` is the way out for a backward
-    that is right but not twice differentiable. The message names the case, the first
-    point where they differ and the input, and shows SymPy's and autograd's
+    The arguments are `check`'s, the modes with gradcheck's defaults, so that
+    `gradcheck(f, x, check_forward_ad=True)` becomes `assert_agrees(f, x,
+    check_forward_ad=True)`; `order=1` is the way out for a backward
+    that is right but not twice differentiable. The message names the case, the mode,
+    the first point where they differ and the input, and shows SymPy's and autograd's
     values on aligned, labelled lines. When only second derivatives differ,
-    it says so and shows the Hessians: pass `order=1` if the backward is not
+    it says so and shows them: pass `order=1` if the backward is not
     meant to be differentiated again. Forward mode and finite differences, which decide no
     status and which the message does not show, are not run (`check` runs them).
     """
     __tracebackhide__ = True  # pytest shows the caller's line, not this module's
     case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
-                   compile=compile)
+                   compile=compile, **modes)
     # forward mode and finite differences decide no status, and the message never shows them
     result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout, oracles=False)
     if result.status in (DISAGREE, ERROR):

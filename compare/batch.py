@@ -172,6 +172,10 @@ def done_line(result, seconds: float, verbose: bool) -> str:
 
     mark = {AGREE: "ok", CONVENTION: "conv", DISAGREE: "DISAGREE", ERROR: "ERROR"}.get(result.status, result.status)
     line = f"{mark:>8}  {result.name}"
+    if result.status == DISAGREE:
+        from .render.modes import failing
+
+        line += f"  in {', '.join(failing(result)) or 'its claim'}"
     if result.status != ERROR:
         line += f"  ({counted(len(result.points), 'point')}, {counted(len(result.pieces), 'piece')}, {seconds:.2f} s)"
     else:

@@ -296,11 +296,14 @@ def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str
         "## Targets (issue 26)", "", "| target | measured (median) | |", "|---|---|---|", *_issue26(v, m), "",
         "## Per call: `assert_agrees` against `gradcheck` + `gradgradcheck`", "",
         "In this process, imports done, after one unmeasured call of each. `compare.assert_agrees(f, inputs)` "
-        "checks the exact gradient (and the Hessian of a scalar output, or the Jacobian of a small "
-        "non-scalar one) at the example and four seeded samples, with SymPy's cache cleared before each "
-        "call, so no call reuses a derivative from the one before. Torch's side runs `gradcheck` and "
-        "`gradgradcheck` at the same five points. Inputs are float64 (seeded standard normals), the dtype "
-        "gradcheck asks for.", "",
+        "checks every mode (reverse and forward mode, the batched modes, undefined gradients, and the second "
+        "derivatives of wᵀ out in reverse over reverse, forward over reverse and forward over forward) at the "
+        "example and four seeded samples, with SymPy's cache cleared before each call, so no call reuses a "
+        "derivative from the one before; `Cube.apply` leaves out forward over forward, where torch 2.13's "
+        "nested jvps through a custom Function are wrong. Torch's side runs `gradcheck(check_forward_ad=True, "
+        "check_batched_grad=True, check_batched_forward_grad=True)` and `gradgradcheck(check_fwd_over_rev=True, "
+        "check_batched_grad=True)` at the same five points. Inputs are float64 (seeded standard normals), the "
+        "dtype gradcheck asks for.", "",
         "| function | compare | spread | torch's checks x5 | spread | ratio |",
         "|---|---|---|---|---|---|",
     ]
@@ -342,8 +345,8 @@ def _phases(m: Measured) -> list[str]:
               "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
               "timer around its function (exploration: `engine.explore_case`, the symbolic runs and z3; "
               "derivation: `pieces.derive_piece`, gradients, Jacobians, Hessians and the claim; exact values: "
-              "`exact_values.exact_values`; forward mode + FD: `judge.oracles.oracle_answers`; autograd's "
-              "Hessian: `judge.oracles.hessian_check`). "
+              "`exact_values.exact_values`; forward mode + FD: `judge.oracles.oracle_answers`; the other "
+              "modes: `judge.modes.check_modes`, every mode but reverse, the Hessians included). "
               "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
               "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]
     for label, spent in m.phases.items():

@@ -1,7 +1,8 @@
 """Per-call measurements for the benchmark: `assert_agrees` against torch's own checks.
 
-    calls(repeat)        -> per function: assert_agrees, and gradcheck + gradgradcheck at the
-                            same five points (the example and compare's four samples)
+    calls(repeat)        -> per function: assert_agrees with every mode on, and gradcheck +
+                            gradgradcheck with the matching flags at the same five points (the
+                            example and compare's four samples)
     control_flow(repeat) -> the notes' while loop and if through assert_agrees
     growth(repeat, ...)  -> (tanh(x)**2).sum() with its Hessian for growing n
     fresh(repeat)        -> a fresh process with one assert_agrees against one with one gradcheck
@@ -25,17 +26,29 @@ __all__ = ["Function", "FUNCTIONS", "calls", "control_flow", "growth", "fresh", 
 
 
 class Cube(torch.autograd.Function):
-    """x**3 with a hand-written backward, itself differentiable (gradgradcheck runs through it)."""
+    """x**3 with a hand-written backward, itself differentiable (gradgradcheck runs through it), a jvp and a
+    generated vmap rule: every mode can run it."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def forward(x):
         return x ** 3
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+        ctx.save_for_forward(*inputs)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return 3 * x ** 2 * g
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * t
 
 
 def two_dot(x):
@@ -67,6 +80,8 @@ class Function:
     fn: Callable
     shapes: tuple[tuple[int, ...], ...]
     """One shape per positional input."""
+    off: tuple[str, ...] = ()
+    """Modes left off, where torch gets them wrong (a custom Function's nested jvps: pytorch/pytorch#197867)."""
 
 
 FUNCTIONS = (
@@ -75,8 +90,15 @@ FUNCTIONS = (
     Function("`softmax`, n = 8", softmax, ((8,),)),
     Function("`log_softmax`, n = 8", log_softmax, ((8,),)),
     Function("MLP `tanh(x @ W1) @ W2`, x 4x3, W1 3x5, W2 5x2", mlp, ((4, 3), (3, 5), (5, 2))),
-    Function("`Cube.apply` (custom Function), n = 4", Cube.apply, ((4,),)),
+    Function("`Cube.apply` (custom Function), n = 4", Cube.apply, ((4,),), off=("check_fwd_over_fwd",)),
 )
+
+GRADCHECK = dict(check_forward_ad=True, check_batched_grad=True, check_batched_forward_grad=True,
+                 check_undefined_grad=True)
+"""gradcheck's flags for the modes `assert_agrees` checks (every one)."""
+GRADGRADCHECK = dict(check_rev_over_rev=True, check_fwd_over_rev=True, check_batched_grad=True,
+                     check_undefined_grad=True)
+"""gradgradcheck's, for the second-order ones (it has no forward over forward)."""
 
 
 def _inputs(f: Function) -> tuple[torch.Tensor, ...]:
@@ -93,24 +115,27 @@ def _points(fn: Callable, inputs: tuple) -> list[tuple[torch.Tensor, ...]]:
     return [tuple(p[n].detach().clone().requires_grad_() for n in case.inputs) for _, p in sample_points(case, 0, 4)]
 
 
-def _compare(fn: Callable, inputs: tuple, *, clock: Callable[[], float] = time.perf_counter,
+def _compare(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Callable[[], float] = time.perf_counter,
              timeout: float | None = 60.0) -> float:
+    """Seconds of one `assert_agrees(fn, inputs)` with every mode on but `off`, by `clock`."""
     from sympy.core.cache import clear_cache
 
     from . import assert_agrees
+    from .modes import KEYWORDS
 
     clear_cache()
     start = clock()
-    assert_agrees(fn, inputs, timeout=timeout)
+    assert_agrees(fn, inputs, timeout=timeout, **{k: k not in off for k in KEYWORDS})
     return clock() - start
 
 
 def _torch(fn: Callable, points: list) -> float:
+    """Seconds of gradcheck and gradgradcheck with the matching flags at each point."""
     from torch.autograd import gradcheck, gradgradcheck
 
     start = time.perf_counter()
     for p in points:
-        assert gradcheck(fn, p) and gradgradcheck(fn, p)
+        assert gradcheck(fn, p, **GRADCHECK) and gradgradcheck(fn, p, **GRADGRADCHECK)
     return time.perf_counter() - start
 
 
@@ -120,10 +145,10 @@ def calls(repeat: int, functions=FUNCTIONS) -> dict[str, tuple[tuple[float, ...]
     for f in functions:
         inputs = _inputs(f)
         points = _points(f.fn, inputs)
-        _compare(f.fn, inputs), _torch(f.fn, points)  # warm-up: first calls pay one-time costs
+        _compare(f.fn, inputs, f.off), _torch(f.fn, points)  # warm-up: first calls pay one-time costs
         ours, theirs = [], []
         for _ in range(repeat):
-            ours.append(_compare(f.fn, inputs))
+            ours.append(_compare(f.fn, inputs, f.off))
             theirs.append(_torch(f.fn, points))
         out[f.label] = (tuple(ours), tuple(theirs))
     return out
@@ -189,11 +214,11 @@ def fresh(repeat: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 PHASES = (("engine", "explore_case", "exploration"), ("engine", "derive_piece", "derivation"),
           ("engine", "exact_values", "exact values"), ("point", "oracle_answers", "forward mode + FD"),
-          ("point", "hessian_check", "autograd's Hessian"))
+          ("point", "check_modes", "the other modes"))
 """The stages of `check_case` timed by `phases`: (module of compare that calls it, function, label)."""
 
 
-def phases(fn: Callable, inputs: tuple, *, clock: Callable[[], float] = time.perf_counter,
+def phases(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Callable[[], float] = time.perf_counter,
            timeout: float | None = 60.0) -> dict[str, float]:
     """Seconds per stage of one `assert_agrees(fn, inputs)` (warm, SymPy's cache cleared), and "total".
 
@@ -218,7 +243,7 @@ def phases(fn: Callable, inputs: tuple, *, clock: Callable[[], float] = time.per
     try:
         for where, name, label in PHASES:
             setattr(modules[where], name, timed(originals[where, name], label))
-        total = _compare(fn, inputs, clock=clock, timeout=timeout)
+        total = _compare(fn, inputs, off, clock=clock, timeout=timeout)
     finally:
         for (where, name), f in originals.items():
             setattr(modules[where], name, f)
@@ -229,7 +254,7 @@ def all_phases() -> dict[str, dict[str, float]]:
     """`phases` of each function of the table, of the notes' control flow and of tanh² at n = 1000."""
     from .load import load_file
 
-    out = {f.label: phases(f.fn, _inputs(f)) for f in FUNCTIONS}
+    out = {f.label: phases(f.fn, _inputs(f), f.off) for f in FUNCTIONS}
     case = next(c for c in load_file(CASES_FILE).cases if c.name == "control_flow")
     out["the notes' control flow"] = phases(case, None)
     x = torch.randn(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))

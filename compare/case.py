@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
+from . import modes as _modes
+
 __all__ = ["case", "Case", "collecting", "make_case", "compile_backend", "nan_entry", "COMPILE_DEFAULT"]
 
 _collector: list | None = None
@@ -25,7 +27,7 @@ _collector: list | None = None
 OPTIONS = ("show_at", "known_wrong")
 """The keywords of `@case` kept in `Case.options` for later stages; any other is a mistake."""
 
-KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order", "compile", "name") + OPTIONS
+KEYWORDS = ("inputs", "expect", "samples", "loop_bound", "order", "compile", "name") + OPTIONS + _modes.KEYWORDS
 """Every keyword `@case` takes: what a misspelled one is matched against."""
 
 
@@ -60,6 +62,9 @@ class Case:
     compile: str | None = None
     """The `torch.compile` backend autograd runs the function through ("inductor" for
     `compile=True`); None: the run's choice (eager unless `--compile`)."""
+    modes: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    """The modes the case declares (`check_forward_ad=False`, ...; `compare.modes`): they replace the
+    run's; a mode not named here is the run's choice."""
 
 
 COMPILE_DEFAULT = "inductor"
@@ -78,7 +83,7 @@ def compile_backend(value: Any) -> str | None:
 def _unknown(options: Mapping[str, Any]) -> str | None:
     """The first keyword of `@case` that it does not take, with the one it was probably meant to be."""
     for key in options:
-        if key not in OPTIONS:
+        if key not in OPTIONS and key not in _modes.KEYWORDS:
             close = difflib.get_close_matches(key, KEYWORDS, n=1)
             return f"unknown option {key!r}" + (f" (did you mean {close[0]!r}?)" if close else
                                                   f"; @case takes {', '.join(KEYWORDS)}")
@@ -103,7 +108,7 @@ def _whole(value: Any) -> bool:
 
 
 def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: Any = None,
-             order: Any = 2, compile: Any = None) -> str | None:
+             order: Any = 2, compile: Any = None, declared: Mapping[str, Any] = MappingProxyType({})) -> str | None:
     import torch
 
     if not isinstance(inputs, Mapping) or not inputs:
@@ -132,7 +137,7 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
         return f"order must be 1 or 2 (the highest derivative order checked), not {order!r}"
     if compile is not None and not (isinstance(compile, str) and compile):
         return f"compile must be True, False or the name of a torch.compile backend, not {compile!r}"
-    return None
+    return _modes.problem(declared, order)
 
 
 def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callable | None = None,
@@ -145,8 +150,11 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     A keyword in `options` other than those of `OPTIONS`, or an `order`, `samples` or
     `loop_bound` out of range, is the case's `problem`, not an exception.
     `compile`: True (inductor) or a `torch.compile` backend's name runs autograd on the compiled function.
+    The modes' keywords (`check_forward_ad=True`, ...: `compare.modes.KEYWORDS`) among `options` are
+    kept apart, in `Case.modes`.
     """
     backend = compile_backend(compile)
+    declared = {k: options.pop(k) for k in _modes.KEYWORDS if k in options}
     from .modules import is_module, module_function, module_location
 
     if is_module(fn) and isinstance(inputs, Mapping):  # its inputs by name; its parameters are added
@@ -175,9 +183,10 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
         loop_bound=loop_bound,
         order=order,
         doc=doc.strip().splitlines()[0] if doc.strip() else "",
-        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order, backend),
+        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order, backend, declared),
         options=MappingProxyType(dict(options)),
         compile=backend,
+        modes=MappingProxyType(declared),
     )
 
 
@@ -192,6 +201,11 @@ def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
 
     `compile=True` has autograd run `torch.compile(fn)` (inductor; or name another
     backend, `compile="aot_eager"`), checked against the same exact derivative.
+
+    The modes, by gradcheck's keywords (`check_forward_ad=False`, `check_fwd_over_fwd=False`, ...;
+    see `compare.modes.Modes`): `compare all` checks every mode, and a case turns off those it
+    cannot support (a custom Function without a `jvp`, say). `order=1` turns off every second-order
+    mode.
 
     `show_at={...}` (or a list of such dicts) adds points that the case page
     shows outside the verdict: where floats overflow, say, and the lesson is

@@ -215,8 +215,10 @@ def _check_all(paths: list[str], args) -> tuple | None:
     slots = _slots(paths, args.timeout)
     if slots is None:
         return None
+    from .modes import EVERY
+
     options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
-                   compile=args.compile)
+                   compile=args.compile, modes=EVERY)  # every mode, but those a case turns off
     pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
     meta = _meta(args)
     results: list = [None] * len(slots)

@@ -290,12 +290,13 @@ def gradient(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, 
     return _summed([_partials(out, wanted, cache) for out in output.flat], inputs)
 
 
-def _summed(rows: list[dict], inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The gradient from each output entry's partials: d sum / d s, their terms in output order."""
+def _summed(rows: list[dict], inputs: Mapping[str, np.ndarray], weights=None) -> dict[str, np.ndarray]:
+    """The gradient from each output entry's partials: d sum / d s, their terms in output order;
+    with `weights` (one exact number per output entry), the gradient of the weighted sum."""
     acc: dict = defaultdict(list)
-    for row in rows:
+    for i, row in enumerate(rows):
         for s, d in row.items():
-            acc[s].append(d)
+            acc[s].append(d if weights is None else weights[i] * d)
     result = {}
     for name, syms in inputs.items():
         g = np.empty(syms.shape, dtype=object)
@@ -303,6 +304,17 @@ def _summed(rows: list[dict], inputs: Mapping[str, np.ndarray]) -> dict[str, np.
             g[idx] = sympy.Add(*acc.get(syms[idx], ()))
         result[name] = g
     return result
+
+
+def weighted_gradients(output: np.ndarray, inputs: Mapping[str, np.ndarray], weights: Sequence,
+                       jacobian: bool) -> tuple[dict, dict | None, dict]:
+    """(`gradient`, the Jacobian or None, the gradient of sum_i weights[i] * output[i]) from one set of
+    partials: the weighted gradient (wᵀ out's, for the second-order modes of a non-scalar output)
+    costs a product per term, not a derivation of its own."""
+    wanted, cache = _positions(inputs), {}
+    rows = [_partials(out, wanted, cache) for out in output.flat]
+    jac = _rows_jacobian(rows, output, inputs) if jacobian else None
+    return _summed(rows, inputs), jac, _summed(rows, inputs, list(weights))
 
 
 def jacobian(output: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -448,9 +460,10 @@ def hessian_vector_values(grad: Mapping[str, np.ndarray], inputs: Mapping[str, n
             out[:, idx], undecided = _run_group(template, env, (count, len(idx)))
         alone += [idx[k] for k in sorted(set(np.nonzero(undecided)[1]))]
     weights_of = dict(zip(flat, v))
-    for i in sorted(set(alone)):
-        row = _hessian_row(entries[i], wanted, cache, weights_of)
-        out[:, i] = [_exact_float(release(as_expr(row)), p) for p in points]
+    rest = sorted(set(alone))
+    if rest:  # the other rows, built, evaluated together (their common subexpressions once, in balls)
+        rows = np.array([_hessian_row(entries[i], wanted, cache, weights_of) for i in rest], dtype=object)
+        out[:, rest] = evaluate_many(rows, points, {})
     return out
 
 

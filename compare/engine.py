@@ -40,8 +40,11 @@ from .explore.feasible import Feasibility
 from .judge.basis import basis
 from .outputs import differentiated_outputs
 from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
+from .modes import Modes, resolve
 from .numeric import oracles
-from .pieces import Derived, derive_piece, extendable, float64_piece, hessian_note, kink_sites, on_tree
+from .numeric.modes import cotangent
+from .pieces import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites,
+                     on_tree)
 from .point import check_point
 from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
@@ -58,36 +61,43 @@ class Settings:
     """How hard one run looks at each case (a case's own options win)."""
 
     seed: int = 0
+    """The run's seed: each case's samples, directions and the explorer's draws come from it."""
     samples: int = SAMPLES
+    """Points drawn per case, where the case names no number."""
     loop_bound: int = LOOP_BOUND
+    """How often one branch site may be met on a path, where the case names no bound."""
     epsilon: float = 1e-9
     """How close to a boundary a witness may be: a path is explored only where it has room."""
     timeout: float | None = 60.0
+    """Seconds one case may take (None: no limit)."""
     compile: str | None = None
     """A `torch.compile` backend for autograd's reverse-mode runs, where the case names none."""
     oracles: bool = True
-    """Run forward mode and finite differences where a reader looks for them; they decide no status,
-    so `assert_agrees`, whose message never shows them, leaves them out."""
+    """Run finite differences (and forward mode where it is not a checked mode) where a reader looks for
+    them; they decide no status, so `assert_agrees`, whose message never shows them, leaves them out."""
+    modes: Modes = Modes()
+    """The modes checked where the case declares none (`compare.modes`): gradcheck's defaults here,
+    every mode for `compare all`."""
 
 
-def check_case(case: Case, *, seed: int = 0, samples: int = SAMPLES, loop_bound: int = LOOP_BOUND,
-               epsilon: float = 1e-9, timeout: float | None = 60.0, compile: str | None = None,
-               oracles: bool = True) -> CaseResult:
+def check_case(case: Case, settings: Settings | None = None, **options) -> CaseResult:
     """Check `case` at its example point, `samples` drawn points and a point in every piece.
 
-    `compile` (a `torch.compile` backend, where the case names none) has autograd's
-    reverse-mode runs go through the compiled function. `oracles=False` leaves out forward
-    mode and finite differences (see `Settings.oracles`).
+    `options` are `Settings` fields (`seed=`, `samples=`, `modes=`, ...), replacing those of
+    `settings` (default: `Settings()`). `compile` (a `torch.compile` backend, where the case
+    names none) has autograd's reverse-mode runs go through the compiled function.
     """
-    settings = Settings(seed, samples, loop_bound, epsilon, timeout, compile, oracles)
-    backend = case.compile or compile
+    settings = dataclasses.replace(settings or Settings(), **options)
+    backend = case.compile or settings.compile
     base = dict(known_wrong=case.options.get("known_wrong"), name=case.name, file=case.file, line=case.line,
-                doc=case.doc, source=case_source(case), seed=seed, compiled=backend,
+                doc=case.doc, source=case_source(case), seed=settings.seed, compiled=backend,
                 parameters=tuple(getattr(case.fn, "__compare_parameters__", ())))
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
+    settings = dataclasses.replace(settings, modes=resolve(settings.modes, case.modes, case.order))
     try:
-        with time_limit(timeout, advice=SECOND_ORDER_ADVICE if case.order >= 2 else ""), _few_collections():
+        with time_limit(settings.timeout, advice=SECOND_ORDER_ADVICE if settings.modes.second_order else ""), \
+                _few_collections():
             return _check(case, base, settings)
     except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
@@ -228,10 +238,12 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
     stage("exact values at every point")
     exact = exact_values(run, [w.result for w in work], checks)
     exact64 = exact_values(run, [w.result.float64 for w in work if w.result.float64 is not None], checks)
+    forward = exact_values(run, [w.forward.result for w in work if w.forward is not None], checks)
+    mixed = exact_values(run, [w.forward.mixed for w in work if w.forward and w.forward.mixed], checks)
     checked = []
     for i, c in enumerate(checks):
         stage(f"autograd at point {i + 1} of {len(checks)}")
-        checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i]))
+        checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i], (forward[i], mixed[i])))
     # shown points are checked alike, reported apart (those outside the domain are not checked)
     done = len(checks) - sum(j is not None for j in exploration.point_pieces[len(user_points):])
     base = dict(base, outside=_outside(exploration, feasibility, [o for o, _ in user_points + shown]))
@@ -269,8 +281,11 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
     reverse = numeric.compiled(case.fn, backend) if backend else case.fn
     seed = case_seed(settings.seed, case.name)
     u = oracles.direction(case.inputs, seed)  # the one direction of every oracle, and of the exact H v
+    shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     return CaseRun(case=case, dtype=next(iter(case.inputs.values())).dtype, symbols=symbols, seed=seed, u=u,
-                   second=case.order >= 2 and scalar, reverse=reverse)
+                   second=settings.modes.second_order and bool(exploration.pieces), reverse=reverse,
+                   modes=settings.modes, w=None if scalar else cotangent(shape, seed), oracles=settings.oracles,
+                   asked=frozenset(k for k, v in case.modes.items() if v))
 
 
 def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
@@ -316,7 +331,8 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
         for k, piece in enumerate(pieces):
             _piece_stage("the code once more in float64", k, pieces)
             results[k] = dataclasses.replace(results[k], float64=float64_piece(runs[k], k, piece))
-    derived = [Derived(piece, r, s, extendable(piece)) for piece, r, s in zip(pieces, results, sites)]
+    derived = [Derived(piece, r, s, extendable(piece), forward_piece(runs[k], k, r))
+               for k, (piece, r, s) in enumerate(zip(pieces, results, sites))]
     return derived, (None if run.dtype == torch.float64 else seen64)
 
 
@@ -359,7 +375,8 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,
-                      hessian_note=hessian_note(case, _scalar(exploration), pieces), shown=shown, **base)
+                      hessian_note=hessian_note(run.modes, _scalar(exploration), pieces, case.inputs), shown=shown,
+                      modes=run.modes.on(), **base)
 
 
 def _backward_error(run: CaseRun, example, note, output_shape: tuple) -> str | None:

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import derive, extended
+from . import derive, extended, jets
+from .ball import Unsupported
 from .context import CaseRun
 from .exact.values import graph_values
-from .pieces import full_hessian
+from .pieces import full_hessian, second_order_gradient
 from .records import PieceResult
 
 __all__ = ["Exact", "Check", "exact_values", "local_hessian"]
@@ -34,7 +35,10 @@ class Exact:
     jacobian: dict | None
     output: np.ndarray
     hessian: np.ndarray | None = None
-    """The Hessian or H v; None where it is taken at each point (`local_hessian`) or not checked."""
+    """The Hessian or H v (of wᵀ out for a non-scalar output); None where it is taken at each point
+    (`local_hessian`) or not checked."""
+    weighted: dict | None = None
+    """The gradient of wᵀ out (`PieceResult.weighted`), where the piece has it."""
     note: str = ""
     """What is known only within a radius, where the graph's balls left a value undecided ("" elsewhere)."""
 
@@ -53,16 +57,54 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
         jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
         outputs = derive.evaluate_many(piece.output, at, run.symbols)
+        at_w = [run.at(p) for p in at]  # wᵀ out's derivatives hold the ω's of w
+        weighted = ({n: derive.evaluate_many(g, at_w, run.symbols) for n, g in piece.weighted.items()}
+                    if piece.weighted is not None else None)
         hessians = [None] * len(at)
-        if run.second and piece.hessian is not None:
-            hessians = derive.evaluate_many(piece.hessian, at, {})
+        if run.second and piece.weighted is not None:
+            hessians = _weighted_hessians(run, piece, at_w)
+        elif run.second and piece.hessian is not None:
+            hessians = derive.evaluate_many(piece.hessian, at_w, {})
         elif run.second and piece.hessian_mode == "directional":
-            hessians = extended.hessian_vectors(piece.gradient, run.symbols, run.exact_u(), at)
+            hessians = extended.hessian_vectors(second_order_gradient(piece), run.symbols, run.exact_u(), at_w)
         for row, i in enumerate(mine):
-            found[i] = extended.at_point(Exact({n: v[row] for n, v in grads.items()},
-                                               {n: v[row] for n, v in jacs.items()} if jacs is not None else None,
-                                               outputs[row], hessians[row]), checks[i].point, run.symbols)
+            found[i] = extended.at_point(
+                Exact({n: v[row] for n, v in grads.items()},
+                      {n: v[row] for n, v in jacs.items()} if jacs is not None else None, outputs[row],
+                      hessians[row], {n: v[row] for n, v in weighted.items()} if weighted is not None else None),
+                checks[i].point, run.symbols)
     return found
+
+
+def _weighted_hessians(run: CaseRun, piece: PieceResult, at: list[dict]) -> list[np.ndarray]:
+    """The Hessian of wᵀ out (or H u) at each point, from its gradient's entries run on jets
+    (`compare.jets`: the columns H e_j, or H u, exactly, without SymPy's second derivatives); an entry the
+    balls leave undecided, or all of them where jets cannot run an expression, from SymPy's derivative."""
+    symbols = [s for syms in run.symbols.values() for s in syms.flat]
+    entries = [e for name in run.symbols for e in piece.weighted[name].flat]
+    n = len(symbols)
+    full = piece.hessian_mode == "full"
+    directions = [[int(i == j) for i in range(n)] for j in range(n)] if full else [run.exact_u()]
+    try:
+        values, undecided = jets.directional(entries, symbols, at, directions)
+    except Unsupported:
+        values, undecided = np.zeros((len(at), n, len(directions))), np.ones((len(at), n, len(directions)), bool)
+    if undecided.any():
+        _decide(run, piece, at, values, undecided)
+    return [values[k] if full else values[k, :, 0] for k in range(len(at))]
+
+
+def _decide(run: CaseRun, piece: PieceResult, at: list[dict], values: np.ndarray, undecided: np.ndarray) -> None:
+    """The entries jets left undecided, from SymPy's second derivatives (the rows that hold one)."""
+    rows = sorted(set(np.nonzero(undecided)[1]))
+    gradient = {n: g for n, g in piece.weighted.items()}
+    if piece.hessian_mode == "full":
+        exprs = derive.hessian(gradient, run.symbols)[rows]
+        found = derive.evaluate_many(exprs, at, {})  # (points, rows, n)
+    else:
+        found = derive.hessian_vector_values(gradient, run.symbols, run.exact_u(), at)[:, rows, None]
+    for r, row in enumerate(rows):
+        values[:, row, :] = np.where(undecided[:, row, :], found[:, r, :], values[:, row, :])
 
 
 def _on_graph(run: CaseRun, piece: PieceResult, at: list) -> list[Exact]:
@@ -73,13 +115,13 @@ def _on_graph(run: CaseRun, piece: PieceResult, at: list) -> list[Exact]:
     return [Exact({n: v[row] for n, v in values.gradient.items()},
                   {n: v[row] for n, v in values.jacobian.items()} if values.jacobian is not None else None,
                   values.output[row], values.hessian[row] if values.hessian is not None else None,
-                  values.notes[row]) for row in range(len(at))]
+                  note=values.notes[row]) for row in range(len(at))]
 
 
 def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
     local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
-             for n, g in result.gradient.items()}
+             for n, g in second_order_gradient(result).items()}
     if full_hessian(sum(syms.size for syms in run.symbols.values())):
-        return "full", derive.evaluate(derive.hessian(local, run.symbols), point)
-    return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), point)
+        return "full", derive.evaluate(derive.hessian(local, run.symbols), run.at(point))
+    return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))

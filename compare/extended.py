@@ -47,11 +47,12 @@ def at_point(exact, point: Mapping, symbols: Mapping[str, np.ndarray]):
     jacobian = None
     if exact.jacobian is not None:  # d out[i] / d x[j]: the input's axes are the last ones
         jacobian = {n: np.where(np.broadcast_to(where[n], j.shape), 0.0, j) for n, j in exact.jacobian.items()}
+    weighted = None if exact.weighted is None else {n: np.where(where[n], 0.0, g) for n, g in exact.weighted.items()}
     hessian = exact.hessian
     flat = np.concatenate([where[n].reshape(-1) for n in symbols])
     if hessian is not None and np.ndim(hessian) == 2 and hessian.shape == (flat.size, flat.size):
         hessian = np.where(flat[:, None] | flat[None, :], 0.0, hessian)
-    return dataclasses.replace(exact, gradient=gradient, jacobian=jacobian, hessian=hessian)
+    return dataclasses.replace(exact, gradient=gradient, jacobian=jacobian, hessian=hessian, weighted=weighted)
 
 
 def hessian_vectors(gradient: Mapping[str, np.ndarray], symbols: Mapping[str, np.ndarray], u: list,

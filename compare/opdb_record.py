@@ -11,12 +11,18 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-__all__ = ["STATUSES", "EXPECTED", "TORCH_ERRORS", "OpResult", "counts", "load"]
+__all__ = ["STATUSES", "EXPECTED", "MODES_RECORD", "TORCH_ERRORS", "OpResult", "ModeResult", "counts", "load",
+           "load_modes"]
 
 STATUSES = ("runs", "disagrees", "unsupported", "error", "skipped")
 """An op's classification (skipped: no small sample)."""
 EXPECTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "opdb.json")
 """The committed record of the last full run: what docs/ops.md lists, what tests/test_opdb.py holds to."""
+
+
+MODES_RECORD = os.path.join(os.path.dirname(EXPECTED), "conformance.json")
+"""The committed record of the last full run in every mode but reverse (docs/conformance.json), from which
+docs/conformance.md is generated."""
 
 
 TORCH_ERRORS = {
@@ -49,6 +55,31 @@ class OpResult:
     """Where it disagrees, which ATen op is unsupported, the error's first line, or the kink rule met."""
     samples: int
     """How many samples were run."""
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """What one op_db entry gave in one mode (`compare.conformance_modes`)."""
+
+    name: str
+    """As `OpResult.name`."""
+    mode: str
+    """The mode's keyword (`check_forward_ad`, ...)."""
+    status: str
+    """One of STATUSES: "runs" (agrees, or follows a documented rule at a kink), "disagrees", "unsupported"
+    (op_db says the op does not support the mode, or torch raises NotImplementedError), "error", "skipped"."""
+    detail: str
+    """Where it disagrees, or why it did not run."""
+    samples: int
+    """How many samples were run."""
+
+
+def load_modes(path: str = MODES_RECORD) -> list[ModeResult]:
+    """The committed results in every mode (empty when there is no record)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [ModeResult(**r) for r in json.load(f)["results"]]
 
 
 def counts(results: Sequence[OpResult]) -> dict[str, int]:

@@ -25,11 +25,12 @@ from .judge import claims, kinks
 from .judge.kinks.located import on_equality
 from .numeric import oracles
 from .records import PieceResult
-from .sym import as_expr
+from .sym import as_expr, nograd, release_nograd
 from .symbolic import SymTensor, recording
 
-__all__ = ["Derived", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS", "derive_piece", "float64_piece", "kink_sites",
-           "record_kinks", "extendable", "full_hessian", "hessian_note", "on_tree"]
+__all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS",
+           "derive_piece", "float64_piece", "kink_sites", "record_kinks", "extendable", "full_hessian", "hessian_note",
+           "second_order_gradient", "on_tree"]
 
 JACOBIAN_LIMIT = 400
 """Largest output size x input size for which full Jacobians are built and shown."""
@@ -50,13 +51,28 @@ class Derived:
     """Where its kinks are, found lazily (`kink_sites`)."""
     extendable: bool
     """Its output may be another expression near a point than at it (`extendable`)."""
+    forward: "ForwardPiece | None" = None
+    """What forward-mode AD differentiates, where that is another function (`forward_piece`)."""
+
+
+@dataclass(frozen=True)
+class ForwardPiece:
+    """A piece as forward-mode AD sees it, where its output holds results made under `no_grad`:
+    grad mode does not govern forward mode, so those are not stop-gradients there (`detach()` is)."""
+
+    result: PieceResult
+    """The output with `no_grad`'s stop-gradients released, and its derivatives: forward mode's and
+    forward over forward's reference."""
+    mixed: PieceResult | None
+    """Forward over reverse's: the gradient reverse mode gives (of wᵀ out), released the same way, with
+    its Hessian; None where releasing changes nothing (the reverse Hessian is the reference)."""
 
 
 def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, inside: dict | None) -> PieceResult:
     """Piece `k`'s exact derivatives and, where the case makes a claim, its proof or refutation.
 
     `inside`: a point of the piece, where a claim that cannot be proved is tried numerically."""
-    output, grad, jac, hess, mode, kept = _derivatives(run, piece.output)
+    output, grad, jac, weighted, hess, mode, kept = _derivatives(run, piece.output)
     claim, note = None, ""
     if run.case.expect is not None and kept is None:
         project = run.basis.exact_gradient if run.basis.projection is not None else None  # structured inputs
@@ -66,7 +82,7 @@ def derive_piece(run: CaseRun, k: int, piece: Piece, feasibility: Feasibility, i
     return PieceResult(index=k, condition=feasibility.readable([d.literal for d in piece.decisions]),
                        sites=tuple((d.site[1], d.taken) for d in piece.decisions),
                        output=output, gradient=grad, jacobian=jac, claim=claim, claim_note=note,
-                       hessian=hess, hessian_mode=mode, graph=kept)
+                       hessian=hess, hessian_mode=mode, weighted=weighted, graph=kept)
 
 
 ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out as one expression, so the "
@@ -100,27 +116,66 @@ def float64_piece(run: CaseRun, k: int, piece: Piece) -> PieceResult | None:
         output = run_symbolic(run.case.fn, _symbolic_inputs(run, torch.float64), _Replay(piece))
     if output.shape == piece.output.shape and all(a == b for a, b in zip(output.flat, piece.output.flat)):
         return None
-    output, grad, jac, hess, mode, kept = _derivatives(run, output)
+    output, grad, jac, weighted, hess, mode, kept = _derivatives(run, output)
     return PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
-                       claim=None, hessian=hess, hessian_mode=mode, graph=kept)
+                       claim=None, hessian=hess, hessian_mode=mode, weighted=weighted, graph=kept)
 
 
 def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
-    """(output, gradient, Jacobian or None, Hessian or None, Hessian mode or None, GraphPiece or None).
+    """(output, gradient, Jacobian or None, gradient of wᵀ out or None, Hessian or None, Hessian mode or None,
+    GraphPiece or None).
 
-    In graph mode the derivatives are not written out: the output, gradient and Jacobian are
-    markers (`compare.exact.piece`) and the GraphPiece gives their values at any point."""
+    The gradient of wᵀ out (`CaseRun.w`) is derived for a non-scalar output where a mode needs it:
+    the second-order modes (whose Hessian is wᵀ out's), and the batched reverse mode where there is
+    no Jacobian to hold its rows to. In graph mode the derivatives are not written out: the output,
+    gradient and Jacobian are markers (`compare.exact.piece`) and the GraphPiece gives their values at
+    any point."""
     if run.tape is not None:
         return _on_graph(run, output)
     size = output.size * sum(s.size for s in run.symbols.values())
-    if output.ndim and size <= JACOBIAN_LIMIT:
-        grad, jac = derive.gradient_and_jacobian(output, run.symbols)
+    full = bool(output.ndim) and size <= JACOBIAN_LIMIT
+    if run.w is not None and output.ndim and (run.second or (run.modes.check_batched_grad and not full)):
+        grad, jac, weighted = derive.weighted_gradients(output, run.symbols, run.w_symbols(), full)
+    elif full:
+        (grad, jac), weighted = derive.gradient_and_jacobian(output, run.symbols), None
     else:
-        grad, jac = derive.gradient(output, run.symbols), None
+        grad, jac, weighted = derive.gradient(output, run.symbols), None, None
     hess = mode = None
-    if run.second:
+    if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`exact_values`)
+        mode = "full" if full_hessian(sum(s.size for s in run.symbols.values())) else "directional"
+    elif run.second:
         hess, mode = _hessian(grad, run.symbols)
-    return output, grad, jac, hess, mode, None
+    return output, grad, jac, weighted, hess, mode, None
+
+
+FORWARD_MODES = ("check_forward_ad", "check_batched_forward_grad", "check_fwd_over_rev", "check_fwd_over_fwd")
+"""The modes that run forward-mode AD, which a `no_grad` block does not stop."""
+
+
+def forward_piece(run: CaseRun, k: int, result: PieceResult) -> ForwardPiece | None:
+    """The piece as forward-mode AD differentiates it, where a forward mode is checked and the output
+    holds results made under `no_grad` (`sym.nograd`); None elsewhere."""
+    if not any(getattr(run.modes, m) for m in FORWARD_MODES) or \
+            not any(as_expr(o).has(nograd) for o in result.output.flat):
+        return None
+    released = np.vectorize(release_nograd, otypes=[object])
+    output = released(result.output)
+    output, grad, jac, weighted, hess, mode, kept = _derivatives(run, output)
+    first = PieceResult(index=k, condition=sympy.true, sites=(), output=output, gradient=grad, jacobian=jac,
+                        claim=None, hessian=hess, hessian_mode=mode, weighted=weighted, graph=kept)
+    mixed = None
+    gradient = second_order_gradient(result)
+    if run.modes.check_fwd_over_rev and any(as_expr(g).has(nograd) for v in gradient.values() for g in v.flat):
+        pulled = {n: released(v) for n, v in gradient.items()}
+        hess, mode = _hessian(pulled, run.symbols)
+        mixed = PieceResult(index=k, condition=sympy.true, sites=(), output=result.output, gradient=pulled,
+                            jacobian=None, claim=None, hessian=hess, hessian_mode=mode)
+    return ForwardPiece(first, mixed)
+
+
+def second_order_gradient(result: PieceResult) -> dict:
+    """The gradient whose derivatives the second-order modes check: wᵀ out's, or out's for a scalar."""
+    return result.gradient if result.weighted is None else result.weighted
 
 
 def _on_graph(run: CaseRun, output: np.ndarray) -> tuple:
@@ -131,8 +186,9 @@ def _on_graph(run: CaseRun, output: np.ndarray) -> tuple:
     jac = None
     if output.ndim and output.size * inputs <= JACOBIAN_LIMIT:
         jac = {n: markers(output.shape + s.shape, n, kept) for n, s in run.symbols.items()}
-    mode = ("full" if full_hessian(inputs) else "directional") if run.second else None
-    return markers(output.shape, "output", kept), grad, jac, None, mode, kept
+    # wᵀ out's second derivatives (a non-scalar output's) are not taken on the graph: not compared there
+    mode = ("full" if full_hessian(inputs) else "directional") if run.second and run.w is None else None
+    return markers(output.shape, "output", kept), grad, jac, None, None, mode, kept
 
 
 def _symbolic_inputs(run: CaseRun, dtype) -> dict[str, SymTensor]:
@@ -222,12 +278,10 @@ def full_hessian(entries: int) -> bool:
     return entries * entries <= oracles.HESSIAN_LIMIT
 
 
-def hessian_note(case, scalar: bool, pieces) -> str:
+def hessian_note(modes, scalar: bool, pieces, inputs) -> str:
     """What the page says of the second derivatives it checks, or why it checks none."""
-    if case.order < 2:
-        return f"order={case.order}: second derivatives are not checked"
-    if not scalar:
-        return "the output is not a scalar: no Hessian (its Jacobian is checked instead)"
+    if not modes.second_order:
+        return "no second-order mode is checked (order=1, or each turned off): second derivatives are not compared"
     local = ""
     if pieces and pieces[0].graph is not None:
         local = ON_GRAPH_HESSIAN
@@ -235,8 +289,11 @@ def hessian_note(case, scalar: bool, pieces) -> str:
         local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
                  "are those of the smooth expression that holds around it (each max replaced by its "
                  "largest argument there, each step by its value)")
-    if pieces and not full_hessian(sum(v.numel() for v in case.inputs.values())):
+    if pieces and not full_hessian(sum(v.numel() for v in inputs.values())):
         directional = (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
                        f"random direction v instead of in full")
         return f"{directional}; {local}" if local else directional
+    if not scalar:
+        local = "the output is not a scalar: the Hessian is that of wᵀ out for a seeded w" + \
+            (f"; {local}" if local else "")
     return local

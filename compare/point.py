@@ -18,13 +18,15 @@ from .context import CaseRun
 from .exact_values import Check, Exact
 from .explore import is_branch, path_key
 from .judge import kinks
-from .judge.oracles import hessian_check, oracle_answers
-from .judge.status import (Status, comparison_status, find_kink, forward_mismatch, kink_status, path_error,
-                           undefined_status)
+from .judge import modes
+from .judge.modes import check_modes
+from .judge.oracles import oracle_answers
+from .judge.status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
+                           path_error, undefined_status)
 from .judge.verdict import agreeing, combine, measure, measure_each
-from .numeric import oracles
-from .pieces import Derived
-from .records import ERROR, JacobianEntry, PieceResult, PointResult
+from .pieces import Derived, full_hessian
+from .sym import exact
+from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
 
 __all__ = ["check_point"]
 
@@ -45,31 +47,32 @@ class _Jacobians:
     differs: tuple = ()
 
 
-def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64: Exact | None) -> PointResult:
-    """The point `check` of the piece `work`. `exact64`: the exact values of the function the float64
-    run computes, where it is another (`pieces.float64_piece`)."""
+def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64: Exact | None,
+                forward: tuple = (None, None)) -> PointResult:
+    """The point `check` of the piece `work`, in every mode the run checks. `exact64`: the exact values of
+    the function the float64 run computes, where it is another (`pieces.float64_piece`); `forward`: those of
+    what forward-mode AD differentiates, where it is another (`pieces.ForwardPiece`: result, mixed)."""
     tensors = run.tensors(check.point)
     ref = _reference(run, work, work.result, check.point, exact)
     ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
     raw = numeric.autograd_run(run.reverse, tensors, run.dtype)  # the notes' `==` reads it as autograd gave it
-    low, (high, shared) = _on_basis(run, raw), _float64_run(run, ref64, tensors)
-    high = _on_basis(run, high)
+    low = _on_basis(run, raw)
+    high = _on_basis(run, numeric.autograd_run(run.reverse, tensors, torch.float64))
     by_input = measure_each(low.grads, ref.exact.gradient, run.dtype, run.basis.tolerances(run.dtype))
     by_input64 = measure_each(high.grads, ref64.exact.gradient, torch.float64, run.basis.tolerances(torch.float64))
     errors, errors64 = combine(by_input.values()), combine(by_input64.values())
     kink = _on_basis_kink(run, find_kink(work.piece, check.point, work.kinks, run.second, ref.exact.gradient,
                                          high.grads))
+    continued = ref64.continued is not None and ref64.continued.hessian is not None
+    reference = modes.reference(run, ref64.result, ref64.exact, check.point, kink, continued)
+    if work.forward is not None:
+        reference = modes.with_forward(run, reference, work.forward, forward, check.point)
+    checks, hessian, columns = check_modes(run, tensors, reference)
     found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
-                           (high.grads, by_input64), kink) if check.informs else None
-    jac = _jacobians(run, work, tensors, ref64, kink, found)
-    hessian = None
-    if run.second:
-        continued = ref64.continued is not None and ref64.continued.hessian is not None
-        hessian = hessian_check(run, ref64.result, tensors, check.point, kink, ref64.exact.hessian,
-                                continued=continued, shared=shared)
-    status = _status(work, (low, high), ref64, (kink, hessian), run, tensors, [
-        (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors),
-        ("Hessian", hessian.errors if hessian else None)])
+                           (high.grads, by_input64), kink, columns) if check.informs else None
+    jac = _jacobians(run, work, tensors, ref64, kink, found) if run.modes.check_backward_ad else _Jacobians()
+    status, checks = _status(run, work, (low, high), ref64, kink, tensors, [
+        (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors)], checks)
     return PointResult(origin=check.origin, piece=check.piece,
                        inputs={n: t.to(torch.float64).numpy() for n, t in tensors.items()},
                        symbolic=ref.exact.gradient, autograd=low.grads, autograd64=high.grads, errors=errors,
@@ -80,18 +83,9 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        torch=kinks.TORCH if kink is not None or status.rule else None, errors_by_input=by_input,
                        errors64_by_input=by_input64, jacobian_differs=jac.differs,
                        by_continuity=_continuity_text(ref.continued or ref64.continued),
-                       symbolic64=ref64.exact.gradient if exact64 is not None else None,
+                       symbolic64=ref64.exact.gradient if exact64 is not None else None, modes=checks,
                        allowed=_allowed(kink),
                        within=exact.note or (exact64.note if exact64 is not None else ""))
-
-
-def _float64_run(run: CaseRun, ref64: _Reference, tensors) -> tuple:
-    """Autograd's float64 run, and where a full Hessian of the same function may be asked, that
-    Hessian from the run's own graph (`numeric.oracles.gradient_and_hessian`), else None."""
-    continued = ref64.continued is not None and ref64.continued.hessian is not None
-    if run.second and run.reverse is run.case.fn and (ref64.result.hessian_mode != "directional" or continued):
-        return oracles.gradient_and_hessian(run.reverse, tensors)
-    return numeric.autograd_run(run.reverse, tensors, torch.float64), None
 
 
 def _on_basis(run: CaseRun, found: numeric.AutogradRun) -> numeric.AutogradRun:
@@ -106,22 +100,38 @@ def _on_basis_kink(run: CaseRun, kink: kinks.Kink | None) -> kinks.Kink | None:
     return replace(kink, allowed=kink.allowed.mapped(run.basis.gradient), project=run.basis.gradient)
 
 
-def _status(work: Derived, runs, ref64: _Reference, at_kink: tuple, run: CaseRun, tensors, compared) -> Status:
-    """The point's status, in the order `judge.status` documents. `at_kink`: (the kink or None, the Hessian check)."""
+def _status(run: CaseRun, work: Derived, runs, ref64: _Reference, kink, tensors, compared, checks) -> tuple:
+    """(the point's status, every mode's check, reverse mode's first), in the order `judge.status`
+    documents: a path or output that is not the piece's is an error for every mode, a point where the
+    function is undefined is rule 5's for every mode; then each mode's own status, the worst deciding."""
     low, high = runs
-    kink, hessian = at_kink
-    dtype = run.dtype
     want = path_key([d for d in work.piece.decisions if is_branch(d)])  # autograd records Python branches only
-    found = path_error(((_label(dtype), low), ("float64", high)), want)
-    if found is None:
-        mismatch = forward_mismatch(ref64.exact.output, high.output, run.basis.output_tolerance())
-        found = Status(ERROR, mismatch) if mismatch else undefined_status(ref64.exact.output, high.output,
-                                                                          tensors, compared)
-    if found is not None:
-        return found
-    if kink is not None:
-        return kink_status(kink, ((dtype, low), (torch.float64, high)), hessian)
-    return comparison_status(compared)
+    found = path_error(((_label(run.dtype), low), ("float64", high)), want)
+    mismatch = forward_mismatch(ref64.exact.output, high.output, run.basis.output_tolerance()) if found is None \
+        else None
+    if found is not None or mismatch:
+        return found or Status(ERROR, mismatch), checks
+    reverse = undefined_status(ref64.exact.output, high.output, tensors, compared)
+    if reverse is not None and reverse.status == ERROR:
+        return reverse, checks
+    ruled = None
+    if reverse is not None:  # undefined there: rule 5 for every mode
+        ruled = Status(CONVENTION, _UNDEFINED, UNDEFINED_RULE)
+        checks = tuple(replace(c, status=CONVENTION, note=ruled.note) if c.status == DISAGREE else c for c in checks)
+    elif kink is not None:
+        reverse = kink_status(kink, ((run.dtype, low), (torch.float64, high)))
+    else:
+        reverse = comparison_status(compared)
+    if not run.modes.check_backward_ad:
+        return modes.point_status(checks, None, ruled), checks
+    what = f"gradient of out.sum() in {_label(run.dtype)}" + (" and float64" if run.dtype != torch.float64 else "")
+    checks = (modes.reverse_check(reverse, what + (", and the Jacobian" if compared[2][1] is not None else "")),
+              ) + checks
+    return modes.point_status(checks, reverse, ruled), checks
+
+
+_UNDEFINED = ("where the function is undefined (its value is NaN): autograd's value is arbitrary there by PyTorch's "
+              "rule 5, in every mode")
 
 
 def _allowed(kink) -> tuple:
@@ -141,12 +151,37 @@ def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
     continued = _continued(run, work, result, point, exact)
     if continued is not None:
         hessian = continued.hessian if continued.hessian is not None else exact.hessian
-        exact = replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian)
+        weighted = exact.weighted
+        if result.weighted is not None:  # wᵀ out's gradient and Hessian, taken by continuity as a scalar's are
+            second = _continued_weighted(run, result, point)
+            if second is not None:
+                weighted = second.gradient
+                hessian = second.hessian if result.hessian_mode == "full" else second.hessian @ run.u.numpy()
+        exact = replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian,
+                        weighted=weighted)
     basis = run.basis
     if basis.projection is not None:  # compared along the structured inputs' directions (`judge.basis`)
         exact = replace(exact, gradient=basis.gradient(exact.gradient), hessian=basis.hessian(exact.hessian),
-                        jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None)
+                        jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None,
+                        weighted=basis.gradient(exact.weighted) if exact.weighted is not None else None)
     return _Reference(result, exact, continued)
+
+
+def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
+    """The gradient and Hessian of wᵀ out at a point where they are taken by continuity (as for a scalar
+    output: `continuity.at_point` on wᵀ out itself), with w's values; None where there are more than
+    `HESSIAN_LIMIT` Hessian entries (its second derivatives are then not continued)."""
+    if not full_hessian(sum(s.size for s in run.symbols.values())):
+        return None
+    weights = [exact(x) for x in run.w.reshape(-1).tolist()]
+    scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)
+    gradient = derive.gradient(scalar, run.symbols)
+    hessian = derive.hessian(gradient, run.symbols)
+    formulas = continuity.Derivatives(gradient, None, hessian)
+    values = continuity.Derivatives({n: derive.evaluate(g, point) for n, g in gradient.items()}, None,
+                                    derive.evaluate(hessian, point))
+    found = continuity.at_point(scalar, formulas, values, run.symbols, point)
+    return found if found is not None else continuity.Continued(values.gradient, None, values.hessian, (), False)
 
 
 def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:
@@ -165,7 +200,8 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
     if work.kinks.at(point, run.second) is not None or \
             kinks.boundaries(work.piece.decisions, point, work.kinks.owned(point)):
         return None
-    hessian = result.hessian if run.second else None
+    # a non-scalar output's Hessian is wᵀ out's, which continuity does not take: its gradient and Jacobian are
+    hessian = result.hessian if run.second and result.weighted is None else None
     formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
     values = continuity.Derivatives(exact.gradient, exact.jacobian,
                                     derive.evaluate(hessian, point) if hessian is not None else None)

@@ -134,9 +134,10 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         from .engine import check_case
+        from .modes import EVERY
 
         self.result = check_case(self.case, seed=self.config.getoption("compare_seed"),
-                                 samples=self.config.getoption("compare_samples"))
+                                 samples=self.config.getoption("compare_samples"), modes=EVERY)
         if self.result.status == ERROR:
             pytest.fail(f"error: {self.result.error}", pytrace=False)
 

@@ -9,8 +9,9 @@ import sympy
 from .judge.verdict import Errors
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
 
-__all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "UncoveredRegion",
-           "OutsideRegion", "CaseResult", "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES", "worst"]
+__all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
+           "UncoveredRegion", "OutsideRegion", "CaseResult", "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES",
+           "worst"]
 
 def fails_run(result: "CaseResult") -> bool:
     """Does this result make a run fail (exit 1)? A `disagree`, unless the case is declared
@@ -46,6 +47,9 @@ class PieceResult:
     """How second derivatives are checked: "full" (`hessian`), "directional" (H v along the case's
     seeded direction, evaluated from the gradient at each point: the Hessian is too large to show),
     "local" (at each point, from the expression that holds around it); None when not checked."""
+    weighted: dict[str, np.ndarray] | None = None
+    """The gradient of wᵀ out for the case's seeded w (`CaseRun.w`), for a non-scalar output where a
+    mode needs it (the second-order modes differentiate it: `hessian` is then wᵀ out's); None else."""
     float64: "PieceResult | None" = None
     """The same piece as the float64 run computes it, where that is another function: constants
     the code makes in the input's dtype (`linspace(..., dtype=a.dtype)`, `full_like(a, 0.1)`)
@@ -89,6 +93,28 @@ class HessianCheck:
     """Autograd against exact; None when not compared."""
     note: str = ""
     """Why it was not compared (a kink, a failure)."""
+
+
+@dataclass(frozen=True)
+class ModeCheck:
+    """One mode (`compare.modes`) at one point: autograd's answer in it against the exact one."""
+
+    mode: str
+    """The mode's keyword (`check_forward_ad`, ...)."""
+    status: str
+    """"agree", "convention" (at a kink, the rule's value), "disagree", or "error" (torch cannot run the
+    mode here: a custom Function without `jvp`, or without `vmap` for a batched mode), which is
+    "not run" (`compare.modes.NOT_RUN`: shown, deciding nothing) where the mode was not asked for by name."""
+    what: str = ""
+    """What was compared, in a few words ("Jacobian, 6 columns in one vmap", "∇·u along u")."""
+    exact: np.ndarray | None = None
+    """The exact values compared (float64), flattened as `autograd` is."""
+    autograd: np.ndarray | None = None
+    """Autograd's values in this mode (float64)."""
+    errors: Errors | None = None
+    """Autograd against exact; None where nothing was compared (a failure, a kink at second order)."""
+    note: str = ""
+    """Why the status is not "agree", or what was done instead of the full check, in a sentence."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,9 @@ class PointResult:
     rounding boundary at their highest precision), what and how closely; "" elsewhere."""
     jacobian_differs: tuple[JacobianEntry, ...] = ()
     """The Jacobian entries outside the tolerance (all of them; a message shows the first few)."""
+    modes: tuple[ModeCheck, ...] = ()
+    """Each mode checked at the point, in the order of `compare.modes.KEYWORDS`; `status` is the worst
+    of theirs (reverse mode's is the status of the comparisons above)."""
     allowed: tuple[dict[str, np.ndarray], ...] = ()
     """At a kink: every gradient of out.sum() PyTorch's rules allow there (float64, NaN where they
     allow any value); empty elsewhere."""
@@ -242,6 +271,8 @@ class CaseResult:
     complex: "ComplexNote | None" = None
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
+    modes: tuple[str, ...] = ()
+    """The keywords of the modes checked (`compare.modes.Modes.on`), in `compare.modes.KEYWORDS` order."""
     comparison_notes: tuple[str, ...] = ()
     """How the comparison follows the computation (`judge.basis`), a sentence each: an input an op reads
     as a structured matrix, compared along that structure; an input whose values the function rounds to

@@ -12,7 +12,7 @@ from fractions import Fraction
 import numpy as np
 import sympy
 
-__all__ = ["exact", "as_expr", "detach", "release", "input_symbols", "to_float", "is_constant", "truth", "rational_value",
+__all__ = ["exact", "as_expr", "detach", "nograd", "release", "release_nograd", "input_symbols", "to_float", "is_constant", "truth", "rational_value",
            "RELATIONS"]
 
 
@@ -79,6 +79,25 @@ class detach(sympy.Function):
 
     def _latex(self, printer):
         return r"\operatorname{detach}\left(%s\right)" % printer._print(self.args[0])
+
+
+class nograd(detach):
+    """A stop-gradient made by grad mode (a result computed under `torch.no_grad()`), not by `detach()`.
+
+    Reverse mode stops there as at `detach()`; forward-mode AD does not (grad mode does not govern
+    it), so forward mode's reference is the output with these released (`release_nograd`). It reads
+    and prints as `detach`.
+    """
+
+    def _sympystr(self, printer):
+        return "detach(%s)" % printer._print(self.args[0])
+
+
+def release_nograd(expr: sympy.Basic) -> sympy.Basic:
+    """`expr` as forward-mode AD differentiates it: every `nograd(e)` replaced by `e`, `detach` kept."""
+    if not expr.has(nograd):
+        return expr
+    return expr.replace(nograd, lambda e: e)
 
 
 def release(expr: sympy.Basic) -> sympy.Basic:

@@ -37,7 +37,9 @@ def test_a_misspelled_keyword_is_the_cases_error_with_a_suggestion(keywords, pro
 def test_a_keyword_like_no_other_lists_the_keywords():
     record = _declared(inputs=X, colour="red")
     assert record.problem == ("unknown option 'colour'; @case takes inputs, expect, samples, loop_bound, "
-                              "order, compile, name, show_at, known_wrong")
+                              "order, compile, name, show_at, known_wrong, check_backward_ad, check_forward_ad, "
+                              "check_rev_over_rev, check_fwd_over_rev, check_fwd_over_fwd, check_batched_grad, "
+                              "check_batched_forward_grad, check_undefined_grad")
 
 
 def test_the_wrong_claim_behind_a_misspelled_expect_is_not_reported_as_agree():

@@ -7,11 +7,13 @@ that is wrong. Add to it as more turn up.
 """
 import math
 
+import numpy as np
 import pytest
 import sympy
 import torch
 
 import compare
+from compare.judge.verdict import agreeing
 from compare.symbolic import UnsupportedOp
 
 F64 = torch.float64
@@ -53,7 +55,8 @@ def test_its_second_derivatives_are_where_autograd_fails():
     """The Hessian at (0, 2) is [[2, 0], [0, 0]] (a**2 along a, 0**b = 0 along b); autograd's is NaN."""
     result = verdict(lambda a, b: a**b, {"a": torch.tensor(0.0, dtype=F64), "b": torch.tensor(2.0, dtype=F64)})
     example = result.points[0]
-    assert example.status == "disagree" and example.note == "autograd differs from the exact derivative: Hessian"
+    assert example.status == "disagree"
+    assert example.note == "reverse over reverse differs from the exact derivative (Hessian)"
     assert example.hessian.exact.tolist() == [[2.0, 0.0], [0.0, 0.0]]
 
 
@@ -82,10 +85,15 @@ def test_a_wrong_value_at_the_singularity_is_caught():
 
 
 def test_zero_to_a_positive_power():
-    """0**x is 0 for every x > 0, so its derivative is 0; SymPy's formula 0**x*log(0) is undefined."""
-    result = verdict(lambda x: torch.zeros_like(x) ** x, {"x": torch.tensor([0.5, 2.0], dtype=F64)})
+    """0**x is 0 for every x > 0, so its derivative is 0; SymPy's formula 0**x*log(0) is undefined.
+    So are its second derivatives, 0 too, where autograd's are NaN (0**x * log(0)**2), as for a**b."""
+    x = {"x": torch.tensor([0.5, 2.0], dtype=F64)}
+    result = verdict(lambda x: torch.zeros_like(x) ** x, x, order=1)
     assert result.status == "agree"
     assert all(p.by_continuity for p in result.points)
+    second = verdict(lambda x: torch.zeros_like(x) ** x, x).points[0]
+    assert second.note == "reverse over reverse differs from the exact derivative (Hessian of wᵀ out)"
+    assert not second.hessian.exact.any() and np.isnan(second.hessian.autograd).all()
 
 
 def test_x_to_the_zero():
@@ -124,12 +132,31 @@ def test_sinc_by_where_takes_the_functions_derivative_not_the_constants():
     assert example.hessian.exact[0, 0] == pytest.approx(SINC_SECOND, rel=1e-15)
 
 
+def test_elementwise_the_safe_sinc_has_the_wrong_second_derivative_of_w_out():
+    """Not summed, the safe sinc's second derivatives are those of wᵀ out for a seeded w: at 0, w_0 (-pi²/3)
+    by continuity, where autograd's are the constant branch's 0."""
+    def elementwise(x):
+        safe = torch.where(x == 0, torch.ones_like(x), x)
+        return torch.where(x == 0, torch.ones_like(x), torch.sin(torch.pi * safe) / (torch.pi * safe))
+
+    from compare.numeric.modes import cotangent
+    from compare.points import case_seed
+
+    x = {"x": torch.tensor([0.0, 0.5], dtype=F64)}
+    assert verdict(elementwise, x, order=1).status == "agree"
+    example = verdict(elementwise, x, samples=0).points[0]
+    assert example.note == "reverse over reverse differs from the exact derivative (Hessian of wᵀ out)"
+    w = cotangent((2,), case_seed(0, "elementwise"))  # the run's w
+    assert example.hessian.exact[0, 0] == pytest.approx(float(w[0]) * SINC_SECOND, rel=1e-15)
+    assert example.hessian.autograd[0, 0] == 0.0
+
+
 def test_the_safe_sinc_has_the_right_gradient_and_the_wrong_second_derivative():
     x = {"x": torch.tensor([0.0], dtype=F64)}
     assert verdict(_safe_sinc, x, order=1).status == "agree"
     result = verdict(_safe_sinc, x)
     example = result.points[0]
-    assert example.note == "autograd differs from the exact derivative: Hessian"
+    assert example.note == "reverse over reverse differs from the exact derivative (Hessian)"
     assert example.hessian.exact[0, 0] == pytest.approx(SINC_SECOND, rel=1e-15)
     assert example.hessian.autograd[0, 0] == 0.0  # the constant branch's
 
@@ -147,10 +174,17 @@ def test_sqrt_of_x_squared_plus_one():
 
 
 def test_log1p_of_exp_at_large_x():
-    """d/dx log1p(exp(x)) = exp(x)/(1 + exp(x)): 1 to float64 precision at x = 50, 100, 700."""
-    result = verdict(lambda x: torch.log1p(torch.exp(x)), {"x": torch.tensor([50.0, 100.0, 700.0], dtype=F64)})
+    """d/dx log1p(exp(x)) = exp(x)/(1 + exp(x)): 1 to float64 precision at x = 50, 100, 700. The second
+    derivative, s(1 - s) for s that fraction, is about exp(-x): autograd's is 1 at x = 700, where its
+    backward's (1 + exp(x))**2 overflows and leaves exp's own derivative, times 1/(1 + exp(x))."""
+    x = {"x": torch.tensor([50.0, 100.0, 700.0], dtype=F64)}
+    result = verdict(lambda x: torch.log1p(torch.exp(x)), x, order=1)
     assert result.status == "agree"
     assert result.points[0].symbolic["x"].tolist() == [1.0, 1.0, 1.0]
+    second = verdict(lambda x: torch.log1p(torch.exp(x)), x, samples=0).points[0].hessian
+    w = second.autograd[2, 2]  # wᵀ out's Hessian: w_2 times autograd's 1
+    assert second.exact[2, 2] == pytest.approx(w * math.exp(-700), rel=1e-12)
+    assert [bool(a) for a in agreeing(second.autograd, second.exact, F64).diagonal()] == [True, True, False]
 
 
 def test_xlogy_of_zero():

@@ -3,7 +3,7 @@
 Forward mode and finite differences decide no status: they tell a reader
 whether a disagreement is autograd's alone. Both are taken along the run's
 one direction `u` when the inputs are too many for full columns, and the
-exact side along the same `u`. Autograd's Hessian (or H v) is checked here too.
+exact side along the same `u`. (Forward mode as a verdict, and the Hessians, are `judge.modes`.)
 """
 from __future__ import annotations
 
@@ -17,14 +17,13 @@ import torch
 from .. import derive
 from ..context import CaseRun
 from ..errors import one_line
-from ..exact_values import local_hessian
 from ..numeric import oracles
-from ..records import HessianCheck, OracleResult
+from ..records import OracleResult
 from ..sym import as_expr, detach, release
 from . import kinks
-from .verdict import FD_TOLERANCE, Tolerance, combine, measure, measure_all, measure_each
+from .verdict import FD_TOLERANCE, Tolerance, combine, measure_all, measure_each
 
-__all__ = ["Found", "oracle_answers", "hessian_check"]
+__all__ = ["Found", "oracle_answers"]
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,13 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, kink=None) -> dict[str, Found]:
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, kink=None,
+                   columns=None) -> dict[str, Found]:
     """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
     per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
     detach() calls explain forward mode and finite differences seeing through them. At a kink
-    (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is."""
+    (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is.
+    `columns`: forward mode's Jacobian columns (m, n) where a checked mode already computed them."""
     grads64, by_input64 = reverse
     ruled = kink is not None and kink.first_order and kink.allowed is not None
     if ruled:  # at a kink reverse mode is held to the value the rules allow nearest to its own
@@ -60,26 +61,47 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, ki
         want = {"u": np.asarray(math.fsum(flat * run.u.numpy()))}
     mode = "directional" if directional else "full"
     seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
-    allowed = None
-    if ruled and not directional:
-        allowed = kink.allowed_near
-    elif ruled and kink.sites is not None:
-        allowed = lambda got: kinks.allowed(kink.sites, "along", run.u.numpy(), near=got)  # noqa: E731
-    found["forward"] = _forward(run, tensors, want, mode, seen, allowed)
+    along_u = want if directional else {"u": np.asarray(math.fsum(
+        np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols]) * run.u.numpy()))}
+    rule = _rule(run, kink) if ruled else None
+    found["forward"] = _forward(run, tensors, (want, along_u), mode, seen, rule,
+                                (columns, tuple(output.shape)) if columns is not None and not directional else None)
     found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
     return found
 
 
-def _forward(run: CaseRun, tensors, want, mode: str, seen, allowed: Callable | None = None) -> Found:
-    """Forward mode against `want`, or at a kink against `allowed(its values)`, the values the rules allow."""
+def _rule(run: CaseRun, kink) -> Callable:
+    """At a kink: forward mode's values -> the values the rules allow for them (its gradient, or its
+    derivative along u), or None where the exact value decides (along u at a bare piece boundary)."""
+    def allowed(got: dict):
+        if kink.sites is None:  # a bare piece boundary: the branch that ran
+            return kink.allowed_near(got) if "u" not in got else None
+        sites = kink.sites.forward()  # as forward mode's formulas give them (fmax at a tie)
+        if "u" not in got:
+            return kinks.allowed(sites, "gradient", near=got).mapped(kink.project or dict)
+        return kinks.allowed(sites, "along", run.u.numpy(), near=got)
+
+    return allowed
+
+
+def _forward(run: CaseRun, tensors, wanted, mode: str, seen, rule: Callable | None = None, columns=None) -> Found:
+    """Forward mode's gradient against `wanted` (the exact one, and along u: where vmap cannot run the
+    case, forward mode gives the derivative along u alone), or at a kink against the values the rules
+    allow (`rule`, `_rule`). `columns`: (the Jacobian's columns, the output's shape) where a checked
+    mode already ran them."""
     try:
-        fwd = oracles.forward_mode(run.case.fn, tensors, u=run.u)
+        fwd = oracles.from_columns(columns[0], tensors, columns[1]) if columns is not None \
+            else oracles.forward_mode(run.case.fn, tensors, u=run.u)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
+    want = wanted[0]
+    if "u" in fwd.grads and "u" not in want:
+        want, mode, seen = wanted[1], "directional", None
     grads = fwd.grads if mode == "directional" else run.basis.gradient(fwd.grads)  # u is on the basis already
+    allowed = rule(grads) if rule is not None else None
     if allowed is not None:  # at a kink: the allowed value forward mode's is nearest to
-        want = allowed(grads).nearest(grads, torch.float64)
+        want = allowed.nearest(grads, torch.float64)
     each = measure_each(grads, want, torch.float64, None if mode == "directional" else
                         run.basis.tolerances(torch.float64))
     errors = combine(each.values())
@@ -127,59 +149,5 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
     return measure_all(got, seen, torch.float64, tolerance).agree
 
 
-_AT_A_KINK = "at a kink: the second derivative does not exist; not compared"
 _AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"
 _OFF_THE_RULES_FORWARD = "at a kink: none of the values PyTorch's rules allow there (measured against the nearest)"
-_RULED = "at a kink: compared with the second derivatives PyTorch's rules allow there"
-_FREE = (" (entries through a rule's inf are any value: autograd multiplies it by zeros, which gives nan; "
-         "they show autograd's)")
-
-
-def hessian_check(run: CaseRun, result, tensors, point, kink, exact_h=None, *, continued: bool = False,
-                  shared: Callable[[], np.ndarray] | None = None) -> HessianCheck:
-    """Autograd's Hessian (or H v) against the exact one. `exact_h`: the exact one at the point, when
-    already evaluated; `continued`: it was taken by continuity (so it is the full Hessian, also where
-    the piece's is taken locally); `shared`: the full Hessian from the float64 run's own graph
-    (`numeric.oracles.gradient_and_hessian`), where it has one."""
-    ruled = kink is not None and kink.sites is not None
-    if continued:
-        mode = "full"
-    elif result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
-        if kink is not None:  # no smooth expression holds around a kink
-            return HessianCheck("skipped", None, None, None, _AT_A_KINK)
-        mode, exact_h = local_hessian(run, result, point)
-    else:
-        mode = result.hessian_mode
-        if exact_h is None and not ruled:
-            exact_h = derive.evaluate(result.hessian, point) if mode == "full" else \
-                derive.hessian_vector_values(result.gradient, run.symbols, run.exact_u(), [point])[0]
-    try:
-        got = (_full(run, tensors, shared) if mode == "full"
-               else oracles.autograd_hvp(run.case.fn, tensors, run.u))
-    except Exception as exc:
-        return HessianCheck(mode, exact_h, None, None, f"autograd could not compute it: {one_line(exc, run.case.file)}")
-    if ruled:  # the Hessians the rules allow through the kinked sites: the one nearest autograd's
-        name = "H" if mode == "full" else "Hv"
-        allowed = kinks.allowed(kink.sites, "hessian", near={name: got}) if mode == "full" else \
-            kinks.allowed(kink.sites, "hvp", run.exact_u(), near={name: got})
-        exact_h = allowed.nearest({name: got}, torch.float64)[name]
-    exact_h, got = run.basis.hessian(exact_h), run.basis.hessian(got)  # along structured inputs' directions
-    if ruled:
-        note = _RULED + (_FREE if allowed.free[name].any() else "")
-        return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64,
-                                                        tolerance=run.basis.hessian_tolerance()), note)
-    if kink is not None and kink.allowed is None:
-        return HessianCheck(mode, exact_h, got, None, _AT_A_KINK)
-    return HessianCheck(mode, exact_h, got, measure(got, exact_h, torch.float64,
-                                                    tolerance=run.basis.hessian_tolerance()))
-
-
-def _full(run: CaseRun, tensors, shared) -> np.ndarray:
-    """Autograd's full Hessian: from the float64 run's graph, or (where that fails, or there is
-    none) from a run of its own, which reports the failure as it is."""
-    if shared is not None:
-        try:
-            return shared()
-        except Exception:
-            pass
-    return oracles.autograd_hessian(run.case.fn, tensors)

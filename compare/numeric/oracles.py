@@ -1,6 +1,6 @@
 """Numeric oracles beside reverse mode: forward mode, finite differences, Hessians.
 
-    forward_mode(fn, point)       -> Jacobian columns J e_j by forward-mode AD, and their sum
+    forward_mode(fn, point)       -> Jacobian columns J e_j by forward-mode AD (one vmap), and their sum
     finite_difference(fn, point)  -> central differences with Richardson extrapolation,
                                      the step chosen per entry and an error estimate
     autograd_hessian(fn, point)   -> `torch.autograd.functional.hessian`, or H v
@@ -26,6 +26,7 @@ import torch.autograd.forward_ad as fwAD
 from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, as_array, autograd_run, cast_up_on_mixed_dtypes
 
 __all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
+           "from_columns",
            "finite_difference", "autograd_hessian", "autograd_hvp",
            "gradient_and_hessian"]
 
@@ -122,40 +123,44 @@ def jvp(fn: Callable, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, t
 
 def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0,
                  u: torch.Tensor | None = None) -> Numbers:
-    """The gradient of out.sum() by forward mode: one jvp per input entry, the columns J e_j.
+    """The gradient of out.sum() by forward mode: the columns J e_j, all in one vmapped jvp.
 
-    Above FULL_LIMIT entries, the derivative along `u` (by default `direction(point, seed)`):
-    a caller comparing it with another oracle passes the one direction both use.
+    Above FULL_LIMIT entries, or where vmap cannot run the case (a custom Function without
+    `setup_context`, a case that differentiates inside), the derivative along `u` (by default
+    `direction(point, seed)`) by one jvp: a caller comparing it with another oracle passes the
+    one direction both use.
     """
+    from .modes import flat_function, forward
+
     names, flat, shapes = _flat(point)
+    if flat.numel() <= FULL_LIMIT:
+        try:
+            fl = flat_function(fn, point)
+            out_shape = tuple(fl.f(fl.x).shape)
+            jac = forward(fl, torch.eye(flat.numel(), dtype=torch.float64)).T  # (m, n)
+        except Exception:  # vmap cannot run it: one jvp along u, below
+            pass
+        else:
+            return from_columns(jac, point, out_shape)
     flat = flat.detach().requires_grad_()  # before make_dual: detaching a dual drops its tangent
     run = _as_float64_case(fn, names, shapes)
+    u = direction(point, seed) if u is None else u
+    _, t = jvp(lambda v: _as_output(run(v)).sum(), flat, u)
+    return Numbers(grads={"u": np.asarray(float(t))})
 
-    def f(v):
-        out = run(v)
-        if not isinstance(out, torch.Tensor):
-            raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
-        return out.to(torch.float64)
 
-    if flat.numel() > FULL_LIMIT:
-        u = direction(point, seed) if u is None else u
-        _, t = jvp(lambda v: f(v).sum(), flat, u)
-        return Numbers(grads={"u": np.asarray(float(t))})
-    columns = []
-    out_shape = None
-    for j in range(flat.numel()):
-        e = torch.zeros_like(flat)
-        e[j] = 1.0
-        out, t = jvp(f, flat, e)
-        out_shape = tuple(out.shape)
-        columns.append(as_array(t, tuple(t.shape)).reshape(-1))
-    jac = np.stack(columns, axis=-1) if columns else np.zeros((0, 0))
-    grads = _split(jac.sum(axis=0), names, shapes)
-    jacobian = {n: block.reshape(out_shape + s)
-                for n, block, s in zip(names, np.split(jac, np.cumsum([int(np.prod(s, dtype=int))
-                                                                      for s in shapes])[:-1], axis=1),
-                                       shapes)}
-    return Numbers(grads=grads, jacobian=jacobian)
+def from_columns(jac: np.ndarray, point: Mapping[str, torch.Tensor], out_shape: tuple) -> Numbers:
+    """Forward mode's `Numbers` from the Jacobian's columns (m, n) over the flat input entries."""
+    names, _, shapes = _flat(point)
+    sizes = np.cumsum([int(np.prod(s, dtype=int)) for s in shapes])[:-1]
+    jacobian = {n: block.reshape(out_shape + s) for n, block, s in zip(names, np.split(jac, sizes, axis=1), shapes)}
+    return Numbers(grads=_split(jac.sum(axis=0), names, shapes), jacobian=jacobian)
+
+
+def _as_output(out) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"the case returned {type(out).__name__}, not a tensor")
+    return out.to(torch.float64)
 
 
 class _Crossed(Exception):

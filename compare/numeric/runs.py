@@ -88,6 +88,8 @@ class PathRecorder(TorchFunctionMode):
         super().__init__()
         self.path: list = []
         self.promote = promote if promote == torch.float64 else None
+        self.promoted = False
+        """Whether an op's arguments were cast up (the case has float32 constants)."""
         self.every = inputs is None or opaque
         self._made: dict[int, tuple[torch.Tensor, bool]] = {id(t): (t, True) for t in inputs or ()}
         """id -> (tensor, whether it depends on the inputs) for the inputs and every tensor an op made;
@@ -101,9 +103,9 @@ class PathRecorder(TorchFunctionMode):
         depends = track and (self._any_depends(args) or (bool(kwargs) and self._any_depends(kwargs.values())))
         if self.promote is not None and func is not torch.Tensor.to:
             if _lower(args, self.promote):
-                args = _promote(args, self.promote)
+                args, self.promoted = _promote(args, self.promote), True
             if kwargs and _lower(tuple(kwargs.values()), self.promote):
-                kwargs = {k: _promote(v, self.promote) for k, v in kwargs.items()}
+                kwargs, self.promoted = {k: _promote(v, self.promote) for k, v in kwargs.items()}, True
         out = func(*args, **kwargs)
         if track:
             self._note(func, args, out, depends)

@@ -56,7 +56,7 @@ def oracles_section(result: CaseResult) -> list[str]:
     out = ["## Oracles", "",
            "Four answers for the gradient of `out.sum()` at each point, all in float64: SymPy's exact value "
            "(which alone decides the status), reverse mode (`torch.autograd.grad`), forward mode "
-           "(dual numbers, as `torch.func.jvp` uses, one per input entry) and central finite differences (step "
+           "(`torch.func.jvp`, every column in one `vmap`, or one jvp along u where vmap cannot run the case) and central finite differences (step "
            "eps^(1/5)·max(1, |x|) per entry, halved twice and extrapolated by Richardson, and cut by 8, up to "
            "8 times, while a step would leave the point's piece; \"FD est.\" is their own error estimate). Errors are against the exact value; ✗ marks values that do not "
            "agree with it (within float64's tolerance, or for finite differences their own)." +

@@ -22,6 +22,7 @@ from ..errors import display_path
 from ..records import AGREE, CONVENTION, DISAGREE, ERROR, CaseResult, PieceResult, PointResult
 from .figures import largest_errors, number
 from .message import mismatch_message
+from .modes import status_text
 from .words import counted
 
 __all__ = ["markdown", "short", "summary", "SHOWN_POINTS", "SHOWN_PIECES", "SUMMARY_WIDTH"]
@@ -40,7 +41,7 @@ def short(result: CaseResult) -> str:
     """One line, the repr: `<CaseResult 'dot': agree, 5 points, 1 piece, largest error 0 (0 ULP, float32)>`."""
     if result.status == ERROR and not result.points:
         return f"<CaseResult {result.name!r}: error: {result.error}>"
-    return f"<CaseResult {result.name!r}: {result.status}, {_counts(result)}{_largest(result)}>"
+    return f"<CaseResult {result.name!r}: {status_text(result)}, {_counts(result)}{_largest(result)}>"
 
 
 def _counts(result: CaseResult) -> str:
@@ -61,7 +62,7 @@ def summary(result: CaseResult) -> str:
     head = f"compare: {result.name} ({display_path(result.file)}:{result.line})"
     if result.status == ERROR and not result.points:
         return f"{head}: error\n  {result.error}"
-    lines = [f"{head}: {result.status}, {_counts(result)}" + (f", {result.dtype}" if result.dtype else "")]
+    lines = [f"{head}: {status_text(result)}, {_counts(result)}" + (f", {result.dtype}" if result.dtype else "")]
     if result.known_wrong:
         lines.append(f"  wrong on purpose (known_wrong): {result.known_wrong}")
     lines += [f"  {line}" for line in _derivative_lines(result)]
@@ -105,7 +106,7 @@ def markdown(result: CaseResult) -> str:
     """The result as markdown: verdict first, then the derivative, the failure if any, and the points."""
     from .report import comparison_lines, compiled_note, draws_note, gradient_latex, parameters_note, points_table
 
-    out = [f"**{result.status}** · `{result.name}`" + _summary(result), ""]
+    out = [f"**{status_text(result)}** · `{result.name}`" + _summary(result), ""]
     if result.compiled:
         out += [compiled_note(result.compiled), ""]
     if result.parameters:

@@ -14,6 +14,7 @@ from ..judge.verdict import largest
 from ..records import CONVENTION, DISAGREE, ERROR, CaseResult, Meta
 from .cells import cell, table
 from .figures import largest_errors, number
+from .modes import status_text
 from .names import page_names
 from .notation import readable_gradient
 from .words import counted, tally
@@ -108,7 +109,7 @@ def rounding_only(result: CaseResult) -> bool:
 
 
 def _status(result: CaseResult) -> str:
-    status = result.status if result.status != ERROR else f"**error**: {cell(result.error)}"
+    status = status_text(result) if result.status != ERROR else f"**error**: {cell(result.error)}"
     if result.known_wrong:
         status += " (known wrong)" if result.status == DISAGREE else " (declared known_wrong: not caught)"
     if result.status == CONVENTION:

@@ -14,8 +14,10 @@ import torch
 
 from ..errors import display_path
 from ..judge.verdict import measure
+from ..modes import LABELS, SECOND_ORDER
 from ..records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 from .figures import sign_flipped, ulp_text
+from .modes import failing_checks
 from .words import counted
 
 __all__ = ["cannot_check", "mismatch_message", "largest_error", "jacobian_lines", "JACOBIAN_SHOWN", "ONLY_SECOND_ORDER"]
@@ -69,8 +71,11 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
     # a wrong gradient says more than a wrong Hessian: show one where there is one
     point = next((p for p in disagree if _gradient_differs(p)), disagree[0])
     others = len(bad) - 1
-    if not _gradient_differs(point) and _hessian_differs(point):
-        return _hessian_message(result, head, point, others)
+    checks = failing_checks(point)
+    if checks and checks[0].mode != "check_backward_ad":  # reverse mode agrees: another mode is wrong
+        if checks[0].mode == "check_rev_over_rev" and _hessian_differs(point):
+            return _hessian_message(result, head, point, others)
+        return _mode_message(result, head, point, others, checks[0])
     dtype = result.dtype or "float32"
     name = _worst_input(point, dtype)
     if point.errors.agree and point.errors64.agree and point.jacobian_differs:
@@ -82,7 +87,7 @@ def mismatch_message(result: CaseResult, positions: Mapping[str, int] | None = N
         if others:
             lines.append(_others(others, len(result.points)))
         return "\n".join(lines)
-    lines = [f"{head}: autograd disagrees with the exact derivative",
+    lines = [f"{head}: autograd disagrees with the exact derivative in reverse mode",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), "
              f"gradient of out.sum() with respect to "
              f"{f'parameter {name!r}' if name in result.parameters else f'input {_input(name, positions)}'}:"]
@@ -168,12 +173,36 @@ ONLY_SECOND_ORDER = ("  A backward that is not itself differentiable (@once_diff
                      "check the gradient alone with order=1:\n  assert_agrees(..., order=1), or @case(..., order=1).")
 
 
+def _mode_message(result: CaseResult, head: str, point: PointResult, others: int, check) -> str:
+    """Reverse mode agrees and another mode does not (or cannot run): say which, with both values."""
+    label = LABELS[check.mode]
+    verb = "cannot run" if check.status == ERROR else "disagrees with the exact derivative"
+    lines = [f"{head}: autograd's {label} mode {verb} (reverse mode agrees)" if check.mode != "check_undefined_grad"
+             else f"{head}: autograd's backward fails the undefined-gradients check (reverse mode agrees)",
+             f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), {check.what}:"]
+    pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
+    if check.errors is not None and check.exact is not None and check.autograd is not None:
+        pairs += [("exact (SymPy)", _values(check.exact)), (f"autograd, {label}", _values(check.autograd)),
+                  ("largest error", f"abs {check.errors.max_abs:.3g}, rel {check.errors.max_rel:.3g} (float64)")]
+    lines += _lines(pairs)
+    if check.note:
+        lines.append(f"  {check.note}")
+    if check.mode in SECOND_ORDER:
+        lines.append(ONLY_SECOND_ORDER.replace("check the gradient alone with order=1", f"turn it off with "
+                                               f"{check.mode}=False, or check the gradient alone with order=1"))
+    if others:
+        lines.append(_others(others, len(result.points)))
+    return "\n".join(lines)
+
+
 def _hessian_message(result: CaseResult, head: str, point: PointResult, others: int) -> str:
     """The gradient is right and only the second derivatives differ: say so, and how to check first order only."""
     h = point.hessian
-    what = ("Hessian of out.sum() over all input entries (flattened, in input order)" if h.mode == "full"
-            else "Hessian-vector product H v of out.sum() along a seeded direction v")
-    lines = [f"{head}: autograd's gradient agrees with the exact derivative, but its second derivatives do not",
+    of = "out.sum()" if result.output_shape == () else "wᵀ out for a seeded w"
+    what = (f"Hessian of {of} over all input entries (flattened, in input order)" if h.mode == "full"
+            else f"Hessian-vector product H v of {of} along a seeded direction v")
+    lines = [f"{head}: autograd's gradient agrees with the exact derivative, but its second derivatives do not "
+             f"(reverse over reverse)",
              f"  at the {point.origin} point (piece {point.piece + 1} of {len(result.pieces)}), {what}:"]
     pairs = [(f"input {n}", _values(v)) for n, v in point.inputs.items()]
     pairs += [("exact (SymPy)", _values(h.exact)), ("autograd float64", _values(h.autograd)),

@@ -16,6 +16,7 @@ from .checks import kinks_section, oracles_section, points_section, points_table
 from .derivatives import (complex_section, derivative_section, detach_section, domain_section, gradient_latex,
                           hessian_section, nonscalar_section, pieces_section)
 from .index import render_index
+from .modes import modes_section
 from .names import page_names
 
 __all__ = ["Meta", "compiled_note", "parameters_note", "gradient_latex", "page_names", "points_table", "render_index",
@@ -40,8 +41,7 @@ def comparison_lines(result: CaseResult) -> list[str]:
 def compiled_note(backend: str) -> str:
     """Which code autograd ran, for a case checked through torch.compile."""
     return (f"Autograd ran `torch.compile(fn, backend=\"{backend}\")`: its reverse mode (the gradients and "
-            f"Jacobians below) is the compiled code's; forward mode, finite differences and the Hessian ran "
-            f"eagerly.")
+            f"Jacobians below) is the compiled code's; the other modes and finite differences ran eagerly.")
 
 
 def draws_note(result: CaseResult) -> str:
@@ -69,6 +69,7 @@ def render_case(result: CaseResult, meta: Meta, *, picture: str | None = None) -
         out += nonscalar_section(result)
     out += detach_section(result)
     out += kinks_section(result)
+    out += modes_section(result)
     out += hessian_section(result)
     out += oracles_section(result)
     out += points_section(result)

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import sympy
 
+from .modes import modes_json
 from .notation import readable_array, readable_gradient
 from ..records import CaseResult, Meta, PieceResult, PointResult
 from ..judge.verdict import largest
@@ -51,7 +52,7 @@ def _point_json(p: PointResult) -> dict:
         "float64": {"max_abs_err": _num(p.errors64.max_abs), "max_rel_err": _num(p.errors64.max_rel),
                     "max_ulp": p.errors64.max_ulp},
         "jacobian_max_abs_err": _num(p.jacobian_errors.max_abs) if p.jacobian_errors else None,
-        "claim_exact": p.claim_exact, "status": p.status, "note": p.note or None,
+        "claim_exact": p.claim_exact, "status": p.status, "note": p.note or None, "modes": modes_json(p),
         "rule": p.rule, "torch": p.torch,
         "oracles": {name: ({n: _nested(v) for n, v in o.values.items()} if o.values is not None else None)
                     for name, o in (p.oracles or {}).items()},

@@ -36,7 +36,7 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
 from ..exact.tape import Call, active_tape, record
-from ..sym import as_expr, detach
+from ..sym import as_expr, detach, nograd
 from .grad import symbolic_grad
 from . import observed, shared
 from .draws import RANDOM_OPS, draw
@@ -47,6 +47,7 @@ __all__ = ["SymTensor", "exprs_of"]
 
 aten = torch.ops.aten
 _DETACH = np.frompyfunc(detach, 1, 1)
+_NOGRAD = np.frompyfunc(nograd, 1, 1)  # grad mode's stop-gradient, which forward mode does not see
 _depth = [0]  # > 0 while a decomposition runs: below autograd, grad mode and detach mean nothing
 
 
@@ -321,7 +322,7 @@ def _detached(t):
 def _read(value):
     """A stopped view as an op that reads it sees it: detached."""
     if isinstance(value, SymTensor) and value.stopped:
-        return SymTensor(_DETACH(value.exprs), value.dtype)
+        return SymTensor(_NOGRAD(value.exprs), value.dtype)
     return value
 
 
@@ -386,7 +387,7 @@ def _in_place(func, args, kwargs):
         observed.note_op(func, args, kwargs, target)  # a write into a coarser tensor rounds what it writes
     if not _depth[0] and not _differentiating() and _differentiable(target.dtype):
         old = target.exprs
-        values = np.frompyfunc(lambda o, n: o + detach(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
+        values = np.frompyfunc(lambda o, n: o + nograd(n - o), 2, 1)(old, np.broadcast_to(values, old.shape))
     if not _depth[0] and _differentiable(target.dtype):
         values = np.asarray(values, dtype=object)
         on_tape = record(_call(func, args), values)
@@ -445,7 +446,7 @@ def _grad_mode(out):
     if _differentiating():
         return out
     if isinstance(out, SymTensor) and _differentiable(out.dtype):
-        return SymTensor(_DETACH(out.exprs), out.dtype, strides=out.stride(), offset=out.storage_offset())
+        return SymTensor(_NOGRAD(out.exprs), out.dtype, strides=out.stride(), offset=out.storage_offset())
     if isinstance(out, (tuple, list)):
         items = [_grad_mode(o) for o in out]
         return type(out)(items) if not hasattr(out, "_fields") else type(out)(*items)

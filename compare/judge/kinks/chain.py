@@ -86,6 +86,8 @@ class Chain:
     """site id -> its variables' values at the point."""
     rules: dict = field(default_factory=dict)
     """site id -> its `LocalRule`, for the sites that are not smooth here."""
+    forward: bool = False
+    """The rules as forward mode's formulas give them, where an op's differ from its backward's."""
 
     def locate(self, outputs) -> None:
         """Find each site's arguments and rule at the point (heads inside heads first)."""
@@ -119,7 +121,7 @@ class Chain:
         site = self.sites[head.site]
         if head.site not in self.arguments:
             self.arguments[head.site] = args
-            rule = analyse(site, args, self.point)
+            rule = analyse(site, args, self.point, self.forward)
             if rule is not None:
                 self.rules[head.site] = rule
         rule: LocalRule | None = self.rules.get(head.site)

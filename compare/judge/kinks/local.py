@@ -39,22 +39,24 @@ def where(site, values: tuple) -> str:
     return f"{site.op}({', '.join(shown_values + ([site.params] if site.params else []))})"
 
 
-def analyse(site, values: tuple, context: dict | None = None) -> LocalRule | None:
+def analyse(site, values: tuple, context: dict | None = None, forward: bool = False) -> LocalRule | None:
     """What PyTorch's rules allow for the site's partials at the point where its variables take `values`
     (`context`: the case's own symbols' values, for a condition an op takes as an argument); None where
-    the op is smooth there."""
+    the op is smooth there. `forward`: as forward mode's formulas give them, where those differ
+    (`Documented.forward`)."""
     context = context or {}
     key = tuple(sorted((k, v) for k, v in context.items() if any(k in f.free_symbols for f in site.outputs)))
-    return _analyse(site, tuple(values), key)
+    return _analyse(site, tuple(values), key, forward)
 
 
 @functools.lru_cache(maxsize=4096)
-def _analyse(site, values: tuple, context: tuple) -> LocalRule | None:
+def _analyse(site, values: tuple, context: tuple, forward: bool = False) -> LocalRule | None:
     if not on_boundary(site, values, dict(context)):
         return None
     named = where(site, values)
     entry = documented(site)
-    allowed = entry.partials(site, values) if entry is not None else None
+    forward = forward and entry is not None and entry.forward is not None
+    allowed = (entry.forward if forward else entry.partials)(site, values) if entry is not None else None
     if entry is not None and entry.second is not None:  # an op whose kinks are its own nodes': the entry decides
         return LocalRule(text=f"{named}: {entry.gives}, as torch documents ({entry.source})", first=tuple(allowed),
                          second=entry.second(site, values), kink_first=True, kink_second=True)
@@ -67,7 +69,7 @@ def _analyse(site, values: tuple, context: tuple) -> LocalRule | None:
     second = general.second if general is not None else (tuple(hessian_of(f, site.symbols, point)
                                                                 for f in site.outputs),)
     sets = set_text([row[0] if len(row) == 1 else row for row in (_flat(a) for a in allowed)])
-    text = f"{named}: {entry.gives}, as torch documents ({entry.source}): {sets}"
+    text = f"{named}: {entry.forward_gives if forward else entry.gives}, as torch documents ({entry.source}): {sets}"
     return LocalRule(text=text, first=tuple(allowed), second=second, kink_first=True, kink_second=True)
 
 

@@ -85,19 +85,19 @@ class PieceKinks:
         """The piece's decisions that ops made inside themselves at recorded sites (their ties are the sites')."""
         return frozenset(self.recorded()[2]) if self.maybe(point) else frozenset()
 
-    def at(self, point: dict, second: bool) -> PointKinks | None:
+    def at(self, point: dict, second: bool, forward: bool = False) -> PointKinks | None:
         """The sites whose op is not smooth at the point (at the first order, or with `second` the second),
-        with their rules; None where there is none."""
-        key = (_key(point), second)
+        with their rules (with `forward`, as forward mode's formulas give them); None where there is none."""
+        key = (_key(point), second, forward)
         if key not in self._points:
-            self._points[key] = self._at(point, second)
+            self._points[key] = self._at(point, second, forward)
         return self._points[key]
 
-    def _at(self, point: dict, second: bool) -> PointKinks | None:
+    def _at(self, point: dict, second: bool, forward: bool = False) -> PointKinks | None:
         if not self.maybe(point):
             return None
         output, recording, _ = self.recorded()
-        chain = Chain(sites=recording.sites, point=point)
+        chain = Chain(sites=recording.sites, point=point, forward=forward)
         chain.locate(output.flat)
         if not chain.kinked(second):
             return None
@@ -179,7 +179,8 @@ class PointKinks:
         if near is not None and self.gradient().capped:  # the gradient whose derivative along u is nearest
             target = min(self.gradient().values, key=lambda g: abs(float(np.dot(flat(g), u)) - float(near["u"])))
         grads = self.gradient(target)
-        values = tuple({"u": np.asarray(float(np.dot(flat(g), u)))} for g in grads.values)
+        with np.errstate(invalid="ignore"):  # inf times a 0 of u: nan, as autograd's arithmetic gives
+            values = tuple({"u": np.asarray(float(np.dot(flat(g), u)))} for g in grads.values)
         free = {"u": np.asarray(any(bool(m.any()) for m in grads.free.values()))}
         return Allowed(values=values, free=free, combinations=grads.combinations)
 
@@ -201,6 +202,20 @@ class PointKinks:
             return _free_through_infinities(found, self._infinite(), v is not None)
 
         return self._cached("hessian" if v is None else ("hvp", tuple(v)), near, compute)
+
+    def forward(self) -> PointKinks:
+        """The same point's sites with the rules forward mode's formulas give (`Documented.forward`: fmax at
+        a tie), for forward mode's quantities."""
+        if self.chain.forward:
+            return self
+        found = self.piece.at(self.chain.point, self.second, forward=True)
+        return found if found is not None else self
+
+    @property
+    def infinite(self) -> bool:
+        """Whether a site's rule gives an inf here: autograd then multiplies it by zero tangents and
+        cotangents (forward mode's columns, the rows of a double backward), and inf times 0 is nan."""
+        return bool(self._infinite().any())
 
     def _infinite(self) -> np.ndarray:
         """For each input entry (flattened, in input order), whether it reaches a site whose rule gives inf."""

@@ -40,6 +40,11 @@ class Documented:
     second: Callable | None = None
     """(site, values) -> the allowed second partials, for an op whose kinks are its own nodes' (an
     eigenvalue's), which the general rules cannot take apart; None: the general rules' (or the Hessian)."""
+    forward: Callable | None = None
+    """Forward mode's allowed first partials, where its own formula (derivatives.yaml's `result:`)
+    gives another value at the kink than the backward's (`partials`); None where they agree."""
+    forward_gives: str = ""
+    """What forward mode gives there, in a sentence, where `forward` is set."""
 
 
 def _point(site, values) -> dict:
@@ -130,6 +135,25 @@ def _first_argument(site, values):
     return [tuple(rows)]
 
 
+def _forward_tie(site, values):
+    """fmax's forward formula, other_t + (self_p > other_p) * (self_t - other_t): at a tie, all of the
+    tangent from the second argument; fmin's, with <=, from the first, as its backward."""
+    if site.op != "fmax":
+        return _first_argument(site, values)
+    point = _point(site, values)
+    rows = []
+    for f in site.outputs:
+        own = [s for s in site.symbols if s in f.free_symbols]
+        result = value_at(f, point)
+        other = next((s for s in own if site.roles[site.symbols.index(s)][0] == "other" and same(point[s], result)),
+                     None)
+        winner = other or next((s for s in own if same(point[s], result)), None)
+        if winner is None:
+            return None
+        rows.append(_unit(site, [winner]))
+    return [tuple(rows)]
+
+
 def _norm(site, values):
     """A norm at its zero (its minimum): 0; a p-norm (p < 1) at an entry 0, where |x|^p has a cusp: 0 there.
     (The abs of a real number is left to the general rules: rule 2, the same 0.)"""
@@ -177,7 +201,10 @@ TABLE: tuple[Documented, ...] = (
                general="rule 2 or 3 (the subgradient of minimum norm)"),
     Documented(("fmax", "fmin"), "fmax and fmin at a tie give all of the gradient to the first argument",
                f"{_YAML}, fmax: grad.masked_fill((self >= other).logical_or_(other.isnan()).logical_not_(), 0)",
-               _first_argument),
+               _first_argument, forward=_forward_tie,
+               forward_gives="in forward mode fmax at a tie takes the tangent of the second argument (its formula "
+                             "compares with >, its backward with >=), fmin of the first: result: other_t + "
+                             "(self_p > other_p).logical_or_(other_p.isnan()) * (self_t - other_t)"),
     Documented(("max.dim", "min.dim"),
                "max(x, dim) and min(x, dim) give the gradient to the index they return, the first of equal entries",
                f"{_YAML}: value_selecting_reduction_backward(grad, dim, indices, ...), and torch.max's docs: "

@@ -1,0 +1,80 @@
+"""op_db in every mode: the record explains every disagreement, each recorded bug is still torch's, a wrong
+meaning is caught in every mode, and (with --conformance) every op still gives what docs/conformance.json says."""
+import json
+import os
+import runpy
+
+import pytest
+import sympy
+
+pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
+
+from compare import conformance  # noqa: E402
+from compare.conformance_bugs import BUGS, REPROS, recorded  # noqa: E402
+from compare.conformance_report import render, unrecorded  # noqa: E402
+from compare.opdb_record import MODES_RECORD, load_modes  # noqa: E402
+from compare.sym import detach  # noqa: E402
+from compare.symbolic import MEANINGS  # noqa: E402
+from compare.symbolic.registry import unary  # noqa: E402
+
+DATA = json.load(open(MODES_RECORD, encoding="utf-8")) if os.path.exists(MODES_RECORD) else None
+RECORD = {(r.name, r.mode): r for r in load_modes()}
+SETTINGS = conformance.Settings(**{k: v for k, v in (DATA or {}).get("settings", {}).items()})
+DISAGREEING = sorted(k for k, r in RECORD.items() if r.status == "disagrees")
+
+
+@pytest.fixture(scope="module")
+def ops():
+    return {conformance._name(op): op for op in conformance.opinfos()}
+
+
+def test_the_record_is_there_and_counts_every_mode():
+    assert DATA is not None, "docs/conformance.json is missing: run `python -m compare.conformance --write`"
+    assert set(DATA["counts"]) == {"check_backward_ad", *conformance.MODES}
+
+
+def test_every_disagreement_is_a_recorded_bug():
+    assert unrecorded(DATA) == []
+
+
+def test_the_page_is_generated_from_the_record():
+    with open(os.path.join(os.path.dirname(MODES_RECORD), "conformance.md"), encoding="utf-8") as f:
+        assert f.read() == render(DATA), "docs/conformance.md is stale: run `python -m compare.conformance --write`"
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.key)
+def test_each_recorded_bug_is_still_torchs(bug):
+    """A torch that fixes one fails here: the repro's assertion no longer holds. Update the record."""
+    runpy.run_path(os.path.join(REPROS, f"{bug.key}.py"), run_name="__main__")
+
+
+@pytest.mark.parametrize("name, mode", DISAGREEING[:6])
+def test_a_recorded_disagreement_still_disagrees(ops, name, mode):
+    assert recorded(name, mode) is not None
+    (found,) = conformance.check_op_modes(ops[name], SETTINGS, (mode,))
+    assert found.status == "disagrees", (found.status, found.detail)
+
+
+@pytest.mark.parametrize("name", ["sin", "mul", "nn.functional.softplus", "linalg.det"])
+def test_a_sample_of_ops_gives_what_the_record_says(ops, name):
+    for found in conformance.check_op_modes(ops[name], SETTINGS):
+        assert found.status == RECORD[(name, found.mode)].status, found
+
+
+def _key(name: str):
+    return next(k for k in MEANINGS if str(k) == name)
+
+
+def test_a_wrong_derivative_is_caught_in_every_mode(ops, monkeypatch):
+    # the right value, no derivative: every mode's exact side says 0 where torch's is cos (and -sin)
+    monkeypatch.setitem(MEANINGS, _key("aten.sin"), unary(lambda x: detach(sympy.sin(x))))
+    found = conformance.check_op_modes(ops["sin"], conformance.Settings(samples=1, max_entries=16))
+    assert {r.mode: r.status for r in found} == {m: "disagrees" for m in conformance.MODES}
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("name", sorted({n for n, _ in RECORD}))
+def test_every_op_gives_what_the_record_says(ops, name):
+    """The full run, one op a test: `pytest --conformance -n auto tests/test_conformance_modes.py`."""
+    for found in conformance.check_op_modes(ops[name], SETTINGS):
+        assert (found.status, found.detail) == (RECORD[(name, found.mode)].status, RECORD[(name, found.mode)].detail)
