@@ -158,3 +158,13 @@ def test_a_second_derivative_wrong_only_at_the_kink_is_caught_in_reverse_over_re
     assert modes["check_backward_ad"].status == "convention"
     assert modes["check_rev_over_rev"].status == "disagree"
     assert "second derivatives are none of the values" in modes["check_rev_over_rev"].note
+
+
+def test_a_wrong_value_at_a_kink_is_not_blamed_on_a_backward_outside_autograd():
+    """leaky_relu(x, -0.5) at 0 is convex (slopes -1/2 and 1), so rule 2 allows 0 and torch gives -1/2: every
+    mode that sees the first derivative disagrees, reverse over reverse too (through Jᵀ1); but its backward is
+    differentiable in its incoming gradient, so the note must not say it runs outside autograd."""
+    result = compare.check(lambda x: F.leaky_relu(x, -0.5).sum(), _tensors({"x": [0.0]}), samples=0, **EVERY)
+    rev_over_rev = _modes(result)["check_rev_over_rev"]
+    assert rev_over_rev.status == "disagree"
+    assert "outside autograd" not in rev_over_rev.note and "rule 2" in rev_over_rev.note, rev_over_rev.note

@@ -79,9 +79,12 @@ def rev_over_rev(at: At) -> tuple[ModeCheck, HessianCheck]:
     if incoming.status in (AGREE, CONVENTION):
         return check, page
     once = failures.once_differentiable_functions(at.run, at.tensors)
-    why = (f"the backward of {', '.join(c.__name__ for c in once)} is marked @once_differentiable" if once else
-           "the backward is not differentiable in its incoming gradient (run outside autograd: "
-           "@once_differentiable, detach, numpy)")
+    if once:
+        why = f"the backward of {', '.join(c.__name__ for c in once)} is marked @once_differentiable"
+    elif not np.any(got_w) and np.any(want_w != 0):  # a backward run outside autograd gives no derivative at all
+        why = "the backward is not differentiable in its incoming gradient (run outside autograd: detach, numpy)"
+    else:  # a wrong value (at a kink, say) with a derivative there: the note says what differs
+        return incoming, page
     return replaced(incoming, note=f"{incoming.note}: {why}"), page
 
 
