@@ -58,6 +58,7 @@ def test_each_result_displays_as_markdown_verdict_first_with_latex(executed):
 def test_a_wrong_backward_displays_disagree_and_the_aligned_lines(executed):
     _, nb = executed
     text = _results(nb)[5]["text/markdown"]
-    assert text.startswith("**disagree** · `Cube`")
+    # the backward gives 2x² for x³: wrong in reverse mode, and its own derivative 4x (not 6x) in reverse over reverse
+    assert text.startswith("**disagree (reverse, reverse over reverse)** · `Cube`"), text[:80]
     assert "compare: Cube (<cell>:" in text  # the cell, not the kernel's temporary file
     assert "       exact (SymPy): [ 3.  , 12.  ,  0.75]\n    autograd float32: [2. , 8. , 0.5]" in text
