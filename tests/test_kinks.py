@@ -378,3 +378,39 @@ def test_a_branch_on_a_sites_output_replays_as_the_piece_went():
     example = r.points[0]
     assert example.status == "convention", example.note
     assert [a["x"].tolist() for a in example.allowed] == [[0.0, 3.0]]  # relu'(0) = 0 (rule 2), then 3 * 1
+
+
+def test_a_kink_whose_sides_curve_against_it_allows_the_least_norm_value_too():
+    """i1e(x) = exp(-|x|) I1(x) is smooth at 0 to first order, i1e'(0) = 1/2, but its derivative there is
+    1/2 - |x| + 15/16 x² + ...: one-sided slopes 1 and -1 (mpmath: i1e'' at ∓1e-8 is ±0.99999998), each side
+    convex. Not concave on any neighbourhood, but the kink alone is, with generalized gradient [-1, 1]:
+    rule 3's least-norm value 0 (torch's i1e backward at 0 is the constant 1/2, whose derivative is 0) and
+    rule 4's one-sided values -1 and 1 are allowed; nothing else (2 is caught)."""
+    import mpmath
+    f = lambda t: mpmath.exp(-abs(t)) * mpmath.besseli(1, t)  # noqa: E731
+    assert abs(mpmath.diff(f, -1e-8, 2) - 1) < 1e-6 and abs(mpmath.diff(f, 1e-8, 2) + 1) < 1e-6
+    x = torch.tensor([0.0, 0.7], dtype=torch.float64)
+    result = compare.check(lambda x: torch.special.i1e(x).sum(), (x,), samples=0)
+    assert result.status == "convention", str(result)
+
+    def i1e_with_second_derivative_at_0(slope):
+        class I1e(torch.autograd.Function):
+            """i1e with a backward whose own derivative at 0 is `slope` (torch's own gives 0 there)."""
+
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return torch.special.i1e(x)
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                safe = torch.where(x == 0, torch.ones_like(x), x)  # no 1/0 in the branch not taken
+                exact = torch.special.i0e(safe) - torch.special.i1e(safe) * (torch.sign(safe) + 1 / safe)
+                return g * torch.where(x == 0, 0.5 + slope * x, exact)
+
+        return lambda x: I1e.apply(x).sum()
+
+    assert compare.check(i1e_with_second_derivative_at_0(0.0), (x,), samples=0).status == "convention"
+    wrong = compare.check(i1e_with_second_derivative_at_0(2.0), (x,), samples=0)
+    assert wrong.status == "disagree", str(wrong)

@@ -160,6 +160,16 @@ def _classify(value, pieces: dict, s, v, order: int) -> tuple[int | None, list, 
     if continuous and rising == -1 and all(c is not None and c <= 0 for c in curv.values()):
         return 3, [interval_min_norm(right, left)], f"concave there ({slopes_text})"
     shape = "neither convex nor concave there" if continuous else "not continuous there"
+    if continuous and rising in (1, -1):
+        # A kink whose sides curve against it (i1e' = 1/2 - |x| + 15/16 x² + ... at 0: slopes 1 | -1, each
+        # side convex): not concave on any neighbourhood, but the kink alone is, and its generalized
+        # gradient [-1, 1] is the super-gradients' set there: rule 3's (or 2's) least-norm value is as
+        # much PyTorch's reading as rule 4's one-sided values, and a backward may give either.
+        low, high = (left, right) if rising == 1 else (right, left)
+        kind, rule = ("convex", 2) if rising == 1 else ("concave", 3)
+        allowed = distinct([left, right, interval_min_norm(low, high)])
+        if len(allowed) == 3:  # where the least-norm value is a side's, rule 4's text says it all
+            return 4, allowed, f"{shape} ({slopes_text}), its kink alone {kind}: rule {rule}'s least-norm value too"
     return 4, distinct([left, right]), f"{shape} ({slopes_text})"
 
 
