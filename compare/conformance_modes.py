@@ -121,6 +121,14 @@ def _hessian(prep: Prepared, gradient: dict, u: torch.Tensor) -> tuple[str, np.n
     return ("full", values[0]) if full else ("directional", values[0, :, 0])
 
 
+def _reaches_past(t: torch.Tensor) -> bool:
+    """Is `t` laid out in a storage larger than itself, or strided, or offset into it? Reverse mode models
+    such storage whole (`opdb_samples._symbolic_leaf`); the modes differentiate a function of plain
+    copies of the leaves, which would read other entries."""
+    whole = t.untyped_storage().nbytes() // t.element_size()
+    return t.numel() > 0 and (t.storage_offset() != 0 or whole != t.numel() or not t.is_contiguous())
+
+
 def check_sample_modes(op, sample, modes: tuple[str, ...], seed: int = 0) -> dict[str, ModeSample]:
     """Each of `modes` on one sample (see the module's docstring)."""
     prep = prepare(op, sample)
@@ -129,6 +137,12 @@ def check_sample_modes(op, sample, modes: tuple[str, ...], seed: int = 0) -> dic
     index, terms = differentiated(prep)
     if not wanted or not sum(t.numel() for t in prep.leaves) or not index:  # nothing to differentiate
         return {**found, **{m: ModeSample("runs") for m in wanted}}
+    if any(_reaches_past(t) for t in prep.leaves):
+        why = "an input is a view whose storage reaches past it (as_strided reads there): the modes run on copies"
+        return {**found, **{m: ModeSample("unsupported", why) for m in wanted}}
+    if any(torch.isnan(prep.real_out[k]).any() for k in index):  # (-7.6) ** -4.8: no real value, nor the loss
+        undefined = "the loss is NaN at the sample (an output has no real value): rule 5, any derivative"
+        return {**found, **{m: ModeSample("runs", undefined) for m in wanted}}
     inputs = {f"t{k}": t.detach() for k, t in enumerate(prep.leaves)}
     case = make_case(_loss_function(op, sample, prep, index), inputs=inputs, name=op.name)
     u = direction(inputs, seed)

@@ -6,10 +6,11 @@ import runpy
 
 import pytest
 import sympy
+import torch
 
 pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
-from compare import conformance  # noqa: E402
+from compare import conformance, conformance_modes  # noqa: E402
 from compare.conformance_bugs import BUGS, REPROS, recorded  # noqa: E402
 from compare.conformance_report import render, unrecorded  # noqa: E402
 from compare.opdb_record import MODES_RECORD, load_modes  # noqa: E402
@@ -78,3 +79,24 @@ def test_every_op_gives_what_the_record_says(ops, name):
     """The full run, one op a test: `pytest --conformance -n auto tests/test_conformance_modes.py`."""
     for found in conformance.check_op_modes(ops[name], SETTINGS):
         assert (found.status, found.detail) == (RECORD[(name, found.mode)].status, RECORD[(name, found.mode)].detail)
+
+
+def test_a_sample_where_the_function_has_no_real_value_is_rule_5_in_every_mode(ops):
+    """op_db's __rpow__ samples raise a negative base to a non-integer power: (-7.58) ** -4.83 has no real
+    value, torch gives NaN and so does the loss, so by rule 5 any derivative is allowed, in every mode."""
+    op = ops["__rpow__"]
+    sample = next(iter(op.sample_inputs("cpu", torch.float64, requires_grad=True)))
+    found = conformance_modes.check_sample_modes(op, sample, conformance_modes.MODES)
+    assert {m: r.status for m, r in found.items()} == {m: "runs" for m in conformance_modes.MODES}
+    assert all("rule 5" in r.detail for r in found.values())
+
+
+def test_a_view_whose_storage_reaches_past_it_is_not_judged_on_copies(ops):
+    """as_strided.partial_views' samples are views into a larger storage, which as_strided reads with its own
+    storage_offset; the modes differentiate a function of plain copies, which would read other entries and
+    report a difference that is not torch's: they say so instead of disagreeing."""
+    op = ops["as_strided.partial_views"]
+    for sample in list(op.sample_inputs("cpu", torch.float64, requires_grad=True))[:3]:
+        found = conformance_modes.check_sample_modes(op, sample, conformance_modes.MODES)
+        assert {r.status for r in found.values()} == {"unsupported"}, found
+        assert all("storage reaches past it" in r.detail for r in found.values())
