@@ -40,6 +40,38 @@ class Bug:
 
 
 BUGS: tuple[Bug, ...] = (
+    Bug("as_strided_scatter_backward", "as_strided_scatter's backward sends the input's gradient to the entries "
+        "the source overwrites", ("check_rev_over_rev", "check_fwd_over_rev", "check_batched_grad"),
+        ("as_strided_scatter",),
+        "as_strided_scatter(x, src, (2,), (1,), 0) is [src0, src1, x2, x3], so its sum's gradient in x is "
+        "[0, 0, 1, 1]; torch gives [1, 1, 0, 0] (reverse mode's record, docs/opdb.json, says the same; op_db "
+        "expects its gradcheck to fail)."),
+    Bug("hardsigmoid_float32_slope", "hardsigmoid's float64 derivative is 1/6 rounded to float32",
+        ("check_forward_ad", "check_batched_grad", "check_batched_forward_grad"), ("nn.functional.hardsigmoid",),
+        "hardsigmoid(x) = x / 6 + 1 / 2 on (-3, 3); torch's kernels multiply by 1.0f / 6.0f = 0.1666666716, "
+        "3e-8 relative off in float64, in reverse and forward mode alike."),
+    Bug("normal_zero_gradient", "torch.normal(mean, std)'s gradient in mean is 0, though its sample is mean + std z",
+        ("check_rev_over_rev", "check_batched_grad"), ("normal", "normal.number_mean"),
+        "with the draw z fixed the sample is m + s z, whose derivative in m is 1; torch gives 0 (op_db skips the "
+        "test: 'Gradients are incorrect!'). Reverse over reverse sees it through the backward's Jᵀ1."),
+    Bug("nested_jvp_solve", "nested jvps of linalg.solve give half the second derivative", ("check_fwd_over_fwd",),
+        ("linalg.solve", "linalg.solve_ex"),
+        "x = A⁻¹b: along E, d²x = 2 A⁻¹E A⁻¹E x by hand, computed in the repro with torch.linalg.inv: 0.0752, "
+        "where nested jvps give 0.0376."),
+    Bug("nested_jvp_batch_norm", "nested jvps of batch norm in training (and instance norm, which runs it) give "
+        "wrong second derivatives", ("check_fwd_over_fwd",),
+        ("native_batch_norm", "_native_batch_norm_legit", "nn.functional.batch_norm", "nn.functional.instance_norm"),
+        "the function is smooth; differentiating torch's own gradient, by a jvp and by central differences, "
+        "agrees to 1e-6 (about 0 for the repro's batch norm), and nested jvps give 16.66 (instance norm: the sign "
+        "flipped)."),
+    Bug("nested_jvp_householder_product", "nested jvps of householder_product give a wrong second derivative",
+        ("check_fwd_over_fwd",), ("linalg.householder_product",),
+        "the function is smooth; a jvp of torch's gradient and central differences of it agree on 7.5565, nested "
+        "jvps give 7.2016."),
+    Bug("masked_logaddexp_double_backward", "masked.logaddexp's second derivatives are NaN where an entry is masked "
+        "out", ("check_rev_over_rev",), ("masked.logaddexp",),
+        "an entry whose other operand is masked out is the kept operand itself, so every second derivative "
+        "through it is 0 and every output is finite; torch's Hessian has NaN in the mixed block."),
     Bug("nested_jvp_det", "nested jvps of a determinant are wrong: d²det/dA₀₀² comes out 1.28 where it is 0",
         ("check_fwd_over_fwd",), ("linalg.det", "det"),
         "det A = a00 a11 - a01 a10 is linear in each entry, so every second derivative along one entry is 0; "
