@@ -10,7 +10,7 @@ must equal torch's forward, and the exact gradient of a real loss of the outputs
 both by `verdict.measure` (an output in its own dtype's tolerance, a
 gradient in float64's). The loss is the sum of every floating output's
 entries plus, for a complex output w = u + i v, a sum of a u + b v with
-small integer weights that vary along the output (`_loss_terms`): it sees
+small integer weights that vary along the output (`opdb_samples.loss_terms`): it sees
 both parts, so a meaning wrong in either part changes the gradient. A
 complex output's forward is compared part by part, u and v each exactly
 (in the tolerance of its parts' dtype, float64 for complex128). The inputs
@@ -54,11 +54,8 @@ from .conformance_modes import MODES, ModeSample, check_sample_modes
 from .modes import SECOND_ORDER
 from .opdb_record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load  # noqa: F401  (STATUSES: the API)
 from .symbolic import UnsupportedOp
-from .opdb_samples import (_coarsest, _differentiable, _finite_symbols, _forward_differs, _state,  # noqa: F401
-                           _symbolic_leaf, _where, differentiated, evaluated, loss, loss_terms, point_kinks, prepare,
-                           samples, tensors)
-
-_samples, _loss, _loss_terms = samples, loss, loss_terms  # the names tests/test_opdb*.py know them by
+from .opdb_samples import _coarsest, _differentiable, _forward_differs, _where, differentiated, evaluated, loss, \
+    point_kinks, prepare, samples
 
 __all__ = ["OpResult", "ModeResult", "Settings", "STATUSES", "MODES", "opinfos", "check_op", "check_op_modes", "run",
            "render_table", "load", "EXPECTED"]

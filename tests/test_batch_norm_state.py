@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import compare
-from compare import conformance
+from compare import conformance, opdb_samples
 from compare.records import AGREE, DISAGREE
 
 g = torch.Generator().manual_seed(2)
@@ -65,7 +65,7 @@ def test_op_db_state_is_a_constant_copy_taken_before_the_real_run():
     from torch.testing._internal.opinfo.core import SampleInput
 
     sample = SampleInput(x, args=(mean, var), kwargs={"training": True, "momentum": 0.5})
-    state = conformance._state(sample, [x])
+    state = opdb_samples._state(sample, [x])
     assert [t is mean or t is var for t, _ in state] == [True, True]
     F.batch_norm(x, mean, var, training=True, momentum=0.5)
     assert [list(v) for _, v in state] == [[0, 0], [1, 1]]  # the values the real run started from

@@ -10,7 +10,7 @@ import sympy
 
 pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
-from compare import conformance  # noqa: E402
+from compare import conformance, opdb_samples  # noqa: E402
 from compare.sym import detach  # noqa: E402
 from compare.symbolic import MEANINGS  # noqa: E402
 from compare.symbolic.complexes import from_parts, imaginary_part, real_part  # noqa: E402
@@ -87,7 +87,7 @@ def test_the_loss_sees_both_parts():
     import torch
 
     w = torch.tensor([1.0 + 2.0j, -3.0 + 0.5j], dtype=torch.complex128)
-    assert conformance._loss(w).item() == 1 * 1 + 1 * 2 + 2 * -3 + 2 * 0.5  # weights 1, 2 on each part
-    terms = conformance._loss_terms(np.array([sympy.Integer(1) + 2 * sympy.I, sympy.Integer(-3) + sympy.I / 2],
+    assert opdb_samples.loss(w).item() == 1 * 1 + 1 * 2 + 2 * -3 + 2 * 0.5  # weights 1, 2 on each part
+    terms = opdb_samples.loss_terms(np.array([sympy.Integer(1) + 2 * sympy.I, sympy.Integer(-3) + sympy.I / 2],
                                              dtype=object), w)
     assert sum(terms) == -2

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import compare
-from compare import conformance
+from compare import conformance, opdb_samples
 from compare.records import AGREE, CONVENTION
 from compare.symbolic import MEANINGS, SymTensor, UnsupportedOp, exprs_of
 from compare.symbolic import selections
@@ -162,7 +162,7 @@ def test_a_wrong_mode_is_caught(ops):
 def test_an_infinite_sample_entry_is_a_constant():
     """The harness makes no symbol of an infinite entry: a real symbol is finite."""
     t = torch.tensor([1.0, float("-inf")], dtype=torch.float64)
-    out = conformance._finite_symbols(np.array(sympy.symbols("a b", real=True), dtype=object), t)
+    out = opdb_samples._finite_symbols(np.array(sympy.symbols("a b", real=True), dtype=object), t)
     assert out[0] == sympy.Symbol("a", real=True) and out[1] is sympy.S.NegativeInfinity
 
 
