@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = {"samples": "samples", "loop_bound": "loop_bound", "--samples": "samples", "--compare-samples": "samples",
          "--loop-bound": "loop_bound"}
 """Parameters, fields, keywords and command-line options that carry one of the two defaults."""
-OTHER_DECISIONS = {"compare.conformance": "how many of op_db's samples of an op are run",
+OTHER_DECISIONS = {"compare.conformance.run": "how many of op_db's samples of an op are run",
                    "compare.explore.feasible": "the random draws that estimate a region's probability"}
 """Modules whose `samples` is another decision, and which."""
 

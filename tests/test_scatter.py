@@ -272,7 +272,7 @@ def test_embedding_bag_max_returns_the_rows_of_the_maxima():
 
 # -- the conformance run: a view's storage, mixed precision, and a wrong meaning caught ----------------
 def test_a_view_input_gets_a_model_of_its_whole_storage():
-    from compare.opdb_samples import _symbolic_leaf
+    from compare.conformance.samples import _symbolic_leaf
     from compare.symbolic.shapes import _storage
 
     base = torch.arange(20, dtype=torch.float64)
@@ -283,14 +283,14 @@ def test_a_view_input_gets_a_model_of_its_whole_storage():
 
 
 def test_a_less_precise_input_sets_the_tolerance():
-    from compare.opdb_samples import _coarsest
+    from compare.conformance.samples import _coarsest
 
     assert _coarsest([torch.float64, torch.float32]) is torch.float32
     assert _coarsest([torch.float64]) is torch.float64
 
 
 def test_the_conformance_run_catches_a_wrong_scatter_reduce(monkeypatch):
-    from compare import conformance
+    from compare.conformance import run as conformance
 
     right = MEANINGS[_key("aten.scatter_reduce.two")]
     op = next(o for o in conformance.opinfos() if conformance._name(o) == "scatter_reduce.mean")

@@ -22,20 +22,20 @@ import numpy as np
 import torch
 from torch.utils._pytree import tree_map
 
-from .exact import differentiate, jets
+from ..exact import differentiate, jets
 
-from .exact.evaluate import evaluate
-from .exact.ball import Unsupported
-from .case import make_case
-from .context import CaseRun
-from .judge import kinks
-from .judge.mode_common import Reference
-from .judge.modes import check_modes
-from .modes import LABELS, NOT_RUN, Modes
-from .numeric.oracles import HESSIAN_LIMIT, direction
-from .opdb_samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
-from .records import AGREE, CONVENTION, DISAGREE
-from .exact.sym import exact
+from ..exact.evaluate import evaluate
+from ..exact.ball import Unsupported
+from ..case import make_case
+from ..context import CaseRun
+from ..judge import kinks
+from ..judge.mode_common import Reference
+from ..judge.modes import check_modes
+from ..modes import LABELS, NOT_RUN, Modes
+from ..numeric.oracles import HESSIAN_LIMIT, direction
+from .samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
+from ..records import AGREE, CONVENTION, DISAGREE
+from ..exact.sym import exact
 
 __all__ = ["MODES", "OPDB_TESTS", "ModeSample", "unsupported", "check_sample_modes"]
 
@@ -69,7 +69,7 @@ class ModeSample:
     """One sample in one mode."""
 
     status: str
-    """"runs", "disagrees", "unsupported" or "error" (as `compare.opdb_record.STATUSES`)."""
+    """"runs", "disagrees", "unsupported" or "error" (as `compare.conformance.record.STATUSES`)."""
     detail: str = ""
 
 

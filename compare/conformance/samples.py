@@ -4,7 +4,7 @@
     prepare(op, sample)    -> the sample run on real tensors and on symbolic ones (`Prepared`)
 
 `compare.conformance` judges reverse mode from a `Prepared`,
-`compare.conformance_modes` every other mode. See compare/conformance.py's
+`compare.conformance.modes` every other mode. See compare/conformance.py's
 docstring for how leaves, constants and the loss are made.
 """
 from __future__ import annotations
@@ -19,15 +19,15 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from .exact import evaluate
-from .explore import ByValue
-from .judge import kinks
-from .judge.verdict import measure
-from .exact.sym import exact, input_symbols
-from .symbolic import BRANCH, MEANINGS, SymTensor, exprs_of, recording
-from .symbolic.complexes import imaginary_part, real_part
-from .symbolic.draws import RANDOM_OPS, seeded
-from .symbolic.registry import ufunc
+from ..exact import evaluate
+from ..explore import ByValue
+from ..judge import kinks
+from ..judge.verdict import measure
+from ..exact.sym import exact, input_symbols
+from ..symbolic import BRANCH, MEANINGS, SymTensor, exprs_of, recording
+from ..symbolic.complexes import imaginary_part, real_part
+from ..symbolic.draws import RANDOM_OPS, seeded
+from ..symbolic.registry import ufunc
 
 __all__ = ["Prepared", "prepare", "symbolic", "point_kinks", "differentiated", "evaluated", "samples", "tensors",
            "loss", "loss_terms", "call", "processed", "DRAW_SEED"]
