@@ -12,6 +12,7 @@ from .case import Case
 from .modes import Modes
 from .exact.tape import Tape
 from .judge.basis import Basis
+from .plan import Plan
 from .points import tensor_point
 from .sym import exact
 
@@ -36,6 +37,9 @@ class CaseRun:
     """Second derivatives are checked (some second-order mode is on)."""
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
+    plan: Plan
+    """What is computed in full and what along `u` (`plan.decide`, from the inputs' sizes): every stage
+    reads it, none decides it again."""
     modes: Modes = Modes()
     """The modes the case is checked in (`compare.modes.resolve`: the run's and the case's own)."""
     w: torch.Tensor | None = None

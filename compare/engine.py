@@ -45,6 +45,7 @@ from .numeric import oracles
 from .numeric.modes import cotangent
 from .pieces import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites,
                      on_tree)
+from .plan import decide
 from .point import check_point
 from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
@@ -284,6 +285,7 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
     shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     return CaseRun(case=case, dtype=next(iter(case.inputs.values())).dtype, symbols=symbols, seed=seed, u=u,
                    second=settings.modes.second_order and bool(exploration.pieces), reverse=reverse,
+                   plan=decide(s.size for s in symbols.values()),
                    modes=settings.modes, w=None if scalar else cotangent(shape, seed), oracles=settings.oracles,
                    asked=frozenset(k for k, v in case.modes.items() if v))
 
@@ -375,7 +377,7 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,
-                      hessian_note=hessian_note(run.modes, _scalar(exploration), pieces, case.inputs), shown=shown,
+                      hessian_note=hessian_note(run, _scalar(exploration), pieces), shown=shown,
                       modes=run.modes.on(), **base)
 
 

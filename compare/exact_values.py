@@ -9,7 +9,7 @@ from . import derive, extended, jets
 from .ball import Unsupported
 from .context import CaseRun
 from .exact.values import graph_values
-from .pieces import full_hessian, second_order_gradient
+from .pieces import second_order_gradient
 from .records import PieceResult
 
 __all__ = ["Exact", "Check", "exact_values", "local_hessian"]
@@ -122,6 +122,6 @@ def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.nda
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
     local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
              for n, g in second_order_gradient(result).items()}
-    if full_hessian(sum(syms.size for syms in run.symbols.values())):
+    if run.plan.full_hessian:
         return "full", derive.evaluate(derive.hessian(local, run.symbols), run.at(point))
     return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))

@@ -24,7 +24,7 @@ from .judge.oracles import oracle_answers
 from .judge.status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
                            path_error, undefined_status)
 from .judge.verdict import agreeing, combine, measure, measure_each
-from .pieces import Derived, full_hessian
+from .pieces import Derived
 from .sym import exact
 from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
 
@@ -170,8 +170,8 @@ def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
 def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
     """The gradient and Hessian of wᵀ out at a point where they are taken by continuity (as for a scalar
     output: `continuity.at_point` on wᵀ out itself), with w's values; None where there are more than
-    `HESSIAN_LIMIT` Hessian entries (its second derivatives are then not continued)."""
-    if not full_hessian(sum(s.size for s in run.symbols.values())):
+    `HESSIAN_LIMIT` Hessian entries (`plan.Plan.hessian`: its second derivatives are then not continued)."""
+    if not run.plan.full_hessian:
         return None
     weights = [exact(x) for x in run.w.reshape(-1).tolist()]
     scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)

@@ -54,7 +54,7 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, ki
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
                                            errors_by_input=by_input64, note=_ruled(by_input64) if ruled else ""))}
-    directional = sum(t.numel() for t in tensors.values()) > oracles.FULL_LIMIT
+    directional = not run.plan.columns
     want = exact_grad
     if directional:  # the exact derivative along u, to compare with forward mode's and FD's
         flat = np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols])
@@ -91,7 +91,7 @@ def _forward(run: CaseRun, tensors, wanted, mode: str, seen, rule: Callable | No
     mode already ran them."""
     try:
         fwd = oracles.from_columns(columns[0], tensors, columns[1]) if columns is not None \
-            else oracles.forward_mode(run.case.fn, tensors, u=run.u)
+            else oracles.forward_mode(run.case.fn, tensors, u=run.u, columns=run.plan.columns)
     except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"forward mode failed: {one_line(exc, run.case.file)}"))
@@ -122,7 +122,7 @@ def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note="an input is infinite here: a finite step cannot move it (-inf + h = -inf)"))
     try:
-        fd = oracles.finite_difference(run.case.fn, tensors, u=run.u)
+        fd = oracles.finite_difference(run.case.fn, tensors, u=run.u, columns=run.plan.columns)
     except Exception as exc:
         return Found(OracleResult(values=None, errors=None, mode=mode,
                                   note=f"finite differences failed: {one_line(exc, run.case.file)}"))
