@@ -27,13 +27,12 @@ from .ball import Unsupported
 from .case import make_case
 from .context import CaseRun
 from .judge import kinks
-from .judge.mode_common import Reference
 from .judge.modes import check_modes
 from .modes import LABELS, NOT_RUN, Modes
 from .numeric.oracles import direction
 from .opdb_samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
 from .plan import decide
-from .records import AGREE, CONVENTION, DISAGREE
+from .records import AGREE, CONVENTION, DISAGREE, Reference
 
 __all__ = ["MODES", "OPDB_TESTS", "ModeSample", "unsupported", "check_sample_modes"]
 
@@ -85,7 +84,7 @@ def _loss_function(op, sample, prep: Prepared, index: list[int]):
 
 
 def _kink(prep: Prepared, index: list[int], terms: np.ndarray, second: bool) -> kinks.Kink | None:
-    """The sample's kink, as `judge.status.find_kink` finds a case's (a sample has no branches of its own)."""
+    """The sample's kink, as `judge.point_status.find_kink` finds a case's (a sample has no branches of its own)."""
     at = point_kinks(prep, index, terms, second)
     if at is None:
         return None

@@ -11,7 +11,7 @@ import torch
 from .case import Case
 from .modes import Modes
 from .exact.tape import Tape
-from .judge.basis import Basis
+from .basis import Basis
 from .plan import Plan
 from .points import tensor_point
 from .sym import exact
@@ -52,7 +52,7 @@ class CaseRun:
     and `modes.NOT_RUN` where it is only the run's default."""
     basis: Basis = Basis()
     """What each derivative is compared on: structured inputs' directions, the precision each input's
-    computation ran in (`judge.basis`), from what the symbolic runs observed."""
+    computation ran in (`compare.basis`), from what the symbolic runs observed."""
     tape: "Tape | None" = None
     """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.tape`); None
     where it runs as trees."""

@@ -30,14 +30,14 @@ import sympy
 import torch
 
 from . import numeric, wirtinger
+from .basis import basis
 from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
 from .exact.tape import Tape, TreeTooLarge, graph, watching
-from .exact_values import Check, exact_values
+from .exact_values import PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
-from .judge.basis import basis
 from .outputs import differentiated_outputs
 from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .modes import Modes, resolve
@@ -291,7 +291,7 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
 
 
 def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
-    """`run` with what its comparisons are held to (`judge.basis`), and its direction `u` moved onto the
+    """`run` with what its comparisons are held to (`compare.basis`), and its direction `u` moved onto the
     structured inputs' directions. `seen64`: the float64 replays' observations (None: the case's dtype
     is float64, and its own runs are the float64 run's); `outputs_note`: which outputs are checked,
     for a function that returns several ("" otherwise)."""
@@ -311,7 +311,7 @@ def _scalar(exploration) -> bool:
 
 
 def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict],
-             checks: list[Check]) -> tuple[list[Derived], Observed | None]:
+             checks: list[PointToCheck]) -> tuple[list[Derived], Observed | None]:
     """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin;
     and what the float64 replays observed (None where the case's dtype is float64: there are none).
     A piece kept on the graph with a check on a kink of one of its nodes is derived as a tree instead."""
@@ -339,18 +339,18 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
 
 
 def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str],
-            oracles: bool) -> list[Check]:
+            oracles: bool) -> list[PointToCheck]:
     """The example and samples, a point inside each piece of a case with branches, then the shown points.
 
     Forward mode and finite differences decide no status: they run where a reader looks for them,
     the example, the samples and the shown points, not at the point found inside every piece, and
     nowhere without `oracles`."""
-    def at(i: int, origin: str) -> list[Check]:  # none for a point outside the function's domain
+    def at(i: int, origin: str) -> list[PointToCheck]:  # none for a point outside the function's domain
         k = exploration.point_pieces[i]
-        return [] if k is None else [Check(origin, k, exact_points[i], informs=oracles)]
+        return [] if k is None else [PointToCheck(origin, k, exact_points[i], informs=oracles)]
 
     checks = [c for i, origin in enumerate(users) for c in at(i, origin)]
-    checks += [Check(f"piece {k + 1}", k, piece.witness, informs=False)
+    checks += [PointToCheck(f"piece {k + 1}", k, piece.witness, informs=False)
                for k, piece in enumerate(exploration.pieces) if piece.decisions and piece.witness is not None]
     return checks + [c for i, origin in enumerate(shown, start=len(users)) for c in at(i, origin)]
 

@@ -24,7 +24,7 @@ from ..numeric.runs import cast_up_on_mixed_dtypes
 from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
 from . import failures
 from .mode_common import At, Quantity, judged, replaced, sum_tolerance
-from .status import forward_mismatch
+from .point_status import forward_mismatch
 from .verdict import agreeing
 
 __all__ = ["CHECKS"]

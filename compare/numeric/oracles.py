@@ -23,10 +23,11 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from ..errors import one_line
 from ..plan import decide
 from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, as_array, autograd_run, cast_up_on_mixed_dtypes
 
-__all__ = ["BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
+__all__ = ["Gathered", "gather", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "from_columns",
            "finite_difference", "autograd_hessian", "autograd_hvp",
            "gradient_and_hessian"]
@@ -72,6 +73,39 @@ def _unflat(vector: torch.Tensor, names, shapes) -> dict[str, torch.Tensor]:
         out[n] = vector[at:at + size].reshape(s)
         at += size
     return out
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Forward mode's and finite differences' answers at one point, or why each has none."""
+
+    forward: Numbers | None
+    """Forward mode's answer (None where it failed)."""
+    forward_note: str
+    """Why forward mode has no answer ("" where it has one)."""
+    fd: Numbers | None
+    """Finite differences' answer (None where they failed or cannot step)."""
+    fd_note: str
+    """Why finite differences have no answer ("" where they have one)."""
+
+
+def gather(fn: Callable, point: Mapping[str, torch.Tensor], u: torch.Tensor, columns: bool, *,
+           ran: tuple | None = None, file: str | None = None) -> Gathered:
+    """Forward mode and finite differences at `point`, along `u` unless `columns` (the case's plan).
+    `ran`: (forward mode's Jacobian columns (m, n), the output's shape) where a checked mode already ran
+    them; `file`: the case's file, which a failure's one-line message names."""
+    try:
+        fwd, fwd_note = (from_columns(ran[0], point, ran[1]) if ran is not None
+                         else forward_mode(fn, point, u=u, columns=columns)), ""
+    except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
+        fwd, fwd_note = None, f"forward mode failed: {one_line(exc, file)}"
+    if not all(bool(torch.isfinite(t).all()) for t in point.values()):
+        return Gathered(fwd, fwd_note, None,
+                        "an input is infinite here: a finite step cannot move it (-inf + h = -inf)")
+    try:
+        return Gathered(fwd, fwd_note, finite_difference(fn, point, u=u, columns=columns), "")
+    except Exception as exc:
+        return Gathered(fwd, fwd_note, None, f"finite differences failed: {one_line(exc, file)}")
 
 
 def direction(point: Mapping[str, torch.Tensor], seed: int) -> torch.Tensor:
@@ -120,8 +154,9 @@ def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int =
                  u: torch.Tensor | None = None, columns: bool | None = None) -> Numbers:
     """The gradient of out.sum() by forward mode: the columns J e_j, all in one vmapped jvp.
 
-    Where `columns` is false (by default, the plan of inputs of the point's size: `plan.decide`), or where vmap cannot run the case (a custom Function without
-    `setup_context`, a case that differentiates inside), the derivative along `u` (by default
+    Where `columns` is false (by default, the plan of inputs of the point's size: `plan.decide`), or
+    where vmap cannot run the case (a custom Function without `setup_context`, a case that
+    differentiates inside), the derivative along `u` (by default
     `direction(point, seed)`) by one jvp: a caller comparing it with another oracle passes the
     one direction both use.
     """
