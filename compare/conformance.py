@@ -48,7 +48,7 @@ from typing import Iterable, Sequence
 
 import torch
 
-from . import derive
+from .exact.differentiate import gradient
 from .judge.verdict import measure
 from .conformance_modes import MODES, ModeSample, check_sample_modes
 from .modes import SECOND_ORDER
@@ -121,7 +121,7 @@ def check_sample(op, sample) -> _Sample:
     total = sum(loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, prep.leaves, allow_unused=True)
     exact_grad = {n: evaluated(g, prep.point, prep.symbols)
-                  for n, g in derive.gradient(outputs, prep.symbols).items()}
+                  for n, g in gradient(outputs, prep.symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(prep.leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play

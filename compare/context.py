@@ -14,7 +14,7 @@ from .exact.tape import Tape
 from .basis import Basis
 from .plan import Plan
 from .points import tensor_point
-from .sym import exact
+from .exact.sym import exact
 
 __all__ = ["CaseRun"]
 

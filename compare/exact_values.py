@@ -7,13 +7,15 @@ from typing import Callable
 
 import numpy as np
 
-from . import derive, extended, jets
-from .ball import Unsupported
+from .exact import differentiate, evaluate, extended, jets
+
+from .exact.localize import localize
+from .exact.ball import Unsupported
 from .context import CaseRun
 from .exact.values import graph_values
 from .pieces import second_order_gradient
 from .records import PieceResult, Reference
-from .sym import as_expr, detach, release
+from .exact.sym import as_expr, detach, release
 
 __all__ = ["Exact", "PointToCheck", "exact_values", "local_hessian", "reference", "with_forward", "released_gradient"]
 
@@ -56,18 +58,18 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[PointToCh
             for i, value in zip(mine, _on_graph(run, piece, at)):
                 found[i] = value
             continue
-        grads = {n: derive.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
-        jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
+        grads = {n: evaluate.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
+        jacs = ({n: evaluate.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
-        outputs = derive.evaluate_many(piece.output, at, run.symbols)
+        outputs = evaluate.evaluate_many(piece.output, at, run.symbols)
         at_w = [run.at(p) for p in at]  # wᵀ out's derivatives hold the ω's of w
-        weighted = ({n: derive.evaluate_many(g, at_w, run.symbols) for n, g in piece.weighted.items()}
+        weighted = ({n: evaluate.evaluate_many(g, at_w, run.symbols) for n, g in piece.weighted.items()}
                     if piece.weighted is not None else None)
         hessians = [None] * len(at)
         if run.second and piece.weighted is not None:
             hessians = _weighted_hessians(run, piece, at_w)
         elif run.second and piece.hessian is not None:
-            hessians = derive.evaluate_many(piece.hessian, at_w, {})
+            hessians = evaluate.evaluate_many(piece.hessian, at_w, {})
         elif run.second and piece.hessian_mode == "directional":
             hessians = extended.hessian_vectors(second_order_gradient(piece), run.symbols, run.exact_u(), at_w)
         for row, i in enumerate(mine):
@@ -102,10 +104,10 @@ def _decide(run: CaseRun, piece: PieceResult, at: list[dict], values: np.ndarray
     rows = sorted(set(np.nonzero(undecided)[1]))
     gradient = {n: g for n, g in piece.weighted.items()}
     if piece.hessian_mode == "full":
-        exprs = derive.hessian(gradient, run.symbols)[rows]
-        found = derive.evaluate_many(exprs, at, {})  # (points, rows, n)
+        exprs = differentiate.hessian(gradient, run.symbols)[rows]
+        found = evaluate.evaluate_many(exprs, at, {})  # (points, rows, n)
     else:
-        found = derive.hessian_vector_values(gradient, run.symbols, run.exact_u(), at)[:, rows, None]
+        found = differentiate.hessian_vector_values(gradient, run.symbols, run.exact_u(), at)[:, rows, None]
     for r, row in enumerate(rows):
         values[:, row, :] = np.where(undecided[:, row, :], found[:, r, :], values[:, row, :])
 
@@ -123,11 +125,11 @@ def _on_graph(run: CaseRun, piece: PieceResult, at: list) -> list[Exact]:
 
 def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
-    local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
+    local = {n: np.vectorize(lambda e: localize(e, point), otypes=[object])(g)
              for n, g in second_order_gradient(result).items()}
     if run.plan.full_hessian:
-        return "full", derive.evaluate(derive.hessian(local, run.symbols), run.at(point))
-    return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))
+        return "full", evaluate.evaluate(differentiate.hessian(local, run.symbols), run.at(point))
+    return "directional", evaluate.evaluate(differentiate.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))
 
 
 def _flat(values: dict, names) -> np.ndarray:
@@ -177,8 +179,8 @@ def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bo
         return (shape, run.basis.hessian(np.asarray(values))), ""
     values = exact.hessian
     if values is None:
-        values = derive.evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
-            derive.hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
+        values = evaluate.evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
+            differentiate.hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
                                          run.symbols, run.exact_u(), [run.at(point)])[0]
     return (result.hessian_mode, run.basis.hessian(np.asarray(values))), ""
 
@@ -189,5 +191,5 @@ def released_gradient(run: CaseRun, output: np.ndarray, point) -> Callable[[], d
     only where they disagree); None where it holds none."""
     if not any(as_expr(o).has(detach) for o in output.flat):
         return None
-    return lambda: {n: derive.evaluate(g, point) for n, g in
-                    derive.gradient(np.vectorize(release, otypes=[object])(output), run.symbols).items()}
+    return lambda: {n: evaluate.evaluate(g, point) for n, g in
+                    differentiate.gradient(np.vectorize(release, otypes=[object])(output), run.symbols).items()}

@@ -14,7 +14,9 @@ import numpy as np
 import sympy
 import torch
 
-from . import derive
+from .exact import differentiate, localize
+
+from .exact.shapes import renamed_shape
 from .context import CaseRun
 from .exact.kinked import at_a_kink
 from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
@@ -25,7 +27,7 @@ from .judge import claims, kinks
 from .judge.kinks.located import on_equality
 from .plan import HESSIAN_LIMIT
 from .records import PieceResult
-from .sym import as_expr, nograd, release_nograd
+from .exact.sym import as_expr, nograd, release_nograd
 from .symbolic import SymTensor, recording
 
 __all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "derive_piece", "float64_piece", "kink_sites",
@@ -126,11 +128,11 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
         return _on_graph(run, output)
     full = run.plan.jacobian(output.shape)
     if run.w is not None and output.ndim and (run.second or (run.modes.check_batched_grad and not full)):
-        grad, jac, weighted = derive.weighted_gradients(output, run.symbols, run.w_symbols(), full)
+        grad, jac, weighted = differentiate.weighted_gradients(output, run.symbols, run.w_symbols(), full)
     elif full:
-        (grad, jac), weighted = derive.gradient_and_jacobian(output, run.symbols), None
+        (grad, jac), weighted = differentiate.gradient_and_jacobian(output, run.symbols), None
     else:
-        grad, jac, weighted = derive.gradient(output, run.symbols), None, None
+        grad, jac, weighted = differentiate.gradient(output, run.symbols), None, None
     hess = mode = None
     if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`exact_values`)
         mode = run.plan.hessian
@@ -237,7 +239,7 @@ def extendable(piece: Piece) -> bool:
     zero: dict = {}  # `is_zero` asks SymPy's assumptions (0.1 ms each): once per base up to renaming
 
     def zero_base(base: sympy.Expr) -> bool:
-        key = derive.renamed_shape(base)
+        key = renamed_shape(base)
         if key not in zero:
             zero[key] = bool(base.is_zero)
         return zero[key]
@@ -248,11 +250,11 @@ def extendable(piece: Piece) -> bool:
 
 def _hessian(run: CaseRun, grad: dict) -> tuple[np.ndarray | None, str]:
     """(the exact Hessian over all input entries, "full"), or (None, "directional") where the plan
-    takes H v: it is then evaluated from the gradient at each point (`derive.hessian_vector_values`),
+    takes H v: it is then evaluated from the gradient at each point (`differentiate.hessian_vector_values`),
     never built as n expressions; or (None, "local") where the plan takes it at each point
     (`exact_values.local_hessian`)."""
-    mode = run.plan.piece_hessian((e for g in grad.values() for e in g.flat), derive.LOCALIZED)
-    return (derive.hessian(grad, run.symbols) if mode == "full" else None), mode
+    mode = run.plan.piece_hessian((e for g in grad.values() for e in g.flat), localize.LOCALIZED)
+    return (differentiate.hessian(grad, run.symbols) if mode == "full" else None), mode
 
 
 def hessian_note(run: CaseRun, scalar: bool, pieces) -> str:

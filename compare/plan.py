@@ -14,7 +14,7 @@ from typing import Iterable
 
 import sympy
 
-from .sym import as_expr
+from .exact.sym import as_expr
 
 __all__ = ["Plan", "decide", "FULL_LIMIT", "HESSIAN_LIMIT", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS"]
 
@@ -29,7 +29,7 @@ JACOBIAN_LIMIT = 400
 
 LOCAL_HESSIAN_OPS = 200
 """Size (SymPy operations, all gradient entries together) above which a gradient with kinked
-heads (Max, Abs, Heaviside) gets its Hessian point by point, from `derive.localize`."""
+heads (Max, Abs, Heaviside) gets its Hessian point by point, from `localize.localize`."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Plan:
 
     def piece_hessian(self, gradient: Iterable, localized: tuple) -> str:
         """A piece's Hessian mode from its gradient's entries: "local" where they hold one of the kinked
-        heads `localized` (`derive.LOCALIZED`) and are large (`diff` of a `Max` of many arguments, and of
+        heads `localized` (`exact.localize.LOCALIZED`) and are large (`diff` of a `Max` of many arguments, and of
         the `Heaviside`s it makes, takes seconds per entry), else the case's own (`hessian`)."""
         entries = list(gradient)
         if any(as_expr(e).has(*localized) for e in entries) and \

@@ -84,6 +84,9 @@ def _imports(prefix: str) -> dict[str, set[str]]:
             if name == prefix or name.startswith(prefix + ".")}
 
 
+DERIVING = ("compare.exact.differentiate", "compare.exact.evaluate", "compare.exact.localize")
+"""The exact stage's differentiation and evaluation."""
+
 RUNNERS = ("compare.numeric.oracles", "compare.exact_values", "compare.pieces", "compare.point", "compare.engine")
 """What runs torch's oracles or derives the exact values, or drives them: the judge is handed their numbers."""
 
@@ -97,7 +100,7 @@ def test_the_judge_runs_no_oracle_and_takes_no_exact_value():
 @pytest.mark.parametrize("module", ["compare.judge.forward_and_fd", "compare.judge.verdict",
                                     "compare.judge.point_status", "compare.judge.modes"])
 def test_these_judges_neither_derive_nor_evaluate(module):
-    assert {t for t in layout.imports(PACKAGE[module], PACKAGE) if _within(t, ["compare.derive"])} == set()
+    assert {t for t in layout.imports(PACKAGE[module], PACKAGE) if _within(t, DERIVING)} == set()
 
 
 @pytest.mark.parametrize("shared", ["compare.records", "compare.context", "compare.plan", "compare.tolerances",

@@ -32,7 +32,7 @@ import torch
 from .domain import describe, outside_domain, raise_site
 from .feasible import SAT, UNSAT, SolverAnswer, Feasibility
 from ..limits import EXPLORATION_BUDGET, LOOP_BOUND, ExplorationBudget
-from ..sym import truth
+from ..exact.sym import truth
 from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
 __all__ = ["Decision", "Piece", "Uncovered", "Raises", "Exploration", "ByValue", "explore", "run_symbolic",

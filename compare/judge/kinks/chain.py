@@ -18,8 +18,8 @@ import numpy as np
 import sympy
 import torch
 
-from ... import derive
-from ...sym import as_expr
+from ...exact.evaluate import evaluate
+from ...exact.sym import as_expr
 from ...symbolic.heads import Head
 from ...tolerances import Tolerance
 from ..verdict import agreeing, measure_all
@@ -194,7 +194,7 @@ class Chain:
                 v = self.value(exprs[idx], choice)
                 mask[idx] = bool(getattr(v, "has", lambda *_: False)(ANYTHING))
                 exact[idx] = sympy.nan if mask[idx] else v
-            got[name], free[name] = derive.evaluate(exact, {}), mask
+            got[name], free[name] = evaluate(exact, {}), mask
         return got, free
 
 
