@@ -30,14 +30,14 @@ import sympy
 import torch
 
 from . import numeric, wirtinger
+from .basis import basis
 from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
 from .exact.tape import Tape, TreeTooLarge, graph, watching
-from .exact_values import Check, exact_values
+from .exact_values import PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
-from .judge.basis import basis
 from .outputs import differentiated_outputs
 from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .modes import Modes, resolve
@@ -45,6 +45,7 @@ from .numeric import oracles
 from .numeric.modes import cotangent
 from .pieces import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites,
                      on_tree)
+from .plan import decide
 from .point import check_point
 from .progress import stage
 from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
@@ -284,12 +285,13 @@ def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
     shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     return CaseRun(case=case, dtype=next(iter(case.inputs.values())).dtype, symbols=symbols, seed=seed, u=u,
                    second=settings.modes.second_order and bool(exploration.pieces), reverse=reverse,
+                   plan=decide(s.size for s in symbols.values()),
                    modes=settings.modes, w=None if scalar else cotangent(shape, seed), oracles=settings.oracles,
                    asked=frozenset(k for k, v in case.modes.items() if v))
 
 
 def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
-    """`run` with what its comparisons are held to (`judge.basis`), and its direction `u` moved onto the
+    """`run` with what its comparisons are held to (`compare.basis`), and its direction `u` moved onto the
     structured inputs' directions. `seen64`: the float64 replays' observations (None: the case's dtype
     is float64, and its own runs are the float64 run's); `outputs_note`: which outputs are checked,
     for a function that returns several ("" otherwise)."""
@@ -309,7 +311,7 @@ def _scalar(exploration) -> bool:
 
 
 def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict],
-             checks: list[Check]) -> tuple[list[Derived], Observed | None]:
+             checks: list[PointToCheck]) -> tuple[list[Derived], Observed | None]:
     """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin;
     and what the float64 replays observed (None where the case's dtype is float64: there are none).
     A piece kept on the graph with a check on a kink of one of its nodes is derived as a tree instead."""
@@ -337,18 +339,18 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
 
 
 def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str],
-            oracles: bool) -> list[Check]:
+            oracles: bool) -> list[PointToCheck]:
     """The example and samples, a point inside each piece of a case with branches, then the shown points.
 
     Forward mode and finite differences decide no status: they run where a reader looks for them,
     the example, the samples and the shown points, not at the point found inside every piece, and
     nowhere without `oracles`."""
-    def at(i: int, origin: str) -> list[Check]:  # none for a point outside the function's domain
+    def at(i: int, origin: str) -> list[PointToCheck]:  # none for a point outside the function's domain
         k = exploration.point_pieces[i]
-        return [] if k is None else [Check(origin, k, exact_points[i], informs=oracles)]
+        return [] if k is None else [PointToCheck(origin, k, exact_points[i], informs=oracles)]
 
     checks = [c for i, origin in enumerate(users) for c in at(i, origin)]
-    checks += [Check(f"piece {k + 1}", k, piece.witness, informs=False)
+    checks += [PointToCheck(f"piece {k + 1}", k, piece.witness, informs=False)
                for k, piece in enumerate(exploration.pieces) if piece.decisions and piece.witness is not None]
     return checks + [c for i, origin in enumerate(shown, start=len(users)) for c in at(i, origin)]
 
@@ -375,7 +377,7 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,
-                      hessian_note=hessian_note(run.modes, _scalar(exploration), pieces, case.inputs), shown=shown,
+                      hessian_note=hessian_note(run, _scalar(exploration), pieces), shown=shown,
                       modes=run.modes.on(), **base)
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import compare
-from compare.judge.verdict import TOLERANCES, measure, ulp_distance
+from compare.judge.verdict import measure, ulp_distance
+from compare.tolerances import TOLERANCES
 
 inf, nan = math.inf, math.nan
 F64, F32 = torch.float64, torch.float32

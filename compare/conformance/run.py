@@ -10,7 +10,7 @@ must equal torch's forward, and the exact gradient of a real loss of the outputs
 both by `verdict.measure` (an output in its own dtype's tolerance, a
 gradient in float64's). The loss is the sum of every floating output's
 entries plus, for a complex output w = u + i v, a sum of a u + b v with
-small integer weights that vary along the output (`opdb_samples.loss_terms`): it sees
+small integer weights that vary along the output (`samples.loss_terms`): it sees
 both parts, so a meaning wrong in either part changes the gradient. A
 complex output's forward is compared part by part, u and v each exactly
 (in the tolerance of its parts' dtype, float64 for complex128). The inputs

@@ -13,40 +13,14 @@ import torch
 from ..context import CaseRun
 from ..modes import LABELS, SECOND_ORDER
 from ..numeric import modes as runs
-from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
+from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck, Reference
 from . import kinks
-from .verdict import TOLERANCES, Tolerance, measure
+from ..tolerances import TOLERANCES, Tolerance
+from .verdict import measure
 
-__all__ = ["Reference", "At", "Quantity", "judged", "at_kink", "sum_tolerance"]
+__all__ = ["At", "Quantity", "judged", "at_kink", "sum_tolerance"]
 
 _F64 = TOLERANCES[torch.float64]
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The exact values one point's modes are held to (float64, over the flat input entries)."""
-
-    output: np.ndarray
-    """The exact output (m,), rounded to float64."""
-    gradient: np.ndarray
-    """The gradient of out.sum() (n,)."""
-    weighted: np.ndarray | None
-    """The gradient of wᵀ out (n,): the gradient itself for a scalar output; None where it is not derived
-    (a non-scalar output on the traced graph)."""
-    jacobian: np.ndarray | None
-    """The Jacobian (m, n) where the piece has one (a scalar output's: its gradient as one row)."""
-    second: tuple[str, np.ndarray] | None
-    """("full", the Hessian of wᵀ out (n, n)) or ("directional", H u (n,)); None where not compared."""
-    second_note: str = ""
-    """Why second derivatives are not compared, where they are not."""
-    kink: object = None
-    """The point's kink (`judge.status.find_kink`: its rule and the rule's gradient), or None."""
-    forward: "Reference | None" = None
-    """Forward mode's own values where the output holds results made under `no_grad`, which forward-mode
-    AD differentiates through (`pieces.ForwardPiece`); None where they are these."""
-    mixed: tuple[str, np.ndarray] | None = None
-    """Forward over reverse's second derivatives there (the reverse gradient, released the same way,
-    differentiated); None where they are `second`."""
 
 
 @dataclass
@@ -75,7 +49,7 @@ class At:
 
     def on_basis(self, values: np.ndarray, axes: int = 1) -> np.ndarray:
         """Values over the flat input entries (on the last axis, and with `axes=2` on the first too)
-        projected onto structured inputs' directions, as the exact values are (`judge.basis`)."""
+        projected onto structured inputs' directions, as the exact values are (`compare.basis`)."""
         projection = self.run.basis.projection
         if projection is None:
             return values

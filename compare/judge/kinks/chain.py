@@ -21,7 +21,8 @@ import torch
 from ...exact.evaluate import evaluate
 from ...exact.sym import as_expr
 from ...symbolic.heads import Head
-from ..verdict import Tolerance, agreeing, measure_all
+from ...tolerances import Tolerance
+from ..verdict import agreeing, measure_all
 from .exact import ANYTHING, derivative_at, value_at
 from .local import analyse
 from .record import LocalRule

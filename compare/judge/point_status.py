@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..records import AGREE, CONVENTION, DISAGREE, ERROR
+from ..records import AGREE, CONVENTION, DISAGREE, ERROR, Errors
 from . import kinks
-from .verdict import FORWARD_TOLERANCE, Errors, Tolerance, measure
+from ..tolerances import FORWARD_TOLERANCE, Tolerance
+from .verdict import measure
 
 __all__ = ["Status", "path_error", "forward_mismatch", "undefined_status", "find_kink", "kink_status",
            "comparison_status", "UNDEFINED_RULE"]
