@@ -149,7 +149,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, LOOP_BOUND)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
     from .engine import explore_case
-    from .points import case_symbols, exact_point, sample_points
+    from .sampling import case_symbols, exact_point, sample_points
     from .load import load_file
 
     loaded = load_file(CASES_FILE)
@@ -344,8 +344,8 @@ def _phases(m: Measured) -> list[str]:
     lines = ["", "## Where the time goes", "",
               "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
               "timer around its function (exploration: `engine.explore_case`, the symbolic runs and z3; "
-              "derivation: `pieces.derive_piece`, gradients, Jacobians, Hessians and the claim; exact values: "
-              "`exact_values.exact_values`; forward mode + FD: `judge.oracles.oracle_answers`; the other "
+              "derivation: `pieces.derivatives.derive_piece`, gradients, Jacobians, Hessians and the claim; "
+              "exact values: `pieces.values.exact_values`; forward mode + FD: `at_point.oracle_answers`; the other "
               "modes: `judge.modes.check_modes`, every mode but reverse, the Hessians included). "
               "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
               "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]

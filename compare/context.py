@@ -13,7 +13,7 @@ from .modes import Modes
 from .exact.tape import Tape
 from .basis import Basis
 from .plan import Plan
-from .points import tensor_point
+from .sampling import tensor_point
 from .exact.sym import exact
 
 __all__ = ["CaseRun"]

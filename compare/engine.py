@@ -2,12 +2,12 @@
 
     check_case(case, seed=0, samples=4) -> CaseResult
 
-First `points`: the example, seeded samples and the points the case asks to show; then the
+First `sampling`: the example, seeded samples and the points the case asks to show; then the
 stages, numbered as the README's "How it works" and the packages number them:
-1. `explore`: the case's control flow as pieces, each with a point inside;
-2. `pieces`, then `exact_values`: each piece's exact derivatives and kink sites, their values at every point;
-3. `numeric` and 4. `judge`, point by point (`point`): autograd and the other oracles against the exact
-   values, and a status; the case's status is the worst of its points' (stage 5, `render`, is the CLI's).
+1. `explore/`: the case's control flow as pieces, each with a point inside;
+2. `pieces/`: each piece's exact derivatives and kink sites, then their values at every point;
+3. `numeric/` and 4. `judge/`, point by point (`at_point`): torch's numbers against the exact
+   values, and a status; the case's status is the worst of its points' (stage 5, `render/`, is the CLI's).
 
 A mismatch is a result (`disagree`); an exception from the case's own code
 is an `error` whose message names the file, the line and the cause.
@@ -35,7 +35,7 @@ from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
 from .exact.tape import Tape, TreeTooLarge, graph, watching
-from .exact_values import PointToCheck, exact_values
+from .pieces.values import PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
 from .outputs import differentiated_outputs
@@ -43,12 +43,12 @@ from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_
 from .modes import Modes, resolve
 from .numeric import oracles
 from .numeric.modes import cotangent
-from .pieces import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites,
-                     on_tree)
+from .pieces.derivatives import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note,
+                                 kink_sites, on_tree)
 from .plan import decide
-from .point import check_point
+from .at_point import check_point
 from .progress import stage
-from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
+from .sampling import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, OutsideRegion, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
 from .symbolic.draws import described, fixed_draw

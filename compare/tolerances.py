@@ -1,5 +1,5 @@
 """How far a computed value may be from the exact one, keyed by dtype: the data every comparison
-(`judge.verdict`) and every basis (`compare.basis`) reads. The rule they enter is `judge.verdict`'s."""
+(`compare.agreement`) and every basis (`compare.basis`) reads. The rule they enter is `compare.agreement`'s."""
 from __future__ import annotations
 
 from dataclasses import dataclass

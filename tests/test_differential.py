@@ -26,7 +26,7 @@ from compare.exact.differentiate import gradient
 from compare.exact.evaluate import evaluate
 from compare.exact.sym import exact, input_symbols
 from compare.symbolic import MEANINGS, SymTensor, exprs_of
-from compare.judge.verdict import measure
+from compare.agreement import measure
 
 F64 = torch.float64
 LIMIT = 1e3   # largest intermediate value kept

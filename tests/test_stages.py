@@ -87,7 +87,7 @@ def _imports(prefix: str) -> dict[str, set[str]]:
 DERIVING = ("compare.exact.differentiate", "compare.exact.evaluate", "compare.exact.localize")
 """The exact stage's differentiation and evaluation."""
 
-RUNNERS = ("compare.numeric.oracles", "compare.exact_values", "compare.pieces", "compare.point", "compare.engine")
+RUNNERS = ("compare.numeric.oracles", "compare.pieces.values", "compare.pieces", "compare.at_point", "compare.engine")
 """What runs torch's oracles or derives the exact values, or drives them: the judge is handed their numbers."""
 
 
@@ -97,7 +97,7 @@ def test_the_judge_runs_no_oracle_and_takes_no_exact_value():
     assert {name: t for name, t in found.items() if t} == {}
 
 
-@pytest.mark.parametrize("module", ["compare.judge.forward_and_fd", "compare.judge.verdict",
+@pytest.mark.parametrize("module", ["compare.judge.forward_and_fd", "compare.agreement",
                                     "compare.judge.point_status", "compare.judge.modes"])
 def test_these_judges_neither_derive_nor_evaluate(module):
     assert {t for t in layout.imports(PACKAGE[module], PACKAGE) if _within(t, DERIVING)} == set()
@@ -106,5 +106,5 @@ def test_these_judges_neither_derive_nor_evaluate(module):
 @pytest.mark.parametrize("shared", ["compare.records", "compare.context", "compare.plan", "compare.tolerances",
                                     "compare.basis", "compare.statuses"])
 def test_shared_records_import_no_stage_above_them(shared):
-    above = ("compare.judge", "compare.numeric", "compare.render", "compare.engine", "compare.point")
+    above = ("compare.judge", "compare.numeric", "compare.render", "compare.engine", "compare.at_point")
     assert sorted(t for t in layout.imports(PACKAGE[shared], PACKAGE) if _within(t, above)) == []

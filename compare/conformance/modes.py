@@ -27,7 +27,7 @@ from ..exact.evaluate import evaluate
 from ..exact.ball import Unsupported
 from ..case import make_case
 from ..context import CaseRun
-from ..judge import kinks
+from .. import kinks
 from ..judge.modes import check_modes
 from ..modes import LABELS, NOT_RUN, Modes
 from ..numeric.oracles import direction

@@ -22,7 +22,7 @@ the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
 at a kink, where autograd must give a gradient PyTorch's rules allow: the op
-runs again with its sites recorded, `compare.judge.kinks`), else
+runs again with its sites recorded, `compare.kinks`), else
 `unsupported` if one meets an ATen op with no meaning (`UnsupportedOp`), else
 `error` (any other exception, or a sample over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
@@ -49,7 +49,7 @@ from typing import Iterable, Sequence
 import torch
 
 from ..exact.differentiate import gradient
-from ..judge.verdict import measure
+from ..agreement import measure
 from .modes import MODES, ModeSample, check_sample_modes
 from ..modes import SECOND_ORDER
 from .record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load

@@ -25,7 +25,7 @@ from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
 from . import failures
 from .mode_common import At, Quantity, judged, replaced, sum_tolerance
 from .point_status import forward_mismatch
-from .verdict import agreeing
+from ..agreement import agreeing
 
 __all__ = ["CHECKS"]
 

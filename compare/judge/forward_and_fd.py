@@ -17,9 +17,9 @@ import torch
 
 from ..context import CaseRun
 from ..records import OracleResult
-from . import kinks
+from .. import kinks
 from ..tolerances import FD_TOLERANCE, Tolerance
-from .verdict import combine, measure_all, measure_each
+from ..agreement import combine, measure_all, measure_each
 
 __all__ = ["Found", "judge_oracles"]
 
@@ -43,7 +43,7 @@ def judge_oracles(run: CaseRun, gathered, exact_grad, reverse, kink=None, releas
     per-input Errors), forward, finite differences (`gathered`: `numeric.oracles.Gathered`). At a kink
     (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is.
     `released`: a callable giving the exact gradient with every detach() removed, where the piece's
-    output holds one (`exact_values.released_gradient`): forward mode and finite differences that match
+    output holds one (`pieces.values.released_gradient`): forward mode and finite differences that match
     it see through detach(); None where it has none."""
     grads64, by_input64 = reverse
     ruled = kink is not None and kink.first_order and kink.allowed is not None

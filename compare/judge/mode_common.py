@@ -14,9 +14,9 @@ from ..context import CaseRun
 from ..modes import LABELS, SECOND_ORDER
 from ..numeric import modes as runs
 from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck, Reference
-from . import kinks
+from .. import kinks
 from ..tolerances import TOLERANCES, Tolerance
-from .verdict import measure
+from ..agreement import measure
 
 __all__ = ["At", "Quantity", "judged", "at_kink", "sum_tolerance"]
 
@@ -74,7 +74,7 @@ _NOT_COMPARED = ("at a kink: PyTorch's rules give the derivatives of out.sum(), 
 
 @dataclass(frozen=True)
 class Quantity:
-    """What a mode's value is, as PyTorch's rules at a kink speak of it (`judge.kinks.allowed`)."""
+    """What a mode's value is, as PyTorch's rules at a kink speak of it (`kinks.allowed`)."""
 
     kind: str
     """"gradient" (of out.sum(), flat), "columns" (J's columns summed over the outputs: out.sum()'s
@@ -86,7 +86,7 @@ class Quantity:
     """For "along": the direction (n,), or one per value (k, n), flat over the input entries."""
     forward: bool = False
     """Computed by forward-mode AD through the ops' forward formulas (held to the rules as those give
-    them, `judge.kinks.PointKinks.forward`), not through their backward's."""
+    them, `kinks.PointKinks.forward`), not through their backward's."""
 
 
 def at_kink(at: "At", mode: str, quantity: Quantity | None) -> tuple[str, object, str, np.ndarray] | None:
@@ -94,7 +94,7 @@ def at_kink(at: "At", mode: str, quantity: Quantity | None) -> tuple[str, object
     exact value decides (a bare piece boundary: the piece's derivatives are those of the branch that ran).
 
     The one decision of every mode at a kink: its quantity is held to the values PyTorch's rules allow
-    there (`judge.kinks.allowed`, through the point's kinked sites), as reverse mode's gradient is; a
+    there (`kinks.allowed`, through the point's kinked sites), as reverse mode's gradient is; a
     quantity the rules do not speak of (`quantity` None: the second derivatives of wᵀ out) is not
     compared."""
     kink = at.ref.kink

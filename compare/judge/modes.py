@@ -4,7 +4,7 @@
     point_status(reverse, checks)                         -> the worst of the modes' statuses
 
 The exact values they are held to (`records.Reference`) come from the exact stage
-(`exact_values.reference`).
+(`pieces.values.reference`).
 
 Reverse mode is judged as it always was (`judge.point_status`); the other modes
 here (`first_order`, `second_order`), each in float64 on the case's own

@@ -14,21 +14,22 @@ import numpy as np
 import sympy
 import torch
 
-from .exact import differentiate, localize
+from ..exact import differentiate, localize
 
-from .exact.shapes import renamed_shape
-from .context import CaseRun
-from .exact.kinked import at_a_kink
-from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
-from .exact.tape import graph
-from .explore import Piece, run_symbolic
-from .explore.feasible import Feasibility
-from .judge import claims, kinks
-from .judge.kinks.located import on_equality
-from .plan import HESSIAN_LIMIT
-from .records import PieceResult
-from .exact.sym import as_expr, nograd, release_nograd
-from .symbolic import SymTensor, recording
+from ..exact.shapes import renamed_shape
+from ..context import CaseRun
+from ..exact.kinked import at_a_kink
+from ..exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
+from ..exact.tape import graph
+from ..explore import Piece, run_symbolic
+from ..explore.feasible import Feasibility
+from . import claims
+from .. import kinks
+from ..kinks.located import on_equality
+from ..plan import HESSIAN_LIMIT
+from ..records import PieceResult
+from ..exact.sym import as_expr, nograd, release_nograd
+from ..symbolic import SymTensor, recording
 
 __all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "derive_piece", "float64_piece", "kink_sites",
            "record_kinks", "extendable", "hessian_note", "second_order_gradient", "on_tree"]
@@ -86,7 +87,7 @@ ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out
 def on_tree(run: CaseRun, piece: Piece, result: PieceResult, points: list) -> tuple[CaseRun, Piece] | None:
     """(the run, the piece) as trees, where a piece kept on the graph has a point on a kink of one of its
     nodes (`exact.kinked`), or where a decision an op made inside itself holds with equality (a sort's tie):
-    PyTorch's rules at kinks are applied to trees (`judge.kinks`). None where the piece stays on the graph."""
+    PyTorch's rules at kinks are applied to trees (`compare.kinks`). None where the piece stays on the graph."""
     if result.graph is None:
         return None
     tie = any(len(d.site) > 2 and on_equality(d.condition, p) for d in piece.decisions for p in points)
@@ -134,7 +135,7 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     else:
         grad, jac, weighted = differentiate.gradient(output, run.symbols), None, None
     hess = mode = None
-    if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`exact_values`)
+    if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`pieces.values`)
         mode = run.plan.hessian
     elif run.second:
         hess, mode = _hessian(run, grad)
@@ -252,7 +253,7 @@ def _hessian(run: CaseRun, grad: dict) -> tuple[np.ndarray | None, str]:
     """(the exact Hessian over all input entries, "full"), or (None, "directional") where the plan
     takes H v: it is then evaluated from the gradient at each point (`differentiate.hessian_vector_values`),
     never built as n expressions; or (None, "local") where the plan takes it at each point
-    (`exact_values.local_hessian`)."""
+    (`pieces.values.local_hessian`)."""
     mode = run.plan.piece_hessian((e for g in grad.values() for e in g.flat), localize.LOCALIZED)
     return (differentiate.hessian(grad, run.symbols) if mode == "full" else None), mode
 

@@ -7,15 +7,15 @@ from typing import Callable
 
 import numpy as np
 
-from .exact import differentiate, evaluate, extended, jets
+from ..exact import differentiate, evaluate, extended, jets
 
-from .exact.localize import localize
-from .exact.ball import Unsupported
-from .context import CaseRun
-from .exact.values import graph_values
-from .pieces import second_order_gradient
-from .records import PieceResult, Reference
-from .exact.sym import as_expr, detach, release
+from ..exact.localize import localize
+from ..exact.ball import Unsupported
+from ..context import CaseRun
+from ..exact.values import graph_values
+from .derivatives import second_order_gradient
+from ..records import PieceResult, Reference
+from ..exact.sym import as_expr, detach, release
 
 __all__ = ["Exact", "PointToCheck", "exact_values", "local_hessian", "reference", "with_forward", "released_gradient"]
 
@@ -172,7 +172,7 @@ def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bo
         return ("full", run.basis.hessian(np.asarray(exact.hessian))), ""
     if result.hessian_mode is None:  # a non-scalar output on the traced graph (`pieces._on_graph`)
         return None, "on the traced graph the second derivatives of wᵀ out are not taken; not compared"
-    if result.hessian_mode == "local":  # taken at each point (`exact_values.local_hessian`)
+    if result.hessian_mode == "local":  # taken at each point (`local_hessian`)
         if kink is not None:  # no smooth expression holds around a kink
             return None, "at a kink: the second derivative does not exist; not compared"
         shape, values = local_hessian(run, result, point)

@@ -1,4 +1,4 @@
-"""One point of one piece: autograd's runs and the other oracles against the exact values, and the status.
+"""Stages 3 and 4 at one point of one piece: torch's numbers against the exact values, and the status.
 
 The exact values are the piece's formulas at the point, or their limits
 where the formulas are 0/0 (`continuity`). The case-dtype run is compared
@@ -17,17 +17,17 @@ from . import numeric
 from .exact import continuity, differentiate
 from .exact.evaluate import evaluate
 from .context import CaseRun
-from .exact_values import PointToCheck, Exact, reference as exact_reference, released_gradient, with_forward
+from .pieces.values import PointToCheck, Exact, reference as exact_reference, released_gradient, with_forward
 from .explore import is_branch, path_key
-from .judge import kinks
+from . import kinks
 from .judge import modes
 from .judge.modes import check_modes
 from .judge.forward_and_fd import judge_oracles
 from .numeric.oracles import gather
 from .judge.point_status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
                            path_error, undefined_status)
-from .judge.verdict import agreeing, combine, measure, measure_each
-from .pieces import Derived
+from .agreement import agreeing, combine, measure, measure_each
+from .pieces.derivatives import Derived
 from .exact.sym import exact
 from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
 

@@ -45,8 +45,8 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from ..records import Errors
-from ..tolerances import TOLERANCES, Tolerance
+from .records import Errors
+from .tolerances import TOLERANCES, Tolerance
 
 __all__ = ["agreeing", "largest", "measure", "measure_each", "measure_all", "combine", "scale", "ulp_distance"]
 
