@@ -47,3 +47,55 @@ def test_a_long_function_and_a_long_parameter_list_are_caught(tmp_path):
     found = _package(tmp_path, {"__init__.py": "", "m.py": source})
     assert layout.long_functions(found) == ["pkg.m.long: 62 lines"]
     assert layout.many_parameters(found) == ["pkg.m._internal: 9 parameters"]
+
+
+def test_no_module_is_over_five_hundred_lines():
+    assert layout.long_modules(PACKAGE) == []
+
+
+LAYERS = [
+    {"compare.exact", "compare.errors", "compare.limits", "compare.locate", "compare.statuses", "compare.progress",
+     "compare.modes"},
+    {"compare.symbolic"},
+    {"compare.wirtinger", "compare.modules", "compare.case", "compare.outputs", "compare.load"},
+    {"compare.numeric"},
+    {"compare.records", "compare.context", "compare.points"},
+    {"compare.explore"},
+    {"compare.pieces", "compare.exact_values"},
+    {"compare.judge"},
+    {"compare.point"},
+    {"compare.render", "compare.engine"},
+    {"compare.batch", "compare.write", "compare.api", "compare.pytest_plugin", "compare.opdb_record",
+     "compare.opdb_samples", "compare.coverage", "compare.conformance_bugs", "compare.conformance_report",
+     "compare.conformance_modes", "compare.conformance"},
+    {"compare.bench_calls", "compare.bench_modules", "compare.bench", "compare.cli", "compare.__main__",
+     "compare.torch_bugs"},
+]
+"""The package's units, lowest first (README, "How it works"): the exact mathematics and the shared
+vocabulary; symbolic tensors; the case and its inputs; the runs of torch; the records the stages share;
+then the stages in order (1 explore, 2 pieces and their exact values, 3-4 numbers from torch judged at
+each point, 5 render), and the front doors. A unit may import its own layer and the layers below."""
+
+
+def test_no_loops_between_packages():
+    assert layout.package_cycles(PACKAGE, "compare") == []
+
+
+def test_no_package_imports_upward():
+    assert layout.upward_imports(PACKAGE, "compare", LAYERS) == []
+
+
+def test_a_loop_between_packages_and_an_upward_import_are_caught(tmp_path):
+    # each module on its own imports nothing that imports it back: only the packages loop
+    found = _package(tmp_path, {"__init__.py": "", "low/__init__.py": "", "low/a.py": "from ..high import b\n",
+                                "high/__init__.py": "", "high/b.py": "x = 1\n", "high/c.py": "from ..low import d\n",
+                                "low/d.py": "y = 2\n", "top.py": "from .low import a\n", "stray.py": ""})
+    assert layout.cycles(found) == []
+    assert layout.package_cycles(found, "pkg") == [["pkg.high", "pkg.low"]]
+    layers = [{"pkg.low"}, {"pkg.high"}, {"pkg.top"}]
+    assert layout.upward_imports(found, "pkg", layers) == ["pkg.low -> pkg.high", "pkg.stray: in no layer"]
+
+
+def test_a_long_module_is_caught(tmp_path):
+    found = _package(tmp_path, {"__init__.py": "", "m.py": "x = 1\n" * 501, "n.py": "x = 1\n" * 500})
+    assert layout.long_modules(found) == ["pkg.m: 501 lines"]
