@@ -54,27 +54,26 @@ def test_no_module_is_over_five_hundred_lines():
 
 
 LAYERS = [
-    {"compare.exact", "compare.errors", "compare.limits", "compare.locate", "compare.statuses", "compare.progress",
-     "compare.modes"},
+    {"compare.exact", "compare.errors", "compare.limits", "compare.locate", "compare.progress", "compare.modes",
+     "compare.statuses", "compare.records", "compare.tolerances", "compare.agreement", "compare.plan",
+     "compare.outputs", "compare.wirtinger"},
     {"compare.symbolic"},
-    {"compare.wirtinger", "compare.modules", "compare.case", "compare.outputs", "compare.load"},
-    {"compare.numeric"},
-    {"compare.records", "compare.context", "compare.points"},
+    {"compare.modules", "compare.case", "compare.load", "compare.basis"},
     {"compare.explore"},
-    {"compare.pieces", "compare.exact_values"},
+    {"compare.numeric"},
+    {"compare.sampling", "compare.context"},
+    {"compare.kinks", "compare.pieces"},
     {"compare.judge"},
-    {"compare.point"},
+    {"compare.at_point"},
     {"compare.render", "compare.engine"},
-    {"compare.batch", "compare.write", "compare.api", "compare.pytest_plugin", "compare.opdb_record",
-     "compare.opdb_samples", "compare.coverage", "compare.conformance_bugs", "compare.conformance_report",
-     "compare.conformance_modes", "compare.conformance"},
-    {"compare.bench_calls", "compare.bench_modules", "compare.bench", "compare.cli", "compare.__main__",
-     "compare.torch_bugs"},
+    {"compare.batch", "compare.write", "compare.api", "compare.pytest_plugin", "compare.conformance"},
+    {"compare.bench_calls", "compare.bench_modules", "compare.bench", "compare.cli", "compare.__main__"},
 ]
-"""The package's units, lowest first (README, "How it works"): the exact mathematics and the shared
-vocabulary; symbolic tensors; the case and its inputs; the runs of torch; the records the stages share;
-then the stages in order (1 explore, 2 pieces and their exact values, 3-4 numbers from torch judged at
-each point, 5 render), and the front doors. A unit may import its own layer and the layers below."""
+"""The package's units, lowest first (README, "How it works"): the exact mathematics and the records every
+stage shares; symbolic tensors; the case and its inputs; stage 1 (explore); torch's runs (numeric, which
+stages 3 and 4 and the sampling of points read); the points and the run's context; stage 2 (pieces, and
+PyTorch's rules at kinks); stage 4 (judge); both at one point; stage 5 (render) and the engine; the front
+doors. A unit may import its own layer and the layers below."""
 
 
 def test_no_loops_between_packages():
