@@ -24,6 +24,7 @@ from .judge import modes
 from .judge.modes import check_modes
 from .judge.forward_and_fd import judge_oracles
 from .numeric.oracles import gather
+from .numeric.mode_numbers import mode_numbers
 from .judge.point_status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
                            path_error, undefined_status)
 from .agreement import agreeing, combine, measure, measure_each
@@ -70,7 +71,7 @@ def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, 
     reference = exact_reference(run, ref64.result, ref64.exact, check.point, kink, continued)
     if work.forward is not None:
         reference = with_forward(run, reference, work.forward, forward, check.point)
-    checks, hessian, columns = check_modes(run, tensors, reference)
+    checks, hessian, columns = check_modes(run, mode_numbers(run.case.fn, tensors), reference)
     found = oracle_answers(run, work.piece.output, tensors, check.point, (ref64.exact.gradient, high.grads,
                                                                            by_input64), kink, columns) \
         if check.informs else None
