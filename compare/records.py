@@ -7,6 +7,7 @@ import numpy as np
 import sympy
 
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
+from .wirtinger import ComplexNote
 
 __all__ = ["Errors", "Reference", "Meta",
            "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
@@ -338,7 +339,7 @@ class CaseResult:
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
     parameters: tuple[str, ...] = ()
     """The inputs that are an `nn.Module`'s parameters, named as `named_parameters()` names them."""
-    complex: "ComplexNote | None" = None
+    complex: ComplexNote | None = None
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
     modes: tuple[str, ...] = ()
