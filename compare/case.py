@@ -11,6 +11,7 @@ the file still run.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import sys
@@ -107,10 +108,11 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: Any = None,
-             order: Any = None, compile: Any = None, declared: Mapping[str, Any] = MappingProxyType({})) -> str | None:
+def _problem(record: Case, inputs: Any) -> str | None:
+    """Why `record` cannot be checked, or None: its `inputs` as given, then what else it declares."""
     import torch
 
+    fn, expect, samples, loop_bound, order = record.fn, record.expect, record.samples, record.loop_bound, record.order
     if not isinstance(inputs, Mapping) or not inputs:
         return "inputs must be a non-empty dict: input name -> example tensor"
     params = inspect.signature(fn).parameters
@@ -135,9 +137,9 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
         return f"loop_bound must be a positive int (or None for the run's default), not {loop_bound!r}"
     if order is not None and (not _whole(order) or order not in (1, 2)):
         return f"order must be 1 or 2 (the highest derivative order checked), not {order!r}"
-    if compile is not None and not (isinstance(compile, str) and compile):
-        return f"compile must be True, False or the name of a torch.compile backend, not {compile!r}"
-    return _modes.problem(declared, order)
+    if record.compile is not None and not (isinstance(record.compile, str) and record.compile):
+        return f"compile must be True, False or the name of a torch.compile backend, not {record.compile!r}"
+    return _modes.problem(record.modes, order)
 
 
 def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callable | None = None,
@@ -173,7 +175,7 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     # A misspelled keyword first: `input=` for `inputs=` would otherwise read as no inputs at all.
     problem = _unknown(options) or (None if inputs is not None else
                                     "use @case(inputs={...}): a case needs example inputs")
-    return Case(
+    record = Case(
         name=name or getattr(fn, "__name__", "case"),
         fn=fn,
         inputs=MappingProxyType(dict(inputs or {})),
@@ -184,11 +186,11 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
         loop_bound=loop_bound,
         order=order,
         doc=doc.strip().splitlines()[0] if doc.strip() else "",
-        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order, backend, declared),
         options=MappingProxyType(dict(options)),
         compile=backend,
         modes=MappingProxyType(declared),
     )
+    return dataclasses.replace(record, problem=problem or _problem(record, inputs))
 
 
 def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
