@@ -434,7 +434,7 @@ def _exploration(m: Measured) -> list[str]:
     ]
     for bound, (sample, pieces, p) in m.explored.items():
         lines.append(f"| {bound} | {sample.median:.2f} | {sample.spread()} | {pieces} | {p:.3g} |")
-    lines += ["", "Exactness of the fast evaluation: see `compare/derive.py` (Arb's balls, correctly rounded by "
+    lines += ["", "Exactness of the fast evaluation: see `compare/exact/evaluate.py` (Arb's balls, correctly rounded by "
               "proof where they decide; else exact Fractions for rational expressions, two mpmath precisions "
               "that must agree, else SymPy, for the rest).", ""]
     return lines

@@ -13,7 +13,7 @@ from .modes import Modes
 from .exact.tape import Tape
 from .judge.basis import Basis
 from .points import tensor_point
-from .sym import exact
+from .exact.sym import exact
 
 __all__ = ["CaseRun"]
 

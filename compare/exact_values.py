@@ -5,8 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import derive, extended, jets
-from .ball import Unsupported
+from .exact import differentiate, evaluate, extended, jets
+
+from .exact.localize import localize
+from .exact.ball import Unsupported
 from .context import CaseRun
 from .exact.values import graph_values
 from .pieces import full_hessian, second_order_gradient
@@ -53,18 +55,18 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -
             for i, value in zip(mine, _on_graph(run, piece, at)):
                 found[i] = value
             continue
-        grads = {n: derive.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
-        jacs = ({n: derive.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
+        grads = {n: evaluate.evaluate_many(g, at, run.symbols) for n, g in piece.gradient.items()}
+        jacs = ({n: evaluate.evaluate_many(j, at, run.symbols) for n, j in piece.jacobian.items()}
                 if piece.jacobian is not None else None)
-        outputs = derive.evaluate_many(piece.output, at, run.symbols)
+        outputs = evaluate.evaluate_many(piece.output, at, run.symbols)
         at_w = [run.at(p) for p in at]  # wᵀ out's derivatives hold the ω's of w
-        weighted = ({n: derive.evaluate_many(g, at_w, run.symbols) for n, g in piece.weighted.items()}
+        weighted = ({n: evaluate.evaluate_many(g, at_w, run.symbols) for n, g in piece.weighted.items()}
                     if piece.weighted is not None else None)
         hessians = [None] * len(at)
         if run.second and piece.weighted is not None:
             hessians = _weighted_hessians(run, piece, at_w)
         elif run.second and piece.hessian is not None:
-            hessians = derive.evaluate_many(piece.hessian, at_w, {})
+            hessians = evaluate.evaluate_many(piece.hessian, at_w, {})
         elif run.second and piece.hessian_mode == "directional":
             hessians = extended.hessian_vectors(second_order_gradient(piece), run.symbols, run.exact_u(), at_w)
         for row, i in enumerate(mine):
@@ -99,10 +101,10 @@ def _decide(run: CaseRun, piece: PieceResult, at: list[dict], values: np.ndarray
     rows = sorted(set(np.nonzero(undecided)[1]))
     gradient = {n: g for n, g in piece.weighted.items()}
     if piece.hessian_mode == "full":
-        exprs = derive.hessian(gradient, run.symbols)[rows]
-        found = derive.evaluate_many(exprs, at, {})  # (points, rows, n)
+        exprs = differentiate.hessian(gradient, run.symbols)[rows]
+        found = evaluate.evaluate_many(exprs, at, {})  # (points, rows, n)
     else:
-        found = derive.hessian_vector_values(gradient, run.symbols, run.exact_u(), at)[:, rows, None]
+        found = differentiate.hessian_vector_values(gradient, run.symbols, run.exact_u(), at)[:, rows, None]
     for r, row in enumerate(rows):
         values[:, row, :] = np.where(undecided[:, row, :], found[:, r, :], values[:, row, :])
 
@@ -120,8 +122,8 @@ def _on_graph(run: CaseRun, piece: PieceResult, at: list) -> list[Exact]:
 
 def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.ndarray]:
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
-    local = {n: np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(g)
+    local = {n: np.vectorize(lambda e: localize(e, point), otypes=[object])(g)
              for n, g in second_order_gradient(result).items()}
     if full_hessian(sum(syms.size for syms in run.symbols.values())):
-        return "full", derive.evaluate(derive.hessian(local, run.symbols), run.at(point))
-    return "directional", derive.evaluate(derive.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))
+        return "full", evaluate.evaluate(differentiate.hessian(local, run.symbols), run.at(point))
+    return "directional", evaluate.evaluate(differentiate.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))

@@ -14,7 +14,9 @@ import numpy as np
 import sympy
 import torch
 
-from . import derive
+from .exact import differentiate, localize
+
+from .exact.shapes import renamed_shape
 from .context import CaseRun
 from .exact.kinked import at_a_kink
 from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
@@ -25,7 +27,7 @@ from .judge import claims, kinks
 from .judge.kinks.located import on_equality
 from .numeric import oracles
 from .records import PieceResult
-from .sym import as_expr, nograd, release_nograd
+from .exact.sym import as_expr, nograd, release_nograd
 from .symbolic import SymTensor, recording
 
 __all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS",
@@ -37,7 +39,7 @@ JACOBIAN_LIMIT = 400
 
 LOCAL_HESSIAN_OPS = 200
 """Size (SymPy operations, all gradient entries together) above which a gradient with kinked
-heads (Max, Abs, Heaviside) gets its Hessian point by point, from `derive.localize`."""
+heads (Max, Abs, Heaviside) gets its Hessian point by point, from `localize.localize`."""
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,11 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     size = output.size * sum(s.size for s in run.symbols.values())
     full = bool(output.ndim) and size <= JACOBIAN_LIMIT
     if run.w is not None and output.ndim and (run.second or (run.modes.check_batched_grad and not full)):
-        grad, jac, weighted = derive.weighted_gradients(output, run.symbols, run.w_symbols(), full)
+        grad, jac, weighted = differentiate.weighted_gradients(output, run.symbols, run.w_symbols(), full)
     elif full:
-        (grad, jac), weighted = derive.gradient_and_jacobian(output, run.symbols), None
+        (grad, jac), weighted = differentiate.gradient_and_jacobian(output, run.symbols), None
     else:
-        grad, jac, weighted = derive.gradient(output, run.symbols), None, None
+        grad, jac, weighted = differentiate.gradient(output, run.symbols), None, None
     hess = mode = None
     if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`exact_values`)
         mode = "full" if full_hessian(sum(s.size for s in run.symbols.values())) else "directional"
@@ -247,7 +249,7 @@ def extendable(piece: Piece) -> bool:
     zero: dict = {}  # `is_zero` asks SymPy's assumptions (0.1 ms each): once per base up to renaming
 
     def zero_base(base: sympy.Expr) -> bool:
-        key = derive.renamed_shape(base)
+        key = renamed_shape(base)
         if key not in zero:
             zero[key] = bool(base.is_zero)
         return zero[key]
@@ -259,17 +261,17 @@ def extendable(piece: Piece) -> bool:
 def _hessian(grad: dict, symbols) -> tuple[np.ndarray | None, str]:
     """(the exact Hessian over all input entries, "full"), or (None, "directional") when it has
     more than HESSIAN_LIMIT entries: H v is then evaluated from the gradient at each point
-    (`derive.hessian_vector_values`), never built as n expressions.
+    (`differentiate.hessian_vector_values`), never built as n expressions.
 
     (None, "local") when the Hessian is taken at each point instead (`exact_values.local_hessian`):
     `diff` of `Max` of many arguments, and of the `Heaviside`s it makes, takes seconds per entry.
     """
     entries = [e for g in grad.values() for e in g.flat]
-    if any(as_expr(e).has(*derive.LOCALIZED) for e in entries) and \
+    if any(as_expr(e).has(*localize.LOCALIZED) for e in entries) and \
             sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
         return None, "local"
     if full_hessian(sum(syms.size for syms in symbols.values())):
-        return derive.hessian(grad, symbols), "full"
+        return differentiate.hessian(grad, symbols), "full"
     return None, "directional"
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from . import continuity, derive, numeric
+from . import numeric
+from .exact import continuity, differentiate
+from .exact.evaluate import evaluate
 from .context import CaseRun
 from .exact_values import Check, Exact
 from .explore import is_branch, path_key
@@ -25,7 +27,7 @@ from .judge.status import (UNDEFINED_RULE, Status, comparison_status, find_kink,
                            path_error, undefined_status)
 from .judge.verdict import agreeing, combine, measure, measure_each
 from .pieces import Derived, full_hessian
-from .sym import exact
+from .exact.sym import exact
 from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
 
 __all__ = ["check_point"]
@@ -175,17 +177,17 @@ def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.
         return None
     weights = [exact(x) for x in run.w.reshape(-1).tolist()]
     scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)
-    gradient = derive.gradient(scalar, run.symbols)
-    hessian = derive.hessian(gradient, run.symbols)
+    gradient = differentiate.gradient(scalar, run.symbols)
+    hessian = differentiate.hessian(gradient, run.symbols)
     formulas = continuity.Derivatives(gradient, None, hessian)
-    values = continuity.Derivatives({n: derive.evaluate(g, point) for n, g in gradient.items()}, None,
-                                    derive.evaluate(hessian, point))
+    values = continuity.Derivatives({n: evaluate(g, point) for n, g in gradient.items()}, None,
+                                    evaluate(hessian, point))
     found = continuity.at_point(scalar, formulas, values, run.symbols, point)
     return found if found is not None else continuity.Continued(values.gradient, None, values.hessian, (), False)
 
 
 def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:
-    """The exact derivatives by continuity (`compare/continuity.py`) where the formulas fail at the point.
+    """The exact derivatives by continuity (`compare/exact/continuity.py`) where the formulas fail at the point.
 
     Only off kinks and piece boundaries (which keep PyTorch's rules) and where
     the output itself is defined; tried where a gradient or Jacobian entry is
@@ -204,7 +206,7 @@ def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
     hessian = result.hessian if run.second and result.weighted is None else None
     formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
     values = continuity.Derivatives(exact.gradient, exact.jacobian,
-                                    derive.evaluate(hessian, point) if hessian is not None else None)
+                                    evaluate(hessian, point) if hessian is not None else None)
     return continuity.at_point(result.output, formulas, values, run.symbols, point)
 
 

@@ -14,7 +14,7 @@ import torch
 
 from . import numeric, wirtinger
 from .case import Case, nan_entry
-from .sym import exact, input_symbols
+from .exact.sym import exact, input_symbols
 
 __all__ = ["REDRAWS", "case_seed", "case_symbols", "sample_points", "shown_points", "exact_point", "tensor_point"]
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import sympy
 
-from compare import ball, derive
-from compare.sym import exact, input_symbols
+from compare.exact import arithmetic, ball, evaluate
+from compare.exact.sym import exact, input_symbols
 
 x = input_symbols("x", (6,))
 a = input_symbols("a", ())
@@ -63,7 +63,7 @@ def assert_same_floats(got: np.ndarray, expected: np.ndarray):
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_evaluate_many_gives_sympys_value_correctly_rounded(name):
     exprs = entries(TEMPLATES[name])
-    got = derive.evaluate_many(exprs, POINTS, INPUTS)
+    got = evaluate.evaluate_many(exprs, POINTS, INPUTS)
     expected = np.array([[reference(e, p, zero=name == "cancel") for e in exprs] for p in POINTS])
     assert_same_floats(got, expected)
 
@@ -74,14 +74,14 @@ def test_a_long_sum_and_shared_subexpressions_give_sympys_value():
     long_sum = np.array(sympy.Add(*(sympy.tanh(s) ** 2 * (k + 1) for k, s in enumerate(X * 3))) + A, dtype=object)
     shared = np.array([[sympy.tanh(s) * t for t in X] for s in X], dtype=object)
     for exprs in (long_sum, shared):
-        got = derive.evaluate_many(exprs, POINTS, INPUTS)
+        got = evaluate.evaluate_many(exprs, POINTS, INPUTS)
         expected = np.array([np.vectorize(lambda e: reference(e, p), otypes=[float])(exprs) for p in POINTS])
         assert_same_floats(got, expected)
 
 
 def balls_of(template: sympy.Expr, points=POINTS) -> tuple[np.ndarray, np.ndarray]:
-    env = {g: np.array([[derive._fraction(p[s]) for s in X] for p in points], dtype=object),
-           A: np.array([[derive._fraction(p[A])] for p in points], dtype=object)}
+    env = {g: np.array([[arithmetic.fraction(p[s]) for s in X] for p in points], dtype=object),
+           A: np.array([[arithmetic.fraction(p[A])] for p in points], dtype=object)}
     return ball.rounded(ball.Balls(env)(template), (len(points), len(X)))
 
 
@@ -126,7 +126,7 @@ def test_a_wrong_ball_would_be_caught(monkeypatch):
     right = ball._FUNCTIONS[sympy.tanh]
     monkeypatch.setitem(ball._FUNCTIONS, sympy.tanh, lambda b: right(b) + flint.arb(2) ** -45)
     exprs = entries(TEMPLATES["tanh"])
-    got = derive.evaluate_many(exprs, POINTS, INPUTS)
+    got = evaluate.evaluate_many(exprs, POINTS, INPUTS)
     expected = np.array([[reference(e, p) for e in exprs] for p in POINTS])
     with pytest.raises(AssertionError):
         assert_same_floats(got, expected)
@@ -139,7 +139,7 @@ def test_a_ball_that_does_not_hold_the_value_is_seen_by_the_slow_path(monkeypatc
     exprs = entries(TEMPLATES["tanh"])
     assert balls_of(TEMPLATES["tanh"])[1].all()
     expected = np.array([[reference(e, p) for e in exprs] for p in POINTS])
-    assert_same_floats(derive.evaluate_many(exprs, POINTS, INPUTS), expected)
+    assert_same_floats(evaluate.evaluate_many(exprs, POINTS, INPUTS), expected)
 
 
 def test_float_rounds_a_ball_to_nearest():

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import compare
-from compare import conformance, opdb_samples
+from compare.conformance import run as conformance, samples as opdb_samples
 from compare.records import AGREE, DISAGREE
 
 g = torch.Generator().manual_seed(2)

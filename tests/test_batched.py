@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import compare
-from compare.derive import evaluate
-from compare.sym import exact, input_symbols
+from compare.exact.evaluate import evaluate
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import SymTensor, exprs_of
 
 g = torch.Generator().manual_seed(0)

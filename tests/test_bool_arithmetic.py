@@ -10,7 +10,7 @@ import sympy
 import torch
 
 import compare
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor, exprs_of
 
 F64 = torch.float64

@@ -19,7 +19,7 @@ from compare.explore.feasible import Feasibility
 from compare.limits import EXPLORATION_BUDGET, ExplorationBudget
 from compare.records import Meta
 from compare.render.report import render_case
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor
 
 F64 = torch.float64

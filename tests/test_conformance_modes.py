@@ -10,11 +10,11 @@ import torch
 
 pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
-from compare import conformance, conformance_modes  # noqa: E402
-from compare.conformance_bugs import BUGS, REPROS, recorded  # noqa: E402
-from compare.conformance_report import render, unrecorded  # noqa: E402
-from compare.opdb_record import MODES_RECORD, load_modes  # noqa: E402
-from compare.sym import detach  # noqa: E402
+from compare.conformance import run as conformance, modes as conformance_modes  # noqa: E402
+from compare.conformance.bugs import BUGS, REPROS, recorded  # noqa: E402
+from compare.conformance.report import render, unrecorded  # noqa: E402
+from compare.conformance.record import MODES_RECORD, load_modes  # noqa: E402
+from compare.exact.sym import detach  # noqa: E402
 from compare.symbolic import MEANINGS  # noqa: E402
 from compare.symbolic.registry import unary  # noqa: E402
 

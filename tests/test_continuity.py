@@ -1,7 +1,7 @@
 """Exact values by continuity: limits where a derivative's formula is 0/0, and nowhere else."""
 import sympy
 
-from compare import continuity
+from compare.exact import continuity
 
 a, b, x, y = sympy.symbols("a b x y", real=True)
 AT_ZERO = {a: sympy.Integer(0), b: sympy.Integer(2), x: sympy.Integer(0), y: sympy.Integer(0)}

@@ -6,7 +6,7 @@ from collections import defaultdict
 import pytest
 import torch
 
-from compare.coverage import MissingDescription, render_ops
+from compare.conformance.coverage import MissingDescription, render_ops
 from compare.symbolic import MEANINGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_docs_ops_md_is_current():
     with open(os.path.join(ROOT, "docs", "ops.md"), encoding="utf-8") as f:
         committed = f.read()
-    assert committed == render_ops(), "docs/ops.md is stale: run `python -m compare.coverage > docs/ops.md`"
+    assert committed == render_ops(), "docs/ops.md is stale: run `python -m compare.conformance.coverage > docs/ops.md`"
 
 
 def test_every_meaning_is_listed():
@@ -27,7 +27,7 @@ def test_every_meaning_is_listed():
 def test_each_torch_error_named_is_still_a_disagreement_in_the_record():
     """An entry put down to torch's own gradient must still disagree: a fix in torch, or a
     change here, that makes it run must take it off the list rather than leave a stale excuse."""
-    from compare.opdb_record import TORCH_ERRORS, load
+    from compare.conformance.record import TORCH_ERRORS, load
 
     recorded = {r.name: r.status for r in load()}
     assert recorded, "docs/opdb.json is missing"
@@ -43,7 +43,7 @@ def _descriptions(text: str) -> dict[str, str]:
 
 def test_no_row_shows_a_function_name_for_what_it_computes():
     """A bare word (`<lambda>`, `impl`, `amax`) says nothing true; a formula (in backquotes) is exempt."""
-    from compare.coverage import meaning_groups
+    from compare.conformance.coverage import meaning_groups
 
     names = {n.split(".")[1] for group, _ in meaning_groups() for n in group}
     for op, text in _descriptions(render_ops()).items():
@@ -54,7 +54,7 @@ def test_no_row_shows_a_function_name_for_what_it_computes():
 def test_meanings_sharing_a_description_are_one_op_in_other_dimensions():
     """Two meanings made by one factory and described alike (amin's once read "amax") must be the
     same op for 2-d and 3-d inputs, or both refusals."""
-    from compare.coverage import description, meaning_groups
+    from compare.conformance.coverage import description, meaning_groups
 
     alike = defaultdict(list)
     for group, impl in meaning_groups():

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 import compare
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor, exprs_of
 
 F64 = torch.float64

@@ -18,9 +18,9 @@ NAMES = {"samples": "samples", "loop_bound": "loop_bound", "seed": "seed", "orde
 """Parameters, fields, keywords and command-line options that carry one of the run's defaults, and which."""
 HOME = "compare.options"
 """The one module that writes them."""
-OTHER_DECISIONS = {("compare.conformance", "samples"): "how many of op_db's samples of an op are run",
-                   ("compare.conformance", "seed"): "the seed of op_db's sample draws",
-                   ("compare.conformance_modes", "seed"): "the seed of op_db's sample draws",
+OTHER_DECISIONS = {("compare.conformance.run", "samples"): "how many of op_db's samples of an op are run",
+                   ("compare.conformance.run", "seed"): "the seed of op_db's sample draws",
+                   ("compare.conformance.modes", "seed"): "the seed of op_db's sample draws",
                    ("compare.explore.feasible", "samples"): "the random draws that estimate a region's probability",
                    ("compare.explore.feasible", "seed"): "the seed of those draws, where no case gives one",
                    ("compare.numeric.oracles", "seed"): "the direction of forward mode and finite differences "

@@ -3,9 +3,14 @@ import numpy as np
 import sympy
 import torch
 
-from compare import derive
-from compare.derive import gradient, jacobian, template
-from compare.sym import input_symbols
+from compare.exact import differentiate
+
+from compare.exact.evaluate import evaluate
+
+from compare.exact.localize import localize
+from compare.exact.differentiate import gradient, jacobian
+from compare.exact.shapes import template
+from compare.exact.sym import input_symbols
 
 
 def test_gradient_matches_plain_diff():
@@ -42,14 +47,14 @@ def test_the_local_hessian_equals_the_global_one_off_the_kinks():
     x = input_symbols("x", (3,))
     m = sympy.Max(*x)
     out = np.array(m + sympy.log(sum(sympy.exp(xi - m) for xi in x)), dtype=object)
-    grad = derive.gradient(out, {"x": x})
+    grad = differentiate.gradient(out, {"x": x})
     point = {x[0]: sympy.Rational(1, 2), x[1]: sympy.Rational(-1), x[2]: sympy.Rational(2)}
-    local = {"x": np.vectorize(lambda e: derive.localize(e, point), otypes=[object])(grad["x"])}
+    local = {"x": np.vectorize(lambda e: localize(e, point), otypes=[object])(grad["x"])}
     assert not any(e.has(sympy.Max, sympy.Heaviside) for e in local["x"].flat)
-    np.testing.assert_array_equal(derive.evaluate(derive.hessian(local, {"x": x}), point),
-                                  derive.evaluate(derive.hessian(grad, {"x": x}), point))
+    np.testing.assert_array_equal(evaluate(differentiate.hessian(local, {"x": x}), point),
+                                  evaluate(differentiate.hessian(grad, {"x": x}), point))
     tie = {x[0]: sympy.Integer(2), x[1]: sympy.Integer(-1), x[2]: sympy.Integer(2)}
-    assert derive.localize(m, tie) == m  # at a kink the head stays
+    assert localize(m, tie) == m  # at a kink the head stays
 
 
 def test_a_large_gradient_with_max_gets_its_hessian_point_by_point():
@@ -71,7 +76,7 @@ def test_a_large_gradient_with_max_gets_its_hessian_point_by_point():
 
 def test_an_exact_cancellation_evaluates_to_zero_not_to_its_error_bound():
     """evalf gives -0.e-167 (no significant digit) for this exact 0: as a float, not -8.5e-168."""
-    from compare.sym import to_float
+    from compare.exact.sym import to_float
 
     x0, x1 = sympy.symbols("x0 x1", real=True)
     s = sympy.exp(x0) + sympy.exp(x1)
@@ -95,7 +100,7 @@ def test_a_power_of_zero_makes_a_piece_extendable_whatever_its_neighbours():
 
 
 def test_renamed_shape_is_equal_only_for_a_renaming_that_keeps_assumptions():
-    from compare.derive import renamed_shape
+    from compare.exact.shapes import renamed_shape
 
     a, b = sympy.symbols("a b", real=True)
     c = sympy.Symbol("c", positive=True)
@@ -109,7 +114,7 @@ def test_gradient_and_jacobian_together_are_each_alone():
     total = sympy.exp(x[0]) + sympy.exp(x[1]) + sympy.exp(x[2])
     out = np.array([sympy.exp(x[i]) / total * w[i % 2] for i in range(3)] + [x[0] * x[1]], dtype=object)
     inputs = {"x": x, "w": w}
-    grad, jac = derive.gradient_and_jacobian(out, inputs)
+    grad, jac = differentiate.gradient_and_jacobian(out, inputs)
     alone_grad, alone_jac = gradient(out, inputs), jacobian(out, inputs)
     for name in inputs:
         assert grad[name].shape == alone_grad[name].shape and jac[name].shape == alone_jac[name].shape
@@ -136,6 +141,6 @@ def test_a_renamed_derivative_is_the_tree_xreplace_builds(monkeypatch):
         out = run_symbolic(fn, {"x": SymTensor(x.copy(), torch.float64)}, lambda c, site: True)
         fast = gradient(out, {"x": x})["x"]
         with monkeypatch.context() as m:
-            m.setattr(derive, "_renamed", lambda d, back: d.xreplace(back))
+            m.setattr(differentiate, "renamed", lambda d, back: d.xreplace(back))
             slow = gradient(out, {"x": x})["x"]
         assert all(a == b and a.args == b.args and str(a) == str(b) for a, b in zip(fast.flat, slow.flat))

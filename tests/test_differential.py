@@ -21,8 +21,10 @@ import torch
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
-from compare import derive
-from compare.sym import exact, input_symbols
+from compare.exact.differentiate import gradient
+
+from compare.exact.evaluate import evaluate
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import MEANINGS, SymTensor, exprs_of
 from compare.judge.verdict import measure
 
@@ -188,15 +190,15 @@ def _check(tree, top, point):
     at = {s: exact(float(v)) for n in point for s, v in zip(symbols[n].flat, point[n].reshape(-1))}
 
     case_text = as_case(tree, top, point)
-    forward = measure(out.detach().numpy(), derive.evaluate(sym_out, at), F64)
+    forward = measure(out.detach().numpy(), evaluate(sym_out, at), F64)
     assert forward.agree, f"forward values differ (worst entry {forward.worst}) for\n{case_text}"
 
     grads = (torch.autograd.grad(out.sum(), list(leaves_.values()), allow_unused=True)
              if out.requires_grad else [None] * len(leaves_))
-    exact_grads = derive.gradient(sym_out, symbols)
+    exact_grads = gradient(sym_out, symbols)
     for (name, leaf), g in zip(leaves_.items(), grads):
         got = np.zeros(leaf.shape) if g is None else g.numpy()
-        err = measure(got, derive.evaluate(exact_grads[name], at), F64)
+        err = measure(got, evaluate(exact_grads[name], at), F64)
         assert err.agree, (f"d/d{name} differs (worst entry {err.worst}, max abs {err.max_abs:.3g}) for\n"
                            f"{case_text}")
 

@@ -112,7 +112,7 @@ def test_torchs_gradient_of_normal_is_zero_where_its_sample_is_mean_plus_std_z()
 
 def test_op_db_dropout_samples_run():
     pytest.importorskip("expecttest")
-    from compare import conformance
+    from compare.conformance import run as conformance
 
     ops = {conformance._name(op): op for op in conformance.opinfos()}
     settings = conformance.Settings(samples=3, max_entries=64, fallback_entries=125)

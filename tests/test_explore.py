@@ -7,7 +7,7 @@ from compare.case import collecting
 from compare.engine import check_case
 from compare.explore import explore
 from compare.explore.feasible import Feasibility
-from compare.sym import input_symbols, truth
+from compare.exact.sym import input_symbols, truth
 from compare.symbolic import SymTensor
 
 
@@ -326,7 +326,7 @@ def _evaluated(region):
 
 
 def test_exact_rational_values_are_sympys_values():
-    from compare.sym import detach, rational_value
+    from compare.exact.sym import detach, rational_value
     b = sympy.Symbol("b", real=True)
     exprs = [2**40 * sympy.Abs(A) - 1000, A**3 / b - sympy.Rational(7, 3), sympy.sign(A - 1) * b**-2,
              sympy.Heaviside(A) + sympy.Heaviside(b, 0), sympy.Max(A, b, 1) - sympy.Min(A * b, -A), detach(A * b) + A,
@@ -351,12 +351,12 @@ def test_exact_rational_values_are_sympys_values():
 
 
 def release_and_substitute(e, point):
-    from compare.sym import release
+    from compare.exact.sym import release
     return release(e).xreplace(point)
 
 
 def test_truth_by_rationals_is_truth_by_sympy():
-    from compare.sym import RELATIONS
+    from compare.exact.sym import RELATIONS
     relations = [A**2 - 2 * A < 3, 1 / A >= 2, sympy.Eq(sympy.Abs(A), 1), sympy.Ne(sympy.sign(A), 0), 1 / A > -1]
     for c in relations:
         for k in range(-8, 9):

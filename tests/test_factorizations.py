@@ -7,8 +7,8 @@ pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
 from torch.testing._internal.opinfo.core import SampleInput  # noqa: E402
 
-from compare import conformance  # noqa: E402
-from compare.sym import detach  # noqa: E402
+from compare.conformance import run as conformance  # noqa: E402
+from compare.exact.sym import detach  # noqa: E402
 from compare.symbolic import UnsupportedOp, factorizations  # noqa: E402
 
 
@@ -89,9 +89,9 @@ def test_qr(ops, shape, mode):
 def test_qr_mode_r_gives_r_alone():  # autograd refuses mode "r": the values only
     import numpy as np
 
-    from compare import derive
+    from compare.exact import evaluate
     from compare.explore import ByValue
-    from compare.sym import exact, input_symbols
+    from compare.exact.sym import exact, input_symbols
     from compare.symbolic import BRANCH, SymTensor
 
     a = _randn(4, 3, seed=4, grad=False)
@@ -103,7 +103,7 @@ def test_qr_mode_r_gives_r_alone():  # autograd refuses mode "r": the values onl
     finally:
         BRANCH.reset(token)
     assert tuple(Q.shape) == (0,)
-    assert np.allclose(derive.evaluate(R.exprs, point), torch.linalg.qr(a, mode="r").R.numpy(), rtol=1e-14)
+    assert np.allclose(evaluate.evaluate(R.exprs, point), torch.linalg.qr(a, mode="r").R.numpy(), rtol=1e-14)
 
 
 def test_qr_signs_follow_lapack(ops):
@@ -200,9 +200,9 @@ def test_qr_of_a_wide_matrix_written_out(ops):
 def test_geqrf_is_lapacks():
     import numpy as np
 
-    from compare import derive
+    from compare.exact import evaluate
     from compare.explore import ByValue
-    from compare.sym import exact, input_symbols
+    from compare.exact.sym import exact, input_symbols
     from compare.symbolic import BRANCH, SymTensor
 
     a = _randn(4, 3, seed=4, grad=False)
@@ -214,5 +214,5 @@ def test_geqrf_is_lapacks():
     finally:
         BRANCH.reset(token)
     want, want_tau = torch.geqrf(a)
-    assert np.allclose(derive.evaluate(packed.exprs, point), want.numpy(), rtol=1e-13)
-    assert np.allclose(derive.evaluate(tau.exprs, point), want_tau.numpy(), rtol=1e-13)
+    assert np.allclose(evaluate.evaluate(packed.exprs, point), want.numpy(), rtol=1e-13)
+    assert np.allclose(evaluate.evaluate(tau.exprs, point), want_tau.numpy(), rtol=1e-13)

@@ -14,11 +14,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compare import derive
+from compare.exact import differentiate, evaluate, zero
 from compare.case import case, collecting
 from compare.engine import check_case
 from compare.render.notation import SHOWN_TERMS, readable_array
-from compare.sym import detach, exact, input_symbols
+from compare.exact.sym import detach, exact, input_symbols
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,7 +64,7 @@ def points():
 @pytest.mark.parametrize("kind", list(outputs()))
 def test_gradient_equals_whole_diff(kind):
     output = outputs()[kind]
-    fast, slow = derive.gradient(output, INPUTS), naive_gradient(output)
+    fast, slow = differentiate.gradient(output, INPUTS), naive_gradient(output)
     for name in INPUTS:
         for f, s in zip(fast[name].flat, slow[name].flat):
             assert sympy.simplify(f - s) == 0, (kind, name, f, s)
@@ -74,26 +74,26 @@ def test_gradient_equals_whole_diff(kind):
 def test_vectorised_evaluation_equals_exact(kind):
     output = outputs()[kind]
     pts = points()
-    for arrays in (derive.gradient(output, INPUTS), derive.jacobian(output, INPUTS) if output.ndim else {}):
+    for arrays in (differentiate.gradient(output, INPUTS), differentiate.jacobian(output, INPUTS) if output.ndim else {}):
         for name, g in arrays.items():
-            fast = derive.evaluate_many(g, pts, INPUTS)
-            slow = np.array([derive.evaluate(g, p) for p in pts])
+            fast = evaluate.evaluate_many(g, pts, INPUTS)
+            slow = np.array([evaluate.evaluate(g, p) for p in pts])
             np.testing.assert_array_equal(fast, slow, err_msg=f"{kind} d/d{name}")
 
 
 def test_evaluation_of_output_itself_equals_exact():
     pts = points()
     for kind, output in outputs().items():
-        np.testing.assert_array_equal(derive.evaluate_many(output, pts, INPUTS),
-                                      np.array([derive.evaluate(output, p) for p in pts]), err_msg=kind)
+        np.testing.assert_array_equal(evaluate.evaluate_many(output, pts, INPUTS),
+                                      np.array([evaluate.evaluate(output, p) for p in pts]), err_msg=kind)
 
 
 def test_evaluation_is_correctly_rounded_where_float64_arithmetic_is_not():
     # 1/3 + 1/3 + 1/3 - 1 is 0 exactly; in float64 steps it is not. x**3 - 1 near 1 cancels.
     tiny = np.array([X[0] / 3 + X[0] / 3 + X[0] / 3 - 1, X[1] ** 3 - 1], dtype=object)
     p = {X[0]: exact(1.0), X[1]: exact(1.0 + 2**-52), X[2]: exact(0.0), X[3]: exact(0.0), A: exact(0.0)}
-    got = derive.evaluate_many(tiny, [p], INPUTS)[0]
-    want = derive.evaluate(tiny, p)
+    got = evaluate.evaluate_many(tiny, [p], INPUTS)[0]
+    want = evaluate.evaluate(tiny, p)
     np.testing.assert_array_equal(got, want)
     assert got[0] == 0.0 and got[1] == float(sympy.Rational(3 * 2**52 * 2**52 + 3 * 2**52 + 1, 2**156))
 
@@ -104,7 +104,7 @@ def test_evaluation_is_correctly_rounded_where_float64_arithmetic_is_not():
 def test_polynomial_evaluation_matches_exact(values, power, scale):
     exprs = np.array([(s + sympy.Rational(1, scale)) ** power + s * A for s in X], dtype=object)
     p = {**{s: exact(v) for s, v in zip(X, values)}, A: exact(values[0] / 3)}
-    np.testing.assert_array_equal(derive.evaluate_many(exprs, [p], INPUTS)[0], derive.evaluate(exprs, p))
+    np.testing.assert_array_equal(evaluate.evaluate_many(exprs, [p], INPUTS)[0], evaluate.evaluate(exprs, p))
 
 
 def _case(fn, n, expect):
@@ -147,9 +147,9 @@ def test_light_commands_do_not_import_torch(argv):
 def test_vectorised_path_is_taken(kind, monkeypatch):
     """Away from 0/0, no entry of these falls back to SymPy one by one (else the speed is a lie)."""
     slow = []
-    monkeypatch.setattr(derive, "to_float", lambda v: slow.append(v) or math.nan)
-    g = derive.gradient(outputs()[kind], INPUTS)["x"]
-    derive.evaluate_many(g, points()[:3], INPUTS)
+    monkeypatch.setattr(evaluate, "to_float", lambda v: slow.append(v) or math.nan)
+    g = differentiate.gradient(outputs()[kind], INPUTS)["x"]
+    evaluate.evaluate_many(g, points()[:3], INPUTS)
     assert slow == []
 
 
@@ -160,18 +160,18 @@ WEIGHTS = [sympy.Rational(3, 7), sympy.Rational(-2), sympy.Rational(1, 1024), sy
 @pytest.mark.parametrize("kind", list(outputs()))
 def test_hessian_vector_values_equal_the_built_rows_evaluated(kind):
     """H v from shared templates equals H v built as expressions and evaluated entry by entry."""
-    grad = derive.gradient(outputs()[kind], INPUTS)
+    grad = differentiate.gradient(outputs()[kind], INPUTS)
     pts = points()
-    fast = derive.hessian_vector_values(grad, INPUTS, WEIGHTS, pts)
-    rows = derive.hessian_vector(grad, INPUTS, WEIGHTS)
-    np.testing.assert_array_equal(fast, np.array([derive.evaluate(rows, p) for p in pts]), err_msg=kind)
+    fast = differentiate.hessian_vector_values(grad, INPUTS, WEIGHTS, pts)
+    rows = differentiate.hessian_vector(grad, INPUTS, WEIGHTS)
+    np.testing.assert_array_equal(fast, np.array([evaluate.evaluate(rows, p) for p in pts]), err_msg=kind)
 
 
 def test_separable_hessian_vector_takes_the_template_path(monkeypatch):
     slow = []
-    monkeypatch.setattr(derive, "to_float", lambda v: slow.append(v) or math.nan)
+    monkeypatch.setattr(evaluate, "to_float", lambda v: slow.append(v) or math.nan)
     output = np.array(sympy.Add(*(sympy.tanh(s) ** 2 for s in X)) + sympy.exp(A), dtype=object)
-    derive.hessian_vector_values(derive.gradient(output, INPUTS), INPUTS, WEIGHTS, points()[:3])
+    differentiate.hessian_vector_values(differentiate.gradient(output, INPUTS), INPUTS, WEIGHTS, points()[:3])
     assert slow == []
 
 
@@ -206,20 +206,20 @@ def test_a_wrong_hessian_along_a_direction_is_still_caught():
 def test_an_exact_cancellation_evaluates_to_zero_on_both_paths():
     """softmax(x).sum() is 1, so its gradient is 0 exactly: the mpmath passes disagree on
     tiny values, and algebra, not SymPy's digitless evalf, says 0."""
-    g = derive.gradient(outputs()["softmax"], INPUTS)["x"]
+    g = differentiate.gradient(outputs()["softmax"], INPUTS)["x"]
     pts = points()[:3]
-    assert not derive.evaluate_many(g, pts, INPUTS).any()
-    assert not np.array([derive.evaluate(g, p) for p in pts]).any()
+    assert not evaluate.evaluate_many(g, pts, INPUTS).any()
+    assert not np.array([evaluate.evaluate(g, p) for p in pts]).any()
 
 
 def test_identically_zero_is_sound_not_complete():
     s, t = X[0], X[1]
     e = sympy.exp
-    assert derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - 2 * e(s + t) - e(2 * t))
-    assert derive.identically_zero(e(s) / (e(s) + e(t)) + e(t) / (e(s) + e(t)) - 1)
-    assert not derive.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - e(2 * t))
-    assert not derive.identically_zero(e(s) / (e(s) + e(t)) - sympy.Rational(1, 2))
-    assert not derive.identically_zero(sympy.sin(s) ** 2 + sympy.cos(s) ** 2 - 1)  # true, but not found
+    assert zero.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - 2 * e(s + t) - e(2 * t))
+    assert zero.identically_zero(e(s) / (e(s) + e(t)) + e(t) / (e(s) + e(t)) - 1)
+    assert not zero.identically_zero((e(s) + e(t)) ** 2 - e(2 * s) - e(2 * t))
+    assert not zero.identically_zero(e(s) / (e(s) + e(t)) - sympy.Rational(1, 2))
+    assert not zero.identically_zero(sympy.sin(s) ** 2 + sympy.cos(s) ** 2 - 1)  # true, but not found
 
 
 def _zero_cases():
@@ -242,38 +242,38 @@ def _zero_cases():
 @pytest.mark.parametrize("k", range(len(_zero_cases())))
 def test_zero_at_random_points_agrees_with_cancel(k):
     """The random-point identity test says what cancel says, both ways."""
-    expr, zero = _zero_cases()[k]
-    assert derive._zero_at_random_points(expr) is zero
-    assert derive.identically_zero(expr) is zero
+    expr, is_zero = _zero_cases()[k]
+    assert zero._zero_at_random_points(expr) is is_zero
+    assert zero.identically_zero(expr) is is_zero
     if not expr.atoms(sympy.Rational) - {r for r in expr.atoms(sympy.Rational) if abs(r.q) < 2**24}:
-        assert derive._zero_by_cancel(expr) is zero
+        assert zero._zero_by_cancel(expr) is is_zero
 
 
 def test_zero_at_random_points_leaves_what_it_cannot_run_to_cancel():
     s, t = X[0], X[1]
     half = sympy.exp(s / 2)
-    assert derive._zero_at_random_points((half + 1) ** 2 - sympy.exp(s) - 2 * half - 1) is None  # exp(x/2)
-    assert derive._zero_at_random_points((half + 1) ** 2 - sympy.exp(s) - 1) is None
-    assert not derive.identically_zero((half + 1) ** 2 - sympy.exp(s) - 1)
-    assert derive._zero_at_random_points(sympy.sqrt(s) * t - t * sympy.sqrt(s) + sympy.pi * s) is None
+    assert zero._zero_at_random_points((half + 1) ** 2 - sympy.exp(s) - 2 * half - 1) is None  # exp(x/2)
+    assert zero._zero_at_random_points((half + 1) ** 2 - sympy.exp(s) - 1) is None
+    assert not zero.identically_zero((half + 1) ** 2 - sympy.exp(s) - 1)
+    assert zero._zero_at_random_points(sympy.sqrt(s) * t - t * sympy.sqrt(s) + sympy.pi * s) is None
 
 
 def test_a_nonzero_gradient_beside_an_exact_cancellation_keeps_its_value():
     """softmax(x) * x summed: its gradient is not 0, and no zero test may make it so."""
     out = outputs()["softmax"] * np.array(X, dtype=object)
-    g = derive.gradient(out, INPUTS)["x"]
+    g = differentiate.gradient(out, INPUTS)["x"]
     pts = points()[:3]
-    fast = derive.evaluate_many(g, pts, INPUTS)
-    np.testing.assert_array_equal(fast, np.array([derive.evaluate(g, p) for p in pts]))
+    fast = evaluate.evaluate_many(g, pts, INPUTS)
+    np.testing.assert_array_equal(fast, np.array([evaluate.evaluate(g, p) for p in pts]))
     assert np.all(fast != 0)
 
 
 def test_softmax_entries_share_one_shape(monkeypatch):
     """exp(x_i) / sum_k exp(x_k) is one expression up to renaming: its partials are derived once."""
     calls = []
-    real = derive._generic_derivatives
-    monkeypatch.setattr(derive, "_generic_derivatives", lambda g, syms: calls.append(g) or real(g, syms))
-    derive.jacobian(outputs()["softmax"], INPUTS)
+    real = differentiate._generic_derivatives
+    monkeypatch.setattr(differentiate, "_generic_derivatives", lambda g, syms: calls.append(g) or real(g, syms))
+    differentiate.jacobian(outputs()["softmax"], INPUTS)
     assert len(calls) == 1
 
 
@@ -281,7 +281,7 @@ def test_softmax_entries_share_one_shape(monkeypatch):
 def test_a_symmetry_gives_derivatives_equal_to_diff_and_saves_the_calls(monkeypatch):
     """softmax's exp(g0) / sum_k exp(g_k) treats g1, g2, g3 alike: one `diff` serves all three, and
     each renamed derivative is the very expression `diff` gives."""
-    g = [derive._dummy(k, X[0]) for k in range(4)]
+    g = [differentiate._dummy(k, X[0]) for k in range(4)]
     total = sympy.Add(*(sympy.exp(s) for s in g))
     cases = {"softmax": (sympy.exp(g[0]) / total, 2),
              # equal counts, no symmetry: swapping g0 and g1 changes the expression, so each is diff'd
@@ -293,7 +293,7 @@ def test_a_symmetry_gives_derivatives_equal_to_diff_and_saves_the_calls(monkeypa
         real = sympy.Expr.diff
         monkeypatch.setattr(sympy.Expr, "diff",
                             lambda self, *a, **k: (self is expr and calls.append(a)) or real(self, *a, **k))
-        got = derive._generic_derivatives(expr, tuple(g))
+        got = differentiate._generic_derivatives(expr, tuple(g))
         monkeypatch.undo()
         assert len(calls) == diffs, name
         assert got == tuple(expr.diff(s) for s in g), name

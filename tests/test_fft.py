@@ -12,8 +12,8 @@ import sympy
 import torch
 
 import compare
-from compare import derive
-from compare.sym import exact, input_symbols
+from compare.exact.evaluate import evaluate
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import SymTensor, exprs_of
 from compare.symbolic.complexes import imaginary_part, real_part
 from compare.symbolic.fft import roots_of_unity
@@ -41,10 +41,10 @@ def _assert_exact_forward(f, x):
     assert values.shape == tuple(got.shape)
     if got.is_complex():
         for part, exact_part in ((got.real, real_part), (got.imag, imaginary_part)):
-            want = derive.evaluate(np.frompyfunc(exact_part, 1, 1)(values).astype(object), point)
+            want = evaluate(np.frompyfunc(exact_part, 1, 1)(values).astype(object), point)
             np.testing.assert_allclose(part.resolve_neg().numpy(), want, rtol=1e-12, atol=1e-12)
     else:
-        np.testing.assert_allclose(got.numpy(), derive.evaluate(values, point), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got.numpy(), evaluate(values, point), rtol=1e-12, atol=1e-12)
 
 
 NORMS = [None, "ortho", "forward"]  # ATen's normalization 0 / 1 / 2 on the forward transform, 2 / 1 / 0 backward

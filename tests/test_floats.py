@@ -5,8 +5,8 @@ import sympy
 import torch
 
 import compare
-from compare.derive import evaluate
-from compare.sym import exact, input_symbols
+from compare.exact.evaluate import evaluate
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import SymTensor, UnsupportedOp, exprs_of
 from compare.symbolic.floats import exponent
 

@@ -17,7 +17,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 
 import compare
-from compare import derive
+from compare.exact import differentiate, evaluate
 from compare.exact import compiled as compiled_module
 from compare.exact import tape as tape_module
 from compare.exact.compiled import compile_graph
@@ -25,7 +25,7 @@ from compare.exact.sweep import balls_of, coordinates_of, forward, reverse, roun
 from compare.exact.tape import Tape, TreeTooLarge, graph, swollen, watching
 from compare.exact.values import graph_values
 from compare.explore import run_symbolic
-from compare.sym import exact, input_symbols
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import SymTensor
 from test_differential import _TOP_FN, NEEDS_AXIS, Reject, _bounded, problems, run
 
@@ -39,14 +39,14 @@ def _symbolic(fn, symbols: dict, tape: Tape | None = None) -> np.ndarray:
 
 def _tree_values(out: np.ndarray, symbols: dict, at: dict, second: bool):
     """The tree path's exact values at one point: output, gradient, Jacobian, Hessian."""
-    grad = derive.gradient(out, symbols)
-    values = [derive.evaluate_many(out, [at], symbols)[0]]
-    values += [derive.evaluate_many(grad[n], [at], symbols)[0] for n in symbols]
+    grad = differentiate.gradient(out, symbols)
+    values = [evaluate.evaluate_many(out, [at], symbols)[0]]
+    values += [evaluate.evaluate_many(grad[n], [at], symbols)[0] for n in symbols]
     if out.ndim and out.size <= 8:
-        jac = derive.jacobian(out, symbols)
-        values += [derive.evaluate_many(jac[n], [at], {})[0] for n in symbols]
+        jac = differentiate.jacobian(out, symbols)
+        values += [evaluate.evaluate_many(jac[n], [at], {})[0] for n in symbols]
     if second:
-        values.append(derive.evaluate_many(derive.hessian(grad, symbols), [at], {})[0])
+        values.append(evaluate.evaluate_many(differentiate.hessian(grad, symbols), [at], {})[0])
     return values
 
 
@@ -246,7 +246,7 @@ def test_a_sites_rule_through_the_graph_gives_what_the_chain_on_heads_gives():
     """The judge's interface (`judge.kinks`): a site's rule gives allowed local partials of its op; fed to the
     graph's reverse sweep as overrides of that op's node, they give the same gradients as the judge's
     chain rule through the recorded heads. SymPy's own convention (Heaviside(0) = 1/2) is not among them."""
-    from compare import derive
+    from compare.exact import differentiate, evaluate
     from compare.exact.values import gradient_under
     from compare.judge.kinks import Chain
     from compare.symbolic import recording
@@ -261,7 +261,7 @@ def test_a_sites_rule_through_the_graph_gives_what_the_chain_on_heads_gives():
     chain.locate(heads.flat)
     ((site, rule),) = chain.kinked(False).items()
     assert rec.sites[site].op == "relu"
-    allowed = chain.allowed(derive.gradient(heads, symbols), second=False)
+    allowed = chain.allowed(differentiate.gradient(heads, symbols), second=False)
     tape = Tape()
     graph_ = compile_graph(tape, _symbolic(fn, symbols, tape), symbols)
     node = next(n for n in graph_.nodes if isinstance(tape.definition(n), sympy.Max))

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import compare
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor, exprs_of
 
 

@@ -8,7 +8,7 @@ pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
 from torch.testing._internal.opinfo.core import SampleInput  # noqa: E402
 
-from compare import conformance  # noqa: E402
+from compare.conformance import run as conformance  # noqa: E402
 from compare.symbolic import inverse  # noqa: E402
 
 

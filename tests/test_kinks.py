@@ -27,7 +27,7 @@ from compare.load import load_file
 from compare.records import Meta
 from compare.render.report import render_index
 from compare.render.results_json import render_json
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor, recording
 from compare.symbolic.switches import sign_of
 

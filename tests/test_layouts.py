@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor, UnsupportedOp
 
 

@@ -196,7 +196,7 @@ def test_a_function_with_a_right_jvp_agrees_in_every_mode_torch_gets_right():
     every = {k: True for k in KEYWORDS}
     assert compare.check(fixed.fn, (x,), **{**every, "check_fwd_over_fwd": False}).status == "agree"
     # nested jvps through any custom Function give zero second derivatives in torch 2.13 (pytorch/pytorch#197867,
-    # compare/torch_bugs/nested_function_jvp.py): the exact Hessian of wᵀ exp(x), diag(w exp(x)), is not zero
+    # compare/conformance/torch_bugs/nested_function_jvp.py): the exact Hessian of wᵀ exp(x), diag(w exp(x)), is not zero
     nested = compare.check(fixed.fn, (x,), **every, samples=0)
     check = next(c for c in nested.points[0].modes if c.mode == "check_fwd_over_fwd")
     assert check.status == "disagree" and not check.autograd.any()

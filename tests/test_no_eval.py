@@ -12,7 +12,7 @@ import sympy
 import sympy.parsing.sympy_parser
 
 from compare import cli
-from compare.sym import as_expr
+from compare.exact.sym import as_expr
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "compare").glob("*.py"))

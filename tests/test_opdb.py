@@ -12,8 +12,8 @@ import torch
 
 pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
-from compare import conformance, opdb_samples  # noqa: E402
-from compare.sym import detach  # noqa: E402
+from compare.conformance import run as conformance, samples as opdb_samples  # noqa: E402
+from compare.exact.sym import detach  # noqa: E402
 from compare.symbolic import MEANINGS, UnsupportedOp  # noqa: E402
 from compare.symbolic.registry import unary  # noqa: E402
 
@@ -117,7 +117,7 @@ def test_an_unknown_op_is_named(ops, monkeypatch):
 
 def test_a_matrix_past_the_size_limit_says_so():
     from compare.symbolic import SymTensor
-    from compare.sym import input_symbols
+    from compare.exact.sym import input_symbols
 
     from compare.symbolic import decompositions
 
@@ -127,7 +127,7 @@ def test_a_matrix_past_the_size_limit_says_so():
 
 
 def test_the_record_is_rendered():
-    from compare.coverage import render_ops
+    from compare.conformance.coverage import render_ops
 
     text = render_ops()
     for r in RECORD:

@@ -10,8 +10,8 @@ import sympy
 
 pytest.importorskip("expecttest")  # op_db's module needs it (the `test` extra)
 
-from compare import conformance, opdb_samples  # noqa: E402
-from compare.sym import detach  # noqa: E402
+from compare.conformance import run as conformance, samples as opdb_samples  # noqa: E402
+from compare.exact.sym import detach  # noqa: E402
 from compare.symbolic import MEANINGS  # noqa: E402
 from compare.symbolic.complexes import from_parts, imaginary_part, real_part  # noqa: E402
 from compare.symbolic.registry import ufunc  # noqa: E402

@@ -6,12 +6,13 @@ import pytest
 import sympy
 import torch
 
-from compare import case, derive
+from compare import case
+from compare.exact import differentiate
 from compare.numeric import oracles
 from compare.case import collecting
 from compare.engine import check_case
 from compare.load import load_file
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 
 X = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
 
@@ -95,12 +96,12 @@ def test_exact_hessian_term_by_term():
     syms = {"x": input_symbols("x", (2,))}
     x0, x1 = syms["x"]
     out = np.array(x0**2 * x1 + sympy.sin(x1), dtype=object)
-    h = derive.hessian(derive.gradient(out, syms), syms)
+    h = differentiate.hessian(differentiate.gradient(out, syms), syms)
     assert sympy.Matrix(h) == sympy.Matrix([[2 * x1, 2 * x0], [2 * x0, -sympy.sin(x1)]])
     point = {"x": torch.tensor([0.5, 2.0], dtype=torch.float64)}
     got = oracles.autograd_hessian(lambda x: x[0] ** 2 * x[1] + torch.sin(x[1]), point)
     np.testing.assert_allclose(got, [[4.0, 1.0], [1.0, -math.sin(2.0)]], rtol=1e-15)
-    hv = derive.hessian_vector(derive.gradient(out, syms), syms, [1, 0])
+    hv = differentiate.hessian_vector(differentiate.gradient(out, syms), syms, [1, 0])
     assert list(hv) == [2 * x1, 2 * x0]
 
 
@@ -173,10 +174,10 @@ def test_hessian_vector_equals_the_full_hessian_times_v_with_cross_terms():
     w = input_symbols("w", (2,))
     syms = {"x": x, "w": w}
     out = np.array(sympy.sin(x[0] * x[1]) * w[0] + x[2] ** 3 * w[1] ** 2 + sympy.exp(x[0] * w[1]), dtype=object)
-    grad = derive.gradient(out, syms)
+    grad = differentiate.gradient(out, syms)
     v = [sympy.Rational(1, 3), -2, 5, sympy.Rational(7, 2), -1]
-    full = sympy.Matrix(derive.hessian(grad, syms)) * sympy.Matrix(v)
-    hv = derive.hessian_vector(grad, syms, v)
+    full = sympy.Matrix(differentiate.hessian(grad, syms)) * sympy.Matrix(v)
+    hv = differentiate.hessian_vector(grad, syms, v)
     assert all(sympy.simplify(a - b) == 0 for a, b in zip(hv, full))
 
 

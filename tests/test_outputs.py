@@ -55,7 +55,7 @@ def test_a_wrong_backward_beside_an_index_output_is_caught():
 
 def test_the_op_db_harness_leaves_out_native_layer_norms_mean_and_rstd():
     pytest.importorskip("expecttest")
-    from compare import opdb_samples
+    from compare.conformance import samples as opdb_samples
 
     x = X.clone().requires_grad_()
     out = torch.native_layer_norm(x, [3], None, None, 1e-5)

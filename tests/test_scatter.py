@@ -10,9 +10,11 @@ import pytest
 import sympy
 import torch
 
-from compare import derive
+from compare.exact.differentiate import gradient
+
+from compare.exact.evaluate import evaluate
 from compare.explore import ByValue
-from compare.sym import exact, input_symbols
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import BRANCH, MEANINGS, SymTensor, UnsupportedOp, exprs_of
 
 
@@ -37,13 +39,13 @@ def check(f, *tensors, atol=1e-12):
         BRANCH.reset(token)
     syms = list(sym) if isinstance(sym, (tuple, list)) else [sym]
     for s, o in zip(syms, outs):
-        np.testing.assert_allclose(derive.evaluate(exprs_of(s), point).astype(float),
+        np.testing.assert_allclose(evaluate(exprs_of(s), point).astype(float),
                                    o.detach().double().numpy(), rtol=1e-12, atol=atol)
     total = np.concatenate([exprs_of(s).reshape(-1) for s, o in zip(syms, outs) if o.dtype.is_floating_point])
-    exact_grad = derive.gradient(total, symbols)
+    exact_grad = gradient(total, symbols)
     for k, g in enumerate(grads):
         want = np.zeros(tuple(tensors[k].shape)) if g is None else g.numpy()
-        np.testing.assert_allclose(derive.evaluate(exact_grad[f"t{k}"], point).astype(float), want,
+        np.testing.assert_allclose(evaluate(exact_grad[f"t{k}"], point).astype(float), want,
                                    rtol=1e-12, atol=atol)
 
 
@@ -62,7 +64,7 @@ def test_the_checker_catches_a_wrong_value(monkeypatch):
 
 
 def test_the_checker_catches_a_wrong_gradient(monkeypatch):
-    from compare.sym import detach
+    from compare.exact.sym import detach
 
     right = MEANINGS[_key("aten.index_select")]
     monkeypatch.setitem(MEANINGS, _key("aten.index_select"),
@@ -192,11 +194,11 @@ def test_as_strided_scatter_value_is_torchs_and_its_gradient_is_exact():
         check(f, X, SRC)
     symbols, point = _symbolic([X, SRC])
     out = f(SymTensor(symbols["t0"].copy(), X.dtype), SymTensor(symbols["t1"].copy(), SRC.dtype))
-    np.testing.assert_allclose(derive.evaluate(exprs_of(out), point).astype(float), f(X, SRC).numpy())
-    grad = derive.gradient(exprs_of(out).reshape(-1), symbols)
+    np.testing.assert_allclose(evaluate(exprs_of(out), point).astype(float), f(X, SRC).numpy())
+    grad = gradient(exprs_of(out).reshape(-1), symbols)
     # storage entries 1, 3, 2, 4 are overwritten by src: d out.sum() / dx is 1 at entries 0 and 5 only
-    assert derive.evaluate(grad["t0"], point).tolist() == [1, 0, 0, 0, 0, 1]
-    assert derive.evaluate(grad["t1"], point).tolist() == [1, 1, 1, 1, 0]
+    assert evaluate(grad["t0"], point).tolist() == [1, 0, 0, 0, 0, 1]
+    assert evaluate(grad["t1"], point).tolist() == [1, 1, 1, 1, 0]
     result = compare.check(f, {"x": X.clone().requires_grad_(), "s": SRC.clone().requires_grad_()},
                            samples=0, order=1)
     assert result.status == DISAGREE
@@ -265,12 +267,12 @@ def test_embedding_bag_max_returns_the_rows_of_the_maxima():
     finally:
         BRANCH.reset(token)
     for g, t in zip(got, want):
-        assert derive.evaluate(exprs_of(g), point).astype(float).tolist() == t.double().tolist()
+        assert evaluate(exprs_of(g), point).astype(float).tolist() == t.double().tolist()
 
 
 # -- the conformance run: a view's storage, mixed precision, and a wrong meaning caught ----------------
 def test_a_view_input_gets_a_model_of_its_whole_storage():
-    from compare.opdb_samples import _symbolic_leaf
+    from compare.conformance.samples import _symbolic_leaf
     from compare.symbolic.shapes import _storage
 
     base = torch.arange(20, dtype=torch.float64)
@@ -281,14 +283,14 @@ def test_a_view_input_gets_a_model_of_its_whole_storage():
 
 
 def test_a_less_precise_input_sets_the_tolerance():
-    from compare.opdb_samples import _coarsest
+    from compare.conformance.samples import _coarsest
 
     assert _coarsest([torch.float64, torch.float32]) is torch.float32
     assert _coarsest([torch.float64]) is torch.float64
 
 
 def test_the_conformance_run_catches_a_wrong_scatter_reduce(monkeypatch):
-    from compare import conformance
+    from compare.conformance import run as conformance
 
     right = MEANINGS[_key("aten.scatter_reduce.two")]
     op = next(o for o in conformance.opinfos() if conformance._name(o) == "scatter_reduce.mean")
@@ -311,6 +313,6 @@ def test_an_excluded_input_tying_the_result_takes_a_share_in_torch():
     s = torch.tensor([2.0, 1.0], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.grad(fn(s).sum(), s)[0].tolist() == [0.5, 0.0]
     symbols, point = _symbolic([s.detach()])
-    grad = derive.gradient(exprs_of(fn(SymTensor(symbols["t0"].copy(), s.dtype))), symbols)
-    assert derive.evaluate(grad["t0"], point).tolist() == [1, 0]
+    grad = gradient(exprs_of(fn(SymTensor(symbols["t0"].copy(), s.dtype))), symbols)
+    assert evaluate(grad["t0"], point).tolist() == [1, 0]
     assert compare.check(fn, {"s": s}, samples=0, order=1).status == DISAGREE

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import compare
-from compare import conformance, opdb_samples
+from compare.conformance import run as conformance, samples as opdb_samples
 from compare.records import AGREE, CONVENTION
 from compare.symbolic import MEANINGS, SymTensor, UnsupportedOp, exprs_of
 from compare.symbolic import selections

@@ -5,7 +5,7 @@ import torch
 from compare.explore import explore, run_symbolic
 from compare.explore.feasible import Feasibility
 from compare.explore.paths import _explore
-from compare.sym import input_symbols
+from compare.exact.sym import input_symbols
 from compare.symbolic import SymTensor, shared_runs
 from compare.symbolic import shared
 

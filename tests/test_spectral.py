@@ -8,8 +8,8 @@ import sympy
 import torch
 
 import compare
-from compare import derive
-from compare.sym import exact, input_symbols
+from compare.exact.evaluate import evaluate
+from compare.exact.sym import exact, input_symbols
 from compare.symbolic import SymTensor
 from compare.symbolic.spectral import VALUE, VECTOR, eigh_entry
 
@@ -144,7 +144,7 @@ def _exact(fn, a: torch.Tensor) -> list:
     symbols = input_symbols("a", tuple(a.shape))
     point = {s: exact(v) for s, v in zip(symbols.flat, a.reshape(-1).tolist())}
     out = fn(SymTensor(symbols.copy(), torch.float64))
-    return [derive.evaluate(np.asarray(o.exprs if hasattr(o, "exprs") else o), point) for o in out]
+    return [evaluate(np.asarray(o.exprs if hasattr(o, "exprs") else o), point) for o in out]
 
 
 def test_the_values_come_in_lapacks_order_and_gauge():

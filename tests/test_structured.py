@@ -136,7 +136,7 @@ def _fact(kind, triangle, matrix):
 
 def _basis(kind, triangle, matrix=None):
     from compare.judge.basis import basis
-    from compare.sym import input_symbols
+    from compare.exact.sym import input_symbols
 
     symbols = {"A": input_symbols("A", (2, 2))}
     a = symbols["A"]
@@ -166,7 +166,7 @@ def test_a_triangular_argument_leaves_out_its_unread_triangle():
 
 
 def test_a_matrix_whose_mirrored_entries_are_one_symbol_needs_no_projection():
-    from compare.sym import input_symbols
+    from compare.exact.sym import input_symbols
 
     v = input_symbols("A", (2, 2))  # A_0_1 stands on both sides of the diagonal: already symmetric
     b = _basis("symmetric", "lower", [[v[0, 0], v[0, 1]], [v[0, 1], v[1, 1]]])

@@ -4,8 +4,8 @@ import pytest
 import sympy
 import torch
 
-from compare.derive import evaluate
-from compare.sym import detach, exact, input_symbols
+from compare.exact.evaluate import evaluate
+from compare.exact.sym import detach, exact, input_symbols
 from compare.symbolic import SymTensor, UnsupportedOp, exprs_of
 
 

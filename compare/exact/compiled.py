@@ -7,7 +7,7 @@ share a definition up to the names of their operands (`tanh(n@3)`, `tanh(n@4)`, 
 is (the op call that made them, that shape), written once over template symbols t0, t1, ... in the
 order a walk of the definition first meets its operands. SymPy differentiates each shape once
 (`Template`, in SymPy's cache: a shape's derivatives depend on nothing else), term by term
-(`derive._partials`), and the second derivatives, for Hessian-vector products, from the first.
+(`differentiate._partials`), and the second derivatives, for Hessian-vector products, from the first.
 
 Nothing here knows a formula of torch's: the local derivatives are SymPy's of the op's meaning.
 """
@@ -19,8 +19,10 @@ from typing import Mapping
 import numpy as np
 import sympy
 
-from .. import derive
-from ..sym import release
+from . import differentiate
+
+from .shapes import tree_shape
+from .sym import release
 from .tape import Node, Tape
 
 __all__ = ["Template", "Group", "Compiled", "compile_graph", "template_symbol"]
@@ -55,7 +57,7 @@ class Template:
         """Per j, the nonzero d2 definition / d t_j d t_k as (k, expression): derived when first asked for."""
         if self._second is None:
             wanted, cache = {s: k for k, s in enumerate(self.symbols)}, {}
-            self._second = tuple(tuple((wanted[s], d) for s, d in derive._partials(p, wanted, cache).items())
+            self._second = tuple(tuple((wanted[s], d) for s, d in differentiate._partials(p, wanted, cache).items())
                                  for p in self.first)
         return self._second
 
@@ -72,7 +74,7 @@ def _derived(shape: sympy.Basic, generic: tuple) -> Template:
     """A shape's Template, in SymPy's own cache: a pure function of the shape (`clear_cache()` empties
     it, so a check that starts from a cleared cache derives every shape itself)."""
     wanted = {s: k for k, s in enumerate(generic)}
-    partials = derive._partials(shape, wanted, {})
+    partials = differentiate._partials(shape, wanted, {})
     return Template(shape, generic, release(shape), tuple(partials.get(s, sympy.S.Zero) for s in generic))
 
 
@@ -116,7 +118,7 @@ def compile_graph(tape: Tape, output: np.ndarray, symbols: Mapping[str, np.ndarr
     groups: dict = {}
     for k in needed:
         symbols_k = tape.operands[k]
-        key = derive._shape(tape.definitions[k], {s: (_MARK, j) for j, s in enumerate(symbols_k)})
+        key = tree_shape(tape.definitions[k], {s: (_MARK, j) for j, s in enumerate(symbols_k)})
         groups.setdefault((tape.calls[k], key), []).append(k)
     made = []
     for (_, key), members in sorted(groups.items(), key=lambda item: item[1][0]):

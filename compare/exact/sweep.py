@@ -2,7 +2,7 @@
 
 Every quantity is an object array of balls (python-flint's `arb`), one row per point: a ball
 contains the exact value (Arb's guarantee for each operation, so for the whole sweep), which
-is what makes a rounded result a proof (`compare/ball.py`).
+is what makes a rounded result a proof (`compare/exact/ball.py`).
 
 - `forward`: each node's value, group by group (a group's shape run once over all its members
   and points), and its local derivatives d node / d operand, from the same evaluator, so that
@@ -27,7 +27,7 @@ import flint
 import numpy as np
 import sympy
 
-from .. import ball
+from . import ball
 from .compiled import Compiled, Group
 
 __all__ = ["Evaluation", "forward", "reverse", "directional", "hessian_vector", "balls_of", "rounded", "coordinates_of"]

@@ -18,7 +18,7 @@ from typing import Sequence
 import sympy
 
 from . import intervals
-from ..sym import release
+from ..exact.sym import release
 
 __all__ = ["Boxes"]
 

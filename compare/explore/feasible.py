@@ -30,7 +30,7 @@ import sympy
 from . import intervals
 from .boxes import Boxes
 from .translate import Translator, Untranslatable, load_solver, model_point, z3
-from ..sym import exact, release, truth
+from ..exact.sym import exact, release, truth
 
 __all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN", "load_solver"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from ..sym import as_expr, exact, release, truth
+from ..exact.sym import as_expr, exact, release, truth
 
 __all__ = ["Interval", "solve", "intersect", "contains", "inside", "mass", "gauss_mass", "as_relational", "from_set"]
 

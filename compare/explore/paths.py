@@ -32,8 +32,8 @@ import torch
 from .domain import describe, outside_domain, raise_site
 from .feasible import SAT, UNSAT, Check, Feasibility
 from ..limits import EXPLORATION_BUDGET, ExplorationBudget
+from ..exact.sym import truth
 from ..options import Options
-from ..sym import truth
 from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
 __all__ = ["Decision", "Piece", "Uncovered", "Raises", "Exploration", "ByValue", "explore", "run_symbolic",

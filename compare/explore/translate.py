@@ -13,7 +13,7 @@ from typing import Sequence
 
 import sympy
 
-from ..sym import RELATIONS, detach, exact
+from ..exact.sym import RELATIONS, detach, exact
 
 __all__ = ["z3", "load_solver", "Untranslatable", "Translator", "model_point"]
 

@@ -16,7 +16,9 @@ import dataclasses
 import numpy as np
 import torch
 
-from .. import derive
+from ..exact.differentiate import hessian_vector_values
+
+from ..exact.evaluate import evaluate
 from ..context import CaseRun
 from ..exact_values import local_hessian
 from ..modes import LABELS, NOT_RUN
@@ -79,8 +81,8 @@ def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bo
         return (shape, run.basis.hessian(np.asarray(values))), ""
     values = exact.hessian
     if values is None:
-        values = derive.evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
-            derive.hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
+        values = evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
+            hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
                                          run.symbols, run.exact_u(), [run.at(point)])[0]
     return (result.hessian_mode, run.basis.hessian(np.asarray(values))), ""
 

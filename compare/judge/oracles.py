@@ -14,12 +14,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import derive
+from ..exact.differentiate import gradient
+
+from ..exact.evaluate import evaluate
 from ..context import CaseRun
 from ..errors import one_line
 from ..numeric import oracles
 from ..records import OracleResult
-from ..sym import as_expr, detach, release
+from ..exact.sym import as_expr, detach, release
 from . import kinks
 from .verdict import FD_TOLERANCE, Tolerance, combine, measure_all, measure_each
 
@@ -144,8 +146,8 @@ def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> b
     """Do these values match the piece's derivative with every detach removed (and the output has one)?"""
     if not any(as_expr(o).has(detach) for o in output.flat):
         return False
-    seen = {n: derive.evaluate(g, point) for n, g in
-            derive.gradient(np.vectorize(release, otypes=[object])(output), symbols).items()}
+    seen = {n: evaluate(g, point) for n, g in
+            gradient(np.vectorize(release, otypes=[object])(output), symbols).items()}
     return measure_all(got, seen, torch.float64, tolerance).agree
 
 

@@ -203,7 +203,7 @@ def _rounding_lines(result: CaseResult) -> list[str]:
 
 
 def _continuity_lines(points: Sequence[PointResult]) -> list[str]:
-    """Which points' exact values are limits, and why (`compare/continuity.py`)."""
+    """Which points' exact values are limits, and why (`compare/exact/continuity.py`)."""
     marked = [(i + 1, p) for i, p in enumerate(points) if p.by_continuity]
     loose = [(i + 1, p) for i, p in enumerate(points) if p.within]
     out = []

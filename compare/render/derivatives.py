@@ -11,7 +11,7 @@ import sympy
 
 from ..judge.verdict import largest
 from ..records import AGREE, DISAGREE, CaseResult
-from ..sym import as_expr
+from ..exact.sym import as_expr
 from .cells import array_text, cell, folded_table, point_text, table
 from .figures import number
 from .formulas import Formula, formula_lines, latex
@@ -210,7 +210,7 @@ def _jacobian_differs(result: CaseResult) -> list[str]:
 
 
 def detach_section(result: CaseResult) -> list[str]:
-    from ..sym import detach
+    from ..exact.sym import detach
 
     held = []
     for piece in result.pieces[:1]:

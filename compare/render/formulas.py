@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from ..sym import as_expr
+from ..exact.sym import as_expr
 from .words import counted
 
 __all__ = ["LONGEST_SHOWN", "SHOWN_ENTRIES", "Formula", "formula_lines", "latex"]

@@ -11,10 +11,10 @@ import functools
 import numpy as np
 import sympy
 
-from .. import derive
+from ..exact.shapes import template
 from ..exact.piece import summary
 from ..records import CaseResult
-from ..sym import as_expr
+from ..exact.sym import as_expr
 
 __all__ = ["SHOWN_TERMS", "readable_array", "readable_gradient", "shortened"]
 
@@ -34,7 +34,7 @@ def readable_array(values: np.ndarray, symbols: dict) -> sympy.Basic | str:
         return on_graph
     if values.ndim == 0:
         return shortened(as_expr(values[()]))
-    found = derive.template(values, symbols)
+    found = template(values, symbols)
     if found is not None:
         return shortened(found)
     if values.size > SHOWN_TERMS:

@@ -22,7 +22,7 @@ import numpy as np
 import sympy
 
 from ..records import ERROR, CaseResult
-from ..sym import as_expr, detach, release
+from ..exact.sym import as_expr, detach, release
 
 __all__ = ["available", "Curve", "curve", "render_plot"]
 
@@ -71,7 +71,7 @@ class Curve:
 
 def curve(result: CaseResult) -> Curve | None:
     """The curve of a case with one scalar input, or one vector input used elementwise; else None."""
-    from ..derive import template
+    from ..exact.shapes import template
 
     if result.status == ERROR or not result.pieces or not result.shapes or len(result.shapes) != 1 or \
             any(p.graph is not None for p in result.pieces):  # kept on the graph: no formula to draw

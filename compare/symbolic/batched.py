@@ -10,7 +10,7 @@ import numpy as np
 import sympy
 import torch
 
-from ..sym import exact
+from ..exact.sym import exact
 from .registry import exprs, meaning
 
 aten = torch.ops.aten

@@ -32,7 +32,7 @@ import sympy
 import torch
 from torch.utils._pytree import tree_map
 
-from ..sym import exact
+from ..exact.sym import exact
 from .registry import UnsupportedOp, decide, exprs
 from .shared import note_decision
 

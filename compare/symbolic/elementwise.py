@@ -16,7 +16,7 @@ from sympy.core.add import _addsort
 from sympy.core.mul import _keep_coeff
 from sympy.core.parameters import global_parameters
 
-from ..sym import exact
+from ..exact.sym import exact
 from .registry import prim, binary, exprs, meaning, ufunc, unary
 
 aten = torch.ops.aten

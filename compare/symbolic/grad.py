@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..derive import gradient
+from ..exact.differentiate import gradient
 from ..exact.tape import Node, expand
-from ..sym import detach
+from ..exact.sym import detach
 from .registry import exprs
 
 __all__ = ["symbolic_grad"]

@@ -32,7 +32,7 @@ import torch
 from sympy.core.relational import Relational
 from torch.utils._pytree import tree_flatten, tree_map
 
-from ..sym import as_expr
+from ..exact.sym import as_expr
 from .registry import BRANCH, RECORDING, exprs
 from .switches import switches
 

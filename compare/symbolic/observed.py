@@ -25,7 +25,7 @@ import sympy
 import torch
 
 from ..exact.tape import depends_on, expand
-from ..sym import as_expr
+from ..exact.sym import as_expr
 from .sites import user_site
 
 __all__ = ["Structured", "Lowered", "Observed", "Reads", "STRUCTURED", "structured", "observing", "note_op",

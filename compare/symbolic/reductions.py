@@ -12,7 +12,7 @@ import numpy as np
 import sympy
 import torch
 
-from ..sym import exact
+from ..exact.sym import exact
 from .registry import prim, exprs, meaning
 from . import extremes
 

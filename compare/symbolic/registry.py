@@ -21,7 +21,7 @@ import sympy
 import torch
 
 from ..exact.tape import Node, expand
-from ..sym import as_expr, exact
+from ..exact.sym import as_expr, exact
 from .shared import note_decision
 from .sites import enclosing_torch_function, user_site
 

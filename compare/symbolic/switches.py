@@ -21,7 +21,7 @@ from typing import Callable
 import sympy
 from sympy.core.relational import Relational
 
-from ..sym import as_expr
+from ..exact.sym import as_expr
 from .elementwise import Step, ceil, floor, round_, trunc
 
 __all__ = ["OwnBoundary", "is_switch", "switches", "at_boundary", "sign_of", "relations"]

@@ -36,7 +36,7 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
 from ..exact.tape import Call, active_tape, record
-from ..sym import as_expr, detach, nograd
+from ..exact.sym import as_expr, detach, nograd
 from .grad import symbolic_grad
 from . import observed, shared
 from .draws import RANDOM_OPS, draw

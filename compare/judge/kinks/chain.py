@@ -18,8 +18,8 @@ import numpy as np
 import sympy
 import torch
 
-from ... import derive
-from ...sym import as_expr
+from ...exact.evaluate import evaluate
+from ...exact.sym import as_expr
 from ...symbolic.heads import Head
 from ..verdict import Tolerance, agreeing, measure_all
 from .exact import ANYTHING, derivative_at, value_at
@@ -193,7 +193,7 @@ class Chain:
                 v = self.value(exprs[idx], choice)
                 mask[idx] = bool(getattr(v, "has", lambda *_: False)(ANYTHING))
                 exact[idx] = sympy.nan if mask[idx] else v
-            got[name], free[name] = derive.evaluate(exact, {}), mask
+            got[name], free[name] = evaluate(exact, {}), mask
         return got, free
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import mpmath
 import sympy
 
-from ...sym import as_expr
+from ...exact.sym import as_expr
 from ...symbolic.switches import sign_of
 
 __all__ = ["ANYTHING", "value_at", "sign_of", "finite", "derivative_at", "shown", "same"]

@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 from sympy.core.relational import Relational
 
-from ... import derive
-from ...sym import as_expr, rational_value, release
+from ...exact import differentiate
+from ...exact.sym import as_expr, rational_value, release
 from ...symbolic.heads import Head
 from ...symbolic.switches import at_boundary, switches
 from .chain import Allowed, Chain
@@ -118,9 +118,9 @@ class PieceKinks:
         if what not in self._derivatives:
             output = self.recorded()[0]
             if what == "gradient":
-                self._derivatives[what] = derive.gradient(output, self.symbols)
+                self._derivatives[what] = differentiate.gradient(output, self.symbols)
             else:
-                self._derivatives[what] = derive.hessian(self.derivative("gradient"), self.symbols)
+                self._derivatives[what] = differentiate.hessian(self.derivative("gradient"), self.symbols)
         return self._derivatives[what]
 
 
@@ -197,7 +197,7 @@ class PointKinks:
             if v is None:
                 found = self.chain.allowed({"H": self.piece.derivative("hessian")}, second=True, near=near)
             else:
-                rows = derive.hessian_vector(self.piece.derivative("gradient"), self.piece.symbols, list(v))
+                rows = differentiate.hessian_vector(self.piece.derivative("gradient"), self.piece.symbols, list(v))
                 found = self.chain.allowed({"Hv": rows}, second=True, near=near)
             return _free_through_infinities(found, self._infinite(), v is not None)
 

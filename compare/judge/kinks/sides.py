@@ -14,7 +14,7 @@ from __future__ import annotations
 import sympy
 from sympy.core.relational import Relational
 
-from ...sym import as_expr
+from ...exact.sym import as_expr
 from ...symbolic.elementwise import Step
 from ...symbolic.switches import is_switch
 from .exact import ANYTHING, derivative_at, finite, numeric_sign, same, shown, sign_of, value_at

@@ -1,6 +1,6 @@
 """The PyTorch bugs the conformance run and the issue's examples find, each with a torch-only repro.
 
-Each repro is a script in compare/torch_bugs/ that uses torch alone: it
+Each repro is a script in compare/conformance/torch_bugs/ that uses torch alone: it
 computes the right value by hand (or with mpmath) and asserts that torch
 2.13 still gives another. tests/test_conformance_modes.py runs every one, so
 a torch that fixes a bug fails that test, and the record is updated.
@@ -21,7 +21,7 @@ class Bug:
     """One way torch's derivative is wrong, established independently of compare."""
 
     key: str
-    """Its name, and its repro's file name (compare/torch_bugs/KEY.py)."""
+    """Its name, and its repro's file name (compare/conformance/torch_bugs/KEY.py)."""
     title: str
     """What is wrong, in a line."""
     modes: tuple[str, ...]

@@ -40,7 +40,9 @@ from typing import Mapping
 import numpy as np
 import sympy
 
-from . import derive
+from . import differentiate
+
+from .evaluate import evaluate
 from .sym import as_expr, release, to_float, truth
 
 __all__ = ["value", "derivative", "extension", "zero_powers", "at_point", "Derivatives", "Continued", "same", "MOST_SINGULAR", "LARGEST"]
@@ -221,12 +223,12 @@ def at_point(output: np.ndarray, formulas: Derivatives, values: Derivatives, sym
     extended = np.vectorize(lambda e: zero_powers(extension(e, point), point), otypes=[object])(output)
     equality = any(e != o for e, o in zip(extended.flat, output.flat))
     if equality:
-        gradient = derive.gradient(extended, symbols)
-        jacobian = derive.jacobian(extended, symbols) if jacobian is not None else None
-        hessian = derive.hessian(gradient, symbols) if hessian is not None else None
-        values = {n: derive.evaluate(g, point) for n, g in gradient.items()}
-        jacobian_values = {n: derive.evaluate(j, point) for n, j in jacobian.items()} if jacobian is not None else None
-        hessian_values = derive.evaluate(hessian, point) if hessian is not None else None
+        gradient = differentiate.gradient(extended, symbols)
+        jacobian = differentiate.jacobian(extended, symbols) if jacobian is not None else None
+        hessian = differentiate.hessian(gradient, symbols) if hessian is not None else None
+        values = {n: evaluate(g, point) for n, g in gradient.items()}
+        jacobian_values = {n: evaluate(j, point) for n, j in jacobian.items()} if jacobian is not None else None
+        hessian_values = evaluate(hessian, point) if hessian is not None else None
     total = sympy.Add(*extended.flat)
     entries: list[str] = []
 

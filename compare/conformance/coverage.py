@@ -1,6 +1,6 @@
 """The core set of ATen ops with a SymPy meaning, listed from the table itself: `docs/ops.md`.
 
-    python -m compare.coverage > docs/ops.md
+    python -m compare.conformance.coverage > docs/ops.md
 
 One row per meaning: every ATen (or prims) op that reaches it, and what it
 computes (its SymPy formula for an elementwise op, else its docstring: see `description`).
@@ -20,7 +20,7 @@ _HOW = {"direct": "direct", "decomposition": "through a decomposition"}
 
 def meaning_groups() -> list[tuple[list[str], object]]:
     """(sorted op names, meaning) per meaning, sorted by first name."""
-    from .symbolic import MEANINGS
+    from ..symbolic import MEANINGS
 
     names, impls = defaultdict(list), {}
     for op, impl in MEANINGS.items():
@@ -48,7 +48,7 @@ def description(names: list[str], impl) -> str:
     paragraph = (getattr(impl, "__doc__", None) or "").strip().split("\n\n")[0]
     text = " ".join(line.strip() for line in paragraph.splitlines())
     if not text or re.fullmatch(r"<?[\w.]+>?", text):
-        from .symbolic.registry import written_at
+        from ..symbolic.registry import written_at
 
         raise MissingDescription(f"{', '.join(names)}: the meaning at {written_at(impl)} has no description "
                                  "(give it a docstring, or `@meaning(..., doc=...)`)")
@@ -61,7 +61,7 @@ def render_ops() -> str:
     count = sum(len(names) for names, _ in groups)
     return "\n".join([
         "# The core set: ATen ops with a SymPy meaning", "",
-        "Generated from the table `compare.symbolic.MEANINGS` by `python -m compare.coverage`; "
+        "Generated from the table `compare.symbolic.MEANINGS` by `python -m compare.conformance.coverage`; "
         "`tests/test_coverage.py` keeps this file current. Every other op reaches these through "
         "PyTorch's own decompositions (`torch._decomp`, `torch._refs`, composite kernels); an op that "
         "reaches none raises `UnsupportedOp` naming the ATen op and the line of the case.", "",
@@ -71,7 +71,7 @@ def render_ops() -> str:
 
 def render_opdb() -> list[str]:
     """Every op of PyTorch's op_db, as the committed conformance record (docs/opdb.json) saw it."""
-    from .opdb_record import EXPECTED, TORCH_ERRORS, counts, load
+    from .record import EXPECTED, TORCH_ERRORS, counts, load
 
     results = load(EXPECTED)
     if not results:

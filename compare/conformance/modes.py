@@ -22,18 +22,20 @@ import numpy as np
 import torch
 from torch.utils._pytree import tree_map
 
-from . import derive, jets
-from .ball import Unsupported
-from .case import make_case
-from .context import CaseRun
-from .judge import kinks
-from .judge.mode_common import Reference
-from .judge.modes import check_modes
-from .modes import LABELS, NOT_RUN, Modes
-from .numeric.oracles import HESSIAN_LIMIT, direction
-from .opdb_samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
-from .records import AGREE, CONVENTION, DISAGREE
-from .sym import exact
+from ..exact import differentiate, jets
+
+from ..exact.evaluate import evaluate
+from ..exact.ball import Unsupported
+from ..case import make_case
+from ..context import CaseRun
+from ..judge import kinks
+from ..judge.mode_common import Reference
+from ..judge.modes import check_modes
+from ..modes import LABELS, NOT_RUN, Modes
+from ..numeric.oracles import HESSIAN_LIMIT, direction
+from .samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
+from ..records import AGREE, CONVENTION, DISAGREE
+from ..exact.sym import exact
 
 __all__ = ["MODES", "OPDB_TESTS", "ModeSample", "unsupported", "check_sample_modes"]
 
@@ -67,7 +69,7 @@ class ModeSample:
     """One sample in one mode."""
 
     status: str
-    """"runs", "disagrees", "unsupported" or "error" (as `compare.opdb_record.STATUSES`)."""
+    """"runs", "disagrees", "unsupported" or "error" (as `compare.conformance.record.STATUSES`)."""
     detail: str = ""
 
 
@@ -94,10 +96,10 @@ def _kink(prep: Prepared, index: list[int], terms: np.ndarray, second: bool) -> 
 
 def _reference(prep: Prepared, summed: tuple, u: torch.Tensor, second: bool) -> Reference:
     index, terms = summed
-    gradient = derive.gradient(terms, prep.symbols)
-    flat = np.concatenate([derive.evaluate(gradient[n], prep.point).reshape(-1) for n in prep.symbols])
+    gradient = differentiate.gradient(terms, prep.symbols)
+    flat = np.concatenate([evaluate(gradient[n], prep.point).reshape(-1) for n in prep.symbols])
     hessian = _hessian(prep, gradient, u) if second else None
-    output = derive.evaluate(np.array([sum(terms)], dtype=object), prep.point)
+    output = evaluate(np.array([sum(terms)], dtype=object), prep.point)
     return Reference(output, flat, flat, flat[None], hessian, "", _kink(prep, index, terms, second))
 
 
@@ -115,8 +117,8 @@ def _hessian(prep: Prepared, gradient: dict, u: torch.Tensor) -> tuple[str, np.n
         values, undecided = None, None
     if values is None or undecided.any():  # SymPy's second derivatives, where jets leave some undecided
         if full:
-            return "full", derive.evaluate(derive.hessian(gradient, prep.symbols), prep.point)
-        hu = derive.hessian_vector_values(gradient, prep.symbols, directions[0], [prep.point])
+            return "full", evaluate(differentiate.hessian(gradient, prep.symbols), prep.point)
+        hu = differentiate.hessian_vector_values(gradient, prep.symbols, directions[0], [prep.point])
         return "directional", hu[0]
     return ("full", values[0]) if full else ("directional", values[0, :, 0])
 

@@ -4,7 +4,7 @@
     prepare(op, sample)    -> the sample run on real tensors and on symbolic ones (`Prepared`)
 
 `compare.conformance` judges reverse mode from a `Prepared`,
-`compare.conformance_modes` every other mode. See compare/conformance.py's
+`compare.conformance.modes` every other mode. See compare/conformance.py's
 docstring for how leaves, constants and the loss are made.
 """
 from __future__ import annotations
@@ -19,15 +19,15 @@ import torch
 from torch.utils._pytree import tree_flatten, tree_map
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import derive
-from .explore import ByValue
-from .judge import kinks
-from .judge.verdict import measure
-from .sym import exact, input_symbols
-from .symbolic import BRANCH, MEANINGS, SymTensor, exprs_of, recording
-from .symbolic.complexes import imaginary_part, real_part
-from .symbolic.draws import RANDOM_OPS, seeded
-from .symbolic.registry import ufunc
+from ..exact import evaluate
+from ..explore import ByValue
+from ..judge import kinks
+from ..judge.verdict import measure
+from ..exact.sym import exact, input_symbols
+from ..symbolic import BRANCH, MEANINGS, SymTensor, exprs_of, recording
+from ..symbolic.complexes import imaginary_part, real_part
+from ..symbolic.draws import RANDOM_OPS, seeded
+from ..symbolic.registry import ufunc
 
 __all__ = ["Prepared", "prepare", "symbolic", "point_kinks", "differentiated", "evaluated", "samples", "tensors",
            "loss", "loss_terms", "call", "processed", "DRAW_SEED"]
@@ -254,7 +254,7 @@ def _forward_differs(sym_out: list, real_out: list, point: dict, leaves: list) -
                 else part.detach().numpy().astype(float)
             # torch computes each output in its own dtype (`.float()`, `.half()` round), and in a less
             # precise input's where one is (cov's float32 aweights are summed in float32): the coarser's tolerance
-            errors = measure(got, derive.evaluate(want, point), _coarsest(
+            errors = measure(got, evaluate.evaluate(want, point), _coarsest(
                 [part.dtype if part.dtype.is_floating_point else torch.float64] + [t.dtype for t in leaves]))
             if not errors.agree:
                 return _where(errors, f"forward output {k}{label}")
@@ -335,12 +335,12 @@ def point_kinks(prep: Prepared, index: list[int], terms: np.ndarray, second: boo
 
 
 def evaluated(g: np.ndarray, point: dict, symbols: dict) -> np.ndarray:
-    """A gradient's entries at the point: every entry at once, on Arb's balls first (`derive.evaluate_many`:
+    """A gradient's entries at the point: every entry at once, on Arb's balls first (`evaluate.evaluate_many`:
     a gradient through eigenvector nodes is too long for SymPy's evalf entry by entry), or entry by entry
     where an input entry is infinite (its symbol a constant, not in the point)."""
     if all(s in point for syms in symbols.values() for s in syms.flat):
-        return derive.evaluate_many(g, [point], symbols)[0]
-    return derive.evaluate(g, point)
+        return evaluate.evaluate_many(g, [point], symbols)[0]
+    return evaluate.evaluate(g, point)
 
 
 def differentiated(prep: Prepared) -> tuple[list[int], np.ndarray]:

@@ -6,7 +6,7 @@ has a finite value it does not change along that coordinate: the partial derivat
 0, and so is every second derivative that involves it. That is also PyTorch's rule 4 (by
 continuity): a derivative that has a limit as a coordinate goes to ±inf while the function's
 value stays finite has the limit 0. The other partial derivatives are the formulas' values with
-±oo substituted (exp(-oo) = 0), which `derive.evaluate_many` takes by SymPy's extended arithmetic.
+±oo substituted (exp(-oo) = 0), which `evaluate_many` takes by SymPy's extended arithmetic.
 
 Where an output entry is itself infinite (exp(x) at x = inf), f(x + h) - f(x) is inf - inf: the
 formulas' values (their limits: inf for exp) stand, as rule 4 gives them (inf possible).
@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 import sympy
 
-from . import derive
+from .differentiate import hessian_vector_values
 
 __all__ = ["infinite", "at_point", "hessian_vectors"]
 
@@ -57,7 +57,7 @@ def at_point(exact, point: Mapping, symbols: Mapping[str, np.ndarray]):
 
 def hessian_vectors(gradient: Mapping[str, np.ndarray], symbols: Mapping[str, np.ndarray], u: list,
                     points: list) -> np.ndarray:
-    """`derive.hessian_vector_values` at each point, H v along `u`; at a point with infinite
+    """`hessian_vector_values` at each point, H v along `u`; at a point with infinite
     coordinates, u's entries along them are 0 and so are H v's (the second derivatives involving them,
     module docstring), so that no 0 * NaN of the formulas there reaches the sum."""
     plain = [i for i, p in enumerate(points) if not any(_infinite(v) for v in p.values())]
@@ -65,8 +65,8 @@ def hessian_vectors(gradient: Mapping[str, np.ndarray], symbols: Mapping[str, np
              for i, p in enumerate(points) if i not in plain}
     out = np.empty((len(points), sum(s.size for s in symbols.values())), dtype=np.float64)
     if plain:
-        out[plain] = derive.hessian_vector_values(gradient, symbols, u, [points[i] for i in plain])
+        out[plain] = hessian_vector_values(gradient, symbols, u, [points[i] for i in plain])
     for i, m in marks.items():
         along = [sympy.Integer(0) if inf else w for w, inf in zip(u, m)]
-        out[i] = np.where(m, 0.0, derive.hessian_vector_values(gradient, symbols, along, [points[i]])[0])
+        out[i] = np.where(m, 0.0, hessian_vector_values(gradient, symbols, along, [points[i]])[0])
     return out

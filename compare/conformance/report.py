@@ -7,7 +7,7 @@ The record holds each op's result in every mode but reverse (reverse mode's is
 docs/opdb.json), and every disagreement of any mode with op_db's own mark on the
 test of that mode (an expected failure, a skip). The page gives each mode's
 counts and a table of every disagreement, each with the recorded PyTorch bug
-it is (`compare.conformance_bugs`) and that bug's torch-only repro.
+it is (`compare.conformance.bugs`) and that bug's torch-only repro.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import asdict
 from typing import Sequence
 
-from .conformance_bugs import BUGS, recorded
-from .modes import LABELS
-from .opdb_record import STATUSES, ModeResult, OpResult, TORCH_ERRORS
+from .bugs import BUGS, recorded
+from ..modes import LABELS
+from .record import STATUSES, ModeResult, OpResult, TORCH_ERRORS
 
 __all__ = ["record", "render", "marks_of", "unrecorded"]
 

@@ -31,9 +31,9 @@ runs again with its sites recorded, `compare.judge.kinks`), else
     python -m compare.conformance --write --only index_add   # re-record some ops only
     python -m compare.conformance --modes check_forward_ad   # reverse and forward mode only (--modes: reverse only)
 
-Every other mode (forward, second order, batched) is `compare.conformance_modes`;
+Every other mode (forward, second order, batched) is `compare.conformance.modes`;
 docs/conformance.md, generated from docs/conformance.json, counts each mode and
-explains every disagreement (`compare.conformance_report`, `compare.conformance_bugs`).
+explains every disagreement (`compare.conformance.report`, `compare.conformance.bugs`).
 
 Needs `expecttest` (the `test` extra): `op_db` lives in torch's test utilities.
 """
@@ -48,14 +48,13 @@ from typing import Iterable, Sequence
 
 import torch
 
-from . import derive
-from .judge.verdict import measure
-from .conformance_modes import MODES, ModeSample, check_sample_modes
-from .modes import SECOND_ORDER
-from .opdb_record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load  # noqa: F401  (STATUSES: the API)
-from .symbolic import UnsupportedOp
-from .opdb_samples import _coarsest, _differentiable, _forward_differs, _where, differentiated, evaluated, loss, \
-    point_kinks, prepare, samples
+from ..exact.differentiate import gradient
+from ..judge.verdict import measure
+from .modes import MODES, ModeSample, check_sample_modes
+from ..modes import SECOND_ORDER
+from .record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load
+from ..symbolic import UnsupportedOp
+from .samples import _coarsest, _differentiable, _forward_differs, _where, differentiated, evaluated, loss, point_kinks, prepare, samples
 
 __all__ = ["OpResult", "ModeResult", "Settings", "STATUSES", "MODES", "opinfos", "check_op", "check_op_modes", "run",
            "render_table", "load", "EXPECTED"]
@@ -121,7 +120,7 @@ def check_sample(op, sample) -> _Sample:
     total = sum(loss(f) for f in differentiable)
     grads = torch.autograd.grad(total, prep.leaves, allow_unused=True)
     exact_grad = {n: evaluated(g, prep.point, prep.symbols)
-                  for n, g in derive.gradient(outputs, prep.symbols).items()}
+                  for n, g in gradient(outputs, prep.symbols).items()}
     auto = {f"t{k}": (g if g is not None and not g._is_zerotensor() else torch.zeros_like(prep.leaves[k])).detach().numpy()
             for k, g in enumerate(grads)}
     # autograd's gradient is in its leaf's dtype, computed with every input and output in play
@@ -192,7 +191,7 @@ def check_op(op, settings: Settings = Settings()) -> OpResult:
 
 
 def check_op_modes(op, settings: Settings = Settings(), modes: Sequence[str] = MODES) -> list[ModeResult]:
-    """The op in each of `modes` (`compare.conformance_modes`) on the samples reverse mode takes; per mode, one
+    """The op in each of `modes` (`compare.conformance.modes`) on the samples reverse mode takes; per mode, one
     sample that disagrees makes the op disagree. The first-order and the second-order modes of a sample run
     under time bounds of their own (an exact Hessian can take long where the gradient does not), and once
     a sample's second-order modes run over it, the op's next samples skip them."""
@@ -298,10 +297,10 @@ def render_modes(results: Sequence[ModeResult]) -> str:
 def _write_records(results: list, in_modes: list, settings: Settings, partial: bool) -> None:
     """docs/opdb.json and docs/ops.md (reverse mode), docs/conformance.json and .md (every mode); `partial`:
     the ops run replace theirs in the records, the rest stay as recorded."""
-    from .conformance_modes import OPDB_TESTS
-    from .conformance_report import marks_of, record, render
+    from .modes import OPDB_TESTS
+    from .report import marks_of, record, render
     from .coverage import render_ops
-    from .opdb_record import MODES_RECORD, load_modes
+    from .record import MODES_RECORD, load_modes
 
     if partial:
         fresh = {r.name: r for r in results}
@@ -326,6 +325,3 @@ def _write(path: str, text: str) -> None:
         f.write(text)
     os.replace(tmp, path)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """The committed record of a conformance run over op_db (docs/opdb.json): its entries, read and written.
 
-`compare.conformance` makes it; `compare.coverage` lists it in docs/ops.md;
+`compare.conformance` makes it; `compare.conformance.coverage` lists it in docs/ops.md;
 tests/test_opdb.py holds the code to what it records as running.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ __all__ = ["STATUSES", "EXPECTED", "MODES_RECORD", "TORCH_ERRORS", "OpResult", "
 
 STATUSES = ("runs", "disagrees", "unsupported", "error", "skipped")
 """An op's classification (skipped: no small sample)."""
-EXPECTED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "opdb.json")
+EXPECTED = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "docs",
+                                         "opdb.json"))
 """The committed record of the last full run: what docs/ops.md lists, what tests/test_opdb.py holds to."""
 
 
@@ -59,7 +60,7 @@ class OpResult:
 
 @dataclass(frozen=True)
 class ModeResult:
-    """What one op_db entry gave in one mode (`compare.conformance_modes`)."""
+    """What one op_db entry gave in one mode (`compare.conformance.modes`)."""
 
     name: str
     """As `OpResult.name`."""
