@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
@@ -149,21 +149,19 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, Options.loop_bound)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
     from .engine import CaseOptions, explore_case
-    from .points import case_symbols, exact_point, sample_points
+    from .sampling import case_seed, case_symbols, exact_point, sample_points
     from .load import load_file
 
     loaded = load_file(CASES_FILE)
     case = next(c for c in loaded.cases if c.name == "control_flow")
     symbols = case_symbols(case)
-    asked = CaseOptions.of(case, Options())
-    points = [exact_point(p, symbols) for _, p in sample_points(case, asked.seed, asked.options.samples)]
+    points = [exact_point(p, symbols) for _, p in sample_points(case, case_seed(Options.seed, case.name), Options.samples)]
 
     out = {}
     for bound in bounds:
         times, found = [], None
         for _ in range(repeat):
-            bounded = replace(asked, options=Options(loop_bound=bound))
-            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, bounded))
+            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, CaseOptions.of(case, Options(loop_bound=bound))))
             times.append(seconds)
         out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
                       sum(u.probability for u in found.uncovered))
@@ -346,8 +344,8 @@ def _phases(m: Measured) -> list[str]:
     lines = ["", "## Where the time goes", "",
               "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
               "timer around its function (exploration: `engine.explore_case`, the symbolic runs and z3; "
-              "derivation: `pieces.derive_piece`, gradients, Jacobians, Hessians and the claim; exact values: "
-              "`exact_values.exact_values`; forward mode + FD: `judge.oracles.oracle_answers`; the other "
+              "derivation: `pieces.derivatives.derive_piece`, gradients, Jacobians, Hessians and the claim; "
+              "exact values: `pieces.values.exact_values`; forward mode + FD: `at_point.oracle_answers`; the other "
               "modes: `judge.modes.check_modes`, every mode but reverse, the Hessians included). "
               "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
               "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]

@@ -112,7 +112,7 @@ def _points(fn: Callable, inputs: tuple) -> list[tuple[torch.Tensor, ...]]:
     """The five points compare checks for a smooth function: the example and its four samples."""
     from .api import as_case
     from .engine import CaseOptions
-    from .points import sample_points
+    from .sampling import sample_points
 
     case = as_case(fn, inputs)
     asked = CaseOptions.of(case, Options())
@@ -218,8 +218,8 @@ def fresh(repeat: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 
 PHASES = (("engine", "explore_case", "exploration"), ("engine", "derive_piece", "derivation"),
-          ("engine", "exact_values", "exact values"), ("point", "oracle_answers", "forward mode + FD"),
-          ("point", "check_modes", "the other modes"))
+          ("engine", "exact_values", "exact values"), ("at_point", "oracle_answers", "forward mode + FD"),
+          ("at_point", "check_modes", "the other modes"))
 """The stages of `check_case` timed by `phases`: (module of compare that calls it, function, label)."""
 
 

@@ -11,8 +11,9 @@ import torch
 from .case import Case
 from .modes import Modes
 from .exact.tape import Tape
-from .judge.basis import Basis
-from .points import tensor_point
+from .basis import Basis
+from .plan import Plan
+from .sampling import tensor_point
 from .exact.sym import exact
 
 __all__ = ["CaseRun"]
@@ -36,6 +37,9 @@ class CaseRun:
     """Second derivatives are checked (some second-order mode is on)."""
     reverse: Callable
     """The function autograd's reverse mode runs: the case's own, or it through `torch.compile`."""
+    plan: Plan
+    """What is computed in full and what along `u` (`plan.decide`, from the inputs' sizes): every stage
+    reads it, none decides it again."""
     modes: Modes = Modes()
     """The modes the case is checked in (`compare.modes.resolve`: the run's and the case's own)."""
     w: torch.Tensor | None = None
@@ -48,7 +52,7 @@ class CaseRun:
     and `modes.NOT_RUN` where it is only the run's default."""
     basis: Basis = Basis()
     """What each derivative is compared on: structured inputs' directions, the precision each input's
-    computation ran in (`judge.basis`), from what the symbolic runs observed."""
+    computation ran in (`compare.basis`), from what the symbolic runs observed."""
     tape: "Tape | None" = None
     """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.tape`); None
     where it runs as trees."""

@@ -2,12 +2,12 @@
 
     check_case(case, Options(seed=0, samples=4)) -> CaseResult
 
-First `points`: the example, seeded samples and the points the case asks to show; then the
+First `sampling`: the example, seeded samples and the points the case asks to show; then the
 stages, numbered as the README's "How it works" and the packages number them:
-1. `explore`: the case's control flow as pieces, each with a point inside;
-2. `pieces`, then `exact_values`: each piece's exact derivatives and kink sites, their values at every point;
-3. `numeric` and 4. `judge`, point by point (`point`): autograd and the other oracles against the exact
-   values, and a status; the case's status is the worst of its points' (stage 5, `render`, is the CLI's).
+1. `explore/`: the case's control flow as pieces, each with a point inside;
+2. `pieces/`: each piece's exact derivatives and kink sites, then their values at every point;
+3. `numeric/` and 4. `judge/`, point by point (`at_point`): torch's numbers against the exact
+   values, and a status; the case's status is the worst of its points' (stage 5, `render/`, is the CLI's).
 
 A mismatch is a result (`disagree`); an exception from the case's own code
 is an `error` whose message names the file, the line and the cause.
@@ -30,24 +30,25 @@ import sympy
 import torch
 
 from . import numeric, wirtinger
+from .basis import basis
 from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
 from .exact.tape import Tape, TreeTooLarge, graph, watching
-from .exact_values import Check, exact_values
+from .pieces.values import PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
-from .judge.basis import basis
 from .outputs import differentiated_outputs
 from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
 from .options import Options, for_case
 from .numeric import oracles
 from .numeric.modes import cotangent
-from .pieces import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note, kink_sites,
-                     on_tree)
-from .point import check_point
+from .pieces.derivatives import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note,
+                                 kink_sites, on_tree)
+from .plan import decide
+from .at_point import check_point
 from .progress import stage
-from .points import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
+from .sampling import case_seed, case_symbols, exact_point, sample_points, shown_points, tensor_point
 from .records import DISAGREE, ERROR, CaseResult, OutsideRegion, UncoveredRegion, worst
 from .symbolic import SymTensor, shared_runs
 from .symbolic.draws import described, fixed_draw
@@ -63,7 +64,7 @@ class CaseOptions:
     options: Options
     """The run's options with the case's own declarations in their place (`options.for_case`)."""
     seed: int
-    """The case's own seed (`points.case_seed` of the run's seed and the case's name): its samples, its
+    """The case's own seed (`sampling.case_seed` of the run's seed and the case's name): its samples, its
     random ops' draws, the explorer's draws and the oracles' directions."""
     dtype: torch.dtype
     """The dtype of the case's inputs (one for all of them; `case.make_case` refuses a mix)."""
@@ -266,12 +267,13 @@ def _case_run(case: Case, asked: CaseOptions, symbols, exploration) -> CaseRun:
     shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
     return CaseRun(case=case, dtype=asked.dtype, symbols=symbols, seed=asked.seed, u=u,
                    second=options.modes.second_order and bool(exploration.pieces), reverse=reverse,
+                   plan=decide(s.size for s in symbols.values()),
                    modes=options.modes, w=None if scalar else cotangent(shape, asked.seed), oracles=options.oracles,
                    asked=frozenset(k for k, v in case.modes.items() if v))
 
 
 def _with_basis(run: CaseRun, seen: Observed, seen64: Observed | None, outputs_note: str) -> CaseRun:
-    """`run` with what its comparisons are held to (`judge.basis`), and its direction `u` moved onto the
+    """`run` with what its comparisons are held to (`compare.basis`), and its direction `u` moved onto the
     structured inputs' directions. `seen64`: the float64 replays' observations (None: the case's dtype
     is float64, and its own runs are the float64 run's); `outputs_note`: which outputs are checked,
     for a function that returns several ("" otherwise)."""
@@ -291,7 +293,7 @@ def _scalar(exploration) -> bool:
 
 
 def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: list[dict],
-             checks: list[Check]) -> tuple[list[Derived], Observed | None]:
+             checks: list[PointToCheck]) -> tuple[list[Derived], Observed | None]:
     """Every piece derived: its exact derivatives and claim, then its kink sites, then its float64 twin;
     and what the float64 replays observed (None where the case's dtype is float64: there are none).
     A piece kept on the graph with a check on a kink of one of its nodes is derived as a tree instead."""
@@ -319,18 +321,18 @@ def _derived(run: CaseRun, exploration, feasibility: Feasibility, exact_points: 
 
 
 def _checks(exploration, exact_points: list[dict], users: list[str], shown: list[str],
-            oracles: bool) -> list[Check]:
+            oracles: bool) -> list[PointToCheck]:
     """The example and samples, a point inside each piece of a case with branches, then the shown points.
 
     Forward mode and finite differences decide no status: they run where a reader looks for them,
     the example, the samples and the shown points, not at the point found inside every piece, and
     nowhere without `oracles`."""
-    def at(i: int, origin: str) -> list[Check]:  # none for a point outside the function's domain
+    def at(i: int, origin: str) -> list[PointToCheck]:  # none for a point outside the function's domain
         k = exploration.point_pieces[i]
-        return [] if k is None else [Check(origin, k, exact_points[i], informs=oracles)]
+        return [] if k is None else [PointToCheck(origin, k, exact_points[i], informs=oracles)]
 
     checks = [c for i, origin in enumerate(users) for c in at(i, origin)]
-    checks += [Check(f"piece {k + 1}", k, piece.witness, informs=False)
+    checks += [PointToCheck(f"piece {k + 1}", k, piece.witness, informs=False)
                for k, piece in enumerate(exploration.pieces) if piece.decisions and piece.witness is not None]
     return checks + [c for i, origin in enumerate(shown, start=len(users)) for c in at(i, origin)]
 
@@ -357,7 +359,7 @@ def _case_result(run: CaseRun, base: dict, explored, work: list[Derived], checke
                       shapes={n: tuple(v.shape) for n, v in case.inputs.items()}, symbols=run.symbols,
                       pieces=pieces, points=points, uncovered=uncovered,
                       backward_error=_backward_error(run, example, note, output_shape), output_shape=output_shape,
-                      hessian_note=hessian_note(run.modes, _scalar(exploration), pieces, case.inputs), shown=shown,
+                      hessian_note=hessian_note(run, _scalar(exploration), pieces), shown=shown,
                       modes=run.modes.on(), **base)
 
 

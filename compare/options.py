@@ -27,7 +27,7 @@ class Options:
 
     seed: int = 0
     """The run's seed: each case's samples, directions and the explorer's draws come from it (through
-    `points.case_seed`, with the case's name)."""
+    `sampling.case_seed`, with the case's name)."""
     samples: int = 4
     """Points drawn per case besides its example, where the case names no number."""
     loop_bound: int = 64

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from .judge.verdict import Errors
 from .options import Options
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
 
-__all__ = ["Meta", "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
+__all__ = ["Errors", "Reference", "Meta",
+           "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
            "UncoveredRegion", "OutsideRegion", "CaseResult", "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES",
            "worst"]
 
@@ -20,6 +20,23 @@ def fails_run(result: "CaseResult") -> bool:
     if result.status == ERROR:
         return False  # errors have their own exit code
     return (result.status == DISAGREE) != bool(result.known_wrong)
+
+
+@dataclass(frozen=True)
+class Errors:
+    """How far one array of values is from the exact one."""
+
+    max_abs: float
+    """Largest |got - want| over finite pairs (0.0 when there are none); NaN or inf when a
+    non-finite pair disagrees."""
+    max_rel: float
+    """Largest |got - want| / |want| over finite pairs with want != 0; NaN or inf like max_abs."""
+    max_ulp: int | None
+    """Largest distance in ULPs of the dtype; None where the dtype has no such measure."""
+    agree: bool
+    """Every entry within the dtype's tolerance, under the NaN/inf rules above."""
+    worst: tuple[int, ...] | None
+    """Index of the entry with the largest violation (or error), None for an empty array."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,33 @@ class PieceResult:
     graph: "object | None" = field(default=None, compare=False, repr=False)
     """Where the case ran on the traced graph (`compare.exact.piece.GraphPiece`): the graph that gives the
     exact values at any point; `output`, `gradient` and `jacobian` then hold markers, not expressions."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The exact values one point's modes are held to (float64, over the flat input entries)."""
+
+    output: np.ndarray
+    """The exact output (m,), rounded to float64."""
+    gradient: np.ndarray
+    """The gradient of out.sum() (n,)."""
+    weighted: np.ndarray | None
+    """The gradient of wᵀ out (n,): the gradient itself for a scalar output; None where it is not derived
+    (a non-scalar output on the traced graph)."""
+    jacobian: np.ndarray | None
+    """The Jacobian (m, n) where the piece has one (a scalar output's: its gradient as one row)."""
+    second: tuple[str, np.ndarray] | None
+    """("full", the Hessian of wᵀ out (n, n)) or ("directional", H u (n,)); None where not compared."""
+    second_note: str = ""
+    """Why second derivatives are not compared, where they are not."""
+    kink: object = None
+    """The point's kink (`judge.point_status.find_kink`: its rule and the rule's gradient), or None."""
+    forward: "Reference | None" = None
+    """Forward mode's own values where the output holds results made under `no_grad`, which forward-mode
+    AD differentiates through (`pieces.ForwardPiece`); None where they are these."""
+    mixed: tuple[str, np.ndarray] | None = None
+    """Forward over reverse's second derivatives there (the reverse gradient, released the same way,
+    differentiated); None where they are `second`."""
 
 
 @dataclass(frozen=True)
@@ -252,7 +296,7 @@ class CaseResult:
     """What plain `out.backward()` raises for a non-scalar output."""
     output_shape: tuple[int, ...] = ()
     seed: int = Options.seed
-    """The run's seed, that drew this case's samples (through `points.case_seed`)."""
+    """The run's seed, that drew this case's samples (through `sampling.case_seed`)."""
     hessian_note: str = ""
     """Why second derivatives were not checked, when they were not (order=1, a non-scalar output)."""
     known_wrong: str | None = None
@@ -275,7 +319,7 @@ class CaseResult:
     modes: tuple[str, ...] = ()
     """The keywords of the modes checked (`compare.modes.Modes.on`), in `compare.modes.KEYWORDS` order."""
     comparison_notes: tuple[str, ...] = ()
-    """How the comparison follows the computation (`judge.basis`), a sentence each: an input an op reads
+    """How the comparison follows the computation (`compare.basis`), a sentence each: an input an op reads
     as a structured matrix, compared along that structure; an input whose values the function rounds to
     a coarser dtype, its derivatives held to that dtype's tolerance."""
     outside: tuple[OutsideRegion, ...] = ()

@@ -6,7 +6,11 @@
 - functions longer than `LONGEST` lines;
 - internal functions (not named in their module's `__all__`) with more than
   `MOST_PARAMETERS` parameters (`self`/`cls` not counted; `*args` and
-  `**kwargs` count one each).
+  `**kwargs` count one each);
+- modules longer than `LONGEST_MODULE` lines;
+- loops between packages (a package and the top-level modules beside it are
+  each one unit: `compare.judge.kinks.chain` belongs to `compare.judge`), and a
+  unit that imports a unit of a higher layer of `LAYERS`.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 LONGEST = 60
 MOST_PARAMETERS = 8
+LONGEST_MODULE = 500
 
 
 @dataclass(frozen=True)
@@ -63,35 +68,8 @@ def imports(module: Module, known: dict[str, Module]) -> set[str]:
 
 
 def cycles(known: dict[str, Module]) -> list[list[str]]:
-    """Each strongly connected group of more than one module (Tarjan's algorithm)."""
-    graph = {name: sorted(imports(m, known)) for name, m in known.items()}
-    index, low, stack, on, groups = {}, {}, [], set(), []
-
-    def visit(v):
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in graph[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            group = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                group.append(w)
-                if w == v:
-                    break
-            if len(group) > 1:
-                groups.append(sorted(group))
-
-    for v in sorted(graph):
-        if v not in index:
-            visit(v)
-    return sorted(groups)
+    """Each strongly connected group of more than one module."""
+    return _tarjan({name: sorted(imports(m, known)) for name, m in known.items()})
 
 
 def _public(module: Module) -> set[str]:
@@ -132,4 +110,81 @@ def many_parameters(known: dict[str, Module], most: int = MOST_PARAMETERS) -> li
                 count -= 1
             if count > most and not public:
                 found.append(f"{m.name}.{name}: {count} parameters")
+    return found
+
+
+def long_modules(known: dict[str, Module], longest: int = LONGEST_MODULE) -> list[str]:
+    out = []
+    for m in known.values():
+        with open(m.path, encoding="utf-8") as text:
+            count = sum(1 for _ in text)
+        if count > longest:
+            out.append(f"{m.name}: {count} lines")
+    return sorted(out)
+
+
+def unit(name: str, root: str) -> str:
+    """The unit a module belongs to: `root.pkg` for anything under the package `root.pkg`, else the module."""
+    parts = name.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else name
+
+
+def unit_imports(known: dict[str, Module], root: str) -> dict[str, set[str]]:
+    """unit -> the other units its modules import."""
+    graph: dict[str, set[str]] = {}
+    for name, m in known.items():
+        if name == root:
+            continue  # the package's own `__init__` is its front door: it may import anything
+        mine = unit(name, root)
+        graph.setdefault(mine, set()).update(unit(t, root) for t in imports(m, known)
+                                             if t != root and unit(t, root) != mine)
+    return graph
+
+
+def package_cycles(known: dict[str, Module], root: str) -> list[list[str]]:
+    """Each strongly connected group of more than one unit."""
+    return _tarjan({u: sorted(v) for u, v in unit_imports(known, root).items()})
+
+
+def _tarjan(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each strongly connected group of more than one node of `graph` (Tarjan's algorithm)."""
+    index, low, stack, on, groups = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(groups)
+
+
+def upward_imports(known: dict[str, Module], root: str, layers: list[set[str]]) -> list[str]:
+    """"a -> b" for each unit a that imports a unit b of a higher layer, and "a: in no layer" for a unit
+    `layers` does not place (a new module must be given its place)."""
+    level = {u: k for k, layer in enumerate(layers) for u in layer}
+    found = []
+    for a, targets in sorted(unit_imports(known, root).items()):
+        if a not in level:
+            found.append(f"{a}: in no layer")
+            continue
+        found += [f"{a} -> {b}" for b in sorted(targets) if b in level and level[b] > level[a]]
     return found

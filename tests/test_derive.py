@@ -90,7 +90,7 @@ def test_a_power_of_zero_makes_a_piece_extendable_whatever_its_neighbours():
     import numpy as np
 
     from compare.explore import Piece
-    from compare.pieces import extendable
+    from compare.pieces.derivatives import extendable
 
     x = sympy.symbols("x0:4", real=True)
     smooth = [sympy.tanh(s) ** 2 for s in x[:3]]

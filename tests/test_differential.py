@@ -4,7 +4,7 @@ Hypothesis draws an expression tree over one or two inputs of random
 shapes, and values for the inputs. The same tree is run twice: on float64
 torch tensors, and on SymTensors. The SymPy value, evaluated exactly at the
 point, must equal torch's forward value, and SymPy's gradient must equal
-autograd's, within `verdict.TOLERANCES[torch.float64]`.
+autograd's, within `tolerances.TOLERANCES[torch.float64]`.
 
 Domains are kept where every op is defined and smooth: `log`, `sqrt` and
 division only see `e*e + 1`; points within 1e-3 of a kink (`abs`, `relu`,
@@ -26,7 +26,7 @@ from compare.exact.differentiate import gradient
 from compare.exact.evaluate import evaluate
 from compare.exact.sym import exact, input_symbols
 from compare.symbolic import MEANINGS, SymTensor, exprs_of
-from compare.judge.verdict import measure
+from compare.agreement import measure
 
 F64 = torch.float64
 LIMIT = 1e3   # largest intermediate value kept

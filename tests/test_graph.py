@@ -248,7 +248,7 @@ def test_a_sites_rule_through_the_graph_gives_what_the_chain_on_heads_gives():
     chain rule through the recorded heads. SymPy's own convention (Heaviside(0) = 1/2) is not among them."""
     from compare.exact import differentiate, evaluate
     from compare.exact.values import gradient_under
-    from compare.judge.kinks import Chain
+    from compare.kinks import Chain
     from compare.symbolic import recording
 
     fn = lambda x, y: torch.relu(x) * y + x * y  # noqa: E731

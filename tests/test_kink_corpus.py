@@ -5,7 +5,7 @@ documents (autograd notes, "Gradients for non-differentiable functions":
 1. differentiable: the derivative; 2. locally convex: the subgradient of
 minimum norm; 3. locally concave: the supergradient of minimum norm;
 4. defined: by continuity, any one if several; 5. undefined: anything) and
-from the per-op behaviours torch documents (`compare/judge/kinks/table.py`),
+from the per-op behaviours torch documents (`compare/kinks/table.py`),
 never from compare's output. Each point is the case's own input (no
 samples), in float64. `allowed` lists the gradients of out.sum() the rules
 allow (None: not checked here, for a point that is not a kink); `verdict`

@@ -20,9 +20,9 @@ from compare import case
 from compare.case import collecting
 from compare.engine import check_case
 from compare.explore import run_symbolic
-from compare.judge import kinks
-from compare.judge.kinks import TABLE, TORCH
-from compare.judge.kinks.local import analyse
+from compare import kinks
+from compare.kinks import TABLE, TORCH
+from compare.kinks.local import analyse
 from compare.load import load_file
 from compare.records import Meta
 from compare.render.report import render_index
@@ -331,7 +331,7 @@ def test_the_allowed_values_for_another_mode():
     ([(1, 2), (2, 2), (3, 2)], (1, 2)),  # a vertex
 ])
 def test_the_least_norm_point_of_a_convex_hull(points, least):
-    from compare.judge.kinks.record import hull_min_norm
+    from compare.kinks.record import hull_min_norm
 
     assert hull_min_norm(points) == tuple(sympy.Integer(v) if isinstance(v, int) else v for v in least)
 

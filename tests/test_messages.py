@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import compare
-from compare.judge.verdict import measure
+from compare.agreement import measure
 
 from module_cases.layers import X, HalvedWeightGrad, MyLinear
 

@@ -1,4 +1,4 @@
-"""Inputs that an op reads as a structured matrix are compared along that structure (`judge.basis`).
+"""Inputs that an op reads as a structured matrix are compared along that structure (`compare.basis`).
 
 torch.linalg.cholesky takes a symmetric positive-definite A and its backward gives the symmetric
 gradient (derivatives.yaml: cholesky_backward; its jvp assumes a symmetric dA), while LAPACK, and
@@ -135,7 +135,7 @@ def _fact(kind, triangle, matrix):
 
 
 def _basis(kind, triangle, matrix=None):
-    from compare.judge.basis import basis
+    from compare.basis import basis
     from compare.exact.sym import input_symbols
 
     symbols = {"A": input_symbols("A", (2, 2))}

@@ -13,7 +13,7 @@ import sympy
 import torch
 
 import compare
-from compare.judge.verdict import agreeing
+from compare.agreement import agreeing
 from compare.symbolic import UnsupportedOp
 
 F64 = torch.float64
@@ -140,7 +140,7 @@ def test_elementwise_the_safe_sinc_has_the_wrong_second_derivative_of_w_out():
         return torch.where(x == 0, torch.ones_like(x), torch.sin(torch.pi * safe) / (torch.pi * safe))
 
     from compare.numeric.modes import cotangent
-    from compare.points import case_seed
+    from compare.sampling import case_seed
 
     x = {"x": torch.tensor([0.0, 0.5], dtype=F64)}
     assert verdict(elementwise, x, order=1).status == "agree"

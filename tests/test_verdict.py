@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import compare
-from compare.judge.verdict import TOLERANCES, measure, ulp_distance
+from compare.agreement import measure, ulp_distance
+from compare.tolerances import TOLERANCES
 
 inf, nan = math.inf, math.nan
 F64, F32 = torch.float64, torch.float32
@@ -190,7 +191,7 @@ def test_a_disagreeing_non_finite_pair_never_reads_as_error_0(got, want, shown):
 
 
 def test_the_largest_error_is_nan_when_any_is_whatever_the_order():
-    from compare.judge.verdict import largest
+    from compare.agreement import largest
 
     assert math.isnan(largest([1.0, nan, 2.0])) and math.isnan(largest([nan, 1.0]))
     assert largest([1.0, 3.0]) == 3.0 and largest([]) == 0.0

@@ -6,7 +6,7 @@ it is the output of a function of the sample's leaves, and every other mode is
 judged as a case's is (`compare.judge.modes`), at the sample's own values:
 forward mode, reverse over reverse, forward over reverse, forward over forward,
 and the batched modes, against the loss's exact gradient and Hessian (H u
-along a seeded u above `HESSIAN_LIMIT` entries).
+along a seeded u above `plan.HESSIAN_LIMIT` entries).
 
 A mode op_db says the op does not support (`supports_forward_ad`,
 `supports_fwgrad_bwgrad`, `supports_gradgrad`, `check_batched_grad`,
@@ -23,19 +23,17 @@ import torch
 from torch.utils._pytree import tree_map
 
 from ..exact import differentiate, jets
-
 from ..exact.evaluate import evaluate
 from ..exact.ball import Unsupported
 from ..case import make_case
 from ..context import CaseRun
-from ..judge import kinks
-from ..judge.mode_common import Reference
+from .. import kinks
 from ..judge.modes import check_modes
 from ..modes import LABELS, NOT_RUN, Modes
-from ..numeric.oracles import HESSIAN_LIMIT, direction
+from ..numeric.oracles import direction
 from .samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
-from ..records import AGREE, CONVENTION, DISAGREE
-from ..exact.sym import exact
+from ..plan import decide
+from ..records import AGREE, CONVENTION, DISAGREE, Reference
 
 __all__ = ["MODES", "OPDB_TESTS", "ModeSample", "unsupported", "check_sample_modes"]
 
@@ -87,30 +85,31 @@ def _loss_function(op, sample, prep: Prepared, index: list[int]):
 
 
 def _kink(prep: Prepared, index: list[int], terms: np.ndarray, second: bool) -> kinks.Kink | None:
-    """The sample's kink, as `judge.status.find_kink` finds a case's (a sample has no branches of its own)."""
+    """The sample's kink, as `judge.point_status.find_kink` finds a case's (a sample has no branches of its own)."""
     at = point_kinks(prep, index, terms, second)
     if at is None:
         return None
     return kinks.Kink(ops=at.ops, rule="; ".join(at.texts), allowed=at.gradient(), sites=at)
 
 
-def _reference(prep: Prepared, summed: tuple, u: torch.Tensor, second: bool) -> Reference:
+def _reference(prep: Prepared, run: CaseRun, summed: tuple) -> Reference:
     index, terms = summed
+    second = run.second
     gradient = differentiate.gradient(terms, prep.symbols)
     flat = np.concatenate([evaluate(gradient[n], prep.point).reshape(-1) for n in prep.symbols])
-    hessian = _hessian(prep, gradient, u) if second else None
+    hessian = _hessian(prep, run, gradient) if second else None
     output = evaluate(np.array([sum(terms)], dtype=object), prep.point)
     return Reference(output, flat, flat, flat[None], hessian, "", _kink(prep, index, terms, second))
 
 
-def _hessian(prep: Prepared, gradient: dict, u: torch.Tensor) -> tuple[str, np.ndarray]:
-    """The loss's exact Hessian ("full", up to `HESSIAN_LIMIT` entries) or H u ("directional"), from its
+def _hessian(prep: Prepared, run: CaseRun, gradient: dict) -> tuple[str, np.ndarray]:
+    """The loss's exact Hessian ("full", as the run's plan says) or H u ("directional"), from its
     gradient's entries on jets (`compare.jets`), the entries balls leave undecided from SymPy's."""
     symbols = [s for syms in prep.symbols.values() for s in syms.flat]
     entries = [e for name in prep.symbols for e in gradient[name].flat]
     n = len(symbols)
-    full = n * n <= HESSIAN_LIMIT
-    directions = [[int(i == j) for i in range(n)] for j in range(n)] if full else [[exact(x) for x in u.tolist()]]
+    full = run.plan.full_hessian
+    directions = [[int(i == j) for i in range(n)] for j in range(n)] if full else [run.exact_u()]
     try:
         values, undecided = jets.directional(entries, symbols, [prep.point], directions)
     except Unsupported:
@@ -125,7 +124,7 @@ def _hessian(prep: Prepared, gradient: dict, u: torch.Tensor) -> tuple[str, np.n
 
 def _reaches_past(t: torch.Tensor) -> bool:
     """Is `t` laid out in a storage larger than itself, or strided, or offset into it? Reverse mode models
-    such storage whole (`opdb_samples._symbolic_leaf`); the modes differentiate a function of plain
+    such storage whole (`samples._symbolic_leaf`); the modes differentiate a function of plain
     copies of the leaves, which would read other entries."""
     whole = t.untyped_storage().nbytes() // t.element_size()
     return t.numel() > 0 and (t.storage_offset() != 0 or whole != t.numel() or not t.is_contiguous())
@@ -150,8 +149,8 @@ def check_sample_modes(op, sample, modes: tuple[str, ...], seed: int = 0) -> dic
     u = direction(inputs, seed)
     chosen = Modes(**{k: k in wanted for k in LABELS})
     run = CaseRun(case=case, dtype=torch.float64, symbols=prep.symbols, seed=seed, u=u, second=chosen.second_order,
-                  reverse=case.fn, modes=chosen, oracles=False)
-    checks, _, _ = check_modes(run, inputs, _reference(prep, (index, terms), u, chosen.second_order))
+                  reverse=case.fn, modes=chosen, oracles=False, plan=decide(s.size for s in prep.symbols.values()))
+    checks, _, _ = check_modes(run, inputs, _reference(prep, run, (index, terms)))
     return {**found, **{c.mode: _classified(c) for c in checks}}
 
 

@@ -10,7 +10,7 @@ must equal torch's forward, and the exact gradient of a real loss of the outputs
 both by `verdict.measure` (an output in its own dtype's tolerance, a
 gradient in float64's). The loss is the sum of every floating output's
 entries plus, for a complex output w = u + i v, a sum of a u + b v with
-small integer weights that vary along the output (`opdb_samples.loss_terms`): it sees
+small integer weights that vary along the output (`samples.loss_terms`): it sees
 both parts, so a meaning wrong in either part changes the gradient. A
 complex output's forward is compared part by part, u and v each exactly
 (in the tolerance of its parts' dtype, float64 for complex128). The inputs
@@ -22,7 +22,7 @@ the exact derivative of the path it takes.
 
 An op is classified by its samples: `disagrees` if any sample does (except
 at a kink, where autograd must give a gradient PyTorch's rules allow: the op
-runs again with its sites recorded, `compare.judge.kinks`), else
+runs again with its sites recorded, `compare.kinks`), else
 `unsupported` if one meets an ATen op with no meaning (`UnsupportedOp`), else
 `error` (any other exception, or a sample over its time bound), else `runs`. `skipped` ops have no sample within `Settings.fallback_entries`.
 
@@ -49,7 +49,7 @@ from typing import Iterable, Sequence
 import torch
 
 from ..exact.differentiate import gradient
-from ..judge.verdict import measure
+from ..agreement import measure
 from .modes import MODES, ModeSample, check_sample_modes
 from ..modes import SECOND_ORDER
 from .record import EXPECTED, STATUSES, ModeResult, OpResult, counts, load

@@ -21,8 +21,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..exact import evaluate
 from ..explore import ByValue
-from ..judge import kinks
-from ..judge.verdict import measure
+from .. import kinks
+from ..agreement import measure
 from ..exact.sym import exact, input_symbols
 from ..symbolic import BRANCH, MEANINGS, SymTensor, exprs_of, recording
 from ..symbolic.complexes import imaginary_part, real_part
@@ -320,7 +320,7 @@ def symbolic(op, sample, inputs: tuple, point: dict, route=None):
 
 
 def point_kinks(prep: Prepared, index: list[int], terms: np.ndarray, second: bool) -> kinks.PointKinks | None:
-    """The loss's kinked sites at the sample's point (`judge.kinks`; at the first order, or with `second`
+    """The loss's kinked sites at the sample's point (`compare.kinks`; at the first order, or with `second`
     also the second), None where there is none: the op runs again with its sites recorded. `index`,
     `terms`: the outputs the loss sums and its terms (`differentiated`)."""
     with recording() as rec:

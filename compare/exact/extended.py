@@ -35,7 +35,7 @@ def infinite(point: Mapping, symbols: Mapping[str, np.ndarray]) -> dict[str, np.
 
 
 def at_point(exact, point: Mapping, symbols: Mapping[str, np.ndarray]):
-    """`exact` (an `exact_values.Exact`) with the derivatives along infinite coordinates set to 0 (see
+    """`exact` (an `pieces.values.Exact`) with the derivatives along infinite coordinates set to 0 (see
     the module docstring); `exact` itself at a point with none, or where an output entry is infinite."""
     if not any(_infinite(v) for v in point.values()):
         return exact

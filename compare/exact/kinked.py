@@ -3,7 +3,7 @@
 A node's definition may switch: a `Max` or `Min` between its arguments, an `Abs`, `sign`,
 `Heaviside` or step of one, a `Piecewise` on a condition, a root at 0. At a point where a switch
 sits on its boundary (a tie, a zero argument), the derivative may not exist, and what autograd
-gives there is PyTorch's rule for the op (`compare.judge.kinks`), not SymPy's convention (its
+gives there is PyTorch's rule for the op (`compare.kinks`), not SymPy's convention (its
 `Heaviside(0)` is 1/2). Such a point is found here from the balls of each switch's argument
 (a ball that holds 0 may be on the boundary; one that does not is off it, by proof), and the
 piece is then checked on its tree, where the rules are applied; the graph's reverse sweep takes

@@ -160,7 +160,7 @@ def gradient_under(graph: Compiled, point: Mapping, symbols: Mapping[str, np.nda
 
     What a judge asks at a kink: SymPy's derivative of a switch at its boundary is a convention
     (`Heaviside(0)` is 1/2), PyTorch's rule for the op another; the chain rule through every other node
-    is the graph's. A kink site's rule (`judge.kinks`: a `LocalRule`'s alternative, d entry / d variable of
+    is the graph's. A kink site's rule (`compare.kinks`: a `LocalRule`'s alternative, d entry / d variable of
     the op's local function) is given here for the node of that op's entry and the operand standing for that
     variable. Rounded as `graph_values` rounds, with the same precisions (input name -> array)."""
     position = {s: k for k, s in enumerate(graph.inputs)}

@@ -32,13 +32,13 @@ from .boxes import Boxes
 from .translate import Translator, Untranslatable, load_solver, model_point, z3
 from ..exact.sym import exact, release, truth
 
-__all__ = ["Feasibility", "Check", "SAT", "UNSAT", "UNKNOWN", "load_solver"]
+__all__ = ["Feasibility", "SolverAnswer", "SAT", "UNSAT", "UNKNOWN", "load_solver"]
 
 SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
 
 
 @dataclass(frozen=True)
-class Check:
+class SolverAnswer:
     """The answer to "can the path take this side?"."""
 
     status: str
@@ -92,27 +92,28 @@ class Feasibility:
         return self._drawn()[1]
 
     # -- feasibility and witnesses ----------------------------------------------------------
-    def check(self, conditions: Iterable[sympy.Basic]) -> Check:
+    def check(self, conditions: Iterable[sympy.Basic]) -> SolverAnswer:
         """Is the conjunction of `conditions` satisfiable? With a witness when it is."""
         conditions = [c for c in conditions if c is not sympy.true]
         if any(c is sympy.false for c in conditions):
-            return Check(UNSAT)
+            return SolverAnswer(UNSAT)
         if len(self.symbols) == 1:
             # One variable, every condition piecewise rational: its exact region decides, as z3
             # would, and costs one intersection per new literal where z3 re-reads the whole path.
             region, own = self._region(tuple(conditions))
             if region is not None and own:
-                return Check(SAT, intervals.inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+                return SolverAnswer(SAT, intervals.inside(region[0], self.symbols[0])) if region \
+                    else SolverAnswer(UNSAT)
         box = self._box(conditions)
         if box is not None:  # every literal about one entry: decided exactly, entry by entry
-            return Check(UNSAT) if Boxes.empty(box) else Check(SAT, self.boxes.corner(box))
+            return SolverAnswer(UNSAT) if Boxes.empty(box) else SolverAnswer(SAT, self.boxes.corner(box))
         return self._solve(conditions)
 
     def _box(self, conditions: Sequence[sympy.Basic]) -> dict | None:
         """The conjunction's box (`boxes.py`) over several input entries, or None (one entry: `region`)."""
         return self.boxes.box(conditions) if len(self.symbols) > 1 else None
 
-    def _solve(self, conditions: list) -> Check:
+    def _solve(self, conditions: list) -> SolverAnswer:
         """`check` by z3, then (for what z3 cannot read) intervals or a sample search."""
         solver = z3.Solver(ctx=self.translator.ctx)
         solver.set("timeout", self.timeout_ms)
@@ -126,17 +127,17 @@ class Feasibility:
             solver.add(expr, *sides)
         answer = solver.check()
         if answer == z3.unsat:
-            return Check(UNSAT)
+            return SolverAnswer(UNSAT)
         if answer == z3.sat and not opaque:
             # z3 decides translated conditions exactly: a rational model needs no re-check.
             point, is_exact = model_point(solver.model(), self.translator)
             if is_exact or all(truth(c, point) for c in conditions):
-                return Check(SAT, point)
+                return SolverAnswer(SAT, point)
         region = self.region(conditions) if opaque else None
         if region is not None:  # one variable, solved exactly by intervals
-            return Check(SAT, intervals.inside(region[0], self.symbols[0])) if region else Check(UNSAT)
+            return SolverAnswer(SAT, intervals.inside(region[0], self.symbols[0])) if region else SolverAnswer(UNSAT)
         found = self.search(conditions)
-        return Check(SAT, found) if found is not None else Check(UNKNOWN)
+        return SolverAnswer(SAT, found) if found is not None else SolverAnswer(UNKNOWN)
 
     def holds(self, conditions: Sequence[sympy.Basic], point: dict) -> bool:
         """Does every condition hold at `point`, exactly?
@@ -191,7 +192,7 @@ class Feasibility:
         for margin in (sympy.Rational(1, 100), sympy.Rational(1, 10**4), sympy.Rational(1, 10**8), None):
             tight = [c for c in (_tighten(c, margin) for c in conditions) if c is not sympy.true]
             # z3's own model, spread: a region's centre was tried above
-            found = Check(UNSAT) if any(c is sympy.false for c in tight) else self._solve(tight)
+            found = SolverAnswer(UNSAT) if any(c is sympy.false for c in tight) else self._solve(tight)
             if found.status == SAT and found.witness is not None:
                 for candidate in self._spread(found.witness, tight):
                     point = accept(candidate)

@@ -30,7 +30,7 @@ import sympy
 import torch
 
 from .domain import describe, outside_domain, raise_site
-from .feasible import SAT, UNSAT, Check, Feasibility
+from .feasible import SAT, UNSAT, SolverAnswer, Feasibility
 from ..limits import EXPLORATION_BUDGET, ExplorationBudget
 from ..exact.sym import truth
 from ..options import Options
@@ -215,7 +215,7 @@ class _Forced:
         if self.counts[site] > 1 and len(site) == 2:  # a loop; an op's selections are finite
             self._bound_loop(site, path)
         # The side the known point takes is feasible: only the other side needs the solver.
-        sides = {truth(condition, self.witness): Check(SAT, self.witness)} if self.witness else {}
+        sides = {truth(condition, self.witness): SolverAnswer(SAT, self.witness)} if self.witness else {}
         for taken in (True, False):
             if taken not in sides:
                 sides[taken] = self.feasibility.check(path + [_side(condition, taken)])

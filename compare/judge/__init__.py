@@ -1,6 +1,12 @@
-"""Stage 4, the verdict: tolerances and statuses, PyTorch's rules at kinks, and claims.
+"""Stage 4, the verdict: torch's numbers against the exact values, and each point's status.
 
-`verdict.py` holds every tolerance and decides agreement; `kinks/` the
-rules PyTorch documents at nondifferentiable points, from each op's mathematics; `claims.py` proves or
-refutes a case's `expect` by algebra.
+The judge compares what the stages below gathered, and runs nothing: the exact values and the
+references each mode is held to come from `compare.pieces`, the values PyTorch's rules allow at a
+kink from `compare.kinks`, torch's numbers from `compare.numeric`, and agreement is
+`compare.agreement`'s one comparison.
+
+- `point_status.py`: reverse mode's status at a point, kinks and piece boundaries included;
+- `forward_and_fd.py`: forward mode and finite differences beside it;
+- `modes.py`: every other mode (`first_order.py`, `second_order.py`; `failures.py` where torch cannot
+  run one; `mode_common.py` what they share, the kink rules for each mode's quantity among it).
 """

@@ -20,20 +20,19 @@ import numpy as np
 import torch
 
 from ..numeric import modes as runs
-from ..numeric.oracles import FULL_LIMIT
 from ..numeric.runs import cast_up_on_mixed_dtypes
 from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
 from . import failures
 from .mode_common import At, Quantity, judged, replaced, sum_tolerance
-from .status import forward_mismatch
-from .verdict import agreeing
+from .point_status import forward_mismatch
+from ..agreement import agreeing
 
 __all__ = ["CHECKS"]
 
 
 def _full(at: At) -> bool:
     jac = at.fwd.jacobian
-    return jac is not None and (jac.shape[0] > 1 or jac.shape[1] <= FULL_LIMIT)
+    return jac is not None and at.run.plan.forward_columns(jac.shape[0])
 
 
 def _matrix(at: At) -> str:

@@ -13,40 +13,14 @@ import torch
 from ..context import CaseRun
 from ..modes import LABELS, SECOND_ORDER
 from ..numeric import modes as runs
-from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
-from . import kinks
-from .verdict import TOLERANCES, Tolerance, measure
+from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck, Reference
+from .. import kinks
+from ..tolerances import TOLERANCES, Tolerance
+from ..agreement import measure
 
-__all__ = ["Reference", "At", "Quantity", "judged", "at_kink", "sum_tolerance"]
+__all__ = ["At", "Quantity", "judged", "at_kink", "sum_tolerance"]
 
 _F64 = TOLERANCES[torch.float64]
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The exact values one point's modes are held to (float64, over the flat input entries)."""
-
-    output: np.ndarray
-    """The exact output (m,), rounded to float64."""
-    gradient: np.ndarray
-    """The gradient of out.sum() (n,)."""
-    weighted: np.ndarray | None
-    """The gradient of wᵀ out (n,): the gradient itself for a scalar output; None where it is not derived
-    (a non-scalar output on the traced graph)."""
-    jacobian: np.ndarray | None
-    """The Jacobian (m, n) where the piece has one (a scalar output's: its gradient as one row)."""
-    second: tuple[str, np.ndarray] | None
-    """("full", the Hessian of wᵀ out (n, n)) or ("directional", H u (n,)); None where not compared."""
-    second_note: str = ""
-    """Why second derivatives are not compared, where they are not."""
-    kink: object = None
-    """The point's kink (`judge.status.find_kink`: its rule and the rule's gradient), or None."""
-    forward: "Reference | None" = None
-    """Forward mode's own values where the output holds results made under `no_grad`, which forward-mode
-    AD differentiates through (`pieces.ForwardPiece`); None where they are these."""
-    mixed: tuple[str, np.ndarray] | None = None
-    """Forward over reverse's second derivatives there (the reverse gradient, released the same way,
-    differentiated); None where they are `second`."""
 
 
 @dataclass
@@ -75,7 +49,7 @@ class At:
 
     def on_basis(self, values: np.ndarray, axes: int = 1) -> np.ndarray:
         """Values over the flat input entries (on the last axis, and with `axes=2` on the first too)
-        projected onto structured inputs' directions, as the exact values are (`judge.basis`)."""
+        projected onto structured inputs' directions, as the exact values are (`compare.basis`)."""
         projection = self.run.basis.projection
         if projection is None:
             return values
@@ -100,7 +74,7 @@ _NOT_COMPARED = ("at a kink: PyTorch's rules give the derivatives of out.sum(), 
 
 @dataclass(frozen=True)
 class Quantity:
-    """What a mode's value is, as PyTorch's rules at a kink speak of it (`judge.kinks.allowed`)."""
+    """What a mode's value is, as PyTorch's rules at a kink speak of it (`kinks.allowed`)."""
 
     kind: str
     """"gradient" (of out.sum(), flat), "columns" (J's columns summed over the outputs: out.sum()'s
@@ -112,7 +86,7 @@ class Quantity:
     """For "along": the direction (n,), or one per value (k, n), flat over the input entries."""
     forward: bool = False
     """Computed by forward-mode AD through the ops' forward formulas (held to the rules as those give
-    them, `judge.kinks.PointKinks.forward`), not through their backward's."""
+    them, `kinks.PointKinks.forward`), not through their backward's."""
 
 
 def at_kink(at: "At", mode: str, quantity: Quantity | None) -> tuple[str, object, str, np.ndarray] | None:
@@ -120,7 +94,7 @@ def at_kink(at: "At", mode: str, quantity: Quantity | None) -> tuple[str, object
     exact value decides (a bare piece boundary: the piece's derivatives are those of the branch that ran).
 
     The one decision of every mode at a kink: its quantity is held to the values PyTorch's rules allow
-    there (`judge.kinks.allowed`, through the point's kinked sites), as reverse mode's gradient is; a
+    there (`kinks.allowed`, through the point's kinked sites), as reverse mode's gradient is; a
     quantity the rules do not speak of (`quantity` None: the second derivatives of wᵀ out) is not
     compared."""
     kink = at.ref.kink

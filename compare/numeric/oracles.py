@@ -7,9 +7,9 @@
     gradient_and_hessian(fn, point) -> the float64 autograd run, and that Hessian from its graph
 
 All run in float64. Each gives the gradient of `out.sum()`, entry by entry
-for small inputs; above `FULL_LIMIT` entries it gives the derivative along
-one seeded random direction `u` instead (`∇·u`, `J u`, `H v`), as
-gradcheck's fast mode does. None of them decides a verdict: the exact value
+for small inputs; where the case's plan says so (`plan.Plan.columns`, above
+`plan.FULL_LIMIT` entries) it gives the derivative along one seeded random
+direction `u` instead (`∇·u`, `J u`, `H v`), as gradcheck's fast mode does. None of them decides a verdict: the exact value
 does; these are reported beside it, each with its error.
 """
 from __future__ import annotations
@@ -23,18 +23,14 @@ import numpy as np
 import torch
 import torch.autograd.forward_ad as fwAD
 
+from ..errors import one_line
+from ..plan import decide
 from .runs import AutogradRun, PathRecorder, _as_tensor, _leaves, as_array, autograd_run, cast_up_on_mixed_dtypes
 
-__all__ = ["FULL_LIMIT", "HESSIAN_LIMIT", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
+__all__ = ["Gathered", "gather", "BATCHED_ENTRIES", "FD_EPS_POWER", "Numbers", "direction", "jvp", "forward_mode",
            "from_columns",
            "finite_difference", "autograd_hessian", "autograd_hvp",
            "gradient_and_hessian"]
-
-FULL_LIMIT = 64
-"""Most input entries for which forward mode and finite differences give every entry."""
-
-HESSIAN_LIMIT = 400
-"""Most Hessian entries (inputs squared) for which the full Hessian is built and shown."""
 
 FD_EPS_POWER = 1 / 5
 """The step is eps**(1/5) * max(1, |x|): the balance of rounding (eps/h) and Richardson's h**4."""
@@ -77,6 +73,39 @@ def _unflat(vector: torch.Tensor, names, shapes) -> dict[str, torch.Tensor]:
         out[n] = vector[at:at + size].reshape(s)
         at += size
     return out
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """Forward mode's and finite differences' answers at one point, or why each has none."""
+
+    forward: Numbers | None
+    """Forward mode's answer (None where it failed)."""
+    forward_note: str
+    """Why forward mode has no answer ("" where it has one)."""
+    fd: Numbers | None
+    """Finite differences' answer (None where they failed or cannot step)."""
+    fd_note: str
+    """Why finite differences have no answer ("" where they have one)."""
+
+
+def gather(fn: Callable, point: Mapping[str, torch.Tensor], u: torch.Tensor, columns: bool, *,
+           ran: tuple | None = None, file: str | None = None) -> Gathered:
+    """Forward mode and finite differences at `point`, along `u` unless `columns` (the case's plan).
+    `ran`: (forward mode's Jacobian columns (m, n), the output's shape) where a checked mode already ran
+    them; `file`: the case's file, which a failure's one-line message names."""
+    try:
+        fwd, fwd_note = (from_columns(ran[0], point, ran[1]) if ran is not None
+                         else forward_mode(fn, point, u=u, columns=columns)), ""
+    except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
+        fwd, fwd_note = None, f"forward mode failed: {one_line(exc, file)}"
+    if not all(bool(torch.isfinite(t).all()) for t in point.values()):
+        return Gathered(fwd, fwd_note, None,
+                        "an input is infinite here: a finite step cannot move it (-inf + h = -inf)")
+    try:
+        return Gathered(fwd, fwd_note, finite_difference(fn, point, u=u, columns=columns), "")
+    except Exception as exc:
+        return Gathered(fwd, fwd_note, None, f"finite differences failed: {one_line(exc, file)}")
 
 
 def direction(point: Mapping[str, torch.Tensor], seed: int) -> torch.Tensor:
@@ -122,18 +151,19 @@ def jvp(fn: Callable, x: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, t
 
 
 def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0,
-                 u: torch.Tensor | None = None) -> Numbers:
+                 u: torch.Tensor | None = None, columns: bool | None = None) -> Numbers:
     """The gradient of out.sum() by forward mode: the columns J e_j, all in one vmapped jvp.
 
-    Above FULL_LIMIT entries, or where vmap cannot run the case (a custom Function without
-    `setup_context`, a case that differentiates inside), the derivative along `u` (by default
+    Where `columns` is false (by default, the plan of inputs of the point's size: `plan.decide`), or
+    where vmap cannot run the case (a custom Function without `setup_context`, a case that
+    differentiates inside), the derivative along `u` (by default
     `direction(point, seed)`) by one jvp: a caller comparing it with another oracle passes the
     one direction both use.
     """
     from .modes import flat_function, forward
 
     names, flat, shapes = _flat(point)
-    if flat.numel() <= FULL_LIMIT:
+    if _columns(columns, flat):
         try:
             fl = flat_function(fn, point)
             out_shape = tuple(fl.f(fl.x).shape)
@@ -147,6 +177,11 @@ def forward_mode(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int =
     u = direction(point, seed) if u is None else u
     _, t = jvp(lambda v: _as_output(run(v)).sum(), flat, u)
     return Numbers(grads={"u": np.asarray(float(t))})
+
+
+def _columns(columns: bool | None, flat: torch.Tensor) -> bool:
+    """Every entry (`columns`), or as the plan of inputs of this many entries says where no plan is given."""
+    return decide([flat.numel()]).columns if columns is None else columns
 
 
 def from_columns(jac: np.ndarray, point: Mapping[str, torch.Tensor], out_shape: tuple) -> Numbers:
@@ -219,16 +254,17 @@ def _ignoring_path(f):
 
 
 def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: int = 0,
-                      u: torch.Tensor | None = None) -> Numbers:
+                      u: torch.Tensor | None = None, columns: bool | None = None) -> Numbers:
     """The gradient of out.sum() by central differences in float64, step chosen per entry.
 
     The step for entry j is eps**(1/5) * max(1, |x_j|), halved twice for
     Richardson extrapolation (`_richardson`), and cut further while a step
     would leave the point's piece (take other branches). It cannot see a
-    stop-gradient (`detach`): it differentiates the values. Above FULL_LIMIT
-    entries, the derivative along `u`, as for `forward_mode`.
+    stop-gradient (`detach`): it differentiates the values. Where `columns` is
+    false, the derivative along `u`, as for `forward_mode`.
     """
     names, flat, shapes = _flat(point)
+    columns = _columns(columns, flat)
     run = _as_float64_case(fn, names, shapes)
 
     def f(v: torch.Tensor) -> tuple[float, tuple]:
@@ -238,7 +274,7 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
 
     value, path = f(flat)
     scale = _EPS ** FD_EPS_POWER
-    if flat.numel() > FULL_LIMIT:
+    if not columns:
         u = direction(point, seed) if u is None else u
         steps = [(u, scale * max(1.0, float(flat.abs().max())))]
     else:
@@ -248,7 +284,7 @@ def finite_difference(fn: Callable, point: Mapping[str, torch.Tensor], *, seed: 
             e[j] = 1.0
             steps.append((e, scale * max(1.0, abs(float(flat[j])))))
     f = _batched(f, fn, names, shapes, flat, value, path, steps)
-    if flat.numel() > FULL_LIMIT:
+    if not columns:
         value, estimate, h, crossed = _step(f, flat, *steps[0], path)
         return Numbers(grads={"u": np.asarray(value)}, estimate=estimate, step=h, crossed=crossed)
     grad = np.empty(flat.numel())

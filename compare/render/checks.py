@@ -88,7 +88,7 @@ def _err(e) -> str:
 
 
 def _oracle_limit() -> int:
-    from ..numeric.oracles import FULL_LIMIT
+    from ..plan import FULL_LIMIT
 
     return FULL_LIMIT
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
-from ..judge.verdict import largest
+from ..agreement import largest
 from ..records import AGREE, DISAGREE, CaseResult
 from ..exact.sym import as_expr
 from .cells import array_text, cell, folded_table, point_text, table

@@ -1,6 +1,6 @@
 """How an error is said: absolute and relative error, and units in the last place only where they mean something.
 
-The measures themselves are `judge.verdict`'s (`Errors`); this module only
+The measures themselves are `compare.agreement`'s (`records.Errors`); this module only
 decides how a reader sees them, the same in a failure message, a page and
 a result's summary:
 
@@ -27,7 +27,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..judge.verdict import Errors, agreeing, combine, largest
+from ..agreement import agreeing, combine, largest
+from ..records import Errors
 from ..records import PointResult
 
 __all__ = ["ULP_MEANINGFUL", "CORRECTLY_ROUNDED", "Largest", "largest_errors", "number", "sign_flipped",

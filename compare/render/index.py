@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..judge.verdict import largest
+from ..agreement import largest
 from ..records import CONVENTION, DISAGREE, ERROR, CaseResult, Meta
 from .cells import cell, table
 from .figures import largest_errors, number

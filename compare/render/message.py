@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..errors import display_path
-from ..judge.verdict import measure
+from ..agreement import measure
 from ..modes import LABELS, SECOND_ORDER
 from ..records import AGREE, DISAGREE, ERROR, CaseResult, PointResult
 from .figures import sign_flipped, ulp_text

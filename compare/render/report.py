@@ -31,7 +31,7 @@ def parameters_note(result: CaseResult) -> str:
 
 
 def comparison_lines(result: CaseResult) -> list[str]:
-    """How the comparison follows the computation (`judge.basis`): structured inputs, lost precision."""
+    """How the comparison follows the computation (`compare.basis`): structured inputs, lost precision."""
     if not result.comparison_notes:
         return []
     return (["**How it is compared.**", ""] + [f"- {n[0].upper()}{n[1:]}." for n in result.comparison_notes]

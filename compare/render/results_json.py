@@ -16,7 +16,7 @@ import sympy
 from .modes import modes_json
 from .notation import readable_array, readable_gradient
 from ..records import CaseResult, Meta, PieceResult, PointResult
-from ..judge.verdict import largest
+from ..agreement import largest
 
 __all__ = ["case_entry", "render_json"]
 

@@ -17,7 +17,7 @@ argument's index added to its orders, so the chain rule never has to find
 an op's node by its structure in the output (SymPy merges nodes into larger
 sums and products). What the heads are worth at a point, and which partial
 derivatives PyTorch's rules allow there, is the judge's to say
-(`compare.judge.kinks`); `Recording.release` gives the plain expressions back.
+(`compare.kinks`); `Recording.release` gives the plain expressions back.
 """
 from __future__ import annotations
 

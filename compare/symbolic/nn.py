@@ -249,7 +249,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
 def median(x):
     """the lower median of all entries: entry (n - 1) // 2 of them sorted"""
     # At a tie with the median autograd shares the gradient evenly among the entries equal to it
-    # (derivatives.yaml); compare.judge.kinks judges it so, whichever entry this piece picks.
+    # (derivatives.yaml); compare.kinks judges it so, whichever entry this piece picks.
     flat = exprs(x).reshape(-1)
     values, _ = _sorted_along(flat, 0, False)
     return np.array(values[(flat.size - 1) // 2], dtype=object)

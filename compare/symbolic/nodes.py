@@ -157,7 +157,7 @@ class MatrixNode(ChainRule, sympy.Function):
 class Repeating(OwnBoundary):
     """A node of eigenvalue (or singular value) k of a matrix, or of its vectors: a switch whose boundary
     is where value k is not a simple root (it repeats; or, a singular value, it is 0 and the matrix is
-    rank-deficient), as `compare.judge.kinks.spectral` judges it."""
+    rank-deficient), as `compare.kinks.spectral` judges it."""
 
     @classmethod
     def decomposition(cls, head: tuple, entries: tuple, prec: int) -> eigen.Decomposition | None:

@@ -1,6 +1,6 @@
 """What a symbolic run observes besides its output: arguments an op reads as structured matrices,
 and precision an op loses. The symbolic side only notes them (inside `observing()`); the judge
-(`compare.judge.basis`) decides what they mean for a comparison.
+(`compare.basis`) decides what they mean for a comparison.
 
 Both are noted at depth 0 only, on the ops autograd itself runs (`tensor.dispatch`): what a
 decomposition does inside an op is not what torch's kernel and backward for it do.

@@ -135,7 +135,7 @@ def prims_var(x, dims, correction=1, *, output_dtype=None):
 
 
 # -- extremes: SymPy's Max/Min, whose derivative at a tie is Heaviside(0) = 1/2 per tied entry. ----
-# Autograd's rule differs by op (see compare.judge.kinks): a whole reduction shares the gradient among
+# Autograd's rule differs by op (see compare.kinks): a whole reduction shares the gradient among
 # ties; with `dim`, it goes to the index returned.
 def _of_all(f):
     return lambda entries: f(*entries)

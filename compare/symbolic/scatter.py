@@ -239,7 +239,7 @@ def trilinear(i1, i2, i3, expand1, expand2, expand3, sumdim, unroll_dim=1):
 
 # -- distances: cdist and pdist --------------------------------------------------------------------
 def _distance(p: float):
-    """The p-norm of a difference (at zero distance it has a kink: see `compare.judge.kinks`)."""
+    """The p-norm of a difference (at zero distance it has a kink: see `compare.kinks`)."""
     return _p_norm(p)
 
 

@@ -11,7 +11,7 @@ conditions holds), a root (a power with a non-integer exponent, whose base
 may reach 0, the edge of its domain) and `atan2` (undefined where both
 arguments are 0). Off its boundary a switch is one smooth piece around the
 point; on it, several pieces meet. This module says which nodes are
-switches and whether a point lies on one's boundary; `compare.judge.kinks`
+switches and whether a point lies on one's boundary; `compare.kinks`
 decides what PyTorch's rules give there.
 """
 from __future__ import annotations

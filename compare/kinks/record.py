@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import sympy
 
-from ...exact.sym import as_expr
-from .exact import ANYTHING, finite, shown, sign_of
+from ..exact.sym import as_expr
+from .numbers import ANYTHING, finite, shown, sign_of
 
 __all__ = ["LocalRule", "RULES", "interval_min_norm", "hull_min_norm", "distinct", "set_text"]
 

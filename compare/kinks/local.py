@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 
-from ...symbolic.switches import at_boundary, switches
-from .exact import ANYTHING, finite, sign_of, shown, value_at
+from ..symbolic.switches import at_boundary, switches
+from .numbers import ANYTHING, finite, sign_of, shown, value_at
 from .record import LocalRule, set_text
 from .several import gradient_of, hessian_of, several_variables
 from .sides import one_variable

@@ -4,8 +4,8 @@ from __future__ import annotations
 import mpmath
 import sympy
 
-from ...exact.sym import as_expr
-from ...symbolic.switches import sign_of
+from ..exact.sym import as_expr
+from ..symbolic.switches import sign_of
 
 __all__ = ["ANYTHING", "value_at", "sign_of", "finite", "derivative_at", "shown", "same"]
 

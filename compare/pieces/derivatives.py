@@ -14,32 +14,25 @@ import numpy as np
 import sympy
 import torch
 
-from .exact import differentiate, localize
+from ..exact import differentiate, localize
 
-from .exact.shapes import renamed_shape
-from .context import CaseRun
-from .exact.kinked import at_a_kink
-from .exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
-from .exact.tape import graph
-from .explore import Piece, run_symbolic
-from .explore.feasible import Feasibility
-from .judge import claims, kinks
-from .judge.kinks.located import on_equality
-from .numeric import oracles
-from .records import PieceResult
-from .exact.sym import as_expr, nograd, release_nograd
-from .symbolic import SymTensor, recording
+from ..exact.shapes import renamed_shape
+from ..context import CaseRun
+from ..exact.kinked import at_a_kink
+from ..exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
+from ..exact.tape import graph
+from ..explore import Piece, run_symbolic
+from ..explore.feasible import Feasibility
+from . import claims
+from .. import kinks
+from ..kinks.located import on_equality
+from ..plan import HESSIAN_LIMIT
+from ..records import PieceResult
+from ..exact.sym import as_expr, nograd, release_nograd
+from ..symbolic import SymTensor, recording
 
-__all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "JACOBIAN_LIMIT", "LOCAL_HESSIAN_OPS",
-           "derive_piece", "float64_piece", "kink_sites", "record_kinks", "extendable", "full_hessian", "hessian_note",
-           "second_order_gradient", "on_tree"]
-
-JACOBIAN_LIMIT = 400
-"""Largest output size x input size for which full Jacobians are built and shown."""
-
-LOCAL_HESSIAN_OPS = 200
-"""Size (SymPy operations, all gradient entries together) above which a gradient with kinked
-heads (Max, Abs, Heaviside) gets its Hessian point by point, from `localize.localize`."""
+__all__ = ["Derived", "ForwardPiece", "FORWARD_MODES", "forward_piece", "derive_piece", "float64_piece", "kink_sites",
+           "record_kinks", "extendable", "hessian_note", "second_order_gradient", "on_tree"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out
 def on_tree(run: CaseRun, piece: Piece, result: PieceResult, points: list) -> tuple[CaseRun, Piece] | None:
     """(the run, the piece) as trees, where a piece kept on the graph has a point on a kink of one of its
     nodes (`exact.kinked`), or where a decision an op made inside itself holds with equality (a sort's tie):
-    PyTorch's rules at kinks are applied to trees (`judge.kinks`). None where the piece stays on the graph."""
+    PyTorch's rules at kinks are applied to trees (`compare.kinks`). None where the piece stays on the graph."""
     if result.graph is None:
         return None
     tie = any(len(d.site) > 2 and on_equality(d.condition, p) for d in piece.decisions for p in points)
@@ -134,8 +127,7 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     any point."""
     if run.tape is not None:
         return _on_graph(run, output)
-    size = output.size * sum(s.size for s in run.symbols.values())
-    full = bool(output.ndim) and size <= JACOBIAN_LIMIT
+    full = run.plan.jacobian(output.shape)
     if run.w is not None and output.ndim and (run.second or (run.modes.check_batched_grad and not full)):
         grad, jac, weighted = differentiate.weighted_gradients(output, run.symbols, run.w_symbols(), full)
     elif full:
@@ -143,10 +135,10 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     else:
         grad, jac, weighted = differentiate.gradient(output, run.symbols), None, None
     hess = mode = None
-    if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`exact_values`)
-        mode = "full" if full_hessian(sum(s.size for s in run.symbols.values())) else "directional"
+    if run.second and weighted is not None:  # wᵀ out's second derivatives come from jets (`pieces.values`)
+        mode = run.plan.hessian
     elif run.second:
-        hess, mode = _hessian(grad, run.symbols)
+        hess, mode = _hessian(run, grad)
     return output, grad, jac, weighted, hess, mode, None
 
 
@@ -169,7 +161,7 @@ def forward_piece(run: CaseRun, k: int, result: PieceResult) -> ForwardPiece | N
     gradient = second_order_gradient(result)
     if run.modes.check_fwd_over_rev and any(as_expr(g).has(nograd) for v in gradient.values() for g in v.flat):
         pulled = {n: released(v) for n, v in gradient.items()}
-        hess, mode = _hessian(pulled, run.symbols)
+        hess, mode = _hessian(run, pulled)
         mixed = PieceResult(index=k, condition=sympy.true, sites=(), output=result.output, gradient=pulled,
                             jacobian=None, claim=None, hessian=hess, hessian_mode=mode)
     return ForwardPiece(first, mixed)
@@ -183,13 +175,12 @@ def second_order_gradient(result: PieceResult) -> dict:
 def _on_graph(run: CaseRun, output: np.ndarray) -> tuple:
     """`_derivatives` in graph mode: the output's graph, compiled (each shape's local derivatives taken)."""
     kept = graph_piece(run.tape, output, run.symbols)
-    inputs = sum(s.size for s in run.symbols.values())
     grad = {n: markers(s.shape, n, kept) for n, s in run.symbols.items()}
     jac = None
-    if output.ndim and output.size * inputs <= JACOBIAN_LIMIT:
+    if run.plan.jacobian(output.shape):
         jac = {n: markers(output.shape + s.shape, n, kept) for n, s in run.symbols.items()}
     # wᵀ out's second derivatives (a non-scalar output's) are not taken on the graph: not compared there
-    mode = ("full" if full_hessian(inputs) else "directional") if run.second and run.w is None else None
+    mode = run.plan.hessian if run.second and run.w is None else None
     return markers(output.shape, "output", kept), grad, jac, None, None, mode, kept
 
 
@@ -258,31 +249,18 @@ def extendable(piece: Piece) -> bool:
                for o in piece.output.flat)
 
 
-def _hessian(grad: dict, symbols) -> tuple[np.ndarray | None, str]:
-    """(the exact Hessian over all input entries, "full"), or (None, "directional") when it has
-    more than HESSIAN_LIMIT entries: H v is then evaluated from the gradient at each point
-    (`differentiate.hessian_vector_values`), never built as n expressions.
-
-    (None, "local") when the Hessian is taken at each point instead (`exact_values.local_hessian`):
-    `diff` of `Max` of many arguments, and of the `Heaviside`s it makes, takes seconds per entry.
-    """
-    entries = [e for g in grad.values() for e in g.flat]
-    if any(as_expr(e).has(*localize.LOCALIZED) for e in entries) and \
-            sum(sympy.count_ops(e) for e in entries) > LOCAL_HESSIAN_OPS:
-        return None, "local"
-    if full_hessian(sum(syms.size for syms in symbols.values())):
-        return differentiate.hessian(grad, symbols), "full"
-    return None, "directional"
+def _hessian(run: CaseRun, grad: dict) -> tuple[np.ndarray | None, str]:
+    """(the exact Hessian over all input entries, "full"), or (None, "directional") where the plan
+    takes H v: it is then evaluated from the gradient at each point (`differentiate.hessian_vector_values`),
+    never built as n expressions; or (None, "local") where the plan takes it at each point
+    (`pieces.values.local_hessian`)."""
+    mode = run.plan.piece_hessian((e for g in grad.values() for e in g.flat), localize.LOCALIZED)
+    return (differentiate.hessian(grad, run.symbols) if mode == "full" else None), mode
 
 
-def full_hessian(entries: int) -> bool:
-    """Is the Hessian over this many input entries small enough to build in full (else H v)?"""
-    return entries * entries <= oracles.HESSIAN_LIMIT
-
-
-def hessian_note(modes, scalar: bool, pieces, inputs) -> str:
+def hessian_note(run: CaseRun, scalar: bool, pieces) -> str:
     """What the page says of the second derivatives it checks, or why it checks none."""
-    if not modes.second_order:
+    if not run.modes.second_order:
         return "no second-order mode is checked (order=1, or each turned off): second derivatives are not compared"
     local = ""
     if pieces and pieces[0].graph is not None:
@@ -291,8 +269,8 @@ def hessian_note(modes, scalar: bool, pieces, inputs) -> str:
         local = ("the gradient is large and holds max, abs or steps: at each point the second derivatives "
                  "are those of the smooth expression that holds around it (each max replaced by its "
                  "largest argument there, each step by its value)")
-    if pieces and not full_hessian(sum(v.numel() for v in inputs.values())):
-        directional = (f"more than {oracles.HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
+    if pieces and not run.plan.full_hessian:
+        directional = (f"more than {HESSIAN_LIMIT} Hessian entries: checked as H v along a seeded "
                        f"random direction v instead of in full")
         return f"{directional}; {local}" if local else directional
     if not scalar:

@@ -20,9 +20,9 @@ import itertools
 import sympy
 from sympy.core.relational import Relational
 
-from ...symbolic.elementwise import Step
-from ...symbolic.switches import at_boundary, is_switch, switches
-from .exact import ANYTHING, derivative_at, finite, same, sign_of, value_at
+from ..symbolic.elementwise import Step
+from ..symbolic.switches import at_boundary, is_switch, switches
+from .numbers import ANYTHING, derivative_at, finite, same, sign_of, value_at
 from .record import RULES, LocalRule, distinct, hull_min_norm, set_text
 
 __all__ = ["several_variables", "decision_pieces", "gradient_of", "hessian_of", "CAP"]

@@ -18,12 +18,12 @@ from typing import Callable
 import numpy as np
 from sympy.core.relational import Relational
 
-from ...exact import differentiate
-from ...exact.sym import as_expr, rational_value, release
-from ...symbolic.heads import Head
-from ...symbolic.switches import at_boundary, switches
+from ..exact import differentiate
+from ..exact.sym import as_expr, rational_value, release
+from ..symbolic.heads import Head
+from ..symbolic.switches import at_boundary, switches
 from .chain import Allowed, Chain
-from .exact import finite, sign_of
+from .numbers import finite, sign_of
 
 __all__ = ["PieceKinks", "PointKinks", "boundaries", "on_equality"]
 

@@ -32,11 +32,11 @@ import numpy as np
 import sympy
 import torch
 
-from ...symbolic.nodes import Repeating
-from ...symbolic.singular import svd_entry
-from ...symbolic.spectral import VALUE, eigh_entry
-from ...symbolic.switches import at_boundary, switches
-from .exact import ANYTHING, value_at
+from ..symbolic.nodes import Repeating
+from ..symbolic.singular import svd_entry
+from ..symbolic.spectral import VALUE, eigh_entry
+from ..symbolic.switches import at_boundary, switches
+from .numbers import ANYTHING, value_at
 from .several import gradient_of
 
 __all__ = ["partials", "second"]

@@ -1,24 +1,27 @@
 """The exact derivatives' values at the points checked: every point of a piece in one evaluation."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from .exact import differentiate, evaluate, extended, jets
+from ..exact import differentiate, evaluate, extended, jets
 
-from .exact.localize import localize
-from .exact.ball import Unsupported
-from .context import CaseRun
-from .exact.values import graph_values
-from .pieces import full_hessian, second_order_gradient
-from .records import PieceResult
+from ..exact.localize import localize
+from ..exact.ball import Unsupported
+from ..context import CaseRun
+from ..exact.values import graph_values
+from .derivatives import second_order_gradient
+from ..records import PieceResult, Reference
+from ..exact.sym import as_expr, detach, release
 
-__all__ = ["Exact", "Check", "exact_values", "local_hessian"]
+__all__ = ["Exact", "PointToCheck", "exact_values", "local_hessian", "reference", "with_forward", "released_gradient"]
 
 
 @dataclass(frozen=True)
-class Check:
+class PointToCheck:
     """A point to check: where it comes from, the piece it lies in, the exact point."""
 
     origin: str
@@ -45,7 +48,7 @@ class Exact:
     """What is known only within a radius, where the graph's balls left a value undecided ("" elsewhere)."""
 
 
-def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[Check]) -> list[Exact | None]:
+def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[PointToCheck]) -> list[Exact | None]:
     """`Exact` at each check, piece by piece in one call; None at a check whose piece is not among `pieces`."""
     found: list = [None] * len(checks)
     for piece in pieces:
@@ -124,6 +127,69 @@ def local_hessian(run: CaseRun, result: PieceResult, point) -> tuple[str, np.nda
     """(mode, exact Hessian or H v at the point) from the gradient as it is around the point."""
     local = {n: np.vectorize(lambda e: localize(e, point), otypes=[object])(g)
              for n, g in second_order_gradient(result).items()}
-    if full_hessian(sum(syms.size for syms in run.symbols.values())):
+    if run.plan.full_hessian:
         return "full", evaluate.evaluate(differentiate.hessian(local, run.symbols), run.at(point))
     return "directional", evaluate.evaluate(differentiate.hessian_vector(local, run.symbols, run.exact_u()), run.at(point))
+
+
+def _flat(values: dict, names) -> np.ndarray:
+    return np.concatenate([np.asarray(values[n], dtype=np.float64).reshape(-1) for n in names])
+
+
+def reference(run: CaseRun, result: PieceResult, exact, point, kink, continued: bool) -> Reference:
+    """The exact values every mode at `point` is held to, from the piece's `exact` values there.
+
+    `continued`: the Hessian was taken by continuity (so it is full, also where the piece's is taken
+    at each point)."""
+    names = list(run.symbols)
+    gradient = _flat(exact.gradient, names)
+    if exact.jacobian is not None:
+        m = int(np.prod(result.output.shape, dtype=int))
+        jacobian = np.concatenate([np.asarray(exact.jacobian[n], dtype=np.float64).reshape(m, -1) for n in names],
+                                  axis=1)
+    else:
+        jacobian = gradient[None] if result.output.shape == () else None
+    weighted = _flat(exact.weighted, names) if exact.weighted is not None else gradient if run.w is None else None
+    second, note = None, ""
+    if run.second:
+        second, note = _second(run, result, exact, point, kink, continued)
+    output = np.asarray(exact.output, dtype=np.float64).reshape(-1)
+    return Reference(output, gradient, weighted, jacobian, second, note, kink)
+
+
+def with_forward(run: CaseRun, ref: Reference, piece, exact: tuple, point) -> Reference:
+    """`ref` with forward mode's own values (`pieces.ForwardPiece`, and its `exact` values: result, mixed)."""
+    first, mixed = exact
+    forward = reference(run, piece.result, first, point, ref.kink, False)
+    second = _second(run, piece.mixed, mixed, point, ref.kink, False)[0] if piece.mixed is not None else None
+    return dataclasses.replace(ref, forward=forward, mixed=second)
+
+
+def _second(run: CaseRun, result: PieceResult, exact, point, kink, continued: bool) -> tuple:
+    """(("full" or "directional", the exact Hessian of wᵀ out or H u), why not) at the point, on structured
+    inputs' directions (`compare.basis`)."""
+    if continued:
+        return ("full", run.basis.hessian(np.asarray(exact.hessian))), ""
+    if result.hessian_mode is None:  # a non-scalar output on the traced graph (`pieces._on_graph`)
+        return None, "on the traced graph the second derivatives of wᵀ out are not taken; not compared"
+    if result.hessian_mode == "local":  # taken at each point (`local_hessian`)
+        if kink is not None:  # no smooth expression holds around a kink
+            return None, "at a kink: the second derivative does not exist; not compared"
+        shape, values = local_hessian(run, result, point)
+        return (shape, run.basis.hessian(np.asarray(values))), ""
+    values = exact.hessian
+    if values is None:
+        values = evaluate.evaluate(result.hessian, run.at(point)) if result.hessian_mode == "full" else \
+            differentiate.hessian_vector_values(result.gradient if result.weighted is None else result.weighted,
+                                         run.symbols, run.exact_u(), [run.at(point)])[0]
+    return (result.hessian_mode, run.basis.hessian(np.asarray(values))), ""
+
+
+def released_gradient(run: CaseRun, output: np.ndarray, point) -> Callable[[], dict] | None:
+    """Where the piece's output holds a detach(): a callable giving the exact gradient at the point with
+    every detach removed (what forward mode and finite differences that see through it match, asked
+    only where they disagree); None where it holds none."""
+    if not any(as_expr(o).has(detach) for o in output.flat):
+        return None
+    return lambda: {n: evaluate.evaluate(g, point) for n, g in
+                    differentiate.gradient(np.vectorize(release, otypes=[object])(output), run.symbols).items()}

@@ -8,7 +8,7 @@
    at the point: `error` if an input is infinite there (the point is outside
    the function's domain), else rule 5 below.
 3. At a kink, `convention` when autograd gives one of the values PyTorch's
-   rules allow (`compare.judge.kinks`), else `disagree`.
+   rules allow (`compare.kinks`), else `disagree`.
 4. Elsewhere `agree` when every comparison agrees, else `disagree`; at a
    point where the function is undefined, `convention` instead of
    `disagree` (PyTorch's rule 5: undefined, arbitrary).
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..records import AGREE, CONVENTION, DISAGREE, ERROR
-from . import kinks
-from .verdict import FORWARD_TOLERANCE, Errors, Tolerance, measure
+from ..records import AGREE, CONVENTION, DISAGREE, ERROR, Errors
+from .. import kinks
+from ..tolerances import FORWARD_TOLERANCE, Tolerance
+from ..agreement import measure
 
 __all__ = ["Status", "path_error", "forward_mismatch", "undefined_status", "find_kink", "kink_status",
            "comparison_status", "UNDEFINED_RULE"]

@@ -1,4 +1,4 @@
-"""One point of one piece: autograd's runs and the other oracles against the exact values, and the status.
+"""Stages 3 and 4 at one point of one piece: torch's numbers against the exact values, and the status.
 
 The exact values are the piece's formulas at the point, or their limits
 where the formulas are 0/0 (`continuity`). The case-dtype run is compared
@@ -17,16 +17,17 @@ from . import numeric
 from .exact import continuity, differentiate
 from .exact.evaluate import evaluate
 from .context import CaseRun
-from .exact_values import Check, Exact
+from .pieces.values import PointToCheck, Exact, reference as exact_reference, released_gradient, with_forward
 from .explore import is_branch, path_key
-from .judge import kinks
+from . import kinks
 from .judge import modes
 from .judge.modes import check_modes
-from .judge.oracles import oracle_answers
-from .judge.status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
+from .judge.forward_and_fd import judge_oracles
+from .numeric.oracles import gather
+from .judge.point_status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
                            path_error, undefined_status)
-from .judge.verdict import agreeing, combine, measure, measure_each
-from .pieces import Derived, full_hessian
+from .agreement import agreeing, combine, measure, measure_each
+from .pieces.derivatives import Derived
 from .exact.sym import exact
 from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
 
@@ -49,7 +50,7 @@ class _Jacobians:
     differs: tuple = ()
 
 
-def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64: Exact | None,
+def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, exact64: Exact | None,
                 forward: tuple = (None, None)) -> PointResult:
     """The point `check` of the piece `work`, in every mode the run checks. `exact64`: the exact values of
     the function the float64 run computes, where it is another (`pieces.float64_piece`); `forward`: those of
@@ -66,12 +67,13 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
     kink = _on_basis_kink(run, find_kink(work.piece, check.point, work.kinks, run.second, ref.exact.gradient,
                                          high.grads))
     continued = ref64.continued is not None and ref64.continued.hessian is not None
-    reference = modes.reference(run, ref64.result, ref64.exact, check.point, kink, continued)
+    reference = exact_reference(run, ref64.result, ref64.exact, check.point, kink, continued)
     if work.forward is not None:
-        reference = modes.with_forward(run, reference, work.forward, forward, check.point)
+        reference = with_forward(run, reference, work.forward, forward, check.point)
     checks, hessian, columns = check_modes(run, tensors, reference)
-    found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
-                           (high.grads, by_input64), kink, columns) if check.informs else None
+    found = oracle_answers(run, work.piece.output, tensors, check.point, (ref64.exact.gradient, high.grads,
+                                                                           by_input64), kink, columns) \
+        if check.informs else None
     jac = _jacobians(run, work, tensors, ref64, kink, found) if run.modes.check_backward_ad else _Jacobians()
     status, checks = _status(run, work, (low, high), ref64, kink, tensors, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors)], checks)
@@ -90,6 +92,17 @@ def check_point(run: CaseRun, work: Derived, check: Check, exact: Exact, exact64
                        within=exact.note or (exact64.note if exact64 is not None else ""))
 
 
+def oracle_answers(run: CaseRun, output, tensors, point, compared: tuple, kink, columns) -> dict:
+    """Forward mode and finite differences at the point (`numeric.oracles.gather`), judged beside the exact
+    gradient and reverse mode (`compared`: the exact gradient, reverse mode's float64 gradients and their
+    per-input errors). `columns`: forward mode's Jacobian columns (m, n) where a checked mode ran them."""
+    exact_grad, grads64, by_input64 = compared
+    ran = (columns, tuple(output.shape)) if columns is not None and run.plan.columns else None
+    gathered = gather(run.case.fn, tensors, run.u, run.plan.columns, ran=ran, file=run.case.file)
+    return judge_oracles(run, gathered, exact_grad, (grads64, by_input64), kink,
+                         released_gradient(run, output, point))
+
+
 def _on_basis(run: CaseRun, found: numeric.AutogradRun) -> numeric.AutogradRun:
     """An autograd run's gradient as it is compared: projected onto structured inputs' directions."""
     return found if run.basis.projection is None else replace(found, grads=run.basis.gradient(found.grads))
@@ -103,7 +116,7 @@ def _on_basis_kink(run: CaseRun, kink: kinks.Kink | None) -> kinks.Kink | None:
 
 
 def _status(run: CaseRun, work: Derived, runs, ref64: _Reference, kink, tensors, compared, checks) -> tuple:
-    """(the point's status, every mode's check, reverse mode's first), in the order `judge.status`
+    """(the point's status, every mode's check, reverse mode's first), in the order `judge.point_status`
     documents: a path or output that is not the piece's is an error for every mode, a point where the
     function is undefined is rule 5's for every mode; then each mode's own status, the worst deciding."""
     low, high = runs
@@ -162,7 +175,7 @@ def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
         exact = replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian,
                         weighted=weighted)
     basis = run.basis
-    if basis.projection is not None:  # compared along the structured inputs' directions (`judge.basis`)
+    if basis.projection is not None:  # compared along the structured inputs' directions (`compare.basis`)
         exact = replace(exact, gradient=basis.gradient(exact.gradient), hessian=basis.hessian(exact.hessian),
                         jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None,
                         weighted=basis.gradient(exact.weighted) if exact.weighted is not None else None)
@@ -172,8 +185,8 @@ def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: E
 def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
     """The gradient and Hessian of wᵀ out at a point where they are taken by continuity (as for a scalar
     output: `continuity.at_point` on wᵀ out itself), with w's values; None where there are more than
-    `HESSIAN_LIMIT` Hessian entries (its second derivatives are then not continued)."""
-    if not full_hessian(sum(s.size for s in run.symbols.values())):
+    `HESSIAN_LIMIT` Hessian entries (`plan.Plan.hessian`: its second derivatives are then not continued)."""
+    if not run.plan.full_hessian:
         return None
     weights = [exact(x) for x in run.w.reshape(-1).tolist()]
     scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)

@@ -26,9 +26,9 @@ import numpy as np
 import sympy
 import torch
 
-from ..errors import display_path
-from ..symbolic.observed import Lowered, Structured, finer
-from .verdict import FORWARD_TOLERANCE, TOLERANCES, Tolerance, looser
+from .errors import display_path
+from .symbolic.observed import Lowered, Structured, finer
+from .tolerances import FORWARD_TOLERANCE, TOLERANCES, Tolerance, looser
 
 __all__ = ["Projection", "Basis", "basis"]
 

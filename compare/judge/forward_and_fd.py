@@ -1,8 +1,9 @@
-"""The other numeric answers at a point, measured against the exact values.
+"""Forward mode's and finite differences' answers at a point (`numeric.oracles.gather`), measured
+against the exact values.
 
 Forward mode and finite differences decide no status: they tell a reader
 whether a disagreement is autograd's alone. Both are taken along the run's
-one direction `u` when the inputs are too many for full columns, and the
+one direction `u` where the case's plan says so (`plan.Plan.columns`), and the
 exact side along the same `u`. (Forward mode as a verdict, and the Hessians, are `judge.modes`.)
 """
 from __future__ import annotations
@@ -14,18 +15,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..exact.differentiate import gradient
-
-from ..exact.evaluate import evaluate
 from ..context import CaseRun
-from ..errors import one_line
-from ..numeric import oracles
 from ..records import OracleResult
-from ..exact.sym import as_expr, detach, release
-from . import kinks
-from .verdict import FD_TOLERANCE, Tolerance, combine, measure_all, measure_each
+from .. import kinks
+from ..tolerances import FD_TOLERANCE, Tolerance
+from ..agreement import combine, measure_all, measure_each
 
-__all__ = ["Found", "oracle_answers"]
+__all__ = ["Found", "judge_oracles"]
 
 
 @dataclass(frozen=True)
@@ -42,13 +38,13 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, kink=None,
-                   columns=None) -> dict[str, Found]:
+def judge_oracles(run: CaseRun, gathered, exact_grad, reverse, kink=None, released=None) -> dict[str, Found]:
     """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
-    per-input Errors), forward, finite differences. `output`: the piece's exact output, whose
-    detach() calls explain forward mode and finite differences seeing through them. At a kink
+    per-input Errors), forward, finite differences (`gathered`: `numeric.oracles.Gathered`). At a kink
     (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is.
-    `columns`: forward mode's Jacobian columns (m, n) where a checked mode already computed them."""
+    `released`: a callable giving the exact gradient with every detach() removed, where the piece's
+    output holds one (`pieces.values.released_gradient`): forward mode and finite differences that match
+    it see through detach(); None where it has none."""
     grads64, by_input64 = reverse
     ruled = kink is not None and kink.first_order and kink.allowed is not None
     if ruled:  # at a kink reverse mode is held to the value the rules allow nearest to its own
@@ -56,19 +52,19 @@ def oracle_answers(run: CaseRun, output, tensors, point, exact_grad, reverse, ki
     found = {"symbolic": Found(OracleResult(values=exact_grad, errors=None)),
              "reverse": Found(OracleResult(values=grads64, errors=combine(by_input64.values()),
                                            errors_by_input=by_input64, note=_ruled(by_input64) if ruled else ""))}
-    directional = sum(t.numel() for t in tensors.values()) > oracles.FULL_LIMIT
+    directional = not run.plan.columns
     want = exact_grad
     if directional:  # the exact derivative along u, to compare with forward mode's and FD's
         flat = np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols])
         want = {"u": np.asarray(math.fsum(flat * run.u.numpy()))}
     mode = "directional" if directional else "full"
-    seen = None if directional else lambda got, tol=None: _sees_through_detach(output, run.symbols, point, got, tol)
+    seen = None if directional or released is None else \
+        lambda got, tol=None: measure_all(got, released(), torch.float64, tol).agree
     along_u = want if directional else {"u": np.asarray(math.fsum(
         np.concatenate([exact_grad[n].reshape(-1) for n in run.symbols]) * run.u.numpy()))}
     rule = _rule(run, kink) if ruled else None
-    found["forward"] = _forward(run, tensors, (want, along_u), mode, seen, rule,
-                                (columns, tuple(output.shape)) if columns is not None and not directional else None)
-    found["finite_difference"] = _finite_difference(run, tensors, want, mode, seen)
+    found["forward"] = _forward(run, gathered, (want, along_u), mode, seen, rule)
+    found["finite_difference"] = _finite_difference(run, gathered, want, mode, seen)
     return found
 
 
@@ -86,17 +82,13 @@ def _rule(run: CaseRun, kink) -> Callable:
     return allowed
 
 
-def _forward(run: CaseRun, tensors, wanted, mode: str, seen, rule: Callable | None = None, columns=None) -> Found:
+def _forward(run: CaseRun, gathered, wanted, mode: str, seen, rule: Callable | None = None) -> Found:
     """Forward mode's gradient against `wanted` (the exact one, and along u: where vmap cannot run the
     case, forward mode gives the derivative along u alone), or at a kink against the values the rules
-    allow (`rule`, `_rule`). `columns`: (the Jacobian's columns, the output's shape) where a checked
-    mode already ran them."""
-    try:
-        fwd = oracles.from_columns(columns[0], tensors, columns[1]) if columns is not None \
-            else oracles.forward_mode(run.case.fn, tensors, u=run.u)
-    except Exception as exc:  # forward mode is optional for a custom Function (it needs a jvp)
-        return Found(OracleResult(values=None, errors=None, mode=mode,
-                                  note=f"forward mode failed: {one_line(exc, run.case.file)}"))
+    allow (`rule`, `_rule`)."""
+    fwd = gathered.forward
+    if fwd is None:
+        return Found(OracleResult(values=None, errors=None, mode=mode, note=gathered.forward_note))
     want = wanted[0]
     if "u" in fwd.grads and "u" not in want:
         want, mode, seen = wanted[1], "directional", None
@@ -119,15 +111,10 @@ def _ruled(each: dict) -> str:
     return _AT_A_KINK_FORWARD if all(e.agree for e in each.values()) else _OFF_THE_RULES_FORWARD
 
 
-def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
-    if not all(bool(torch.isfinite(t).all()) for t in tensors.values()):
-        return Found(OracleResult(values=None, errors=None, mode=mode,
-                                  note="an input is infinite here: a finite step cannot move it (-inf + h = -inf)"))
-    try:
-        fd = oracles.finite_difference(run.case.fn, tensors, u=run.u)
-    except Exception as exc:
-        return Found(OracleResult(values=None, errors=None, mode=mode,
-                                  note=f"finite differences failed: {one_line(exc, run.case.file)}"))
+def _finite_difference(run: CaseRun, gathered, want, mode: str, seen) -> Found:
+    fd = gathered.fd
+    if fd is None:
+        return Found(OracleResult(values=None, errors=None, mode=mode, note=gathered.fd_note))
     own = fd.estimate if fd.estimate is not None and math.isfinite(fd.estimate) else 0.0  # NaN: no estimate
     tol = Tolerance(rtol=FD_TOLERANCE.rtol, atol=FD_TOLERANCE.atol + 10 * own)
     grads = fd.grads if mode == "directional" else run.basis.gradient(fd.grads)
@@ -140,15 +127,6 @@ def _finite_difference(run: CaseRun, tensors, want, mode: str, seen) -> Found:
         note = _DETACH_FD
     return Found(OracleResult(values=grads, errors=errors, errors_by_input=each, mode=mode,
                               estimate=fd.estimate, step=fd.step, note=note))
-
-
-def _sees_through_detach(output, symbols, point, got: dict, tolerance=None) -> bool:
-    """Do these values match the piece's derivative with every detach removed (and the output has one)?"""
-    if not any(as_expr(o).has(detach) for o in output.flat):
-        return False
-    seen = {n: evaluate(g, point) for n, g in
-            gradient(np.vectorize(release, otypes=[object])(output), symbols).items()}
-    return measure_all(got, seen, torch.float64, tolerance).agree
 
 
 _AT_A_KINK_FORWARD = "at a kink: one of the values PyTorch's rules allow there"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import sympy
 from sympy.core.relational import Relational
 
-from ...exact.sym import as_expr
-from ...symbolic.elementwise import Step
-from ...symbolic.switches import is_switch
-from .exact import ANYTHING, derivative_at, finite, numeric_sign, same, shown, sign_of, value_at
+from ..exact.sym import as_expr
+from ..symbolic.elementwise import Step
+from ..symbolic.switches import is_switch
+from .numbers import ANYTHING, derivative_at, finite, numeric_sign, same, shown, sign_of, value_at
 from .record import RULES, LocalRule, distinct, interval_min_norm, set_text
 
 __all__ = ["one_variable"]

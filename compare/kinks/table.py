@@ -15,7 +15,7 @@ from typing import Callable
 
 import sympy
 
-from .exact import derivative_at, finite, same, value_at
+from .numbers import derivative_at, finite, same, value_at
 from . import spectral
 from .several import decision_pieces
 

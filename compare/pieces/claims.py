@@ -28,7 +28,7 @@ def prove(case: Case, piece: Piece, grad: dict, sym_inputs, point: dict | None, 
 
     `detach` is released on both sides: the claim speaks of values
     (`x.grad == u` where `u = (x*x).detach()`). `project`: where inputs are structured matrices
-    (`judge.basis`), both sides are compared on the structure's directions.
+    (`compare.basis`), both sides are compared on the structure's directions.
     """
     kwargs = dict(sym_inputs)
     if "out" in inspect.signature(case.expect).parameters:

@@ -18,11 +18,12 @@ import numpy as np
 import sympy
 import torch
 
-from ...exact.evaluate import evaluate
-from ...exact.sym import as_expr
-from ...symbolic.heads import Head
-from ..verdict import Tolerance, agreeing, measure_all
-from .exact import ANYTHING, derivative_at, value_at
+from ..exact.evaluate import evaluate
+from ..exact.sym import as_expr
+from ..symbolic.heads import Head
+from ..tolerances import Tolerance
+from ..agreement import agreeing, measure_all
+from .numbers import ANYTHING, derivative_at, value_at
 from .local import analyse
 from .record import LocalRule
 from .several import CAP

@@ -1,6 +1,6 @@
 """The one place that decides whether a computed gradient agrees with the exact one.
 
-Tolerances are data, keyed by dtype. A value `got` agrees with the exact
+Tolerances are data, keyed by dtype (`compare.tolerances`). A value `got` agrees with the exact
 value `want` (rounded to float64) when
 
     |got - want| <= atol * scale + rtol * |want|,   scale = max(1, largest finite |want| in the array)
@@ -40,75 +40,20 @@ it should and catching a wrong answer.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 import torch
 
-__all__ = ["Tolerance", "TOLERANCES", "FD_TOLERANCE", "FORWARD_TOLERANCE", "Errors", "agreeing", "largest", "measure",
-           "measure_each", "measure_all", "combine", "looser", "scale", "ulp_distance"]
+from .records import Errors
+from .tolerances import TOLERANCES, Tolerance
 
-
-@dataclass(frozen=True)
-class Tolerance:
-    """How far a value may be from the exact one: atol * scale + rtol * |exact| (module docstring)."""
-
-    rtol: float
-    """Relative to the entry's own exact value."""
-    atol: float
-    """Absolute, for a derivative of magnitude at most 1; multiplied by the derivative's magnitude above."""
-
-
-# float64's rtol sits between two kinds of error: above the worst of torch's own float64 kernels
-# measured (its trigamma, which digamma's backward calls, is 4.9e-10 relative off at 1.1352,
-# against mpmath at 30 digits), and below what a float32 number inside a float64 computation
-# costs (torch's float64 hardsigmoid backward uses 1/6 rounded to float32: 3e-8 relative).
-TOLERANCES: dict[torch.dtype, Tolerance] = {
-    torch.float64: Tolerance(rtol=1e-9, atol=1e-12),
-    torch.float32: Tolerance(rtol=1e-5, atol=1e-6),
-    torch.float16: Tolerance(rtol=1e-2, atol=1e-3),
-    torch.bfloat16: Tolerance(rtol=2e-2, atol=1e-2),
-}
-# A complex gradient is compared part by part, real and imaginary, each a number of the
-# dtype of the parts: complex64 is held to float32's tolerance and counted in float32's ULPs.
-TOLERANCES[torch.complex64] = TOLERANCES[torch.float32]
-TOLERANCES[torch.complex128] = TOLERANCES[torch.float64]
-"""How far a gradient computed in each dtype may be from the exact value."""
-
-FD_TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
-"""How far finite differences may be from the exact value, besides their own error estimate."""
-
-FORWARD_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-3)
-"""How far torch's float64 output may be from the exact output (atol scaled by the largest exact
-value, as every atol is) before the two runs are taken to compute different functions: loose, since
-it looks for another function, not for rounding, which cancellation can make large."""
-
-def looser(a: Tolerance, b: Tolerance) -> Tolerance:
-    """The tolerance that allows what either allows (the larger rtol and the larger atol)."""
-    return Tolerance(rtol=max(a.rtol, b.rtol), atol=max(a.atol, b.atol))
+__all__ = ["agreeing", "largest", "measure", "measure_each", "measure_all", "combine", "scale", "ulp_distance"]
 
 
 _BITS = {torch.float64: (np.float64, np.int64), torch.float32: (np.float32, np.int32),
          torch.float16: (np.float16, np.int16)}
 _BITS.update({torch.complex64: _BITS[torch.float32], torch.complex128: _BITS[torch.float64]})
-
-
-@dataclass(frozen=True)
-class Errors:
-    """How far one array of values is from the exact one."""
-
-    max_abs: float
-    """Largest |got - want| over finite pairs (0.0 when there are none); NaN or inf when a
-    non-finite pair disagrees."""
-    max_rel: float
-    """Largest |got - want| / |want| over finite pairs with want != 0; NaN or inf like max_abs."""
-    max_ulp: int | None
-    """Largest distance in ULPs of the dtype; None where the dtype has no such measure."""
-    agree: bool
-    """Every entry within the dtype's tolerance, under the NaN/inf rules above."""
-    worst: tuple[int, ...] | None
-    """Index of the entry with the largest violation (or error), None for an empty array."""
 
 
 def ulp_distance(got: np.ndarray, want: np.ndarray, dtype: torch.dtype) -> int | None:
@@ -222,7 +167,7 @@ def is_nan(x: float) -> bool:
 def measure_each(got: Mapping, want: Mapping, dtype: torch.dtype,
                  tolerance: Tolerance | Mapping[str, Tolerance] | None = None) -> dict:
     """`measure` per input: name -> Errors, for the names of `want`. `tolerance` may be one per input
-    (an input whose computation passed through a coarser dtype: `judge.basis`)."""
+    (an input whose computation passed through a coarser dtype: `compare.basis`)."""
     def own(name: str) -> Tolerance | None:
         return tolerance.get(name) if isinstance(tolerance, Mapping) else tolerance
 
