@@ -1,9 +1,13 @@
 """Stages 3 and 4 at one point of one piece: torch's numbers against the exact values, and the status.
 
-The exact values are the piece's formulas at the point, or their limits
-where the formulas are 0/0 (`continuity`). The case-dtype run is compared
-with the piece; the float64 run with the function it computes (the same
-piece, or `result.float64` where the case's constants differ in float64).
+Only the sequence is here: the exact values at the point from stage 2
+(`pieces.values.compared_with`: the piece's formulas at the point, or their
+limits where the formulas are 0/0), torch's numbers from stage 3 (`numeric`:
+autograd's runs, `numeric.mode_numbers` for the other modes,
+`numeric.oracles` for forward mode and finite differences), and the judge's
+comparison of the two (`judge`). The case-dtype run is compared with the
+piece; the float64 run with the function it computes (the same piece, or
+`result.float64` where the case's constants differ in float64).
 """
 from __future__ import annotations
 
@@ -14,33 +18,24 @@ import numpy as np
 import torch
 
 from . import numeric
-from .exact import continuity, differentiate
-from .exact.evaluate import evaluate
+from .exact import continuity
 from .context import CaseRun
-from .pieces.values import PointToCheck, Exact, reference as exact_reference, released_gradient, with_forward
+from .pieces.values import (Compared, PointToCheck, Exact, compared_with, reference as exact_reference,
+                            released_gradient, with_forward)
 from .explore import is_branch, path_key
 from . import kinks
 from .judge import modes
 from .judge.modes import check_modes
 from .judge.forward_and_fd import judge_oracles
 from .numeric.oracles import gather
+from .numeric.mode_numbers import mode_numbers
 from .judge.point_status import (UNDEFINED_RULE, Status, comparison_status, find_kink, forward_mismatch, kink_status,
                            path_error, undefined_status)
 from .agreement import agreeing, combine, measure, measure_each
 from .pieces.derivatives import Derived
-from .exact.sym import exact
-from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PieceResult, PointResult
+from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PointResult
 
 __all__ = ["check_point"]
-
-
-@dataclass(frozen=True)
-class _Reference:
-    """What one autograd run is compared with: a piece's formulas and their exact values at the point."""
-
-    result: PieceResult
-    exact: Exact
-    continued: continuity.Continued | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +51,8 @@ def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, 
     the function the float64 run computes, where it is another (`pieces.float64_piece`); `forward`: those of
     what forward-mode AD differentiates, where it is another (`pieces.ForwardPiece`: result, mixed)."""
     tensors = run.tensors(check.point)
-    ref = _reference(run, work, work.result, check.point, exact)
-    ref64 = ref if exact64 is None else _reference(run, work, work.result.float64, check.point, exact64)
+    ref = compared_with(run, work, work.result, check.point, exact)
+    ref64 = ref if exact64 is None else compared_with(run, work, work.result.float64, check.point, exact64)
     raw = numeric.autograd_run(run.reverse, tensors, run.dtype)  # the notes' `==` reads it as autograd gave it
     low = _on_basis(run, raw)
     high = _on_basis(run, numeric.autograd_run(run.reverse, tensors, torch.float64))
@@ -70,7 +65,7 @@ def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, 
     reference = exact_reference(run, ref64.result, ref64.exact, check.point, kink, continued)
     if work.forward is not None:
         reference = with_forward(run, reference, work.forward, forward, check.point)
-    checks, hessian, columns = check_modes(run, tensors, reference)
+    checks, hessian, columns = check_modes(run, mode_numbers(run.case.fn, tensors), reference)
     found = oracle_answers(run, work.piece.output, tensors, check.point, (ref64.exact.gradient, high.grads,
                                                                            by_input64), kink, columns) \
         if check.informs else None
@@ -115,7 +110,7 @@ def _on_basis_kink(run: CaseRun, kink: kinks.Kink | None) -> kinks.Kink | None:
     return replace(kink, allowed=kink.allowed.mapped(run.basis.gradient), project=run.basis.gradient)
 
 
-def _status(run: CaseRun, work: Derived, runs, ref64: _Reference, kink, tensors, compared, checks) -> tuple:
+def _status(run: CaseRun, work: Derived, runs, ref64: Compared, kink, tensors, compared, checks) -> tuple:
     """(the point's status, every mode's check, reverse mode's first), in the order `judge.point_status`
     documents: a path or output that is not the piece's is an error for every mode, a point where the
     function is undefined is rule 5's for every mode; then each mode's own status, the worst deciding."""
@@ -161,69 +156,7 @@ def _label(dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
-def _reference(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> _Reference:
-    """The exact values a run is compared with: the formulas', or their limits where those are 0/0."""
-    continued = _continued(run, work, result, point, exact)
-    if continued is not None:
-        hessian = continued.hessian if continued.hessian is not None else exact.hessian
-        weighted = exact.weighted
-        if result.weighted is not None:  # wᵀ out's gradient and Hessian, taken by continuity as a scalar's are
-            second = _continued_weighted(run, result, point)
-            if second is not None:
-                weighted = second.gradient
-                hessian = second.hessian if result.hessian_mode == "full" else second.hessian @ run.u.numpy()
-        exact = replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian,
-                        weighted=weighted)
-    basis = run.basis
-    if basis.projection is not None:  # compared along the structured inputs' directions (`compare.basis`)
-        exact = replace(exact, gradient=basis.gradient(exact.gradient), hessian=basis.hessian(exact.hessian),
-                        jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None,
-                        weighted=basis.gradient(exact.weighted) if exact.weighted is not None else None)
-    return _Reference(result, exact, continued)
-
-
-def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
-    """The gradient and Hessian of wᵀ out at a point where they are taken by continuity (as for a scalar
-    output: `continuity.at_point` on wᵀ out itself), with w's values; None where there are more than
-    `HESSIAN_LIMIT` Hessian entries (`plan.Plan.hessian`: its second derivatives are then not continued)."""
-    if not run.plan.full_hessian:
-        return None
-    weights = [exact(x) for x in run.w.reshape(-1).tolist()]
-    scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)
-    gradient = differentiate.gradient(scalar, run.symbols)
-    hessian = differentiate.hessian(gradient, run.symbols)
-    formulas = continuity.Derivatives(gradient, None, hessian)
-    values = continuity.Derivatives({n: evaluate(g, point) for n, g in gradient.items()}, None,
-                                    evaluate(hessian, point))
-    found = continuity.at_point(scalar, formulas, values, run.symbols, point)
-    return found if found is not None else continuity.Continued(values.gradient, None, values.hessian, (), False)
-
-
-def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:
-    """The exact derivatives by continuity (`compare/exact/continuity.py`) where the formulas fail at the point.
-
-    Only off kinks and piece boundaries (which keep PyTorch's rules) and where
-    the output itself is defined; tried where a gradient or Jacobian entry is
-    undefined or, for an extendable piece, where an `==` branch or a `0**e` may be there.
-    """
-    if result.graph is not None:  # on the traced graph there is no formula to take a limit of
-        return None
-    undefined = any(not np.isfinite(v).all() for v in exact.gradient.values()) or (
-        exact.jacobian is not None and any(not np.isfinite(v).all() for v in exact.jacobian.values()))
-    if not (undefined or work.extendable) or not np.isfinite(np.asarray(exact.output, dtype=np.float64)).all():
-        return None
-    if work.kinks.at(point, run.second) is not None or \
-            kinks.boundaries(work.piece.decisions, point, work.kinks.owned(point)):
-        return None
-    # a non-scalar output's Hessian is wᵀ out's, which continuity does not take: its gradient and Jacobian are
-    hessian = result.hessian if run.second and result.weighted is None else None
-    formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
-    values = continuity.Derivatives(exact.gradient, exact.jacobian,
-                                    evaluate(hessian, point) if hessian is not None else None)
-    return continuity.at_point(result.output, formulas, values, run.symbols, point)
-
-
-def _jacobians(run: CaseRun, work: Derived, tensors, ref64: _Reference, kink, found) -> _Jacobians:
+def _jacobians(run: CaseRun, work: Derived, tensors, ref64: Compared, kink, found) -> _Jacobians:
     """Autograd's (and forward mode's) Jacobian against the exact one, off kinks, where the piece has one."""
     if work.result.jacobian is None or (kink is not None and kink.first_order):
         return _Jacobians()

@@ -8,9 +8,11 @@ import sympy
 
 from .options import Options
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
+from .wirtinger import ComplexNote
 
 __all__ = ["Errors", "Reference", "Meta",
            "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
+           "TorchFailure", "CustomFunctions",
            "UncoveredRegion", "OutsideRegion", "CaseResult", "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES",
            "worst"]
 
@@ -160,6 +162,31 @@ class ModeCheck:
     """Autograd against exact; None where nothing was compared (a failure, a kink at second order)."""
     note: str = ""
     """Why the status is not "agree", or what was done instead of the full check, in a sentence."""
+
+
+@dataclass(frozen=True)
+class TorchFailure:
+    """A run torch could not do at a point: the mode's number is the exception (`judge.failures` judges it)."""
+
+    error: BaseException
+    """What torch raised."""
+
+
+@dataclass(frozen=True)
+class CustomFunctions:
+    """The custom `autograd.Function`s a case's float64 run applies (by class name, in the order its graph
+    reaches them from the output): what a mode torch cannot run is blamed on."""
+
+    names: tuple[str, ...] = ()
+    """Every one of them."""
+    once_differentiable: tuple[str, ...] = ()
+    """Those whose backward is marked `@once_differentiable`."""
+    without_jvp: tuple[str, ...] = ()
+    """Those without a `jvp` staticmethod (forward-mode AD cannot run them)."""
+    without_vmap: tuple[str, ...] = ()
+    """Those torch.func transforms cannot run: no `setup_context`, or neither a `vmap` nor a generated rule."""
+    own_vmap: tuple[str, ...] = ()
+    """Those with a `vmap` staticmethod of their own (not a generated rule), which a batched run calls."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +340,7 @@ class CaseResult:
     """The `torch.compile` backend autograd's reverse mode ran through; None: eager."""
     parameters: tuple[str, ...] = ()
     """The inputs that are an `nn.Module`'s parameters, named as `named_parameters()` names them."""
-    complex: "ComplexNote | None" = None
+    complex: ComplexNote | None = None
     """For complex inputs (`compare.wirtinger.ComplexNote`): the convention, the gradient in complex form,
     whether the function is holomorphic; None for a case with real inputs."""
     modes: tuple[str, ...] = ()

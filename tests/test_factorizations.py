@@ -165,6 +165,56 @@ def test_pinv_of_any_rank_runs_through_the_svd(ops):
     _runs(ops["linalg.pinv.singular"], SampleInput(a, args=(b,)))
 
 
+def _symbolic_pinv(*factors, hermitian=False):
+    """torch.linalg.pinv of the product of `factors` (each a tensor), on symbols, decided at the point."""
+    import numpy as np
+
+    from compare.explore import ByValue
+    from compare.exact.sym import exact, input_symbols
+    from compare.symbolic import BRANCH, SymTensor
+
+    symbols = [input_symbols(f"t{k}", tuple(f.shape)) for k, f in enumerate(factors)]
+    point = {s: exact(v) for x, f in zip(symbols, factors) for s, v in zip(x.flat, f.reshape(-1).tolist())}
+    token = BRANCH.set(ByValue(point))
+    try:
+        a, *rest = [SymTensor(x.copy(), torch.float64) for x in symbols]
+        for b in rest:
+            a = a @ b
+        return np.asarray(torch.linalg.pinv(a, hermitian=hermitian).exprs), point
+    finally:
+        BRANCH.reset(token)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((3, 1), (1, 50)), ((5, 2), (2, 3)), ((3, 2), (2, 5))])
+def test_pinv_of_a_product_of_low_rank_holds_no_svd_node(a_shape, b_shape):
+    # A = a b of rank r (3 x 50 of rank 1: op_db's linalg.pinv.singular sample) is pinv'd by Decell's
+    # formula, rational in A's entries: through the SVD's nodes, whose derivatives each sum over all
+    # 150 entries, its exact gradient took over 200 s. Its value must be torch's.
+    from compare.exact import evaluate
+    from compare.symbolic.singular import svd_entry
+
+    a, b = _randn(*a_shape, seed=1, grad=False), _randn(*b_shape, seed=2, grad=False)
+    out, point = _symbolic_pinv(a, b)
+    assert not any(e.atoms(svd_entry) for e in out.flat)
+    assert torch.allclose(torch.from_numpy(evaluate.evaluate(out, point)), torch.linalg.pinv(a @ b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((3, 1), (12, 1)), ((3, 2), (5, 2))])
+def test_pinv_of_a_low_rank_product_runs(ops, a_shape, b_shape):
+    _runs(ops["linalg.pinv.singular"], SampleInput(_randn(*a_shape, seed=5), args=(_randn(*b_shape, seed=6),)))
+
+
+def test_a_wrong_rational_pinv_is_caught(ops, monkeypatch):
+    # Decell's formula with the wrong coefficient (c_r's sign): the exact pinv is -A^+, and the check sees it
+    from compare.symbolic import decompositions
+
+    right = decompositions.pinv_of_rank
+    monkeypatch.setattr(decompositions, "pinv_of_rank", lambda a, rank: None if right(a, rank) is None else -right(a, rank))
+    result = conformance.check_sample(ops["linalg.pinv.singular"],
+                                      SampleInput(_randn(3, 1, seed=5), args=(_randn(4, 1, seed=6),)))
+    assert result.status == "disagrees" and result.detail.startswith("forward"), result
+
+
 def test_pinv_that_drops_a_nonzero_singular_value_has_a_wrong_backward_in_torch(ops):
     # torch's pinv_backward is the Moore-Penrose derivative (Golub-Pereyra), which the truncated
     # pseudo-inverse that rtol = 0.5 computes does not have: central differences side with the exact value

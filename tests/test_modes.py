@@ -119,6 +119,37 @@ def test_a_mode_no_one_asked_for_that_torch_cannot_run_is_shown_and_decides_noth
     assert forward.status == NOT_RUN and "_NoJvp has no jvp" in forward.note
 
 
+class _OnceNoVmap(torch.autograd.Function):
+    """A backward marked @once_differentiable, and no setup_context: no jvp, and vmap cannot run it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x**2 * g
+
+
+def test_a_mode_torch_cannot_run_reaches_the_judge_as_a_failure_with_the_functions_to_blame():
+    from compare.numeric.mode_numbers import mode_numbers
+    from compare.records import TorchFailure
+
+    point = {"x": torch.tensor([0.5, 2.0], dtype=F64)}
+    numbers = mode_numbers(lambda x: _OnceNoVmap.apply(x) + _NoJvp.apply(x), point)
+    found = numbers.functions()
+    assert set(found.names) == {"_OnceNoVmap", "_NoJvp"}
+    assert found.once_differentiable == ("_OnceNoVmap",)
+    assert set(found.without_jvp) == {"_OnceNoVmap", "_NoJvp"} and set(found.without_vmap) == set(found.names)
+    assert found.own_vmap == ()
+    assert isinstance(numbers.columns(), TorchFailure)  # vmap cannot run either Function
+    failure = numbers.attempt(lambda: numbers.forward_one(torch.ones(2, dtype=F64)))
+    assert isinstance(failure, TorchFailure) and isinstance(failure.error, NotImplementedError)  # no jvp
+
+
 # -- PyTorch's own wrong derivatives, caught in their mode --------------------------------------------
 A = torch.tensor([[1.5, -0.5], [0.25, 2.0]], dtype=F64)
 B = torch.tensor([[1.0, 2.0], [-1.0, 0.5]], dtype=F64)

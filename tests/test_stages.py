@@ -87,14 +87,47 @@ def _imports(prefix: str) -> dict[str, set[str]]:
 DERIVING = ("compare.exact.differentiate", "compare.exact.evaluate", "compare.exact.localize")
 """The exact stage's differentiation and evaluation."""
 
-RUNNERS = ("compare.numeric.oracles", "compare.pieces.values", "compare.pieces", "compare.at_point", "compare.engine")
-"""What runs torch's oracles or derives the exact values, or drives them: the judge is handed their numbers."""
+STAGES_BESIDE_THE_JUDGE = ("compare.numeric", "compare.exact", "compare.pieces", "compare.at_point", "compare.engine")
+"""What runs torch (stage 3), derives or evaluates the exact values (the exact stage, stage 2), or drives
+them: the judge is handed their numbers and imports none of them."""
+
+JUDGES = sorted(name for name in PACKAGE if _within(name, ("compare.judge",)))
 
 
-def test_the_judge_runs_no_oracle_and_takes_no_exact_value():
-    found = {name: sorted(t for t in targets if _within(t, RUNNERS)) for name, targets in _imports("compare.judge")
-             .items()}
-    assert {name: t for name, t in found.items() if t} == {}
+def _runs_or_derives(module: str, package: dict) -> list[str]:
+    """What `module` of `package` imports from the stages the judge is handed numbers by."""
+    return sorted(t for t in layout.imports(package[module], package) if _within(t, STAGES_BESIDE_THE_JUDGE))
+
+
+def test_every_judge_module_is_checked():
+    assert {"compare.judge.modes", "compare.judge.first_order", "compare.judge.second_order",
+            "compare.judge.failures", "compare.judge.mode_common"} <= set(JUDGES)
+
+
+@pytest.mark.parametrize("module", JUDGES)
+def test_the_judge_runs_no_oracle_and_takes_no_exact_value(module):
+    assert _runs_or_derives(module, PACKAGE) == []
+
+
+def test_the_check_catches_a_judge_that_runs_or_derives(tmp_path):
+    files = {"__init__.py": "", "numeric/__init__.py": "", "numeric/modes.py": "def forward(): pass\n",
+             "exact/__init__.py": "", "exact/evaluate.py": "def evaluate(): pass\n", "judge/__init__.py": "",
+             "judge/clean.py": "from ..records import ModeCheck\n", "records.py": "ModeCheck = 1\n",
+             "judge/runs.py": "from ..numeric import modes as runs\n",
+             "judge/late.py": "def check():\n    from ..exact.evaluate import evaluate\n"}
+    for name, text in files.items():
+        path = tmp_path / "compare" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    planted = layout.modules(str(tmp_path), "compare")
+    assert _runs_or_derives("compare.judge.clean", planted) == []
+    assert _runs_or_derives("compare.judge.runs", planted) == ["compare.numeric", "compare.numeric.modes"]
+    assert _runs_or_derives("compare.judge.late", planted) == ["compare.exact.evaluate"]
+
+
+def test_at_point_only_sequences():
+    """The exact values at a point, limits by continuity included, are taken in stage 2 (`pieces.values`)."""
+    assert {t for t in layout.imports(PACKAGE["compare.at_point"], PACKAGE) if _within(t, DERIVING)} == set()
 
 
 @pytest.mark.parametrize("module", ["compare.judge.forward_and_fd", "compare.agreement",

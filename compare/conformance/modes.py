@@ -31,6 +31,7 @@ from .. import kinks
 from ..judge.modes import check_modes
 from ..modes import LABELS, NOT_RUN, Modes
 from ..numeric.oracles import direction
+from ..numeric.mode_numbers import mode_numbers
 from .samples import Prepared, call, differentiated, loss, point_kinks, prepare, processed
 from ..plan import decide
 from ..records import AGREE, CONVENTION, DISAGREE, Reference
@@ -150,7 +151,7 @@ def check_sample_modes(op, sample, modes: tuple[str, ...], seed: int = 0) -> dic
     chosen = Modes(**{k: k in wanted for k in LABELS})
     run = CaseRun(case=case, dtype=torch.float64, symbols=prep.symbols, seed=seed, u=u, second=chosen.second_order,
                   reverse=case.fn, modes=chosen, oracles=False, plan=decide(s.size for s in prep.symbols.values()))
-    checks, _, _ = check_modes(run, inputs, _reference(prep, run, (index, terms)))
+    checks, _, _ = check_modes(run, mode_numbers(case.fn, inputs), _reference(prep, run, (index, terms)))
     return {**found, **{c.mode: _classified(c) for c in checks}}
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import sympy
 
 from . import ball
-from .compiled import Compiled, Group
+from .compiled import Compiled
 
 __all__ = ["Evaluation", "forward", "reverse", "directional", "hessian_vector", "balls_of", "rounded", "coordinates_of"]
 

@@ -2,7 +2,8 @@
 
 The judge compares what the stages below gathered, and runs nothing: the exact values and the
 references each mode is held to come from `compare.pieces`, the values PyTorch's rules allow at a
-kink from `compare.kinks`, torch's numbers from `compare.numeric`, and agreement is
+kink from `compare.kinks`, torch's numbers from `compare.numeric` (the modes' as
+`numeric.mode_numbers.ModeNumbers`), and agreement is
 `compare.agreement`'s one comparison.
 
 - `point_status.py`: reverse mode's status at a point, kinks and piece boundaries included;

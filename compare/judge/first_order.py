@@ -19,9 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..numeric import modes as runs
-from ..numeric.runs import cast_up_on_mixed_dtypes
-from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck
+from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck, TorchFailure
 from . import failures
 from .mode_common import At, Quantity, judged, replaced, sum_tolerance
 from .point_status import forward_mismatch
@@ -39,21 +37,18 @@ def _matrix(at: At) -> str:
     return "gradient" if at.ref.jacobian is not None and at.ref.jacobian.shape[0] == 1 else "Jacobian"
 
 
-def _columns(at: At):
-    """The Jacobian's columns from one vmapped jvp (m, n), or the exception vmap raised (computed once,
-    for forward mode and batched forward mode)."""
+def _columns(at: At) -> np.ndarray | TorchFailure:
+    """The Jacobian's columns from one vmapped jvp (m, n), or vmap's failure (asked once, for forward mode
+    and batched forward mode)."""
     if "columns" not in at.cache:
-        try:  # on structured inputs' directions: the columns J P, as the exact Jacobian's
-            at.cache["columns"] = at.on_basis(runs.forward(at.flat, torch.eye(at.flat.x.numel(),
-                                                                              dtype=torch.float64)).T)
-        except Exception as exc:
-            at.cache["columns"] = exc
+        found = at.numbers.columns()  # on structured inputs' directions: the columns J P, as the exact Jacobian's
+        at.cache["columns"] = found if isinstance(found, TorchFailure) else at.on_basis(found.T)
     return at.cache["columns"]
 
 
 def _along_u(at: At, mode: str) -> ModeCheck:
     """∇(out.sum())·u by one plain jvp along u (dual numbers, no vmap), against the exact ∇·u."""
-    got = runs.forward_one(at.run.case.fn, at.tensors, at.u).sum()
+    got = at.numbers.forward_one(at.u).sum()
     u = at.u.numpy()
     return judged(at, mode, "∇·u, one jvp", got, np.dot(at.fwd.gradient, u),
                   tolerance=sum_tolerance(at.fwd.gradient * u), at_a_kink=Quantity("along", got, u, forward=True))
@@ -64,9 +59,9 @@ def forward(at: At) -> ModeCheck:
     if not _full(at):
         return _along_u(at, mode)
     columns = _columns(at)
-    if isinstance(columns, Exception):
+    if isinstance(columns, TorchFailure):
         check = _along_u(at, mode)
-        note = f"vmap could not run it ({failures.first_line(columns)}): checked along one seeded direction u"
+        note = f"vmap could not run it ({failures.first_line(columns.error)}): checked along one seeded direction u"
         return check if check.note else replaced(check, note=note)
     check = judged(at, mode, f"{_matrix(at)}, one vmapped jvp", columns, at.fwd.jacobian,
                    at_a_kink=Quantity("columns", columns.sum(axis=0), forward=True))
@@ -78,7 +73,7 @@ def forward(at: At) -> ModeCheck:
     e = torch.zeros_like(at.u)
     e[j] = 1.0
     e = at.run.basis.direction(e)  # column j of J P is J (P e_j)
-    plain = runs.forward_one(at.run.case.fn, at.tensors, e)
+    plain = at.numbers.forward_one(e)
     if not agreeing(plain, at.fwd.jacobian[:, j], torch.float64).all():
         return check
     one = _along_u(at, mode)
@@ -95,18 +90,18 @@ def batched_forward(at: At) -> ModeCheck:
     u = at.u.numpy()
     if _full(at):
         columns = _columns(at)
-        if isinstance(columns, Exception):
-            raise columns
+        if isinstance(columns, TorchFailure):  # the mode fails as vmap does
+            return failures.failed(mode, columns, at.numbers.functions(), at.run)
         check = judged(at, mode, f"{_matrix(at)}, one vmapped jvp", columns, ref.jacobian,
                        at_a_kink=Quantity("columns", columns.sum(axis=0), forward=True))
     else:
         ones = at.run.basis.direction(torch.ones_like(at.u))  # on structured inputs' directions, as u
-        got = runs.forward(at.flat, torch.stack([at.u, ones])).sum(axis=1)
+        got = at.numbers.forward(torch.stack([at.u, ones])).sum(axis=1)
         want = np.array([np.dot(ref.gradient, u), np.dot(ref.gradient, ones.numpy())])
         check = judged(at, mode, "∇·u and ∇·1, one vmapped jvp", got, want,
                        tolerance=sum_tolerance(np.abs(ref.gradient) * (np.abs(u) + 1)),
                        at_a_kink=Quantity("along", got, np.stack([u, ones.numpy()]), forward=True))
-    if check.status != AGREE or not any(failures.own_vmap(c) for c in runs.functions_in(at.run.case.fn, at.tensors)):
+    if check.status != AGREE or not at.numbers.functions().own_vmap:
         return check
     return _vmap_rule(at, check)
 
@@ -114,7 +109,7 @@ def batched_forward(at: At) -> ModeCheck:
 def _vmap_rule(at: At, check: ModeCheck) -> ModeCheck:
     """The function vmapped with the point batched (two copies, tangents u and 1): a custom Function's
     `vmap` rule then runs, and its outputs must be the function's."""
-    outs, _ = runs.batched_forward(at.flat, torch.stack([at.u, torch.ones_like(at.u)]))
+    outs, _ = at.numbers.batched_forward(torch.stack([at.u, torch.ones_like(at.u)]))
     wrong = next((row for row in outs if forward_mismatch(at.ref.output, row)), None)
     if wrong is None:
         return check
@@ -134,14 +129,14 @@ def batched_grad(at: At) -> ModeCheck:
         if m == 1:  # a scalar output: a second cotangent, so that the batch is not one row of ones
             rows = torch.tensor([[1.0], [-0.5]], dtype=torch.float64)
             want = np.stack([want[0], -0.5 * want[0]])
-        got = at.on_basis(runs.batched_vjp(at.flat, rows))
+        got = at.on_basis(at.numbers.batched_vjp(rows))
         return judged(at, mode, f"{_matrix(at)}, one batched backward", got,
                       want, at_a_kink=Quantity("gradient", got[0] if m == 1 else got.sum(axis=0)))
     if ref.weighted is None:  # wᵀ out's gradient is not derived: 1ᵀ out's and twice it, as one batch
-        got = at.on_basis(runs.batched_vjp(at.flat, torch.stack([torch.ones_like(at.w), 2 * torch.ones_like(at.w)])))
+        got = at.on_basis(at.numbers.batched_vjp(torch.stack([torch.ones_like(at.w), 2 * torch.ones_like(at.w)])))
         return judged(at, mode, "gradients of 1ᵀ out and 2ᵀ out, one batched backward", got,
                       np.stack([ref.gradient, 2 * ref.gradient]), at_a_kink=Quantity("gradient", got[0]))
-    got = at.on_basis(runs.batched_vjp(at.flat, torch.stack([torch.ones_like(at.w), at.w])))
+    got = at.on_basis(at.numbers.batched_vjp(torch.stack([torch.ones_like(at.w), at.w])))
     return judged(at, mode, "gradients of 1ᵀ out and wᵀ out, one batched backward", got,
                   np.stack([ref.gradient, ref.weighted]), at_a_kink=Quantity("gradient", got[0]))
 
@@ -149,13 +144,12 @@ def batched_grad(at: At) -> ModeCheck:
 def undefined(at: At) -> ModeCheck:
     mode = "check_undefined_grad"
     what = "zeros, from undefined incoming gradients"
-    try:
-        got = cast_up_on_mixed_dtypes(lambda: runs.undefined_backward(at.flat), torch.float64)
-    except Exception as exc:
+    got = at.numbers.undefined_backward()
+    if isinstance(got, TorchFailure):
         return ModeCheck(mode, DISAGREE, what, note=(
-            f"the backward fails when its incoming gradients are undefined ({failures.first_line(exc)}); PyTorch "
-            f"expects zeros or None then (derivatives.yaml, \"undefined output gradients\")"))
-    n = at.flat.x.numel()
+            f"the backward fails when its incoming gradients are undefined ({failures.first_line(got.error)}); "
+            f"PyTorch expects zeros or None then (derivatives.yaml, \"undefined output gradients\")"))
+    n = at.numbers.size
     got = np.zeros(n) if got is None else got
     kink = at.ref.kink
     freed = np.isnan(got) & (kink is not None and kink.sites is not None and kink.sites.infinite)
@@ -164,17 +158,17 @@ def undefined(at: At) -> ModeCheck:
         check = replaced(check, autograd=got, status=CONVENTION, note=(
             "at a kink whose rule gives inf: the backward given zeros for undefined gradients multiplies them by "
             "that inf, and inf times 0 is nan, the arithmetic's, not a rule's"))
-    if check.status == AGREE and at.run.modes.check_forward_ad and len(at.tensors) > 1:
+    if check.status == AGREE and at.run.modes.check_forward_ad and len(at.numbers.names) > 1:
         return _undefined_forward(at, check)
     return check
 
 
 def _undefined_forward(at: At, backward: ModeCheck) -> ModeCheck:
     """Forward mode with each input in turn given no tangent: ∇·u with that input's part of u zero."""
-    u = at.flat.unflat(at.u)
-    for name in at.tensors:
+    u = at.numbers.by_input(at.u)
+    for name in at.numbers.names:
         masked = np.concatenate([np.zeros(v.numel()) if k == name else v.numpy().reshape(-1) for k, v in u.items()])
-        got = runs.undefined_forward(at.run.case.fn, at.tensors, name, u).sum()
+        got = at.numbers.undefined_forward(name, u).sum()
         check = judged(at, "check_undefined_grad", f"forward mode with input {name!r} given no tangent", got,
                        np.dot(at.fwd.gradient, masked), tolerance=sum_tolerance(at.fwd.gradient * masked),
                        at_a_kink=Quantity("along", got, masked, forward=True))

@@ -5,22 +5,65 @@ point; `judged` the one place that turns a comparison into a mode's status.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
 import torch
 
 from ..context import CaseRun
 from ..modes import LABELS, SECOND_ORDER
-from ..numeric import modes as runs
-from ..records import AGREE, CONVENTION, DISAGREE, ModeCheck, Reference
+from ..records import AGREE, CONVENTION, DISAGREE, CustomFunctions, ModeCheck, Reference, TorchFailure
 from .. import kinks
 from ..tolerances import TOLERANCES, Tolerance
 from ..agreement import measure
 
-__all__ = ["At", "Quantity", "judged", "at_kink", "sum_tolerance"]
+__all__ = ["At", "ModeNumbers", "Quantity", "judged", "at_kink", "sum_tolerance"]
 
 _F64 = TOLERANCES[torch.float64]
+
+
+class ModeNumbers(Protocol):
+    """Torch's numbers for the modes at one point, as the judge is given them (`numeric.mode_numbers`
+    runs them when asked: some are needed only on some paths). All float64, over the flat input entries;
+    H_w is the Hessian of wᵀ out. A run vmap cannot do gives its failure (`TorchFailure`) where the check
+    has a way around it; the others raise, and `attempt` gives the mode's failure."""
+
+    names: tuple[str, ...]
+    size: int
+
+    def by_input(self, flat: torch.Tensor) -> dict: ...
+
+    def attempt(self, check: Callable[[], object]) -> object: ...
+
+    def columns(self) -> np.ndarray | TorchFailure: ...  # J e_j for each j: (n, m)
+
+    def forward(self, tangents: torch.Tensor) -> np.ndarray: ...  # J t per row: (k, m)
+
+    def forward_one(self, t: torch.Tensor) -> np.ndarray: ...  # J t without vmap: (m,)
+
+    def batched_forward(self, tangents: torch.Tensor) -> tuple[np.ndarray, np.ndarray]: ...  # (f(x), J t) per row
+
+    def batched_vjp(self, cotangents: torch.Tensor) -> np.ndarray: ...  # wᵀ J per row: (k, n)
+
+    def rev_over_rev(self, w: torch.Tensor, rows: torch.Tensor) -> tuple[np.ndarray, np.ndarray]: ...  # H_w v, J v
+
+    def fwd_over_rev(self, w: torch.Tensor, on_x: torch.Tensor,
+                     on_w: torch.Tensor) -> np.ndarray | TorchFailure: ...  # H_w t + Jᵀ s per row
+
+    def fwd_over_rev_one(self, w: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> np.ndarray: ...
+
+    def fwd_over_fwd(self, w: torch.Tensor, first: torch.Tensor,
+                     second: torch.Tensor) -> np.ndarray | TorchFailure: ...  # wᵀ D²f[u, v] per pair
+
+    def fwd_over_fwd_one(self, w: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> np.ndarray: ...
+
+    def undefined_backward(self) -> np.ndarray | None | TorchFailure: ...
+
+    def undefined_forward(self, name: str, tangents: Mapping[str, torch.Tensor]) -> np.ndarray: ...
+
+    def functions(self) -> CustomFunctions: ...
 
 
 @dataclass
@@ -28,14 +71,13 @@ class At:
     """One point, as every mode checked there sees it."""
 
     run: CaseRun
-    tensors: dict
-    """The point, as the case's inputs."""
-    flat: runs.Flat
+    numbers: ModeNumbers
+    """Torch's numbers in each mode at the point."""
     ref: Reference
     w: torch.Tensor
     """w of wᵀ out, flat (m,): one 1 for a scalar output."""
     cache: dict = field(default_factory=dict)
-    """Runs two modes share (the vmapped jvp's columns: forward mode's and batched forward mode's)."""
+    """Numbers two modes share (the vmapped jvp's columns: forward mode's and batched forward mode's)."""
 
     @property
     def u(self) -> torch.Tensor:
@@ -183,6 +225,4 @@ def judged(at: At, mode: str, what: str, got, want, *, tolerance: Tolerance | No
 
 def replaced(check: ModeCheck, **changes) -> ModeCheck:
     """`check` with some fields changed."""
-    import dataclasses
-
     return dataclasses.replace(check, **changes)

@@ -1,10 +1,11 @@
 """Every mode at one point: each mode's check against the exact values, and the point's status.
 
-    check_modes(run, tensors, reference)                  -> (ModeCheck per mode, the page's Hessian)
+    check_modes(run, numbers, reference)                  -> (ModeCheck per mode, the page's Hessian)
     point_status(reverse, checks)                         -> the worst of the modes' statuses
 
 The exact values they are held to (`records.Reference`) come from the exact stage
-(`pieces.values.reference`).
+(`pieces.values.reference`), torch's numbers from stage 3 (`numeric.mode_numbers`), both
+handed in: the judge runs nothing and derives nothing.
 
 Reverse mode is judged as it always was (`judge.point_status`); the other modes
 here (`first_order`, `second_order`), each in float64 on the case's own
@@ -20,11 +21,9 @@ import torch
 
 from ..context import CaseRun
 from ..modes import LABELS, NOT_RUN
-from ..numeric import modes as runs
-from ..numeric.runs import cast_up_on_mixed_dtypes
-from ..records import AGREE, CONVENTION, ERROR, HessianCheck, ModeCheck, Reference, STATUSES
+from ..records import AGREE, CONVENTION, ERROR, HessianCheck, ModeCheck, Reference, STATUSES, TorchFailure
 from . import failures, first_order, second_order
-from .mode_common import At
+from .mode_common import At, ModeNumbers
 from .point_status import Status
 
 __all__ = ["check_modes", "point_status", "reverse_check"]
@@ -32,22 +31,22 @@ __all__ = ["check_modes", "point_status", "reverse_check"]
 _CHECKS = {**first_order.CHECKS, **second_order.CHECKS}
 
 
-def check_modes(run: CaseRun, tensors: dict, ref: Reference) -> tuple[tuple[ModeCheck, ...], HessianCheck | None,
-                                                                      np.ndarray | None]:
-    """Every mode the run checks but reverse mode, in `compare.modes.KEYWORDS` order; the
-    reverse-over-reverse Hessian as the page shows it (None where that mode is off); and forward mode's
-    Jacobian columns (m, n) where a mode ran them (for the oracles' table), else None."""
-    flat = runs.flat_function(run.case.fn, tensors)
+def check_modes(run: CaseRun, numbers: ModeNumbers, ref: Reference) -> tuple[tuple[ModeCheck, ...],
+                                                                             HessianCheck | None, np.ndarray | None]:
+    """Every mode the run checks but reverse mode, in `compare.modes.KEYWORDS` order, torch's `numbers`
+    (`numeric.mode_numbers`) against the exact values `ref`; the reverse-over-reverse Hessian as the page
+    shows it (None where that mode is off); and forward mode's Jacobian columns (m, n) where a mode ran
+    them (for the oracles' table), else None."""
     w = run.w.reshape(-1) if run.w is not None else torch.ones(1, dtype=torch.float64)
-    at = At(run, tensors, flat, ref, w)
+    at = At(run, numbers, ref, w)
     found, hessian = [], None
     for mode in run.modes.on():
         if mode == "check_backward_ad":
             continue
-        try:  # a custom Function's saved float32 constant meets the float64 run: retried cast up, as reverse mode
-            check = cast_up_on_mixed_dtypes(lambda: _CHECKS[mode](at), torch.float64)
-        except Exception as exc:  # torch cannot run the mode here: what gradcheck would raise, as a status
-            check = failures.failed(mode, exc, run, tensors)
+        # a custom Function's saved float32 constant meets the float64 run: retried cast up, as reverse mode
+        check = numbers.attempt(lambda: _CHECKS[mode](at))
+        if isinstance(check, TorchFailure):  # torch cannot run the mode here: what gradcheck would raise
+            check = failures.failed(mode, check, numbers.functions(), run)
         if isinstance(check, tuple):  # reverse over reverse: and the Hessian for the page
             check, hessian = check
         if check.status == ERROR and mode not in run.asked:  # only the run's default: shown, decides nothing

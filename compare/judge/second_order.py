@@ -23,9 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..numeric import modes as runs
-from ..records import AGREE, CONVENTION, HessianCheck, ModeCheck
-from . import failures
+from ..records import AGREE, CONVENTION, HessianCheck, ModeCheck, TorchFailure
 from .mode_common import At, Quantity, judged, replaced, sum_tolerance
 
 __all__ = ["CHECKS"]
@@ -61,8 +59,8 @@ def rev_over_rev(at: At) -> tuple[ModeCheck, HessianCheck]:
     if skipped is not None:
         return skipped, HessianCheck("skipped", None, None, None, at.ref.second_note)
     shape, want = at.ref.second
-    rows = torch.eye(at.flat.x.numel(), dtype=torch.float64) if shape == "full" else at.u[None]
-    hv, jv = runs.rev_over_rev(at.flat, at.w, rows)
+    rows = torch.eye(at.numbers.size, dtype=torch.float64) if shape == "full" else at.u[None]
+    hv, jv = at.numbers.rev_over_rev(at.w, rows)
     got_h = at.on_basis(hv, 2) if shape == "full" else at.on_basis(hv[0])
     w, u = at.w.numpy(), at.u.numpy()
     if shape == "full":
@@ -78,9 +76,9 @@ def rev_over_rev(at: At) -> tuple[ModeCheck, HessianCheck]:
                       tolerance=tolerance, at_a_kink=_first(at, got_w, shape != "full"))
     if incoming.status in (AGREE, CONVENTION):
         return check, page
-    once = failures.once_differentiable_functions(at.run, at.tensors)
+    once = at.numbers.functions().once_differentiable
     if once:
-        why = f"the backward of {', '.join(c.__name__ for c in once)} is marked @once_differentiable"
+        why = f"the backward of {', '.join(once)} is marked @once_differentiable"
     elif not np.any(got_w) and np.any(want_w != 0):  # a backward run outside autograd gives no derivative at all
         why = "the backward is not differentiable in its incoming gradient (run outside autograd: detach, numpy)"
     else:  # a wrong value (at a kink, say) with a derivative there: the note says what differs
@@ -90,19 +88,18 @@ def rev_over_rev(at: At) -> tuple[ModeCheck, HessianCheck]:
 
 def _columns_and_jt1(at: At, shape: str) -> tuple[np.ndarray, np.ndarray, str]:
     """Forward over reverse: (H's columns as rows (or H u), Jᵀ1, how), batched where vmap can."""
-    n, m = at.flat.x.numel(), at.w.numel()
+    n, m = at.numbers.size, at.w.numel()
     tangents = torch.eye(n, dtype=torch.float64) if shape == "full" else at.u[None]
     on_x = torch.cat([tangents, torch.zeros(1, n, dtype=torch.float64)])
     on_w = torch.cat([torch.zeros(len(tangents), m, dtype=torch.float64), torch.ones(1, m, dtype=torch.float64)])
-    try:
-        got = runs.fwd_over_rev(at.flat, at.w.reshape(_shape(at)), on_x, on_w)
+    w = at.w.reshape(_shape(at))
+    got = at.numbers.fwd_over_rev(w, on_x, on_w)
+    if not isinstance(got, TorchFailure):
         return got[:-1], got[-1], "one vmapped jvp"
-    except Exception:  # vmap cannot run it: dual numbers through autograd.grad, as gradgradcheck, along u
-        w = at.w.reshape(_shape(at))
-        hu = runs.fwd_over_rev_one(at.run.case.fn, at.tensors, w, at.u, torch.zeros(m, dtype=torch.float64))
-        jt1 = runs.fwd_over_rev_one(at.run.case.fn, at.tensors, w, torch.zeros(n, dtype=torch.float64),
-                                    torch.ones(m, dtype=torch.float64))
-        return hu[None], jt1, "jvps along u, as vmap could not run it"
+    # vmap cannot run it: dual numbers through autograd.grad, as gradgradcheck, along u
+    hu = at.numbers.fwd_over_rev_one(w, at.u, torch.zeros(m, dtype=torch.float64))
+    jt1 = at.numbers.fwd_over_rev_one(w, torch.zeros(n, dtype=torch.float64), torch.ones(m, dtype=torch.float64))
+    return hu[None], jt1, "jvps along u, as vmap could not run it"
 
 
 def _shape(at: At) -> tuple:
@@ -138,18 +135,17 @@ def fwd_over_fwd(at: At) -> ModeCheck:
     if skipped is not None:
         return skipped
     shape, want = at.fwd.second
-    n = at.flat.x.numel()
+    n = at.numbers.size
     if shape == "full":
         eye = torch.eye(n, dtype=torch.float64)
-        try:
-            got = runs.fwd_over_fwd(at.flat, at.w, eye.repeat_interleave(n, 0), eye.repeat(n, 1)).reshape(n, n)
-            got = at.on_basis(got, 2)
+        got = at.numbers.fwd_over_fwd(at.w, eye.repeat_interleave(n, 0), eye.repeat(n, 1))
+        if not isinstance(got, TorchFailure):
+            got = at.on_basis(got.reshape(n, n), 2)
             return judged(at, mode, f"{at.hessian}, one vmap of nested jvps", got, want,
                           at_a_kink=_second(at, "full", got, forward=True))
-        except Exception:  # vmap cannot run it: uᵀ H u by one pair of nested jvps
-            want = want @ at.u.numpy()
+        want = want @ at.u.numpy()  # vmap cannot run it: uᵀ H u by one pair of nested jvps
     u = at.u.numpy()
-    got = runs.fwd_over_fwd_one(at.flat, at.w, at.u, at.u)
+    got = at.numbers.fwd_over_fwd_one(at.w, at.u, at.u)
     return judged(at, mode, f"uᵀ({at.hessian})u, nested jvps", got, np.dot(u, want),
                   tolerance=sum_tolerance(u * want), at_a_kink=_second(at, "directional", got, "uHu", forward=True))
 

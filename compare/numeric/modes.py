@@ -1,4 +1,5 @@
-"""Autograd's answer in each mode at one point, in float64: what `judge.modes` holds to the exact values.
+"""Autograd's answer in each mode at one point, in float64: what `judge.modes` holds to the exact values
+(handed to it as `mode_numbers.ModeNumbers`).
 
     forward(f, tangents)             J t for each row t: one `vmap` of `torch.func.jvp`
     forward_one(fn, point, t)        J t by dual numbers (`torch.autograd.forward_ad`), no vmap
@@ -11,7 +12,7 @@
 Each takes the case as a function `f` of the flat float64 vector of its
 input entries (`Flat`); H_w is the Hessian of wᵀ out. The forward-mode
 columns are batched, never one run per entry: where `vmap` cannot run the
-function (a custom Function without `setup_context`, say), `judge.modes`
+function (a custom Function without `setup_context`, say), the judge
 asks for one direction instead (`forward_one`, `fwd_over_rev_one`), as
 gradcheck's fast mode does.
 """

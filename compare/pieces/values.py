@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..exact import differentiate, evaluate, extended, jets
+from ..exact import continuity, differentiate, evaluate, extended, jets
 
 from ..exact.localize import localize
 from ..exact.ball import Unsupported
@@ -15,9 +15,12 @@ from ..context import CaseRun
 from ..exact.values import graph_values
 from .derivatives import second_order_gradient
 from ..records import PieceResult, Reference
-from ..exact.sym import as_expr, detach, release
+from ..exact.sym import as_expr, detach, exact as exact_number, release
+from .. import kinks
+from .derivatives import Derived
 
-__all__ = ["Exact", "PointToCheck", "exact_values", "local_hessian", "reference", "with_forward", "released_gradient"]
+__all__ = ["Exact", "PointToCheck", "Compared", "exact_values", "compared_with", "local_hessian", "reference",
+           "with_forward", "released_gradient"]
 
 
 @dataclass(frozen=True)
@@ -193,3 +196,78 @@ def released_gradient(run: CaseRun, output: np.ndarray, point) -> Callable[[], d
         return None
     return lambda: {n: evaluate.evaluate(g, point) for n, g in
                     differentiate.gradient(np.vectorize(release, otypes=[object])(output), run.symbols).items()}
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What one autograd run is compared with: a piece's formulas and their exact values at the point."""
+
+    result: PieceResult
+    """The piece's formulas (or those of the function the float64 run computes: `PieceResult.float64`)."""
+    exact: Exact
+    """Their exact values at the point, by continuity where the formulas are 0/0, on structured inputs'
+    directions (`compare.basis`)."""
+    continued: continuity.Continued | None = None
+    """The limits taken (`exact.continuity`), where some were; None where the formulas' values are the values."""
+
+
+def compared_with(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> Compared:
+    """The exact values a run is compared with: the formulas', or their limits where those are 0/0."""
+    continued = _continued(run, work, result, point, exact)
+    if continued is not None:
+        hessian = continued.hessian if continued.hessian is not None else exact.hessian
+        weighted = exact.weighted
+        if result.weighted is not None:  # wᵀ out's gradient and Hessian, taken by continuity as a scalar's are
+            second = _continued_weighted(run, result, point)
+            if second is not None:
+                weighted = second.gradient
+                hessian = second.hessian if result.hessian_mode == "full" else second.hessian @ run.u.numpy()
+        exact = dataclasses.replace(exact, gradient=continued.gradient, jacobian=continued.jacobian, hessian=hessian,
+                        weighted=weighted)
+    basis = run.basis
+    if basis.projection is not None:  # compared along the structured inputs' directions (`compare.basis`)
+        exact = dataclasses.replace(exact, gradient=basis.gradient(exact.gradient), hessian=basis.hessian(exact.hessian),
+                        jacobian=basis.jacobian(exact.jacobian) if exact.jacobian is not None else None,
+                        weighted=basis.gradient(exact.weighted) if exact.weighted is not None else None)
+    return Compared(result, exact, continued)
+
+
+def _continued_weighted(run: CaseRun, result: PieceResult, point) -> continuity.Continued | None:
+    """The gradient and Hessian of wᵀ out at a point where they are taken by continuity (as for a scalar
+    output: `continuity.at_point` on wᵀ out itself), with w's values; None where there are more than
+    `HESSIAN_LIMIT` Hessian entries (`plan.Plan.hessian`: its second derivatives are then not continued)."""
+    if not run.plan.full_hessian:
+        return None
+    weights = [exact_number(x) for x in run.w.reshape(-1).tolist()]
+    scalar = np.array(sum(w * o for w, o in zip(weights, result.output.flat)), dtype=object)
+    gradient = differentiate.gradient(scalar, run.symbols)
+    hessian = differentiate.hessian(gradient, run.symbols)
+    formulas = continuity.Derivatives(gradient, None, hessian)
+    values = continuity.Derivatives({n: evaluate.evaluate(g, point) for n, g in gradient.items()}, None,
+                                    evaluate.evaluate(hessian, point))
+    found = continuity.at_point(scalar, formulas, values, run.symbols, point)
+    return found if found is not None else continuity.Continued(values.gradient, None, values.hessian, (), False)
+
+
+def _continued(run: CaseRun, work: Derived, result: PieceResult, point, exact: Exact) -> continuity.Continued | None:
+    """The exact derivatives by continuity (`compare/exact/continuity.py`) where the formulas fail at the point.
+
+    Only off kinks and piece boundaries (which keep PyTorch's rules) and where
+    the output itself is defined; tried where a gradient or Jacobian entry is
+    undefined or, for an extendable piece, where an `==` branch or a `0**e` may be there.
+    """
+    if result.graph is not None:  # on the traced graph there is no formula to take a limit of
+        return None
+    undefined = any(not np.isfinite(v).all() for v in exact.gradient.values()) or (
+        exact.jacobian is not None and any(not np.isfinite(v).all() for v in exact.jacobian.values()))
+    if not (undefined or work.extendable) or not np.isfinite(np.asarray(exact.output, dtype=np.float64)).all():
+        return None
+    if work.kinks.at(point, run.second) is not None or \
+            kinks.boundaries(work.piece.decisions, point, work.kinks.owned(point)):
+        return None
+    # a non-scalar output's Hessian is wᵀ out's, which continuity does not take: its gradient and Jacobian are
+    hessian = result.hessian if run.second and result.weighted is None else None
+    formulas = continuity.Derivatives(result.gradient, result.jacobian, hessian)
+    values = continuity.Derivatives(exact.gradient, exact.jacobian,
+                                    evaluate.evaluate(hessian, point) if hessian is not None else None)
+    return continuity.at_point(result.output, formulas, values, run.symbols, point)

@@ -208,8 +208,8 @@ def _continuity_lines(points: Sequence[PointResult]) -> list[str]:
     loose = [(i + 1, p) for i, p in enumerate(points) if p.within]
     out = []
     if marked:
-        out += ([f"Exact values **by continuity** (the function is differentiable there, the derivative's "
-                 f"formula is not defined, and its limit is the value):", ""]
+        out += (["Exact values **by continuity** (the function is differentiable there, the derivative's "
+                 "formula is not defined, and its limit is the value):", ""]
                 + [f"- point {i} ({p.origin}): {p.by_continuity}" for i, p in marked] + [""])
     if loose:
         out += (["Exact values **known only within a radius** (not proven correctly rounded):", ""]

@@ -13,8 +13,9 @@ import numpy as np
 import sympy
 import torch
 
+from ..exact.zero import identically_zero
 from .complexes import from_parts
-from .linalg import _metas
+from .linalg import _metas, matmul2
 from .registry import UnsupportedOp, decide, exprs, meaning
 from .general_eig import RIGHT_RE, VALUE_RE, eig_entry
 from .singular import svd_entry
@@ -22,7 +23,7 @@ from .spectral import U, VALUE, VECTOR, eigh_entry
 
 aten = torch.ops.aten
 
-__all__ = ["eigh2", "eig2", "svd2", "batched", "pinv_by_svd"]
+__all__ = ["eigh2", "eig2", "svd2", "batched", "pinv_by_svd", "pinv_of_rank"]
 
 SIZE = 8
 """Largest matrix (n x n, or min(m, n) for the SVD) decomposed: each node's derivative sums over the
@@ -164,9 +165,47 @@ def pinv_by_svd(a: np.ndarray, atol, rtol, hermitian: bool) -> np.ndarray:
         left, sizes, right = svd2(a, full=False)
         largest = sizes[0]
     tolerance = sympy.Max(atol, rtol * largest)
+    kept = [decide(size > tolerance, "linalg_pinv") for size in sizes]
+    if 0 < sum(kept) < len(kept):
+        rational = pinv_of_rank(a, sum(kept))
+        if rational is not None:
+            return rational
     out = np.full((n, m), sympy.Integer(0), dtype=object)
     for k, size in enumerate(sizes):
-        if decide(size > tolerance, "linalg_pinv"):
+        if kept[k]:
             inverse = 1 / (values[k] if hermitian else size)
             out = out + inverse * np.outer(right[:, k], left[:, k])
     return out
+
+
+def pinv_of_rank(a: np.ndarray, rank: int) -> np.ndarray | None:
+    """A^+ as a rational function of A's entries where A has rank `rank` as a function (A = a b^T, say),
+    from Decell's formula; None where that rank is not proved.
+
+    With G the smaller Gram matrix (A A^T for a wide A, A^T A for a tall
+    one) and c_j its characteristic polynomial's coefficients (Faddeev-
+    LeVerrier: M_1 = I, c_j = -tr(G M_j) / j, M_{j+1} = G M_j + c_j I):
+    c_{r+1} = (-1)^(r+1) e_{r+1}(sigma_1^2, ...) is 0 as a function exactly
+    when at most r singular values are nonzero, and then
+    A^+ = -A^T M_r / c_r (wide) or -M_r A^T / c_r (tall) wherever c_r != 0.
+    The caller keeps `rank` singular values, each above a tolerance >= 0:
+    they are the nonzero ones, so this is the V diag(1 / sigma) U^T torch
+    sums, as a function on the whole path. Written through the SVD's nodes
+    instead, each output entry's derivative sums over all of A's entries in
+    nodes that each hold all of them (3 x 50: 20 s of `diff` an entry).
+    """
+    m, n = a.shape
+    wide = m <= n
+    gram = matmul2(a, a.T.copy()) if wide else matmul2(a.T.copy(), a)
+    gram = np.frompyfunc(sympy.factor_terms, 1, 1)(gram).astype(object)
+    identity = np.frompyfunc(sympy.Integer, 1, 1)(np.eye(len(gram), dtype=int)).astype(object)
+    step, coefficient = identity, sympy.Integer(1)
+    for j in range(1, rank + 2):
+        if j > 1:
+            step = matmul2(gram, step) + coefficient * identity
+        coefficient = -sympy.Add(*np.diag(matmul2(gram, step))) / j
+        if j == rank:
+            kept_step, last = step, coefficient
+    if coefficient != 0 and not identically_zero(coefficient):
+        return None
+    return (matmul2(a.T.copy(), kept_step) if wide else matmul2(kept_step, a.T.copy())) * (-1 / last)
