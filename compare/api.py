@@ -28,6 +28,7 @@ from .errors import CannotCheck, without_own_frames
 from .locate import source_location
 from .modes import KEYWORDS
 from .modules import is_module, module_function, module_location
+from .options import Options
 from .records import DISAGREE, ERROR, CaseResult
 from .render import display  # noqa: F401  (a CaseResult shows itself in Jupyter)
 from .render.message import cannot_check, mismatch_message
@@ -142,7 +143,7 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
     """The `Case` for `fn` and `inputs` (or the one `@case` declared on `fn`).
 
     `expect`, `samples`, `loop_bound`, `order` and `compile` left as None keep what
-    `@case` declared (or the run's defaults); given, they replace it. `modes`
+    `@case` declared (or the run's, `compare.options.Options`); given, they replace it. `modes`
     (gradcheck's keywords, `check_forward_ad=True`, ...) replace the declared ones they name.
     """
     _known_modes(modes)
@@ -161,8 +162,7 @@ def as_case(fn: Callable | Case, inputs: Any = None, *, expect: Callable | None 
     if not isinstance(inputs, Mapping):  # positional, as for gradcheck: a wrapper where needed
         fn, inputs, location = _bind(fn, inputs)
     made = make_case(fn, inputs=inputs, expect=expect, name=name, loop_bound=loop_bound,
-                     samples=samples, order=2 if order is None else order, location=location, compile=compile,
-                     **modes)
+                     samples=samples, order=order, location=location, compile=compile, **modes)
     if inputs == {}:
         return dataclasses.replace(made, problem=NOTHING_TO_DIFFERENTIATE)
     return made
@@ -182,8 +182,8 @@ def _known_modes(modes: Mapping[str, Any]) -> None:
 
 def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
           expect: Callable | None = None, order: int | None = None, samples: int | None = None,
-          seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
-          timeout: float | None = 60.0, name: str | None = None,
+          seed: int = Options.seed, loop_bound: int | None = None, epsilon: float = Options.epsilon,
+          timeout: float | None = Options.timeout, name: str | None = None,
           compile: bool | str | None = None, **modes: bool) -> CaseResult:
     """Check `fn`'s autograd gradient against SymPy's exact one; the same record the CLI reports.
 
@@ -197,7 +197,7 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     and the rest held constant (see the module's docstring). `fn` must
     return a tensor; the gradient checked is that of
     `out.sum()`, at the given inputs, `samples` points drawn with `seed`
-    (default 4, from a standard normal of the inputs' shape and dtype),
+    (`Options.samples` by default, from a standard normal of the inputs' shape and dtype),
     and a point inside every piece of the code's control flow.
 
     The modes, under gradcheck's and gradgradcheck's keywords and with their
@@ -213,8 +213,9 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     whose backward is not itself differentiable (`@once_differentiable`, or
     computed through `.detach()` or numpy); `order=2`, the default, leaves the
     second-order modes as their keywords say. `samples`, `loop_bound` and
-    `order` left as None keep what `@case` declared on `fn`, else the defaults
-    4, 64 and 2.
+    `order` left as None keep what `@case` declared on `fn`, else the run's
+    (`compare.options.Options`: 4, 64 and 2). `seed`, `epsilon` (the probability
+    budget of bounded loops) and `timeout` (seconds, None for no limit) are the run's.
 
     `compile=True` has autograd run `torch.compile(fn)` (inductor; or give a
     backend's name, `compile="aot_eager"`): the compiled forward and backward are
@@ -222,22 +223,23 @@ def check(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any =
     and the Hessian stay eager. The first compile takes seconds; later checks of
     the same function reuse it.
     """
-    return _checked(as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples,
-                            order=order, compile=compile, **modes), seed=seed, epsilon=epsilon, timeout=timeout)
+    case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
+                   compile=compile, **modes)
+    return _checked(case, Options(seed=seed, epsilon=epsilon, timeout=timeout))
 
 
-def _checked(case: Case, **options) -> CaseResult:
+def _checked(case: Case, options: Options) -> CaseResult:
     from .engine import check_case
     from .progress import one_check
 
     with one_check(case.name):  # a line with the stage and the time, on a terminal only
-        return check_case(case, **options)  # the run's defaults (`limits`), where the case has none
+        return check_case(case, options)  # what the case declares wins over `options`
 
 
 def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any] | Any = None, *,
                   expect: Callable | None = None, order: int | None = None, samples: int | None = None,
-                  seed: int = 0, loop_bound: int | None = None, epsilon: float = 1e-9,
-                  timeout: float | None = 60.0, name: str | None = None,
+                  seed: int = Options.seed, loop_bound: int | None = None, epsilon: float = Options.epsilon,
+                  timeout: float | None = Options.timeout, name: str | None = None,
                   compile: bool | str | None = None, **modes: bool) -> CaseResult:
     """`check`, raising `AssertionError` unless autograd agrees with the exact derivative everywhere.
 
@@ -257,7 +259,7 @@ def assert_agrees(fn: Callable | Case, inputs: Mapping[str, Any] | Sequence[Any]
     case = as_case(fn, inputs, expect=expect, name=name, loop_bound=loop_bound, samples=samples, order=order,
                    compile=compile, **modes)
     # forward mode and finite differences decide no status, and the message never shows them
-    result = _checked(case, seed=seed, epsilon=epsilon, timeout=timeout, oracles=False)
+    result = _checked(case, Options(seed=seed, epsilon=epsilon, timeout=timeout, oracles=False))
     if result.status in (DISAGREE, ERROR):
         message = mismatch_message(result, positions=getattr(case.fn, "__compare_positions__", None))
         if cannot_check(result):  # chained to its cause, whose traceback shows the user's frames, not ours

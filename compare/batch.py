@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Callable
 
+from .options import Options
 from .records import AGREE, CONVENTION, DISAGREE, ERROR
 
 __all__ = ["settle", "check_all", "done_line"]
@@ -85,7 +86,7 @@ def _check_slot(i: int):
         result = slot
     else:
         start = time.perf_counter()
-        result = dataclasses.replace(check_case(slot, **_SHARED["options"]), cause=None)  # it may not pickle
+        result = dataclasses.replace(check_case(slot, _SHARED["options"]), cause=None)  # it may not pickle
         seconds = time.perf_counter() - start
         try:
             png = render_plot(result) if available() else None
@@ -117,9 +118,10 @@ def _longest_first(slots: list) -> list[int]:
     return sorted(range(len(slots)), key=lambda i: -weight[i])
 
 
-def check_all(slots: list, options: dict, jobs: int, pages: list[str], meta,
-               started: Callable[[int], None] = lambda i: None):
-    """`_check_slot`'s tuple for each slot, as each is done; cases run `jobs` at a time.
+def check_all(slots: list, options: Options, jobs: int, pages: list[str], meta,
+              started: Callable[[int], None] = lambda i: None):
+    """`_check_slot`'s tuple for each slot, as each is done; cases run `jobs` at a time, each under
+    `options` (`engine.check_case`).
 
     Workers are forked after the imports and after the case files are loaded,
     so they neither import torch again nor re-run the case files; each case

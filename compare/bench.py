@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Callable, Sequence
 
-from .limits import LOOP_BOUND, SAMPLES
+from .options import Options
 
 __all__ = ["Sample", "main", "render"]
 
@@ -129,7 +129,7 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
     from .render.results_json import render_json
 
     settle()  # as `python -m compare all` does after its imports
-    meta = Meta(python="-", torch="-", sympy="-", seed=0, samples=SAMPLES)
+    meta = Meta(python="-", torch="-", sympy="-", seed=Options.seed, samples=Options.samples)
     out = {}
     for n in sizes:
         for c in _cases(n):
@@ -146,22 +146,22 @@ def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], 
 
 
 # -- 3. exploration of the notes' control flow ----------------------------------------------
-def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, LOOP_BOUND)) -> dict[int, tuple[Sample, int, float]]:
+def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, Options.loop_bound)) -> dict[int, tuple[Sample, int, float]]:
     """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
-    from .engine import explore_case
-    from .sampling import case_symbols, exact_point, sample_points
+    from .engine import CaseOptions, explore_case
+    from .sampling import case_seed, case_symbols, exact_point, sample_points
     from .load import load_file
 
     loaded = load_file(CASES_FILE)
     case = next(c for c in loaded.cases if c.name == "control_flow")
     symbols = case_symbols(case)
-    points = [exact_point(p, symbols) for _, p in sample_points(case, 0, SAMPLES)]
+    points = [exact_point(p, symbols) for _, p in sample_points(case, case_seed(Options.seed, case.name), Options.samples)]
 
     out = {}
     for bound in bounds:
         times, found = [], None
         for _ in range(repeat):
-            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, loop_bound=bound))
+            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, CaseOptions.of(case, Options(loop_bound=bound))))
             times.append(seconds)
         out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
                       sum(u.probability for u in found.uncovered))

@@ -22,6 +22,8 @@ from typing import Callable
 
 import torch
 
+from .options import Options
+
 __all__ = ["Function", "FUNCTIONS", "calls", "control_flow", "growth", "fresh", "FRESH_COMPARE", "FRESH_TORCH"]
 
 
@@ -109,14 +111,17 @@ def _inputs(f: Function) -> tuple[torch.Tensor, ...]:
 def _points(fn: Callable, inputs: tuple) -> list[tuple[torch.Tensor, ...]]:
     """The five points compare checks for a smooth function: the example and its four samples."""
     from .api import as_case
+    from .engine import CaseOptions
     from .sampling import sample_points
 
     case = as_case(fn, inputs)
-    return [tuple(p[n].detach().clone().requires_grad_() for n in case.inputs) for _, p in sample_points(case, 0, 4)]
+    asked = CaseOptions.of(case, Options())
+    return [tuple(p[n].detach().clone().requires_grad_() for n in case.inputs)
+            for _, p in sample_points(case, asked.seed, asked.options.samples)]
 
 
 def _compare(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Callable[[], float] = time.perf_counter,
-             timeout: float | None = 60.0) -> float:
+             timeout: float | None = Options.timeout) -> float:
     """Seconds of one `assert_agrees(fn, inputs)` with every mode on but `off`, by `clock`."""
     from sympy.core.cache import clear_cache
 
@@ -219,7 +224,7 @@ PHASES = (("engine", "explore_case", "exploration"), ("engine", "derive_piece", 
 
 
 def phases(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Callable[[], float] = time.perf_counter,
-           timeout: float | None = 60.0) -> dict[str, float]:
+           timeout: float | None = Options.timeout) -> dict[str, float]:
     """Seconds per stage of one `assert_agrees(fn, inputs)` (warm, SymPy's cache cleared), and "total".
 
     Each stage's function is wrapped in a timer, where its caller looks it up, for this one call;

@@ -11,6 +11,7 @@ the file still run.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import inspect
 import sys
@@ -51,8 +52,8 @@ class Case:
     """How many more points to draw (None: the run's default)."""
     loop_bound: int | None = None
     """How many times one branch site may be met on a path (None: the run's default)."""
-    order: int = 2
-    """Highest derivative order to check (1 skips second-order checks)."""
+    order: int | None = None
+    """Highest derivative order to check (1 skips second-order checks; None: the run's, `Options.order`)."""
     doc: str = ""
     """The first line of the docstring: what the case teaches."""
     problem: str | None = None
@@ -107,10 +108,11 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: Any = None,
-             order: Any = 2, compile: Any = None, declared: Mapping[str, Any] = MappingProxyType({})) -> str | None:
+def _problem(record: Case, inputs: Any) -> str | None:
+    """Why `record` cannot be checked, or None: its `inputs` as given, then what else it declares."""
     import torch
 
+    fn, expect, samples, loop_bound, order = record.fn, record.expect, record.samples, record.loop_bound, record.order
     if not isinstance(inputs, Mapping) or not inputs:
         return "inputs must be a non-empty dict: input name -> example tensor"
     params = inspect.signature(fn).parameters
@@ -133,22 +135,23 @@ def _problem(fn: Callable, inputs: Any, expect: Any, samples: Any, loop_bound: A
         return "samples must be a non-negative int"
     if loop_bound is not None and (not _whole(loop_bound) or loop_bound < 1):
         return f"loop_bound must be a positive int (or None for the run's default), not {loop_bound!r}"
-    if not _whole(order) or order not in (1, 2):
+    if order is not None and (not _whole(order) or order not in (1, 2)):
         return f"order must be 1 or 2 (the highest derivative order checked), not {order!r}"
-    if compile is not None and not (isinstance(compile, str) and compile):
-        return f"compile must be True, False or the name of a torch.compile backend, not {compile!r}"
-    return _modes.problem(declared, order)
+    if record.compile is not None and not (isinstance(record.compile, str) and record.compile):
+        return f"compile must be True, False or the name of a torch.compile backend, not {record.compile!r}"
+    return _modes.problem(record.modes, order)
 
 
 def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callable | None = None,
-              samples: int | None = None, loop_bound: int | None = None, order: int = 2,
+              samples: int | None = None, loop_bound: int | None = None, order: int | None = None,
               name: str | None = None, location: tuple[str, int] | None = None, compile: bool | str | None = None,
               **options: Any) -> Case:
     """The `Case` record for `fn`, without declaring it: what `@case` and `compare.check` share.
 
     `location` is (file, line) of the case when `fn` is a wrapper whose own code is elsewhere.
     A keyword in `options` other than those of `OPTIONS`, or an `order`, `samples` or
-    `loop_bound` out of range, is the case's `problem`, not an exception.
+    `loop_bound` out of range, is the case's `problem`, not an exception. Those left as None are
+    the run's (`compare.options.Options`).
     `compile`: True (inductor) or a `torch.compile` backend's name runs autograd on the compiled function.
     The modes' keywords (`check_forward_ad=True`, ...: `compare.modes.KEYWORDS`) among `options` are
     kept apart, in `Case.modes`.
@@ -172,7 +175,7 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
     # A misspelled keyword first: `input=` for `inputs=` would otherwise read as no inputs at all.
     problem = _unknown(options) or (None if inputs is not None else
                                     "use @case(inputs={...}): a case needs example inputs")
-    return Case(
+    record = Case(
         name=name or getattr(fn, "__name__", "case"),
         fn=fn,
         inputs=MappingProxyType(dict(inputs or {})),
@@ -183,16 +186,16 @@ def make_case(fn: Callable, *, inputs: Mapping[str, Any] | None, expect: Callabl
         loop_bound=loop_bound,
         order=order,
         doc=doc.strip().splitlines()[0] if doc.strip() else "",
-        problem=problem or _problem(fn, inputs, expect, samples, loop_bound, order, backend, declared),
         options=MappingProxyType(dict(options)),
         compile=backend,
         modes=MappingProxyType(declared),
     )
+    return dataclasses.replace(record, problem=problem or _problem(record, inputs))
 
 
 def case(fn: Callable | None = None, *, inputs: Mapping[str, Any] | None = None,
          expect: Callable | None = None, samples: int | None = None, loop_bound: int | None = None,
-         order: int = 2, compile: bool | str | None = None, name: str | None = None, **options: Any):
+         order: int | None = None, compile: bool | str | None = None, name: str | None = None, **options: Any):
     """Declare a case. Use as `@case(inputs={...}, expect=...)` above a function.
 
     `case(inputs={"input": x}, name="mlp")(module)` declares an `nn.Module`: a function of

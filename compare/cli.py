@@ -16,7 +16,7 @@ import os
 import sys
 
 from .case import COMPILE_DEFAULT
-from .limits import LOOP_BOUND, SAMPLES
+from .options import Options
 
 __all__ = ["main"]
 
@@ -40,12 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     def run_options(p: argparse.ArgumentParser, out: str) -> None:
         p.add_argument("--out", default=out, metavar="DIR",
                        help="folder for index.md, one page per case and results.json (default: %(default)s)")
-        p.add_argument("--seed", type=int, default=0, help="seed of the sampled points (default: %(default)s)")
-        p.add_argument("--samples", type=_non_negative, default=SAMPLES,
+        p.add_argument("--seed", type=int, default=Options.seed,
+                       help="seed of the sampled points (default: %(default)s)")
+        p.add_argument("--samples", type=_non_negative, default=Options.samples,
                        help="points drawn per case besides its example (default: %(default)s)")
-        p.add_argument("--loop-bound", type=_positive, default=LOOP_BOUND, metavar="N",
+        p.add_argument("--loop-bound", type=_positive, default=Options.loop_bound, metavar="N",
                        help="how often one branch may be met on a path (default: %(default)s)")
-        p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
+        p.add_argument("--timeout", type=_seconds, default=Options.timeout, metavar="SECONDS",
                        help="time limit per case, 0 for none (default: %(default)s)")
         p.add_argument("-j", "--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
                        help="cases checked at once, in forked worker processes (default: the number of "
@@ -212,15 +213,12 @@ def _check_all(paths: list[str], args) -> tuple | None:
     from .render.report import page_names
 
     settle()
-    slots = _slots(paths, args.timeout)
+    options = _options(args)
+    slots = _slots(paths, options.timeout)
     if slots is None:
         return None
-    from .modes import EVERY
-
-    options = dict(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
-                   compile=args.compile, modes=EVERY)  # every mode, but those a case turns off
     pages = page_names(slots)  # known before the checks: a Case has the name and file a result will have
-    meta = _meta(args)
+    meta = _meta(options)
     results: list = [None] * len(slots)
     pictures: dict[str, bytes] = {}
     rendered: dict[str, tuple[str, dict]] = {}
@@ -239,7 +237,15 @@ def _check_all(paths: list[str], args) -> tuple | None:
     return results, meta, pictures, rendered
 
 
-def _slots(paths: list[str], timeout: float) -> list | None:
+def _options(args) -> Options:
+    """What `all` and `run` ask of each case: every mode, but those a case turns off."""
+    from .modes import EVERY
+
+    return Options(seed=args.seed, samples=args.samples, loop_bound=args.loop_bound, timeout=args.timeout or None,
+                   compile=args.compile, modes=EVERY)
+
+
+def _slots(paths: list[str], timeout: float | None) -> list | None:
     """A CaseResult for each file that failed to load, else its Cases, in order; None: no case files."""
     from .limits import CaseTimeout, time_limit
     from .load import LoadedFile, discover, load_file
@@ -251,7 +257,7 @@ def _slots(paths: list[str], timeout: float) -> list | None:
     slots: list = []
     for path in files:
         try:  # importing runs the file's top level, which may loop too
-            with time_limit(timeout or None, "importing the file"):
+            with time_limit(timeout, "importing the file"):
                 loaded = load_file(path)
         except CaseTimeout as exc:
             loaded = LoadedFile(path, (), f"{path}: CaseTimeout: {exc}")
@@ -264,7 +270,7 @@ def _slots(paths: list[str], timeout: float) -> list | None:
     return slots
 
 
-def _meta(args):
+def _meta(options: Options):
     import platform
 
     import sympy
@@ -274,7 +280,7 @@ def _meta(args):
     from .render.plot import available
 
     return Meta(python=platform.python_version(), torch=torch.__version__, sympy=sympy.__version__,
-                seed=args.seed, samples=args.samples, matplotlib=_version("matplotlib") if available() else None)
+                seed=options.seed, samples=options.samples, matplotlib=_version("matplotlib") if available() else None)
 
 
 def _summary(results: list, out: str) -> None:

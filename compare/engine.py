@@ -1,6 +1,6 @@
 """Check one case, stage by stage: explore its paths, derive each piece exactly, check every point.
 
-    check_case(case, seed=0, samples=4) -> CaseResult
+    check_case(case, Options(seed=0, samples=4)) -> CaseResult
 
 First `sampling`: the example, seeded samples and the points the case asks to show; then the
 stages, numbered as the README's "How it works" and the packages number them:
@@ -39,8 +39,8 @@ from .pieces.values import PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
 from .outputs import differentiated_outputs
-from .limits import LOOP_BOUND, SAMPLES, SECOND_ORDER_ADVICE, CaseTimeout, time_limit
-from .modes import Modes, resolve
+from .limits import SECOND_ORDER_ADVICE, CaseTimeout, time_limit
+from .options import Options, for_case
 from .numeric import oracles
 from .numeric.modes import cotangent
 from .pieces.derivatives import (Derived, derive_piece, extendable, float64_piece, forward_piece, hessian_note,
@@ -54,52 +54,43 @@ from .symbolic import SymTensor, shared_runs
 from .symbolic.draws import described, fixed_draw
 from .symbolic.observed import Observed, observing
 
-__all__ = ["check_case", "case_source", "explore_case", "Settings", "CaseTimeout", "CaseOutputError"]
+__all__ = ["check_case", "case_source", "explore_case", "CaseOptions", "CaseTimeout", "CaseOutputError"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """How hard one run looks at each case (a case's own options win)."""
+class CaseOptions:
+    """What one case is checked with, each worked out once before its stages run."""
 
-    seed: int = 0
-    """The run's seed: each case's samples, directions and the explorer's draws come from it."""
-    samples: int = SAMPLES
-    """Points drawn per case, where the case names no number."""
-    loop_bound: int = LOOP_BOUND
-    """How often one branch site may be met on a path, where the case names no bound."""
-    epsilon: float = 1e-9
-    """How close to a boundary a witness may be: a path is explored only where it has room."""
-    timeout: float | None = 60.0
-    """Seconds one case may take (None: no limit)."""
-    compile: str | None = None
-    """A `torch.compile` backend for autograd's reverse-mode runs, where the case names none."""
-    oracles: bool = True
-    """Run finite differences (and forward mode where it is not a checked mode) where a reader looks for
-    them; they decide no status, so `assert_agrees`, whose message never shows them, leaves them out."""
-    modes: Modes = Modes()
-    """The modes checked where the case declares none (`compare.modes`): gradcheck's defaults here,
-    every mode for `compare all`."""
+    options: Options
+    """The run's options with the case's own declarations in their place (`options.for_case`)."""
+    seed: int
+    """The case's own seed (`sampling.case_seed` of the run's seed and the case's name): its samples, its
+    random ops' draws, the explorer's draws and the oracles' directions."""
+    dtype: torch.dtype
+    """The dtype of the case's inputs (one for all of them; `case.make_case` refuses a mix)."""
+
+    @classmethod
+    def of(cls, case: Case, options: Options) -> CaseOptions:
+        """The record for `case` under `options` (already applied to it: `for_case`)."""
+        return cls(options, case_seed(options.seed, case.name), next(iter(case.inputs.values())).dtype)
 
 
-def check_case(case: Case, settings: Settings | None = None, **options) -> CaseResult:
+def check_case(case: Case, options: Options | None = None, **changes) -> CaseResult:
     """Check `case` at its example point, `samples` drawn points and a point in every piece.
 
-    `options` are `Settings` fields (`seed=`, `samples=`, `modes=`, ...), replacing those of
-    `settings` (default: `Settings()`). `compile` (a `torch.compile` backend, where the case
-    names none) has autograd's reverse-mode runs go through the compiled function.
+    `options`: what the run asks (default: `Options()`); `changes` are `Options` fields (`seed=`,
+    `samples=`, `modes=`, ...) replacing its own. What the case declares wins over both (`for_case`).
     """
-    settings = dataclasses.replace(settings or Settings(), **options)
-    backend = case.compile or settings.compile
+    options = for_case(dataclasses.replace(options or Options(), **changes), case)
     base = dict(known_wrong=case.options.get("known_wrong"), name=case.name, file=case.file, line=case.line,
-                doc=case.doc, source=case_source(case), seed=settings.seed, compiled=backend,
+                doc=case.doc, source=case_source(case), seed=options.seed, compiled=options.compile,
                 parameters=tuple(getattr(case.fn, "__compare_parameters__", ())))
     if case.problem:
         return CaseResult(status=ERROR, error=f"{_where(case)}: {case.problem}", **base)
-    settings = dataclasses.replace(settings, modes=resolve(settings.modes, case.modes, case.order))
     try:
-        with time_limit(settings.timeout, advice=SECOND_ORDER_ADVICE if settings.modes.second_order else ""), \
+        with time_limit(options.timeout, advice=SECOND_ORDER_ADVICE if options.modes.second_order else ""), \
                 _few_collections():
-            return _check(case, base, settings)
+            return _check(case, base, CaseOptions.of(case, options))
     except (Exception, CaseTimeout) as exc:  # the case's own code failed: report it, run the others
         line = getattr(exc, "line", None) if isinstance(exc, CaseOutputError) else None
         return CaseResult(status=ERROR, error=one_line(exc, case.file, line or case.line),
@@ -135,8 +126,7 @@ def case_source(case: Case) -> str:
         return ""
 
 
-def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int = 0,
-                 loop_bound: int = LOOP_BOUND, epsilon: float = 1e-9) -> tuple:
+def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], asked: CaseOptions) -> tuple:
     """(Exploration, Feasibility, Tape or None): the case's pieces, as `check_case` finds them.
 
     The case runs as trees of SymPy expressions, measured; where a tree swells (`exact.tape.swollen`)
@@ -144,8 +134,7 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
     witness is rounded to the case's dtype, the point autograd will really see, and kept only if
     it still takes the piece's path.
     """
-    explored = functools.partial(_explore_case, case, symbols, points, seed=seed, loop_bound=loop_bound,
-                                 epsilon=epsilon)
+    explored = functools.partial(_explore_case, case, symbols, points, asked)
     if any(t.dtype.is_complex for t in case.inputs.values()):
         return explored() + (None,)  # complex parts stay trees: their pages name the Wirtinger convention
     try:
@@ -157,20 +146,19 @@ def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dic
             return explored() + (tape,)
 
 
-def _explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], *, seed: int,
-                  loop_bound: int, epsilon: float) -> tuple:
-    dtype = next(iter(case.inputs.values())).dtype
+def _explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], asked: CaseOptions) -> tuple:
     flat = [s for syms in symbols.values() for s in syms.flat]
-    sym_inputs = {name: SymTensor(syms, dtype) for name, syms in symbols.items()}
-    feasibility = Feasibility(flat, seed=case_seed(seed, case.name))
+    sym_inputs = {name: SymTensor(syms, asked.dtype) for name, syms in symbols.items()}
+    feasibility = Feasibility(flat, seed=asked.seed)
 
     def in_dtype(candidate: dict) -> dict:
-        return exact_point(tensor_point(candidate, symbols, dtype), symbols)
+        return exact_point(tensor_point(candidate, symbols, asked.dtype), symbols)
 
     exploration = explore(_tensor_valued(case.fn), sym_inputs, feasibility=feasibility, points=points,
-                          loop_bound=loop_bound, epsilon=epsilon, interior=in_dtype)
+                          loop_bound=asked.options.loop_bound, epsilon=asked.options.epsilon, interior=in_dtype)
     for region in exploration.outside:
-        _confirm_outside(case, region, tensor_point(region.witness, symbols, dtype) if region.witness else None)
+        witness = tensor_point(region.witness, symbols, asked.dtype) if region.witness else None
+        _confirm_outside(case, region, witness)
     return exploration, feasibility
 
 
@@ -210,30 +198,28 @@ def _outside(exploration, feasibility: Feasibility, origins: list[str]) -> tuple
                                tuple(origins[i] for i in r.points)) for r in exploration.outside)
 
 
-def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
+def _check(case: Case, base: dict, asked: CaseOptions) -> CaseResult:
     # every run of the case, symbolic or autograd, starts from one state of torch's generator: a random
     # op then computes one function of the inputs, whose draw the symbolic run takes as a constant
-    case = dataclasses.replace(case, fn=fixed_draw(case.fn, case_seed(settings.seed, case.name)))
-    dtype = next(iter(case.inputs.values())).dtype
+    case = dataclasses.replace(case, fn=fixed_draw(case.fn, asked.seed))
     fn, settled = differentiated_outputs(case.fn, case.inputs)  # several outputs: those autograd differentiates
     case = dataclasses.replace(case, fn=fn)
     stage("making the symbols and the points")
     symbols = case_symbols(case)
-    user_points = sample_points(case, settings.seed, settings.samples if case.samples is None else case.samples)
-    shown = shown_points(case, dtype)
+    user_points = sample_points(case, asked.seed, asked.options.samples)
+    shown = shown_points(case, asked.dtype)
     stage("exploring the control flow")
-    (exploration, feasibility, exact_points, tape), seen = _explore(case, settings, symbols, user_points + shown)
+    (exploration, feasibility, exact_points, tape), seen = _explore(case, asked, symbols, user_points + shown)
     structure = basis(symbols, seen.structured, {})  # for the claim's proof; the whole basis once derived
     moved = _onto_structure(user_points, structure)
     if moved is not None:  # samples drawn off a structured input's structure: moved onto it, explored again
         user_points = moved
-        (exploration, feasibility, exact_points, tape), seen = _explore(case, settings, symbols,
-                                                                        user_points + shown)
+        (exploration, feasibility, exact_points, tape), seen = _explore(case, asked, symbols, user_points + shown)
     fn, outputs_note = settled()
     case = dataclasses.replace(case, fn=fn)
-    run = dataclasses.replace(_case_run(case, settings, symbols, exploration), basis=structure, tape=tape)
+    run = dataclasses.replace(_case_run(case, asked, symbols, exploration), basis=structure, tape=tape)
     checks = _checks(exploration, exact_points, [o for o, _ in user_points], [o for o, _ in shown],
-                     settings.oracles)
+                     asked.options.oracles)
     work, seen64 = _derived(run, exploration, feasibility, exact_points, checks)
     run = _with_basis(run, seen, seen64, outputs_note)
     stage("exact values at every point")
@@ -252,14 +238,12 @@ def _check(case: Case, base: dict, settings: Settings) -> CaseResult:
                         (tuple(checked[:done]), tuple(checked[done:])), user_points[0][1])
 
 
-def _explore(case: Case, settings: Settings, symbols, points: list) -> tuple[tuple, Observed]:
+def _explore(case: Case, asked: CaseOptions, symbols, points: list) -> tuple[tuple, Observed]:
     """((exploration, feasibility, exact points, tape or None), what the runs observed: structured
     arguments, casts)."""
     exact_points = [exact_point(p, symbols) for _, p in points]
     with observing() as seen:
-        exploration, feasibility, tape = explore_case(case, symbols, exact_points, seed=settings.seed,
-                                                      loop_bound=case.loop_bound or settings.loop_bound,
-                                                      epsilon=settings.epsilon)
+        exploration, feasibility, tape = explore_case(case, symbols, exact_points, asked)
     return (exploration, feasibility, exact_points, tape), seen
 
 
@@ -274,19 +258,17 @@ def _onto_structure(points: list, found) -> list | None:
     return None if same else moved
 
 
-def _case_run(case: Case, settings: Settings, symbols, exploration) -> CaseRun:
-    scalar = _scalar(exploration)
+def _case_run(case: Case, asked: CaseOptions, symbols, exploration) -> CaseRun:
+    scalar, options = _scalar(exploration), asked.options
     # reverse mode through torch.compile when asked; forward mode, finite differences and
     # Hessians stay eager (compiled autograd does not differentiate its own backward again)
-    backend = case.compile or settings.compile
-    reverse = numeric.compiled(case.fn, backend) if backend else case.fn
-    seed = case_seed(settings.seed, case.name)
-    u = oracles.direction(case.inputs, seed)  # the one direction of every oracle, and of the exact H v
+    reverse = numeric.compiled(case.fn, options.compile) if options.compile else case.fn
+    u = oracles.direction(case.inputs, asked.seed)  # the one direction of every oracle, and of the exact H v
     shape = tuple(exploration.pieces[0].output.shape) if exploration.pieces else ()
-    return CaseRun(case=case, dtype=next(iter(case.inputs.values())).dtype, symbols=symbols, seed=seed, u=u,
-                   second=settings.modes.second_order and bool(exploration.pieces), reverse=reverse,
+    return CaseRun(case=case, dtype=asked.dtype, symbols=symbols, seed=asked.seed, u=u,
+                   second=options.modes.second_order and bool(exploration.pieces), reverse=reverse,
                    plan=decide(s.size for s in symbols.values()),
-                   modes=settings.modes, w=None if scalar else cotangent(shape, seed), oracles=settings.oracles,
+                   modes=options.modes, w=None if scalar else cotangent(shape, asked.seed), oracles=options.oracles,
                    asked=frozenset(k for k, v in case.modes.items() if v))
 
 

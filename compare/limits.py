@@ -7,8 +7,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["CaseTimeout", "time_limit", "SECOND_ORDER_ADVICE", "ExplorationBudget", "EXPLORATION_BUDGET", "SAMPLES",
-           "LOOP_BOUND"]
+__all__ = ["CaseTimeout", "time_limit", "SECOND_ORDER_ADVICE", "ExplorationBudget", "EXPLORATION_BUDGET"]
 
 
 @dataclass(frozen=True)
@@ -27,13 +26,6 @@ class ExplorationBudget:
 
 EXPLORATION_BUDGET = ExplorationBudget()
 """The budget of every check."""
-
-SAMPLES = 4
-"""Points drawn per case besides its example, where neither the case nor the run names a number: the
-default of `check`, `assert_agrees`, the CLI's --samples and the plugin's --compare-samples."""
-
-LOOP_BOUND = 64
-"""How often one branch site may be met on a path, where neither the case nor the run names a bound."""
 
 SECOND_ORDER_ADVICE = ("if second derivatives are the slow part (Hessians through max or abs can be), "
                        "@case(..., order=1) skips them")

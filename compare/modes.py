@@ -87,7 +87,7 @@ ORDER = ("`order=1` is `check_rev_over_rev=False, check_fwd_over_rev=False, chec
 """How the older `order=` option maps onto the modes, as docstrings and errors say it."""
 
 
-def resolve(run: Modes, declared: Mapping[str, bool], order: int = 2) -> Modes:
+def resolve(run: Modes, declared: Mapping[str, bool], order: int) -> Modes:
     """The modes a case is checked in: the run's, replaced by those the case declares, and no
     second-order mode under `order=1`."""
     modes = dataclasses.replace(run, **dict(declared))

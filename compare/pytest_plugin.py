@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from .limits import SAMPLES
+from .options import Options
 from .statuses import CONVENTION, DISAGREE, ERROR
 
 __all__ = ["CaseFile", "CaseItem", "LoadErrorItem"]
@@ -42,9 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("compare", "checking autograd against exact derivatives")
     group.addoption("--compare", action="append", nargs="+", default=[], metavar="PATH",
                     help="check the case files under PATH (files or folders), one test per case")
-    group.addoption("--compare-seed", type=int, default=0, metavar="N",
+    group.addoption("--compare-seed", type=int, default=Options.seed, metavar="N",
                     help="seed of the sampled points (default: %(default)s)")
-    group.addoption("--compare-samples", type=int, default=SAMPLES, metavar="N",
+    group.addoption("--compare-samples", type=int, default=Options.samples, metavar="N",
                     help="points drawn per case besides its example (default: %(default)s)")
 
 
@@ -134,10 +134,8 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         from .engine import check_case
-        from .modes import EVERY
 
-        self.result = check_case(self.case, seed=self.config.getoption("compare_seed"),
-                                 samples=self.config.getoption("compare_samples"), modes=EVERY)
+        self.result = check_case(self.case, _options(self.config))
         if self.result.status == ERROR:
             pytest.fail(f"error: {self.result.error}", pytrace=False)
 
@@ -157,6 +155,13 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, self.case.line - 1, f"case {self.case.name}"
+
+
+def _options(config: pytest.Config) -> Options:
+    """What `pytest --compare` asks of each case: every mode, but those a case turns off."""
+    from .modes import EVERY
+
+    return Options(seed=config.getoption("compare_seed"), samples=config.getoption("compare_samples"), modes=EVERY)
 
 
 def _failure_text(result) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
+from .options import Options
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
 from .wirtinger import ComplexNote
 
@@ -321,8 +322,8 @@ class CaseResult:
     backward_error: str | None = None
     """What plain `out.backward()` raises for a non-scalar output."""
     output_shape: tuple[int, ...] = ()
-    seed: int = 0
-    """The seed that drew this case's samples."""
+    seed: int = Options.seed
+    """The run's seed, that drew this case's samples (through `sampling.case_seed`)."""
     hessian_note: str = ""
     """Why second derivatives were not checked, when they were not (order=1, a non-scalar output)."""
     known_wrong: str | None = None

@@ -35,7 +35,8 @@ def case_symbols(case: Case) -> dict[str, np.ndarray]:
 
 
 def sample_points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[str, torch.Tensor]]]:
-    """The example, then `samples` seeded draws from independent standard normals.
+    """The example, then `samples` draws from independent standard normals, seeded with the case's own
+    `seed` (`case_seed`).
 
     A draw where the output is not finite (sqrt or log of a negative entry:
     outside the function's domain, where its derivative says nothing) is
@@ -45,7 +46,7 @@ def sample_points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[s
     """
     dtype = next(iter(case.inputs.values())).dtype
     points = [("example", {k: v.detach().clone() for k, v in case.inputs.items()})]
-    g = torch.Generator().manual_seed(case_seed(seed, case.name))
+    g = torch.Generator().manual_seed(seed)
     for k in range(samples):
         for _ in range(REDRAWS):
             draw = {name: torch.randn(tuple(v.shape), dtype=dtype, generator=g) for name, v in case.inputs.items()}

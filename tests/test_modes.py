@@ -70,7 +70,7 @@ def test_the_defaults_are_gradchecks_and_gradgradchecks():
 def test_order_one_turns_every_second_order_mode_off():
     assert resolve(EVERY, {}, order=1).on() == ("check_backward_ad", "check_forward_ad", "check_batched_grad",
                                                  "check_batched_forward_grad", "check_undefined_grad")
-    assert resolve(Modes(), {"check_fwd_over_fwd": True}).check_fwd_over_fwd
+    assert resolve(Modes(), {"check_fwd_over_fwd": True}, order=2).check_fwd_over_fwd
     assert problem({"check_fwd_over_rev": True}, 1).startswith("order=1 checks no second derivatives")
     assert problem({"check_forward_ad": "yes"}, 2) == "check_forward_ad must be True or False, not 'yes'"
 

@@ -31,8 +31,9 @@ import torch
 
 from .domain import describe, outside_domain, raise_site
 from .feasible import SAT, UNSAT, SolverAnswer, Feasibility
-from ..limits import EXPLORATION_BUDGET, LOOP_BOUND, ExplorationBudget
+from ..limits import EXPLORATION_BUDGET, ExplorationBudget
 from ..exact.sym import truth
+from ..options import Options
 from ..symbolic import BRANCH, SymTensor, exprs_of, shared_runs
 
 __all__ = ["Decision", "Piece", "Uncovered", "Raises", "Exploration", "ByValue", "explore", "run_symbolic",
@@ -252,7 +253,7 @@ class _Forced:
 
 
 def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasibility,
-            points: Sequence[dict] = (), loop_bound: int = LOOP_BOUND, epsilon: float = 1e-9,
+            points: Sequence[dict] = (), loop_bound: int = Options.loop_bound, epsilon: float = Options.epsilon,
             interior: Callable[[dict], dict | None] = lambda p: p,
             budget: ExplorationBudget = EXPLORATION_BUDGET) -> Exploration:
     """Every feasible path of `fn` (within the bounds and the budget), and the piece of each point.
@@ -269,15 +270,16 @@ def explore(fn: Callable, inputs: Mapping[str, SymTensor], *, feasibility: Feasi
 def _explore(fn, inputs, feasibility: Feasibility, points, loop_bound: int, epsilon: float, interior,
              budget: ExplorationBudget = EXPLORATION_BUDGET) -> Exploration:
     """`explore`, each run computing every torch call anew."""
-    return _Explorer(fn, inputs, feasibility, interior, (loop_bound, epsilon, budget)).run(points)
+    return _Explorer(fn, inputs, feasibility, interior, loop_bound, epsilon, budget).run(points)
 
 
 class _Explorer:
     """One exploration: the paths depth first, within the budget, then the given points."""
 
-    def __init__(self, fn, inputs, feasibility: Feasibility, interior, bounds: tuple):
+    def __init__(self, fn, inputs, feasibility: Feasibility, interior, loop_bound: int, epsilon: float,
+                 budget: ExplorationBudget):
         self.fn, self.inputs, self.feasibility, self.interior = fn, inputs, feasibility, interior
-        self.loop_bound, self.epsilon, self.budget = bounds
+        self.loop_bound, self.epsilon, self.budget = loop_bound, epsilon, budget
         self.pieces: list[Piece] = []
         self.keys: dict = {}
         self.uncovered: list[Uncovered] = []
