@@ -127,7 +127,7 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "list":
         return _list(args.paths or [DEFAULT_CASES])
     if args.command == "bench":
-        from .bench import main as bench
+        from .bench.run import main as bench
 
         return bench(quick=args.quick, repeat=args.repeat, out=args.out)
     paths = [DEFAULT_CASES] if args.command == "all" else args.paths

@@ -29,7 +29,7 @@ class CaseRun:
     symbols: Mapping[str, np.ndarray]
     """Input name -> its SymPy symbols."""
     seed: int
-    """The case's own seed (`points.case_seed`): its samples, the explorer's draws, the direction `u`."""
+    """The case's own seed (`sampling.case_seed`): its samples, the explorer's draws, the direction `u`."""
     u: torch.Tensor
     """The one direction of forward mode, finite differences and H v, drawn from `seed`: the exact
     side is taken along the same `u`, never another."""

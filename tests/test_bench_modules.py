@@ -1,7 +1,7 @@
 """The benchmark's real modules: each is the mathematics it stands for, and each checks on the graph.
 
 timm's `Attention`, `JsdCrossEntropy` and kornia's `ssim_loss` are not dependencies; the project's
-own equivalents (compare/bench_modules.py) are held here to independent computations of the same
+own equivalents (compare/bench/modules.py) are held here to independent computations of the same
 formulas: PyTorch's `nn.MultiheadAttention` with the same weights, the Jensen-Shannon loss written
 term by term, SSIM's defining properties.
 """
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import compare
-from compare.bench_modules import MODULES, Attention, JsdCrossEntropy, ssim_loss
+from compare.bench.modules import MODULES, Attention, JsdCrossEntropy, ssim_loss
 
 F64 = torch.float64
 

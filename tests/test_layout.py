@@ -55,8 +55,8 @@ def test_no_module_is_over_five_hundred_lines():
 
 LAYERS = [
     {"compare.exact", "compare.errors", "compare.limits", "compare.locate", "compare.progress", "compare.modes",
-     "compare.statuses", "compare.records", "compare.tolerances", "compare.agreement", "compare.plan",
-     "compare.outputs", "compare.wirtinger"},
+     "compare.options", "compare.statuses", "compare.records", "compare.tolerances", "compare.agreement",
+     "compare.plan", "compare.outputs", "compare.wirtinger"},
     {"compare.symbolic"},
     {"compare.modules", "compare.case", "compare.load", "compare.basis"},
     {"compare.explore"},
@@ -67,7 +67,7 @@ LAYERS = [
     {"compare.at_point"},
     {"compare.render", "compare.engine"},
     {"compare.batch", "compare.write", "compare.api", "compare.pytest_plugin", "compare.conformance"},
-    {"compare.bench_calls", "compare.bench_modules", "compare.bench", "compare.cli", "compare.__main__"},
+    {"compare.bench", "compare.cli", "compare.__main__"},
 ]
 """The package's units, lowest first (README, "How it works"): the exact mathematics and the records every
 stage shares; symbolic tensors; the case and its inputs; stage 1 (explore); torch's runs (numeric, which

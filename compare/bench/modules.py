@@ -1,6 +1,6 @@
 """Real modules and losses for the benchmark: what people check, at small float64 sizes.
 
-Each is paired, in `bench_calls`, with torch's `gradcheck` + `gradgradcheck` at the same
+Each is paired, in `calls`, with torch's `gradcheck` + `gradgradcheck` at the same
 points. timm and kornia are not dependencies of this project (PyPI's torchvision, which timm
 needs, does not import beside this torch): `Attention`, `JsdCrossEntropy` and `ssim_loss`
 below are this project's own code computing the same mathematics as timm's
@@ -228,7 +228,7 @@ def _compare_call(fn, inputs: tuple) -> tuple[float, object]:
     """(CPU seconds, the result) of one `assert_agrees`, from a cold SymPy cache."""
     from sympy.core.cache import clear_cache
 
-    from . import assert_agrees
+    from .. import assert_agrees
 
     clear_cache()
     start = time.process_time()
@@ -238,8 +238,8 @@ def _compare_call(fn, inputs: tuple) -> tuple[float, object]:
 
 def measure_module(module: Module, repeat: int) -> Measured:
     """One module: a warm-up call of each side, then `repeat` paired calls."""
-    from .api import as_case
-    from .errors import CannotCheck
+    from ..api import as_case
+    from ..errors import CannotCheck
 
     fn, inputs = module.build(torch.Generator().manual_seed(0))
     case = as_case(fn, inputs)
@@ -264,10 +264,10 @@ def measure(repeat: int, modules=MODULES) -> dict[str, Measured]:
 
 
 def stages(module: Module) -> dict[str, float] | None:
-    """CPU seconds per stage of one warm `assert_agrees` of the module (`bench_calls.PHASES`), and "total";
+    """CPU seconds per stage of one warm `assert_agrees` of the module (`calls.PHASES`), and "total";
     None where the call does not finish."""
-    from .bench_calls import phases
-    from .errors import CannotCheck
+    from .calls import phases
+    from ..errors import CannotCheck
 
     fn, inputs = module.build(torch.Generator().manual_seed(0))
     try:
@@ -317,7 +317,7 @@ def targets(measured: dict[str, Measured], tanh: tuple, dot: tuple) -> list[str]
 
 def section(measured: dict[str, Measured], spent: dict[str, dict | None]) -> list[str]:
     """The page's section on real modules: the paired table, then where each call's time goes."""
-    from .bench_calls import PHASES
+    from .calls import STAGES
 
     lines = ["", "## Real modules and losses (issue 26)", "",
              "Each module is checked as `compare.assert_agrees(module, (x,))` checks it: as a function of its "
@@ -328,7 +328,7 @@ def section(measured: dict[str, Measured], spent: dict[str, dict | None]) -> lis
              "kernel's CPU backward cannot be differentiated again. Both sides in CPU seconds of this process, "
              "so that other work on the machine weighs less; one warm-up call of each first. "
              "`Attention`, `JsdCrossEntropy` and `ssim_loss` are this project's own code "
-             "(`compare/bench_modules.py`) computing the mathematics of timm's `Attention` (unfused), timm's "
+             "(`compare/bench/modules.py`) computing the mathematics of timm's `Attention` (unfused), timm's "
              "`JsdCrossEntropy` and kornia's `ssim_loss`: neither library is a dependency (timm needs "
              "torchvision, whose PyPI build does not import beside this torch).", "",
              "| module | inputs | compare (CPU) | spread | torch's checks (CPU) | spread | ratio | ≤ 10 s and ≤ 3x |",
@@ -342,7 +342,7 @@ def section(measured: dict[str, Measured], spent: dict[str, dict | None]) -> lis
         lines.append(f"| {label} | {m.inputs} | {_seconds(ours)} | {min(m.compare):.3f}–{max(m.compare):.3f} | "
                      f"{_seconds(theirs)} | {min(m.torch):.3f}–{max(m.torch):.3f} | {ours / theirs:.2f}x | "
                      f"{_met(ok)} |")
-    labels = [label for _, _, label in PHASES]
+    labels = list(STAGES)
     lines += ["", "Where one more call of each spends its CPU time, stage by stage (as in \"Where the time goes\"):", "",
               "| module | total | " + " | ".join(labels) + " | other |", "|---" * (len(labels) + 3) + "|"]
     for label, found in spent.items():

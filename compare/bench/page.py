@@ -1,175 +1,24 @@
-"""The benchmark behind BENCHMARKS.md: `python -m compare bench [--quick]`.
-
-It measures, paired in one run and repeated, reporting medians with the
-spread (min–max):
-
-1. start-up: `python -m compare all` against the import floor
-   `python -c "import torch, sympy"`, wall time and peak memory (each
-   child's own maximum resident set size, from `os.wait4`), and the
-   per-call measures of `bench_calls` (against gradcheck, a large Hessian,
-   fresh processes);
-2. the whole check (explore, derive, evaluate, compare: `check_case`) of
-   `2 * torch.dot(x, x)` and `(x * x).sum()` for n = 10 ... 10000, with
-   SymPy's cache cleared before each run so every run starts cold;
-3. the piecewise exploration of the notes' control-flow case, at loop
-   bounds up to the default, to its 1e-9 probability budget.
-
-Timings are medians because the machines are shared: one run can be twice
-as slow as the next. Speed goals live here, never in timed tests.
-"""
+"""BENCHMARKS.md from one `bench` run's measurements: the records they are kept in, and the page."""
 from __future__ import annotations
 
 import math
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Callable, Sequence
 
-from .options import Options
+__all__ = ["Sample", "Measured", "render", "machine", "versions", "FLOOR", "CASES_FILE"]
 
-__all__ = ["Sample", "main", "render"]
-
-SIZES = (10, 100, 1000, 10000)
 FLOOR = "import torch, sympy"
+"""The import floor `compare all` is measured against."""
 CASES_FILE = os.path.join("cases", "notes", "autograd.py")
+"""The notes' control-flow case, whose exploration is measured."""
 
 
-@dataclass(frozen=True)
-class Sample:
-    """Repeated measurements of one thing."""
-
-    label: str
-    values: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.values)
-
-    def spread(self, fmt: str = "{:.2f}") -> str:
-        return f"{fmt.format(min(self.values))}–{fmt.format(max(self.values))}"
-
-
-# -- 1. start-up against the import floor --------------------------------------------------
-def _child(argv: Sequence[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak resident MiB) of one child process.
-
-    `os.wait4` hands back the rusage of that child alone (ru_maxrss in KiB on
-    Linux), where RUSAGE_CHILDREN would give the maximum over all children.
-    """
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):  # 1: some case disagrees, still a full run
-        raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024
-
-
-def startup(repeat: int) -> dict[str, tuple[Sample, Sample]]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")]))
-    runs: dict[str, list] = {"floor": [], "all": [], "notes": []}
-    with tempfile.TemporaryDirectory(prefix="compare-bench-") as tmp:
-        commands = {"floor": [sys.executable, "-c", FLOOR],
-                    "all": [sys.executable, "-m", "compare", "all", "--out", os.path.join(tmp, "reports")],
-                    "notes": [sys.executable, "-m", "compare", "run", os.path.dirname(CASES_FILE),
-                              "--out", os.path.join(tmp, "notes")]}
-        _child(commands["floor"], env)  # warm the file cache: the first import reads torch from disk
-        for _ in range(repeat):
-            for key in ("floor", "all", "notes"):  # paired: all see the same load on the machine
-                runs[key].append(_child(commands[key], env))
-    return {k: (Sample(k, tuple(w for w, _ in v)), Sample(k, tuple(m for _, m in v))) for k, v in runs.items()}
-
-
-# -- 2. the whole check for growing n --------------------------------------------------------
-def _cases(n: int):
-    import torch
-
-    from .case import case, collecting
-
-    with collecting() as found:
-        @case(inputs={"x": torch.arange(float(n))}, expect=lambda x: 4 * x)
-        def dot(x):
-            return 2 * torch.dot(x, x)
-
-        @case(inputs={"x": torch.arange(float(n))}, expect=lambda x: 2 * x)
-        def square_sum(x):
-            return (x * x).sum()
-    return found
-
-
-def _case_count(folder: str) -> int:
-    from .load import declared_cases, discover
-
-    return sum(len(declared_cases(path)) for path in discover([folder]))
-
-
-def _timed(run: Callable[[], object]) -> tuple[float, float, object]:
-    """(wall seconds, CPU seconds of this process, result), from a cold SymPy cache."""
-    from sympy.core.cache import clear_cache
-
-    clear_cache()
-    start, cpu = time.perf_counter(), time.process_time()
-    result = run()
-    return time.perf_counter() - start, time.process_time() - cpu, result
-
-
-def scaling(repeat: int, sizes: Sequence[int] = SIZES) -> dict[tuple[str, int], tuple[Sample, Sample, Sample]]:
-    """(check wall seconds, check CPU seconds, report seconds) per (function, n)."""
-    from .batch import settle
-    from .engine import check_case
-    from .records import AGREE, Meta
-    from .render.report import render_case
-    from .render.results_json import render_json
-
-    settle()  # as `python -m compare all` does after its imports
-    meta = Meta(python="-", torch="-", sympy="-", seed=Options.seed, samples=Options.samples)
-    out = {}
-    for n in sizes:
-        for c in _cases(n):
-            walls, cpus, reports = [], [], []
-            for _ in range(repeat):
-                wall, cpu, result = _timed(lambda: check_case(c, timeout=None))
-                if result.status != AGREE:
-                    raise RuntimeError(f"{c.name} at n = {n}: {result.status} {result.error or ''}")
-                walls.append(wall)
-                cpus.append(cpu)
-                reports.append(_timed(lambda: (render_case(result, meta), render_json([result], meta)))[0])
-            out[(c.name, n)] = tuple(Sample(c.name, tuple(v)) for v in (walls, cpus, reports))
-    return out
-
-
-# -- 3. exploration of the notes' control flow ----------------------------------------------
-def exploration(repeat: int, bounds: Sequence[int] = (8, 16, 32, Options.loop_bound)) -> dict[int, tuple[Sample, int, float]]:
-    """(seconds, pieces, uncovered probability) of exploring `control_flow` per loop bound."""
-    from .engine import CaseOptions, explore_case
-    from .sampling import case_seed, case_symbols, exact_point, sample_points
-    from .load import load_file
-
-    loaded = load_file(CASES_FILE)
-    case = next(c for c in loaded.cases if c.name == "control_flow")
-    symbols = case_symbols(case)
-    points = [exact_point(p, symbols) for _, p in sample_points(case, case_seed(Options.seed, case.name), Options.samples)]
-
-    out = {}
-    for bound in bounds:
-        times, found = [], None
-        for _ in range(repeat):
-            seconds, _, (found, _, _) = _timed(lambda: explore_case(case, symbols, points, CaseOptions.of(case, Options(loop_bound=bound))))
-            times.append(seconds)
-        out[bound] = (Sample(f"bound {bound}", tuple(times)), len(found.pieces),
-                      sum(u.probability for u in found.uncovered))
-    return out
-
-
-# -- the page --------------------------------------------------------------------------------
 def machine() -> dict[str, str]:
+    """The machine the page was measured on: CPU, usable cores, memory, system."""
     def first(path: str, key: str) -> str:
         try:
             with open(path, encoding="utf-8") as f:
@@ -189,6 +38,7 @@ def machine() -> dict[str, str]:
 
 
 def versions() -> dict[str, str]:
+    """The versions of Python and of the libraries whose speed the page measures."""
     import flint
     import numpy
     import sympy
@@ -203,6 +53,27 @@ def versions() -> dict[str, str]:
     except ImportError:
         pass
     return found
+
+
+def _case_count(folder: str) -> int:
+    from ..load import declared_cases, discover
+
+    return sum(len(declared_cases(path)) for path in discover([folder]))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Repeated measurements of one thing."""
+
+    label: str
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def spread(self, fmt: str = "{:.2f}") -> str:
+        return f"{fmt.format(min(self.values))}–{fmt.format(max(self.values))}"
 
 
 def _verdict(ok: bool) -> str:
@@ -221,7 +92,7 @@ def _ms(seconds: float) -> str:
 def render(command: str, repeat: int, m: Measured, *, quick: bool = False) -> str:
     """BENCHMARKS.md: the machine and the targets, then each measurement with how it was made."""
     v = _values(m)
-    from .bench_modules import section
+    from .modules import section
 
     sections = (_summary(v, m, command, repeat, quick), _flow(v, m), _phases(m),
                 section(m.modules, m.module_stages), _fresh(v), _startup(v, m), _exploration(m))
@@ -314,7 +185,7 @@ def _summary(v, m: Measured, command: str, repeat: int, quick: bool) -> list[str
 
 
 def _issue26(v, m: Measured) -> list[str]:
-    from .bench_modules import targets
+    from .modules import targets
 
     return targets(m.modules, (v.g_big, v.growth[v.g_big].median), (v.big, v.dot[v.big], v.dot_cpu[v.big]))
 
@@ -338,15 +209,15 @@ def _flow(v, m: Measured) -> list[str]:
 
 def _phases(m: Measured) -> list[str]:
     """Where the time of one call goes, stage by stage."""
-    from . import bench_calls
+    from . import calls as bench_calls
 
-    stages = [label for _, _, label in bench_calls.PHASES]
+    stages = list(bench_calls.STAGES)
     lines = ["", "## Where the time goes", "",
               "One more call of each, warm, with SymPy's cache cleared, each stage of `check_case` timed by a "
               "timer around its function (exploration: `engine.explore_case`, the symbolic runs and z3; "
               "derivation: `pieces.derivatives.derive_piece`, gradients, Jacobians, Hessians and the claim; "
               "exact values: `pieces.values.exact_values`; forward mode + FD: `at_point.oracle_answers`; the other "
-              "modes: `judge.modes.check_modes`, every mode but reverse, the Hessians included). "
+              "modes: `at_point.mode_numbers` then `check_modes`, every mode but reverse, the Hessians included). "
               "\"other\" is the rest: autograd's own runs, sampling, kinks, the comparison.", "",
               "| call | total | " + " | ".join(stages) + " | other |", "|---" * (len(stages) + 3) + "|"]
     for label, spent in m.phases.items():
@@ -358,7 +229,7 @@ def _phases(m: Measured) -> list[str]:
 
 def _fresh(v) -> list[str]:
     """Fresh processes: one assert_agrees against one gradcheck."""
-    from .bench_calls import FRESH_COMPARE, FRESH_TORCH
+    from .calls import FRESH_COMPARE, FRESH_TORCH
     fresh_ours, fresh_theirs, fresh_ratio = v.fresh_ours, v.fresh_theirs, v.fresh_ratio
     lines = ["", "## Fresh processes", "",
               "Each repetition runs the README's example twice, as child processes: once checked by "
@@ -449,54 +320,18 @@ class Measured:
     explored: dict
     """`exploration`: loop bound -> (Sample, pieces, uncovered probability)."""
     calls: dict
-    """`bench_calls.calls`: label -> (compare seconds, torch's checks seconds)."""
+    """`calls.calls`: label -> (compare seconds, torch's checks seconds)."""
     flow: tuple
-    """`bench_calls.control_flow`: (seconds, points)."""
+    """`calls.control_flow`: (seconds, points)."""
     growth: dict
-    """`bench_calls.growth`: n -> seconds."""
+    """`calls.growth`: n -> seconds."""
     fresh: tuple
-    """`bench_calls.fresh`: (compare seconds, gradcheck seconds)."""
+    """`calls.fresh`: (compare seconds, gradcheck seconds)."""
     phases: dict
-    """`bench_calls.all_phases`: label -> stage -> seconds of one call."""
+    """`calls.all_phases`: label -> stage -> seconds of one call."""
     modules: dict
-    """`bench_modules.measure`: label -> its paired measurements."""
+    """`modules.measure`: label -> its paired measurements."""
     module_stages: dict
-    """`bench_modules.stages` of each module: label -> stage -> CPU seconds of one call, or None."""
+    """`modules.stages` of each module: label -> stage -> CPU seconds of one call, or None."""
     load: tuple = ()
     """The machine's 1-minute load average when the run began and when it ended."""
-
-
-def main(*, quick: bool = False, repeat: int | None = None, out: str = "BENCHMARKS.md") -> int:
-    from . import bench_calls, bench_modules
-
-    load = os.getloadavg()[0]
-    repeat = repeat or (3 if quick else 5)
-    command = "python -m compare bench" + (" --quick" if quick else "") + \
-        (f" --repeat {repeat}" if repeat != (3 if quick else 5) else "")
-    print(f"start-up, {repeat} pairs ...", file=sys.stderr)
-    start = startup(repeat)
-    print("fresh processes: one assert_agrees, one gradcheck ...", file=sys.stderr)
-    fresh = bench_calls.fresh(repeat)
-    print("per call against gradcheck + gradgradcheck ...", file=sys.stderr)
-    calls = bench_calls.calls(repeat)
-    print("the notes' control flow through assert_agrees ...", file=sys.stderr)
-    flow = bench_calls.control_flow(repeat)
-    print("(tanh(x)**2).sum() with its Hessian ...", file=sys.stderr)
-    growth = bench_calls.growth(1 if quick else repeat)
-    print("whole check for growing n ...", file=sys.stderr)
-    scale = scaling(repeat)
-    print("exploration of the control flow ...", file=sys.stderr)
-    explored = exploration(repeat)
-    print("where the time goes ...", file=sys.stderr)
-    phases = bench_calls.all_phases()
-    print("real modules against gradcheck + gradgradcheck ...", file=sys.stderr)
-    modules = bench_modules.measure(repeat)
-    module_stages = {m.label: bench_modules.stages(m) for m in bench_modules.MODULES}
-    text = render(command, repeat, Measured(start, scale, explored, calls, flow, growth, fresh, phases, modules,
-                                            module_stages, (load, os.getloadavg()[0])), quick=quick)
-    with tempfile.NamedTemporaryFile("w", delete=False, dir=os.path.dirname(os.path.abspath(out)),
-                                     encoding="utf-8", newline="\n", suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, out)
-    print(f"wrote {out}", file=sys.stderr)
-    return 0

@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from .options import Options
+from ..options import Options
 
 __all__ = ["Function", "FUNCTIONS", "calls", "control_flow", "growth", "fresh", "FRESH_COMPARE", "FRESH_TORCH"]
 
@@ -110,9 +110,9 @@ def _inputs(f: Function) -> tuple[torch.Tensor, ...]:
 
 def _points(fn: Callable, inputs: tuple) -> list[tuple[torch.Tensor, ...]]:
     """The five points compare checks for a smooth function: the example and its four samples."""
-    from .api import as_case
-    from .engine import CaseOptions
-    from .sampling import sample_points
+    from ..api import as_case
+    from ..engine import CaseOptions
+    from ..sampling import sample_points
 
     case = as_case(fn, inputs)
     asked = CaseOptions.of(case, Options())
@@ -125,8 +125,8 @@ def _compare(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: C
     """Seconds of one `assert_agrees(fn, inputs)` with every mode on but `off`, by `clock`."""
     from sympy.core.cache import clear_cache
 
-    from . import assert_agrees
-    from .modes import KEYWORDS
+    from .. import assert_agrees
+    from ..modes import KEYWORDS
 
     clear_cache()
     start = clock()
@@ -166,8 +166,8 @@ def control_flow(repeat: int) -> tuple[tuple[float, ...], int]:
     """(seconds per `assert_agrees(control_flow)` call, points checked), after one warm-up."""
     from sympy.core.cache import clear_cache
 
-    from . import assert_agrees
-    from .load import load_file
+    from .. import assert_agrees
+    from ..load import load_file
 
     case = next(c for c in load_file(CASES_FILE).cases if c.name == "control_flow")
     points = len(assert_agrees(case).points)
@@ -219,8 +219,12 @@ def fresh(repeat: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
 
 PHASES = (("engine", "explore_case", "exploration"), ("engine", "derive_piece", "derivation"),
           ("engine", "exact_values", "exact values"), ("at_point", "oracle_answers", "forward mode + FD"),
-          ("at_point", "check_modes", "the other modes"))
-"""The stages of `check_case` timed by `phases`: (module of compare that calls it, function, label)."""
+          ("at_point", "mode_numbers", "the other modes"), ("at_point", "check_modes", "the other modes"))
+"""The stages of `check_case` timed by `phases`: (module of compare that calls it, function, label); the
+functions of one label add up (the other modes: torch's numbers gathered, then judged)."""
+
+STAGES = tuple(dict.fromkeys(label for _, _, label in PHASES))
+"""The stages' labels, in order, each once."""
 
 
 def phases(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Callable[[], float] = time.perf_counter,
@@ -232,7 +236,7 @@ def phases(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Cal
     """
     import importlib
 
-    spent = {label: 0.0 for _, _, label in PHASES}
+    spent = dict.fromkeys(STAGES, 0.0)
     modules = {where: importlib.import_module(f"compare.{where}") for where, _, _ in PHASES}
     originals = {(where, name): getattr(modules[where], name) for where, name, _ in PHASES}
 
@@ -257,7 +261,7 @@ def phases(fn: Callable, inputs: tuple, off: tuple[str, ...] = (), *, clock: Cal
 
 def all_phases() -> dict[str, dict[str, float]]:
     """`phases` of each function of the table, of the notes' control flow and of tanh² at n = 1000."""
-    from .load import load_file
+    from ..load import load_file
 
     out = {f.label: phases(f.fn, _inputs(f), f.off) for f in FUNCTIONS}
     case = next(c for c in load_file(CASES_FILE).cases if c.name == "control_flow")
