@@ -20,7 +20,7 @@ import torch
 from . import numeric
 from .exact import continuity
 from .context import CaseRun
-from .pieces.values import (Compared, PointToCheck, Exact, compared_with, reference as exact_reference,
+from .pieces.values import (Compared, PointExact, PointToCheck, compared_with, reference as exact_reference,
                             released_gradient, with_forward)
 from .explore import is_branch, path_key
 from . import kinks
@@ -33,7 +33,7 @@ from .judge.point_status import (UNDEFINED_RULE, Status, comparison_status, find
                            path_error, undefined_status)
 from .agreement import agreeing, combine, measure, measure_each
 from .pieces.derivatives import Derived
-from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, PointResult
+from .records import CONVENTION, DISAGREE, ERROR, JacobianEntry, MeasuredGradients, PointResult
 
 __all__ = ["check_point"]
 
@@ -45,11 +45,9 @@ class _Jacobians:
     differs: tuple = ()
 
 
-def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, exact64: Exact | None,
-                forward: tuple = (None, None)) -> PointResult:
-    """The point `check` of the piece `work`, in every mode the run checks. `exact64`: the exact values of
-    the function the float64 run computes, where it is another (`pieces.float64_piece`); `forward`: those of
-    what forward-mode AD differentiates, where it is another (`pieces.ForwardPiece`: result, mixed)."""
+def check_point(run: CaseRun, work: Derived, check: PointToCheck, values: PointExact) -> PointResult:
+    """The point `check` of the piece `work`, in every mode the run checks, against `values`."""
+    exact, exact64 = values.piece, values.float64
     tensors = run.tensors(check.point)
     ref = compared_with(run, work, work.result, check.point, exact)
     ref64 = ref if exact64 is None else compared_with(run, work, work.result.float64, check.point, exact64)
@@ -64,11 +62,10 @@ def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, 
     continued = ref64.continued is not None and ref64.continued.hessian is not None
     reference = exact_reference(run, ref64.result, ref64.exact, check.point, kink, continued)
     if work.forward is not None:
-        reference = with_forward(run, reference, work.forward, forward, check.point)
+        reference = with_forward(run, reference, work.forward, values, check.point)
     checks, hessian, columns = check_modes(run, mode_numbers(run.case.fn, tensors), reference)
-    found = oracle_answers(run, work.piece.output, tensors, check.point, (ref64.exact.gradient, high.grads,
-                                                                           by_input64), kink, columns) \
-        if check.informs else None
+    found = oracle_answers(run, work.piece.output, tensors, check.point, ref64.exact.gradient,
+                           MeasuredGradients(high.grads, by_input64), kink, columns) if check.informs else None
     jac = _jacobians(run, work, tensors, ref64, kink, found) if run.modes.check_backward_ad else _Jacobians()
     status, checks = _status(run, work, (low, high), ref64, kink, tensors, [
         (_label(run.dtype), errors), ("float64", errors64), ("Jacobian", jac.errors)], checks)
@@ -87,14 +84,14 @@ def check_point(run: CaseRun, work: Derived, check: PointToCheck, exact: Exact, 
                        within=exact.note or (exact64.note if exact64 is not None else ""))
 
 
-def oracle_answers(run: CaseRun, output, tensors, point, compared: tuple, kink, columns) -> dict:
+def oracle_answers(run: CaseRun, output, tensors, point, exact_grad: dict, reverse: MeasuredGradients, kink,
+                   columns) -> dict:
     """Forward mode and finite differences at the point (`numeric.oracles.gather`), judged beside the exact
-    gradient and reverse mode (`compared`: the exact gradient, reverse mode's float64 gradients and their
-    per-input errors). `columns`: forward mode's Jacobian columns (m, n) where a checked mode ran them."""
-    exact_grad, grads64, by_input64 = compared
+    gradient and reverse mode's float64 run. `columns`: forward mode's Jacobian columns (m, n) where a
+    checked mode ran them."""
     ran = (columns, tuple(output.shape)) if columns is not None and run.plan.columns else None
     gathered = gather(run.case.fn, tensors, run.u, run.plan.columns, ran=ran, file=run.case.file)
-    return judge_oracles(run, gathered, exact_grad, (grads64, by_input64), kink,
+    return judge_oracles(run, gathered, exact_grad, reverse, kink,
                          released_gradient(run, output, point))
 
 

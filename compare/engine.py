@@ -35,7 +35,7 @@ from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
 from .exact.tape import Tape, TreeTooLarge, graph, watching
-from .pieces.values import PointToCheck, exact_values
+from .pieces.values import PointExact, PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
 from .outputs import differentiated_outputs
@@ -230,7 +230,7 @@ def _check(case: Case, base: dict, asked: CaseOptions) -> CaseResult:
     checked = []
     for i, c in enumerate(checks):
         stage(f"autograd at point {i + 1} of {len(checks)}")
-        checked.append(check_point(run, work[c.piece], c, exact[i], exact64[i], (forward[i], mixed[i])))
+        checked.append(check_point(run, work[c.piece], c, PointExact(exact[i], exact64[i], forward[i], mixed[i])))
     # shown points are checked alike, reported apart (those outside the domain are not checked)
     done = len(checks) - sum(j is not None for j in exploration.point_pieces[len(user_points):])
     base = dict(base, outside=_outside(exploration, feasibility, [o for o, _ in user_points + shown]))

@@ -10,7 +10,7 @@ from .options import Options
 from .statuses import AGREE, CONVENTION, DISAGREE, ERROR, STATUSES, worst  # noqa: F401  (re-exported)
 from .wirtinger import ComplexNote
 
-__all__ = ["Errors", "Reference", "Meta",
+__all__ = ["Errors", "MeasuredGradients", "Reference", "Meta",
            "PieceResult", "PointResult", "JacobianEntry", "OracleResult", "HessianCheck", "ModeCheck",
            "TorchFailure", "CustomFunctions",
            "UncoveredRegion", "OutsideRegion", "CaseResult", "AGREE", "CONVENTION", "DISAGREE", "ERROR", "STATUSES",
@@ -39,6 +39,16 @@ class Errors:
     """Every entry within the dtype's tolerance, under the NaN/inf rules above."""
     worst: tuple[int, ...] | None
     """Index of the entry with the largest violation (or error), None for an empty array."""
+
+
+@dataclass(frozen=True)
+class MeasuredGradients:
+    """Gradients torch computed, input by input, with their errors against the exact ones."""
+
+    grads: dict
+    """Input name -> the gradient torch gave."""
+    errors: dict
+    """Input name -> its `Errors`."""
 
 
 @dataclass(frozen=True)

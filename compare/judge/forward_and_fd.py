@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..context import CaseRun
-from ..records import OracleResult
+from ..records import MeasuredGradients, OracleResult
 from .. import kinks
 from ..tolerances import FD_TOLERANCE, Tolerance
 from ..agreement import combine, measure_all, measure_each
@@ -38,14 +38,14 @@ _DETACH_FD = ("finite differences cannot see detach(): they match the derivative
               "removed, not autograd's; this is not a failure")
 
 
-def judge_oracles(run: CaseRun, gathered, exact_grad, reverse, kink=None, released=None) -> dict[str, Found]:
-    """Every oracle at the point: exact, reverse (float64; `reverse` is its gradients and their
-    per-input Errors), forward, finite differences (`gathered`: `numeric.oracles.Gathered`). At a kink
+def judge_oracles(run: CaseRun, gathered, exact_grad, reverse: MeasuredGradients, kink=None,
+                  released=None) -> dict[str, Found]:
+    """Every oracle at the point: exact, reverse (float64, measured), forward, finite differences (`gathered`: `numeric.oracles.Gathered`). At a kink
     (`kink`), forward mode is held to the values PyTorch's rules allow there, as reverse mode is.
     `released`: a callable giving the exact gradient with every detach() removed, where the piece's
     output holds one (`pieces.values.released_gradient`): forward mode and finite differences that match
     it see through detach(); None where it has none."""
-    grads64, by_input64 = reverse
+    grads64, by_input64 = reverse.grads, reverse.errors
     ruled = kink is not None and kink.first_order and kink.allowed is not None
     if ruled:  # at a kink reverse mode is held to the value the rules allow nearest to its own
         by_input64 = measure_each(grads64, kink.allowed_near(grads64).nearest(grads64, torch.float64), torch.float64)

@@ -19,7 +19,7 @@ from ..exact.sym import as_expr, detach, exact as exact_number, release
 from .. import kinks
 from .derivatives import Derived
 
-__all__ = ["Exact", "PointToCheck", "Compared", "exact_values", "compared_with", "local_hessian", "reference",
+__all__ = ["Exact", "PointExact", "PointToCheck", "Compared", "exact_values", "compared_with", "local_hessian", "reference",
            "with_forward", "released_gradient"]
 
 
@@ -49,6 +49,21 @@ class Exact:
     """The gradient of wᵀ out (`PieceResult.weighted`), where the piece has it."""
     note: str = ""
     """What is known only within a radius, where the graph's balls left a value undecided ("" elsewhere)."""
+
+
+@dataclass(frozen=True)
+class PointExact:
+    """Every exact value one point is compared with: the piece's, and those of the other functions torch's
+    runs compute there, where they are others."""
+
+    piece: Exact
+    """The piece's own."""
+    float64: Exact | None = None
+    """Those of the function the float64 run computes (`derivatives.float64_piece`)."""
+    forward: Exact | None = None
+    """Those of what forward-mode AD differentiates (`derivatives.ForwardPiece.result`)."""
+    mixed: Exact | None = None
+    """Those of its mixed second derivatives (`derivatives.ForwardPiece.mixed`)."""
 
 
 def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[PointToCheck]) -> list[Exact | None]:
@@ -160,11 +175,10 @@ def reference(run: CaseRun, result: PieceResult, exact, point, kink, continued: 
     return Reference(output, gradient, weighted, jacobian, second, note, kink)
 
 
-def with_forward(run: CaseRun, ref: Reference, piece, exact: tuple, point) -> Reference:
-    """`ref` with forward mode's own values (`pieces.ForwardPiece`, and its `exact` values: result, mixed)."""
-    first, mixed = exact
-    forward = reference(run, piece.result, first, point, ref.kink, False)
-    second = _second(run, piece.mixed, mixed, point, ref.kink, False)[0] if piece.mixed is not None else None
+def with_forward(run: CaseRun, ref: Reference, piece, exact: PointExact, point) -> Reference:
+    """`ref` with forward mode's own values (`pieces.ForwardPiece`, and `exact.forward`, `exact.mixed`)."""
+    forward = reference(run, piece.result, exact.forward, point, ref.kink, False)
+    second = _second(run, piece.mixed, exact.mixed, point, ref.kink, False)[0] if piece.mixed is not None else None
     return dataclasses.replace(ref, forward=forward, mixed=second)
 
 
