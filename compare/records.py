@@ -110,7 +110,7 @@ class Reference:
     """The point's kink (`judge.point_status.find_kink`: its rule and the rule's gradient), or None."""
     forward: "Reference | None" = None
     """Forward mode's own values where the output holds results made under `no_grad`, which forward-mode
-    AD differentiates through (`pieces.ForwardPiece`); None where they are these."""
+    AD differentiates through (`pieces.derivatives.ForwardPiece`); None where they are these."""
     mixed: tuple[str, np.ndarray] | None = None
     """Forward over reverse's second derivatives there (the reverse gradient, released the same way,
     differentiated); None where they are `second`."""

@@ -243,7 +243,7 @@ def test_a_reverse_sweep_takes_overridden_local_partials():
 
 
 def test_a_sites_rule_through_the_graph_gives_what_the_chain_on_heads_gives():
-    """The judge's interface (`judge.kinks`): a site's rule gives allowed local partials of its op; fed to the
+    """The kink rules' interface (`compare.kinks`): a site's rule gives allowed local partials of its op; fed to the
     graph's reverse sweep as overrides of that op's node, they give the same gradients as the judge's
     chain rule through the recorded heads. SymPy's own convention (Heaviside(0) = 1/2) is not among them."""
     from compare.exact import differentiate, evaluate

@@ -105,7 +105,7 @@ def _reference(prep: Prepared, run: CaseRun, summed: tuple) -> Reference:
 
 def _hessian(prep: Prepared, run: CaseRun, gradient: dict) -> tuple[str, np.ndarray]:
     """The loss's exact Hessian ("full", as the run's plan says) or H u ("directional"), from its
-    gradient's entries on jets (`compare.jets`), the entries balls leave undecided from SymPy's."""
+    gradient's entries on jets (`compare.exact.jets`), the entries balls leave undecided from SymPy's."""
     symbols = [s for syms in prep.symbols.values() for s in syms.flat]
     entries = [e for name in prep.symbols for e in gradient[name].flat]
     n = len(symbols)

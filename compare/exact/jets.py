@@ -7,7 +7,7 @@ symbol x_j is the pair (its value, directions[k][j]), and every operation
 carries its value and its derivative along the direction by the chain rule
 (Arb balls for both, at `ball.PRECISION` bits). The derivative part at the
 end is d/dt e(x + t v) at t = 0, exactly enclosed: where the ball rounds to
-one float64 that float is the correctly rounded value, as in `compare.ball`.
+one float64 that float is the correctly rounded value, as in `compare.exact.ball`.
 So a gradient's entries give H v (the directions u) or the Hessian's columns
 (the directions e_j) in one pass over their trees, sharing subexpressions,
 instead of a symbolic `diff` of every entry and an evaluation of each

@@ -34,7 +34,7 @@ def derivative_at(expr: sympy.Expr, symbol: sympy.Symbol, point: dict, side: int
     """d expr / d symbol at `point`: the formula's value, else its limit (from `side`: -1, 1, or both).
 
     Where the formula is 0/0 or inf times 0 at the point, the derivative of a
-    function continuous there is the formula's limit (`compare.continuity`
+    function continuous there is the formula's limit (`compare.exact.continuity`
     takes the same view); an infinite limit is kept (sqrt's at 0), and a
     limit that does not exist or that SymPy cannot take gives nan, as does a
     formula of several of the point's variables (whose limit would have to

@@ -10,7 +10,7 @@ function is convex by construction (a Max of affine or convex pieces, a sum
 of such, an Abs of an affine function: `_curvature`) rule 2 takes the point
 of least norm of their convex hull, the subdifferential, and likewise rule 3
 for a concave one; otherwise rule 4 allows any of them. A root whose base is
-0 is the edge of its domain, not a kink: `compare.continuity` takes its
+0 is the edge of its domain, not a kink: `compare.exact.continuity` takes its
 derivatives by continuity.
 """
 from __future__ import annotations

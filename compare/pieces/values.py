@@ -101,7 +101,7 @@ def exact_values(run: CaseRun, pieces: list[PieceResult], checks: list[PointToCh
 
 def _weighted_hessians(run: CaseRun, piece: PieceResult, at: list[dict]) -> list[np.ndarray]:
     """The Hessian of wᵀ out (or H u) at each point, from its gradient's entries run on jets
-    (`compare.jets`: the columns H e_j, or H u, exactly, without SymPy's second derivatives); an entry the
+    (`compare.exact.jets`: the columns H e_j, or H u, exactly, without SymPy's second derivatives); an entry the
     balls leave undecided, or all of them where jets cannot run an expression, from SymPy's derivative."""
     symbols = [s for syms in run.symbols.values() for s in syms.flat]
     entries = [e for name in run.symbols for e in piece.weighted[name].flat]
@@ -176,7 +176,7 @@ def reference(run: CaseRun, result: PieceResult, exact, point, kink, continued: 
 
 
 def with_forward(run: CaseRun, ref: Reference, piece, exact: PointExact, point) -> Reference:
-    """`ref` with forward mode's own values (`pieces.ForwardPiece`, and `exact.forward`, `exact.mixed`)."""
+    """`ref` with forward mode's own values (`pieces.derivatives.ForwardPiece`, and `exact.forward`, `exact.mixed`)."""
     forward = reference(run, piece.result, exact.forward, point, ref.kink, False)
     second = _second(run, piece.mixed, exact.mixed, point, ref.kink, False)[0] if piece.mixed is not None else None
     return dataclasses.replace(ref, forward=forward, mixed=second)

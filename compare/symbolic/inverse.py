@@ -100,12 +100,12 @@ def _exact_matrix(balls: tuple) -> list | None:
 
 _SEEN: dict = {}
 """(ids of a node's argument arrays) -> (those arrays, the matrix's exact value at each point): within one
-evaluation (`compare.ball.Balls`) every node of one matrix gets the same arrays, and each of the n^2
+evaluation (`compare.exact.ball.Balls`) every node of one matrix gets the same arrays, and each of the n^2
 nodes would otherwise read the n^2 coordinates and invert again."""
 
 
 def _on_balls(args: list, whole, pick) -> object:
-    """`pick(whole(entries as Fractions))` at each point of the arguments' balls (`compare.ball`): the exact
+    """`pick(whole(entries as Fractions))` at each point of the arguments' balls (`compare.exact.ball`): the exact
     rational as a ball; NaN where `whole` gives None (a singular matrix) or an entry is not exact."""
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     key = tuple(id(a) for a in args)

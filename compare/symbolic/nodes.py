@@ -4,7 +4,7 @@ A function of a matrix that has no closed form in its entries (an
 eigenvalue, a singular value, exp(A), A^-1 past 4 x 4) is written as one
 node per output entry, whose arguments are the matrix's entries: SymPy
 differentiates through it by the chain rule (`fdiff`, the node's own
-partials), and `compare.ball` evaluates it through `_eval_ball`, so that
+partials), and `compare.exact.ball` evaluates it through `_eval_ball`, so that
 its value at a point is a ball that contains the exact value. `MatrixNode` is
 that shape for the nodes of `spectral.py`, `singular.py`, `general_eig.py`
 and `expm.py`; `PartialNode` a node for one partial derivative of another,
@@ -133,7 +133,7 @@ class MatrixNode(ChainRule, sympy.Function):
         return _float(self.value_at(self.head, values, prec + 10), prec)
 
     def _eval_ball(self, args: list):
-        """The node on Arb's balls (`compare.ball`): `args` are its arguments' balls, arrays over points."""
+        """The node on Arb's balls (`compare.exact.ball`): `args` are its arguments' balls, arrays over points."""
         entries = args[3 + self.dims:]
         shape = np.broadcast_shapes(*(np.shape(a) for a in entries))
         columns = [np.broadcast_to(np.asarray(a, dtype=object), shape) for a in entries]
