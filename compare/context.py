@@ -10,7 +10,7 @@ import torch
 
 from .case import Case
 from .modes import Modes
-from .exact.tape import Tape
+from .exact.graph.tape import Tape
 from .basis import Basis
 from .plan import Plan
 from .sampling import tensor_point
@@ -54,7 +54,7 @@ class CaseRun:
     """What each derivative is compared on: structured inputs' directions, the precision each input's
     computation ran in (`compare.basis`), from what the symbolic runs observed."""
     tape: "Tape | None" = None
-    """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.tape`); None
+    """The traced graph of the case's symbolic runs, where its trees swell (`compare.exact.graph.tape`); None
     where it runs as trees."""
 
     def exact_u(self) -> list:

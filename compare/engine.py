@@ -34,7 +34,7 @@ from .basis import basis
 from .case import Case
 from .context import CaseRun
 from .errors import CaseOutputError, display_path, one_line
-from .exact.tape import Tape, TreeTooLarge, graph, watching
+from .exact.graph.tape import Tape, TreeTooLarge, graph, watching
 from .pieces.values import PointExact, PointToCheck, exact_values
 from .explore import explore
 from .explore.feasible import Feasibility
@@ -129,7 +129,7 @@ def case_source(case: Case) -> str:
 def explore_case(case: Case, symbols: Mapping[str, np.ndarray], points: list[dict], asked: CaseOptions) -> tuple:
     """(Exploration, Feasibility, Tape or None): the case's pieces, as `check_case` finds them.
 
-    The case runs as trees of SymPy expressions, measured; where a tree swells (`exact.tape.swollen`)
+    The case runs as trees of SymPy expressions, measured; where a tree swells (`exact.graph.tape.swollen`)
     it runs again on the traced graph, whose Tape is returned (None for trees). Every piece's
     witness is rounded to the case's dtype, the point autograd will really see, and kept only if
     it still takes the piece's path.

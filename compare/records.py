@@ -85,7 +85,7 @@ class PieceResult:
     the code makes in the input's dtype (`linspace(..., dtype=a.dtype)`, `full_like(a, 0.1)`)
     are float32 numbers in the case's run and float64 numbers there. None where the two agree."""
     graph: "object | None" = field(default=None, compare=False, repr=False)
-    """Where the case ran on the traced graph (`compare.exact.piece.GraphPiece`): the graph that gives the
+    """Where the case ran on the traced graph (`compare.exact.graph.piece.GraphPiece`): the graph that gives the
     exact values at any point; `output`, `gradient` and `jacobian` then hold markers, not expressions."""
 
 

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import compare
 from compare.exact import differentiate, evaluate
-from compare.exact import compiled as compiled_module
-from compare.exact import tape as tape_module
-from compare.exact.compiled import compile_graph
-from compare.exact.sweep import balls_of, coordinates_of, forward, reverse, rounded
-from compare.exact.tape import Tape, TreeTooLarge, graph, swollen, watching
-from compare.exact.values import graph_values
+from compare.exact.graph import compiled as compiled_module
+from compare.exact.graph import tape as tape_module
+from compare.exact.graph.compiled import compile_graph
+from compare.exact.graph.sweep import balls_of, coordinates_of, forward, reverse, rounded
+from compare.exact.graph.tape import Tape, TreeTooLarge, graph, swollen, watching
+from compare.exact.graph.values import graph_values
 from compare.explore import run_symbolic
 from compare.exact.sym import exact, input_symbols
 from compare.symbolic import SymTensor
@@ -234,7 +234,7 @@ def test_a_reverse_sweep_takes_overridden_local_partials():
         gradients.append(rounded(reverse(ev, np.ones((1, 1), dtype=object))[0, 0])[0].tolist())
     assert gradients == [[3 / 2 + 3, 0.0], [3.0, 0.0], [6.0, 0.0]]
     # the same asked by node and operand, as a judge asks it
-    from compare.exact.values import gradient_under
+    from compare.exact.graph.values import gradient_under
 
     point = {symbols["x"][()]: sympy.Integer(0), symbols["y"][()]: sympy.Integer(3)}
     node = graph_.nodes[relu]
@@ -247,7 +247,7 @@ def test_a_sites_rule_through_the_graph_gives_what_the_chain_on_heads_gives():
     graph's reverse sweep as overrides of that op's node, they give the same gradients as the judge's
     chain rule through the recorded heads. SymPy's own convention (Heaviside(0) = 1/2) is not among them."""
     from compare.exact import differentiate, evaluate
-    from compare.exact.values import gradient_under
+    from compare.exact.graph.values import gradient_under
     from compare.kinks import Chain
     from compare.symbolic import recording
 
@@ -350,7 +350,7 @@ def test_a_float32_case_whose_constants_differ_in_float64_has_a_float64_twin_on_
 
 def test_the_forward_sweep_gives_the_jacobian_along_a_direction():
     """J u from the forward sweep is the exact Jacobian (from the reverse sweep's rows) times u."""
-    from compare.exact.sweep import directional
+    from compare.exact.graph.sweep import directional
 
     symbols = {"x": input_symbols("x", (2,)), "W": input_symbols("W", (2, 2))}
     tape = Tape()

@@ -11,9 +11,6 @@ Nothing here knows tensors, cases or verdicts; every stage above reads it.
 - `localize`: an expression as it reads near a point (Max, Abs, sign off their kinks);
 - `jets`: second derivatives along directions by dual numbers of balls; `continuity`: exact values
   as limits where a formula is 0/0; `extended`: points with an infinite coordinate;
-- the traced graph, where trees swell: `tape.py` records a symbolic run as a graph (each op autograd
-  runs, a node per output entry) and decides, in one place, when a case needs it; `compiled.py`
-  gives each node its exact local derivatives from its SymPy meaning; `sweep.py` combines them by
-  the chain rule at the points, in Arb's ball arithmetic; `values.py` turns that into the exact
-  values the checks compare with; `kinked.py` points on a node's kink; `piece.py` what a page shows.
+- `graph/`: the same derivatives on the traced graph, where trees swell (an LSTM, attention): each op
+  autograd runs a node, its local derivatives from its SymPy meaning, the chain rule in balls.
 """

@@ -18,9 +18,9 @@ from ..exact import differentiate, localize
 
 from ..exact.shapes import renamed_shape
 from ..context import CaseRun
-from ..exact.kinked import at_a_kink
-from ..exact.piece import ON_GRAPH_HESSIAN, graph_piece, markers
-from ..exact.tape import graph
+from ..exact.graph.kinked import at_a_kink
+from ..exact.graph.piece import ON_GRAPH_HESSIAN, graph_piece, markers
+from ..exact.graph.tape import graph
 from ..explore import Piece, run_symbolic
 from ..explore.feasible import Feasibility
 from . import claims
@@ -86,7 +86,7 @@ ON_GRAPH_CLAIM = ("the gradient was derived on the traced graph, not written out
 
 def on_tree(run: CaseRun, piece: Piece, result: PieceResult, points: list) -> tuple[CaseRun, Piece] | None:
     """(the run, the piece) as trees, where a piece kept on the graph has a point on a kink of one of its
-    nodes (`exact.kinked`), or where a decision an op made inside itself holds with equality (a sort's tie):
+    nodes (`exact.graph.kinked`), or where a decision an op made inside itself holds with equality (a sort's tie):
     PyTorch's rules at kinks are applied to trees (`compare.kinks`). None where the piece stays on the graph."""
     if result.graph is None:
         return None
@@ -123,7 +123,7 @@ def _derivatives(run: CaseRun, output: np.ndarray) -> tuple:
     The gradient of wᵀ out (`CaseRun.w`) is derived for a non-scalar output where a mode needs it:
     the second-order modes (whose Hessian is wᵀ out's), and the batched reverse mode where there is
     no Jacobian to hold its rows to. In graph mode the derivatives are not written out: the output,
-    gradient and Jacobian are markers (`compare.exact.piece`) and the GraphPiece gives their values at
+    gradient and Jacobian are markers (`compare.exact.graph.piece`) and the GraphPiece gives their values at
     any point."""
     if run.tape is not None:
         return _on_graph(run, output)

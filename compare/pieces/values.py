@@ -12,7 +12,7 @@ from ..exact import continuity, differentiate, evaluate, extended, jets
 from ..exact.localize import localize
 from ..exact.ball import Unsupported
 from ..context import CaseRun
-from ..exact.values import graph_values
+from ..exact.graph.values import graph_values
 from .derivatives import second_order_gradient
 from ..records import PieceResult, Reference
 from ..exact.sym import as_expr, detach, exact as exact_number, release

@@ -12,7 +12,7 @@ import numpy as np
 import sympy
 
 from ..exact.shapes import template
-from ..exact.piece import summary
+from ..exact.graph.piece import summary
 from ..records import CaseResult
 from ..exact.sym import as_expr
 

@@ -5,7 +5,7 @@ import numpy as np
 import sympy
 
 from ..exact.differentiate import gradient
-from ..exact.tape import Node, expand
+from ..exact.graph.tape import Node, expand
 from ..exact.sym import detach
 from .registry import exprs
 

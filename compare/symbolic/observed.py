@@ -24,7 +24,7 @@ import numpy as np
 import sympy
 import torch
 
-from ..exact.tape import depends_on, expand
+from ..exact.graph.tape import depends_on, expand
 from ..exact.sym import as_expr
 from .sites import user_site
 

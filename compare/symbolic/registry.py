@@ -20,7 +20,7 @@ import numpy as np
 import sympy
 import torch
 
-from ..exact.tape import Node, expand
+from ..exact.graph.tape import Node, expand
 from ..exact.sym import as_expr, exact
 from .shared import note_decision
 from .sites import enclosing_torch_function, user_site

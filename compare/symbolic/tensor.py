@@ -35,7 +35,7 @@ import sympy
 import torch
 from torch.utils._pytree import tree_flatten, tree_map
 
-from ..exact.tape import Call, active_tape, record
+from ..exact.graph.tape import Call, active_tape, record
 from ..exact.sym import as_expr, detach, nograd
 from .grad import symbolic_grad
 from . import observed, shared
@@ -261,7 +261,7 @@ def _answer(func, args, kwargs):
 
 def _recorded(func, args, out):
     """The output of an op autograd runs (one answered at depth 0), its entries kept as the graph mode
-    keeps them (`compare.exact.tape`): a node each on the tape, measured as trees, or as they are."""
+    keeps them (`compare.exact.graph.tape`): a node each on the tape, measured as trees, or as they are."""
     for t in (out,) if isinstance(out, SymTensor) else tree_flatten(out)[0]:
         if isinstance(t, SymTensor) and _differentiable(t.dtype):
             new = record(_call(func, args), t.exprs)

@@ -17,8 +17,8 @@ from typing import Mapping, Sequence
 import flint
 import numpy as np
 
-from . import ball
-from .sym import to_float
+from .. import ball
+from ..sym import to_float
 from .compiled import Compiled
 from .sweep import coordinates_of, forward, hessian_vector, reverse, rounded
 

@@ -19,10 +19,10 @@ from typing import Mapping
 import numpy as np
 import sympy
 
-from . import differentiate
+from .. import differentiate
 
-from .shapes import tree_shape
-from .sym import release
+from ..shapes import tree_shape
+from ..sym import release
 from .tape import Node, Tape
 
 __all__ = ["Template", "Group", "Compiled", "compile_graph", "template_symbol"]

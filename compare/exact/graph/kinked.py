@@ -17,7 +17,7 @@ import flint
 import numpy as np
 import sympy
 
-from . import ball
+from .. import ball
 from .compiled import Compiled, Template
 from .sweep import coordinates_of, forward
 

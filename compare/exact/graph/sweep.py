@@ -27,7 +27,7 @@ import flint
 import numpy as np
 import sympy
 
-from . import ball
+from .. import ball
 from .compiled import Compiled
 
 __all__ = ["Evaluation", "forward", "reverse", "directional", "hessian_vector", "balls_of", "rounded", "coordinates_of"]
