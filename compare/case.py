@@ -17,9 +17,12 @@ import inspect
 import sys
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import modes as _modes
+
+if TYPE_CHECKING:  # for the annotation: the functions below import torch where they use it
+    import torch
 
 __all__ = ["case", "Case", "collecting", "make_case", "compile_backend", "nan_entry", "COMPILE_DEFAULT"]
 
@@ -66,6 +69,11 @@ class Case:
     modes: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     """The modes the case declares (`check_forward_ad=False`, ...; `compare.modes`): they replace the
     run's; a mode not named here is the run's choice."""
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of its inputs, one for all of them (`make_case` refuses a mix)."""
+        return next(iter(self.inputs.values())).dtype
 
 
 COMPILE_DEFAULT = "inductor"

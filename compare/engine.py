@@ -72,7 +72,7 @@ class CaseOptions:
     @classmethod
     def of(cls, case: Case, options: Options) -> CaseOptions:
         """The record for `case` under `options` (already applied to it: `for_case`)."""
-        return cls(options, case_seed(options.seed, case.name), next(iter(case.inputs.values())).dtype)
+        return cls(options, case_seed(options.seed, case.name), case.dtype)
 
 
 def check_case(case: Case, options: Options | None = None, **changes) -> CaseResult:

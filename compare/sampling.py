@@ -44,12 +44,11 @@ def sample_points(case: Case, seed: int, samples: int) -> list[tuple[str, dict[s
     `REDRAWS` times; a sample still outside the domain after that is left
     out (the Points table shows which samples were kept).
     """
-    dtype = next(iter(case.inputs.values())).dtype
     points = [("example", {k: v.detach().clone() for k, v in case.inputs.items()})]
     g = torch.Generator().manual_seed(seed)
     for k in range(samples):
         for _ in range(REDRAWS):
-            draw = {name: torch.randn(tuple(v.shape), dtype=dtype, generator=g) for name, v in case.inputs.items()}
+            draw = {name: torch.randn(tuple(v.shape), dtype=case.dtype, generator=g) for name, v in case.inputs.items()}
             found = next((p for p in (draw, {n: t.abs() for n, t in draw.items()}) if numeric.defined(case.fn, p)),
                          None)
             if found is not None:
