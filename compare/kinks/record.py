@@ -7,6 +7,7 @@ from fractions import Fraction
 import sympy
 
 from ..exact.sym import as_expr
+from ..symbolic.inverse import rational_inverse
 from .numbers import ANYTHING, finite, shown, sign_of
 
 __all__ = ["LocalRule", "RULES", "interval_min_norm", "hull_min_norm", "distinct", "set_text"]
@@ -106,27 +107,16 @@ def _minor(pts, chosen, weights):
 
 
 def _affine_min_norm(points):
-    """Weights mu (summing to 1) of the least-norm point of the points' affine hull."""
+    """Weights mu (summing to 1) of the least-norm point of the points' affine hull: with G their Gram
+    matrix, [[G, 1], [1ᵀ, 0]] [mu; λ] = [0; 1], whose solution is the last column of that matrix's
+    inverse (Wolfe keeps the chosen points affinely independent, so it has one)."""
     n = len(points)
-    rows = [[_dot(points[i], points[j]) for j in range(n)] + [Fraction(1), Fraction(0)] for i in range(n)]
-    rows.append([Fraction(1)] * n + [Fraction(0), Fraction(1)])
-    solution = _solve(rows)
-    return solution[:n]
-
-
-def _solve(rows):
-    """Gauss-Jordan elimination on an augmented matrix of Fractions (the last column is the right side)."""
-    n = len(rows)
-    for c in range(n):
-        p = next(r for r in range(c, n) if rows[r][c] != 0)
-        rows[c], rows[p] = rows[p], rows[c]
-        pivot = rows[c][c]
-        rows[c] = [v / pivot for v in rows[c]]
-        for r in range(n):
-            if r != c and rows[r][c] != 0:
-                f = rows[r][c]
-                rows[r] = [a - f * b for a, b in zip(rows[r], rows[c])]
-    return [rows[r][n] for r in range(n)]
+    rows = [[_dot(points[i], points[j]) for j in range(n)] + [Fraction(1)] for i in range(n)]
+    rows.append([Fraction(1)] * n + [Fraction(0)])
+    inverse = rational_inverse(tuple(v for row in rows for v in row))
+    if inverse is None:
+        raise ArithmeticError("Wolfe's chosen points are affinely dependent")
+    return [inverse[i][n] for i in range(n)]
 
 
 def _combination(pts, chosen, weights):

@@ -56,17 +56,11 @@ class ModeNumbers:
         """`check()`, retried with tensors saved for backward cast up to float64 where it fails on mixed
         dtypes (a custom Function's saved float32 constant meets the float64 run, as reverse mode is
         retried: `runs.cast_up_on_mixed_dtypes`); the `TorchFailure` where torch cannot run it at all."""
-        try:
-            return cast_up_on_mixed_dtypes(check, torch.float64)
-        except Exception as exc:
-            return TorchFailure(exc)
+        return _or_failure(cast_up_on_mixed_dtypes, check, torch.float64)
 
     def columns(self) -> np.ndarray | TorchFailure:
         """The Jacobian's columns J e_j (n, m) from one vmapped jvp, or the failure where vmap cannot run it."""
-        try:
-            return runs.forward(self._flat, torch.eye(self.size, dtype=torch.float64))
-        except Exception as exc:
-            return TorchFailure(exc)
+        return _or_failure(runs.forward, self._flat, torch.eye(self.size, dtype=torch.float64))
 
     def forward(self, tangents: torch.Tensor) -> np.ndarray:
         """J t for each row t (k, n): (k, m), one vmapped jvp."""
@@ -91,10 +85,7 @@ class ModeNumbers:
     def fwd_over_rev(self, w: torch.Tensor, on_x: torch.Tensor, on_w: torch.Tensor) -> np.ndarray | TorchFailure:
         """H_w t + Jᵀ s for each row t of `on_x` and s of `on_w`, one vmapped jvp of a vjp: (k, n); or the
         failure where vmap cannot run it."""
-        try:
-            return runs.fwd_over_rev(self._flat, w, on_x, on_w)
-        except Exception as exc:
-            return TorchFailure(exc)
+        return _or_failure(runs.fwd_over_rev, self._flat, w, on_x, on_w)
 
     def fwd_over_rev_one(self, w: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> np.ndarray:
         """H_w t + Jᵀ s by dual numbers through autograd.grad, no vmap (as gradgradcheck): (n,)."""
@@ -103,10 +94,7 @@ class ModeNumbers:
     def fwd_over_fwd(self, w: torch.Tensor, first: torch.Tensor, second: torch.Tensor) -> np.ndarray | TorchFailure:
         """wᵀ D²f[u, v] for each row u of `first` and v of `second`, one vmap of nested jvps: (k,); or the
         failure where vmap cannot run it."""
-        try:
-            return runs.fwd_over_fwd(self._flat, w, first, second)
-        except Exception as exc:
-            return TorchFailure(exc)
+        return _or_failure(runs.fwd_over_fwd, self._flat, w, first, second)
 
     def fwd_over_fwd_one(self, w: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> np.ndarray:
         """wᵀ D²f[u, v] by one pair of nested jvps, no vmap: a 0-d array."""
@@ -115,10 +103,7 @@ class ModeNumbers:
     def undefined_backward(self) -> np.ndarray | None | TorchFailure:
         """The gradient the backward gives from undefined incoming gradients (None where it gives none),
         retried cast up as `attempt`; the failure where the backward raises."""
-        try:
-            return cast_up_on_mixed_dtypes(lambda: runs.undefined_backward(self._flat), torch.float64)
-        except Exception as exc:
-            return TorchFailure(exc)
+        return _or_failure(cast_up_on_mixed_dtypes, lambda: runs.undefined_backward(self._flat), torch.float64)
 
     def undefined_forward(self, name: str, tangents: Mapping[str, torch.Tensor]) -> np.ndarray:
         """J t with input `name` given no tangent and the others `tangents`: (m,)."""
@@ -137,6 +122,14 @@ class ModeNumbers:
                                without_jvp=named(lambda c: c.jvp is base.jvp),
                                without_vmap=named(lambda c: not _vmappable(c)),
                                own_vmap=named(lambda c: c.vmap is not base.vmap))
+
+
+def _or_failure(run: Callable, *args) -> object:
+    """`run(*args)`, or the `TorchFailure` where torch raises: a mode torch cannot run is a number too."""
+    try:
+        return run(*args)
+    except Exception as exc:
+        return TorchFailure(exc)
 
 
 def _vmappable(cls: type) -> bool:
